@@ -1,0 +1,70 @@
+/*
+ * conf.h - cardbridged's configuration: defaults, JSON files, flags.
+ *
+ * Order: built-in defaults, SYSCONFDIR/cardbridge/config.json,
+ * $XDG_CONFIG_HOME/cardbridge/config.json, --config FILE, then flags.
+ * Scalars: the later source wins.  Lists (allowed origins, modules) are
+ * unions, so an administrator's allow-list cannot be shrunk by a user file.
+ * Unknown keys and wrong types are start-up errors naming the key.
+ */
+#ifndef CB_CONFIG_H
+#define CB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "daemon/log.h"
+
+#define CONFIG_MAX_LISTEN 8
+#define CONFIG_DEFAULT_PORT 48801
+
+struct listen_addr {
+	char addr[64];		/* numeric, no brackets */
+	int port;
+	bool optional;		/* a default that may be missing (IPv6 off) */
+};
+
+struct module_conf {
+	char *path;		/* realpath()ed by config_finish() */
+	char **atrs;		/* hex ATR patterns, optional "/mask" suffix */
+	size_t natrs;
+};
+
+struct cb_config {
+	struct listen_addr listen[CONFIG_MAX_LISTEN];
+	size_t nlisten;
+	char **origins;
+	size_t norigins;
+	enum log_level log_level;
+	size_t max_message;
+	int max_depth;
+	int max_connections;
+	int max_in_flight;
+	int idle_timeout;	/* seconds */
+	int handshake_timeout;	/* seconds */
+	struct module_conf *modules;
+	size_t nmodules;
+	char *pinentry;
+	int prompt_timeout;
+	int helper_timeout;	/* seconds a helper request may take before the helper is killed */
+	char *helper;
+	bool foreground;
+};
+
+void config_init(struct cb_config *cfg);
+void config_free(struct cb_config *cfg);
+
+/* Load one JSON file; a missing file is fine unless must_exist. */
+int config_load_file(struct cb_config *cfg, const char *path, bool must_exist);
+/* Load the system and the user file (XDG). */
+int config_load_defaults(struct cb_config *cfg);
+
+int config_add_origin(struct cb_config *cfg, const char *origin);
+int config_add_listen(struct cb_config *cfg, const char *spec);
+int config_add_module(struct cb_config *cfg, const char *path);
+void config_clear_listen(struct cb_config *cfg);
+
+/* Fill in the default listen addresses and resolve module paths. */
+int config_finish(struct cb_config *cfg);
+
+#endif /* CB_CONFIG_H */

@@ -1,0 +1,88 @@
+/*
+ * daemon.h - state shared by cardbridged's service-thread modules.
+ *
+ * Everything in struct daemon and struct session is touched only by the lws
+ * service thread, except where a field names its lock.
+ */
+#ifndef CB_DAEMON_H
+#define CB_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/conf.h"
+#include "protocol/jsonrpc.h"
+#include "protocol/origin.h"
+
+struct lws;
+struct lws_context;
+struct json_object;
+struct p11client;
+
+struct outmsg {
+	struct outmsg *next;
+	size_t len;
+	unsigned char buf[];	/* LWS_PRE bytes of headroom, then len bytes */
+};
+
+struct session {
+	struct session *next, *prev;	/* daemon's list of established sessions */
+	struct lws *wsi;
+	uint64_t id;
+	char origin[ORIGIN_MAX];
+	int in_flight;
+	bool subscribed;
+	bool registered;
+	struct outmsg *out_head, *out_tail;
+	size_t out_bytes;
+	char *rx;			/* fragments of the message being received */
+	size_t rxlen, rxcap;
+	bool rx_too_large;
+	int close_code;			/* nonzero: close after the queue drains */
+	char close_reason[64];
+};
+
+struct waiter {
+	struct waiter *next;
+	uint64_t session;
+	struct proto_id id;
+};
+
+struct daemon {
+	struct cb_config *cfg;
+	struct lws_context *context;
+	struct p11client *p11;
+	struct session *sessions;
+	int nsessions;
+	uint64_t next_session_id;
+	struct json_object *modules;	/* from the helper's hello */
+	struct json_object *tokens;	/* cached tokens.list result, NULL when stale */
+	bool tokens_refreshing;
+	struct waiter *token_waiters;
+	volatile int stopping;
+};
+
+/* session.c */
+int session_send_text(struct daemon *d, struct session *s, char *text);	/* takes text */
+void session_close(struct session *s, int code, const char *reason);
+struct session *session_find(struct daemon *d, uint64_t id);
+void session_register(struct daemon *d, struct session *s);
+void session_unregister(struct daemon *d, struct session *s);
+void session_touch(struct daemon *d, struct session *s);
+int session_receive(struct daemon *d, struct session *s, const void *in, size_t len,
+    bool first, bool final, bool binary);
+int session_writeable(struct daemon *d, struct session *s);
+
+/* dispatch.c */
+void dispatch_request(struct daemon *d, struct session *s, struct proto_request *req);
+void dispatch_replies(struct daemon *d);
+void dispatch_session_gone(struct daemon *d, struct session *s);
+void dispatch_free(struct daemon *d);
+struct json_object *dispatch_method_names(void);
+
+/* server.c */
+int server_run(struct daemon *d);
+void server_wake(void *daemon);
+
+#endif /* CB_DAEMON_H */

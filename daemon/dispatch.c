@@ -1,0 +1,376 @@
+/*
+ * dispatch.c - the method table (after GnuPG scdaemon's register_commands)
+ * and the answers that come back from the PKCS#11 helper.
+ *
+ * Runs on the lws service thread.  Every row names its params schema; a
+ * request is checked against it before anything else happens.  Token work
+ * is handed to the helper and the thread returns to the event loop at once.
+ * tokens.list is served from a cache that card events and token-changing
+ * operations invalidate, so a page never makes the helper re-probe a card.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/p11client.h"
+#include "protocol/cberr.h"
+#include "protocol/params.h"
+
+#define NEEDS_TOKEN 0x1		/* goes to the helper */
+#define CHANGES_TOKEN 0x2	/* invalidates the token cache when done */
+
+struct method_row;
+typedef void (*method_fn)(struct daemon *d, struct session *s, struct proto_request *req,
+    const struct method_row *row);
+
+struct method_row {
+	const char *name;
+	method_fn handler;
+	const struct proto_field *schema;
+	unsigned flags;
+	int timeout_s;		/* for helper calls; dialogs included */
+};
+
+static const struct proto_field schema_subject[] = {
+	{ "CN", PROTO_T_STRING, false, 64, NULL },
+	{ "emailAddress", PROTO_T_STRING, false, 128, NULL },
+	{ "GN", PROTO_T_STRING, false, 64, NULL },
+	{ "SN", PROTO_T_STRING, false, 64, NULL },
+	{ "O", PROTO_T_STRING, false, 64, NULL },
+	{ "OU", PROTO_T_STRING, false, 64, NULL },
+	{ "C", PROTO_T_STRING, false, 2, NULL },
+	{ "L", PROTO_T_STRING, false, 128, NULL },
+	{ "ST", PROTO_T_STRING, false, 128, NULL },
+	{ "serialNumber", PROTO_T_STRING, false, 64, NULL },
+	{ NULL, 0, false, 0, NULL },
+};
+
+static const struct proto_field schema_algorithm[] = {
+	{ "type", PROTO_T_STRING, true, 8, NULL },
+	{ "bits", PROTO_T_INT, false, 0, NULL },
+	{ "curve", PROTO_T_STRING, false, 16, NULL },
+	{ NULL, 0, false, 0, NULL },
+};
+
+static const struct proto_field schema_keys_generate[] = {
+	{ "token", PROTO_T_STRING, true, 1024, NULL },
+	{ "algorithm", PROTO_T_OBJECT, true, 0, schema_algorithm },
+	{ "label", PROTO_T_STRING, false, 64, NULL },
+	{ "subject", PROTO_T_OBJECT, false, 0, schema_subject },
+	{ "overwrite", PROTO_T_BOOL, false, 0, NULL },
+	{ NULL, 0, false, 0, NULL },
+};
+
+static const struct proto_field schema_certificates_install[] = {
+	{ "token", PROTO_T_STRING, false, 1024, NULL },
+	{ "certificate", PROTO_T_STRING, true, 64 * 1024, NULL },
+	{ "chain", PROTO_T_ARRAY_OF_STRINGS, false, 16, NULL },
+	{ "label", PROTO_T_STRING, false, 64, NULL },
+	{ "allowExpired", PROTO_T_BOOL, false, 0, NULL },
+	{ NULL, 0, false, 0, NULL },
+};
+
+static const struct proto_field schema_token_only[] = {
+	{ "token", PROTO_T_STRING, false, 1024, NULL },
+	{ NULL, 0, false, 0, NULL },
+};
+
+static const struct proto_field schema_none[] = {
+	{ NULL, 0, false, 0, NULL },
+};
+
+static void handle_system_hello(struct daemon *, struct session *, struct proto_request *,
+    const struct method_row *);
+static void handle_tokens_list(struct daemon *, struct session *, struct proto_request *,
+    const struct method_row *);
+static void handle_forward(struct daemon *, struct session *, struct proto_request *,
+    const struct method_row *);
+
+static const struct method_row methods[] = {
+	{ "system.hello", handle_system_hello, schema_none, 0, 0 },
+	{ "tokens.list", handle_tokens_list, schema_none, NEEDS_TOKEN, 120 },
+	{ "keys.generate", handle_forward, schema_keys_generate,
+	    NEEDS_TOKEN | CHANGES_TOKEN, 600 },
+	{ "certificates.install", handle_forward, schema_certificates_install,
+	    NEEDS_TOKEN | CHANGES_TOKEN, 300 },
+	{ "certificates.list", handle_forward, schema_token_only, NEEDS_TOKEN, 120 },
+	{ NULL, NULL, NULL, 0, 0 },
+};
+
+struct json_object *
+dispatch_method_names(void)
+{
+	struct json_object *a = json_object_new_array();
+	const struct method_row *m;
+
+	for (m = methods; m->name; m++)
+		json_object_array_add(a, json_object_new_string(m->name));
+	return a;
+}
+
+static void
+reply_error(struct daemon *d, struct session *s, const struct proto_id *id, int err,
+    const char *detail, int retries_left)
+{
+	if (id->kind == PROTO_ID_NONE)
+		return;		/* a notification: no answer */
+	session_send_text(d, s, proto_emit_error(id, err, detail, retries_left));
+}
+
+static void
+reply_result(struct daemon *d, struct session *s, const struct proto_id *id,
+    struct json_object *result)
+{
+	if (id->kind == PROTO_ID_NONE) {
+		json_object_put(result);
+		return;
+	}
+	session_send_text(d, s, proto_emit_result(id, result));
+}
+
+static void
+handle_system_hello(struct daemon *d, struct session *s, struct proto_request *req,
+    const struct method_row *row)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "name", json_object_new_string("cardbridge"));
+	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(r, "protocol", json_object_new_int(1));
+	json_object_object_add(r, "methods", dispatch_method_names());
+	json_object_object_add(r, "modules",
+	    d->modules ? json_object_get(d->modules) : json_object_new_array());
+	reply_result(d, s, &req->id, r);
+	(void)row;
+}
+
+static int
+begin_helper_call(struct daemon *d, struct session *s, const struct proto_id *id)
+{
+	if (s->in_flight >= d->cfg->max_in_flight) {
+		reply_error(d, s, id, CB_ERR_BUSY, "too many requests in flight on this connection",
+		    -1);
+		return CB_ERR_BUSY;
+	}
+	s->in_flight++;
+	session_touch(d, s);
+	return 0;
+}
+
+static void
+handle_forward(struct daemon *d, struct session *s, struct proto_request *req,
+    const struct method_row *row)
+{
+	int r;
+
+	if (begin_helper_call(d, s, &req->id) != 0)
+		return;
+	if ((r = p11client_submit(d->p11, s->id, &req->id, req->method, s->origin,
+	    req->params, row->timeout_s)) != 0) {
+		s->in_flight--;
+		reply_error(d, s, &req->id, r, NULL, -1);
+	}
+}
+
+static void
+refresh_tokens(struct daemon *d)
+{
+	if (d->tokens_refreshing)
+		return;
+	if (p11client_submit(d->p11, P11_SESSION_DAEMON, NULL, "tokens.list", "", NULL, 120) == 0)
+		d->tokens_refreshing = true;
+}
+
+static void
+handle_tokens_list(struct daemon *d, struct session *s, struct proto_request *req,
+    const struct method_row *row)
+{
+	struct waiter *w;
+
+	if (d->tokens != NULL) {
+		reply_result(d, s, &req->id, json_object_get(d->tokens));
+		return;
+	}
+	if (begin_helper_call(d, s, &req->id) != 0)
+		return;
+	if ((w = calloc(1, sizeof(*w))) == NULL || proto_id_copy(&w->id, &req->id) != 0) {
+		free(w);
+		s->in_flight--;
+		reply_error(d, s, &req->id, CB_ERR_ALLOC, NULL, -1);
+		return;
+	}
+	w->session = s->id;
+	w->next = d->token_waiters;
+	d->token_waiters = w;
+	refresh_tokens(d);
+	(void)row;
+}
+
+void
+dispatch_request(struct daemon *d, struct session *s, struct proto_request *req)
+{
+	const struct method_row *m;
+	char why[200];
+	int r;
+
+	for (m = methods; m->name; m++)
+		if (strcmp(m->name, req->method) == 0)
+			break;
+	if (m->name == NULL) {
+		log_debug("session %llu: unknown method", (unsigned long long)s->id);
+		reply_error(d, s, &req->id, CB_ERR_METHOD_NOT_FOUND, "method not found", -1);
+		goto out;
+	}
+	if ((r = proto_check_params(req->params, m->schema, why, sizeof(why))) != 0) {
+		reply_error(d, s, &req->id, r, why, -1);
+		goto out;
+	}
+	log_info("session %llu (%s): %s", (unsigned long long)s->id, s->origin, m->name);
+	m->handler(d, s, req, m);
+ out:
+	proto_request_free(req);
+}
+
+static const struct method_row *
+find_row(const char *name)
+{
+	const struct method_row *m;
+
+	for (m = methods; m->name; m++)
+		if (name && strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
+
+/* Answer every page waiting for the token list, from the cache or with err. */
+static void
+answer_token_waiters(struct daemon *d, const struct p11_reply *r)
+{
+	struct waiter *w, *next;
+	struct session *s;
+
+	for (w = d->token_waiters; w; w = next) {
+		next = w->next;
+		if ((s = session_find(d, w->session)) != NULL) {
+			s->in_flight--;
+			session_touch(d, s);
+			if (r->err == 0)
+				reply_result(d, s, &w->id, json_object_get(d->tokens));
+			else
+				reply_error(d, s, &w->id, r->err, r->message, r->retries_left);
+		}
+		proto_id_clear(&w->id);
+		free(w);
+	}
+	d->token_waiters = NULL;
+}
+
+static void
+invalidate_tokens(struct daemon *d)
+{
+	json_object_put(d->tokens);
+	d->tokens = NULL;
+}
+
+/* Answers meant for the daemon itself. */
+static void
+daemon_reply(struct daemon *d, struct p11_reply *r)
+{
+	if (strcmp(r->method, "hello") == 0) {
+		struct json_object *mods;
+
+		if (r->err == 0 && json_object_object_get_ex(r->result, "modules", &mods)) {
+			json_object_put(d->modules);
+			d->modules = json_object_get(mods);
+		}
+		invalidate_tokens(d);
+		return;
+	}
+	if (strcmp(r->method, "tokens.list") == 0) {
+		d->tokens_refreshing = false;
+		if (r->err == 0) {
+			json_object_put(d->tokens);
+			d->tokens = json_object_get(r->result);
+		} else
+			log_warn("token list refresh failed: %s", cb_err_reason(r->err));
+		answer_token_waiters(d, r);
+		return;
+	}
+	if (strcmp(r->method, "tokensChanged") == 0)
+		invalidate_tokens(d);
+}
+
+void
+dispatch_replies(struct daemon *d)
+{
+	struct p11_reply *list, *r;
+	const struct method_row *row;
+	struct session *s;
+
+	list = p11client_take(d->p11);
+	for (r = list; r; r = r->next) {
+		if (r->method == NULL)
+			continue;
+		if (r->session == P11_SESSION_DAEMON) {
+			daemon_reply(d, r);
+			continue;
+		}
+		row = find_row(r->method);
+		if (row && (row->flags & CHANGES_TOKEN))
+			invalidate_tokens(d);
+		if (r->err == CB_ERR_MODULE_ERROR || r->err == CB_ERR_CARD_REMOVED ||
+		    r->err == CB_ERR_TOKEN_NOT_PRESENT || r->err == CB_ERR_PIN_INCORRECT ||
+		    r->err == CB_ERR_PIN_LOCKED)
+			invalidate_tokens(d);
+		if ((s = session_find(d, r->session)) == NULL)
+			continue;	/* the page left; drop the answer */
+		s->in_flight--;
+		session_touch(d, s);
+		log_info("session %llu: %s -> %s", (unsigned long long)s->id, r->method,
+		    cb_err_reason(r->err));
+		if (r->err == 0) {
+			reply_result(d, s, &r->rpc_id, r->result);
+			r->result = NULL;	/* transferred */
+		} else
+			reply_error(d, s, &r->rpc_id, r->err, r->message, r->retries_left);
+	}
+	p11_reply_free(list);
+}
+
+void
+dispatch_session_gone(struct daemon *d, struct session *s)
+{
+	struct waiter **pw, *w;
+
+	for (pw = &d->token_waiters; (w = *pw) != NULL;) {
+		if (w->session == s->id) {
+			*pw = w->next;
+			proto_id_clear(&w->id);
+			free(w);
+		} else
+			pw = &w->next;
+	}
+	if (s->in_flight > 0)
+		p11client_cancel_session(d->p11, s->id);
+}
+
+void
+dispatch_free(struct daemon *d)
+{
+	struct waiter *w, *next;
+
+	for (w = d->token_waiters; w; w = next) {
+		next = w->next;
+		proto_id_clear(&w->id);
+		free(w);
+	}
+	d->token_waiters = NULL;
+	json_object_put(d->tokens);
+	json_object_put(d->modules);
+	d->tokens = d->modules = NULL;
+}

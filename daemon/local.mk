@@ -1,0 +1,11 @@
+# daemon/: cardbridged, the loopback WebSocket server (no PKCS#11, no PIN).
+bin_PROGRAMS += daemon/cardbridged
+daemon_cardbridged_SOURCES = \
+	daemon/main.c daemon/daemon.h \
+	daemon/conf.c daemon/conf.h \
+	daemon/log.c daemon/log.h \
+	daemon/server.c daemon/session.c daemon/dispatch.c \
+	daemon/p11client.c daemon/p11client.h
+daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS)
+daemon_cardbridged_LDADD = protocol/libcbproto.a $(LWS_LIBS) $(JSONC_LIBS) \
+	$(SYSTEMD_LIBS) $(PTHREAD_LIBS)

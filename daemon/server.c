@@ -1,0 +1,264 @@
+/*
+ * server.c - the lws service thread: listening, handshake admission,
+ * frames in and out, and wake-ups from other threads.
+ *
+ * Admission happens in LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION, before any
+ * other work: the Host header must name loopback with our port (DNS
+ * rebinding) and the Origin must be allow-listed exactly.  A refused
+ * handshake gets HTTP 403 and a log line; nothing else happens.
+ * Only this thread calls lws; the p11client thread wakes it with
+ * lws_cancel_service() and we drain its queue in EVENT_WAIT_CANCELLED.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/p11client.h"
+#include "protocol/cberr.h"
+
+#define SUBPROTOCOL "cardbridge.v1"
+
+static struct daemon *the_daemon;	/* for the signal handler only */
+
+void
+server_wake(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->context)
+		lws_cancel_service(d->context);
+}
+
+static bool
+origin_allowed(const struct daemon *d, const char *origin)
+{
+	size_t i;
+
+	for (i = 0; i < d->cfg->norigins; i++)
+		if (strcmp(d->cfg->origins[i], origin) == 0)
+			return true;
+	return false;
+}
+
+static int
+refuse(struct lws *wsi, int status, const char *what, const char *origin, const char *host)
+{
+	log_warn("refused connection: %s (origin \"%.100s\", host \"%.100s\")", what,
+	    origin, host);
+	lws_return_http_status(wsi, (unsigned int)status, NULL);
+	return -1;
+}
+
+/* Decide on a handshake from its headers alone. */
+static int
+admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subprotocol)
+{
+	char origin[ORIGIN_MAX + 1] = "", host[128] = "";
+	int port = lws_get_vhost_listen_port(lws_get_vhost(wsi));
+	struct origin parsed;
+	const char *why;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) >= (int)sizeof(origin) ||
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HOST) >= (int)sizeof(host))
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "oversized header", "", "");
+	lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+	lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
+	if (!origin_host_is_loopback(host, port))
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "Host is not loopback (DNS rebinding?)",
+		    origin, host);
+	if (origin[0] == '\0')
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "no Origin header", origin, host);
+	if (origin_parse(origin, &parsed, &why) != 0 || !origin_is_acceptable(&parsed, &why))
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "malformed or unacceptable Origin",
+		    origin, host);
+	if (!origin_allowed(d, origin))
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed", origin, host);
+	if (subprotocol == NULL || strcmp(subprotocol, SUBPROTOCOL) != 0)
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "subprotocol cardbridge.v1 not requested",
+		    origin, host);
+	if (d->nsessions >= d->cfg->max_connections)
+		return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections",
+		    origin, host);
+	memset(s, 0, sizeof(*s));
+	snprintf(s->origin, sizeof(s->origin), "%s", origin);
+	return 0;
+}
+
+static int
+callback_cardbridge(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct daemon *d = lws_context_user(lws_get_context(wsi));
+	struct session *s = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return admit(d, wsi, s, in);
+	case LWS_CALLBACK_ESTABLISHED:
+		s->wsi = wsi;
+		session_register(d, s);
+		session_touch(d, s);
+		log_info("session %llu: connected from %s", (unsigned long long)s->id, s->origin);
+		break;
+	case LWS_CALLBACK_CLOSED:
+		if (s && s->registered) {
+			log_info("session %llu: closed", (unsigned long long)s->id);
+			dispatch_session_gone(d, s);
+			session_unregister(d, s);
+		}
+		break;
+	case LWS_CALLBACK_RECEIVE:
+		if (s->close_code)
+			break;
+		return session_receive(d, s, in, len, lws_is_first_fragment(wsi),
+		    lws_is_final_fragment(wsi), lws_frame_is_binary(wsi));
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return session_writeable(d, s);
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (d->p11)
+			dispatch_replies(d);
+		break;
+	case LWS_CALLBACK_HTTP:
+		/* Plain HTTP is never served: only the WebSocket upgrade. */
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return -1;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void
+lws_log_bridge(int level, const char *line)
+{
+	char buf[512];
+	size_t n;
+
+	/* admit() has already logged why; lws would only repeat it. */
+	if (strstr(line, "User code denied connection") != NULL)
+		level = LLL_INFO;
+	snprintf(buf, sizeof(buf), "lws: %s", line);
+	n = strlen(buf);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	cb_log(level == LLL_ERR ? LOG_LVL_ERROR : level == LLL_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG,
+	    "%s", buf);
+}
+
+static void
+on_signal(int sig)
+{
+	if (the_daemon) {
+		the_daemon->stopping = 1;
+		if (the_daemon->context)
+			lws_cancel_service(the_daemon->context);
+	}
+	(void)sig;
+}
+
+static struct lws_protocols protocols[] = {
+	{ SUBPROTOCOL, callback_cardbridge, sizeof(struct session), 16384, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static int
+create_vhosts(struct daemon *d)
+{
+	struct lws_context_creation_info info;
+	int created = 0;
+	size_t i;
+
+	for (i = 0; i < d->cfg->nlisten; i++) {
+		const struct listen_addr *l = &d->cfg->listen[i];
+
+		memset(&info, 0, sizeof(info));
+		info.port = l->port;
+		info.iface = l->addr;
+		info.protocols = protocols;
+		info.vhost_name = l->addr;
+		info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+		if (strchr(l->addr, ':'))
+			info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY |
+			    LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
+		if (lws_create_vhost(d->context, &info) == NULL) {
+			if (l->optional) {
+				log_info("not listening on [%s]:%d (IPv6 unavailable)", l->addr, l->port);
+				continue;
+			}
+			log_error("cannot listen on %s:%d (in use, or not an address here)", l->addr,
+			    l->port);
+			return CB_ERR_SYSTEM;
+		}
+		log_info("listening on %s%s%s:%d", strchr(l->addr, ':') ? "[" : "", l->addr,
+		    strchr(l->addr, ':') ? "]" : "", l->port);
+		created++;
+	}
+	return created ? 0 : CB_ERR_SYSTEM;
+}
+
+static void
+close_all_sessions(struct daemon *d)
+{
+	struct session *s;
+
+	for (s = d->sessions; s; s = s->next)
+		session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "cardbridged is stopping");
+}
+
+int
+server_run(struct daemon *d)
+{
+	struct lws_context_creation_info info;
+	struct timespec until, t;
+	int r = 0;
+
+	lws_set_log_level(LLL_ERR | LLL_WARN | (log_get_level() >= LOG_LVL_DEBUG ? LLL_NOTICE : 0),
+	    lws_log_bridge);
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.user = d;
+	info.timeout_secs = (unsigned int)d->cfg->handshake_timeout;
+	info.fd_limit_per_thread = (unsigned int)d->cfg->max_connections + 64;
+	if ((d->context = lws_create_context(&info)) == NULL) {
+		log_error("cannot create the WebSocket context");
+		return CB_ERR_SYSTEM;
+	}
+	the_daemon = d;
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = create_vhosts(d)) != 0)
+		goto out;
+	if ((r = p11client_start(&d->p11, d->cfg, server_wake, d)) != 0)
+		goto out;
+	sd_notify(0, "READY=1");
+	while (!d->stopping)
+		if (lws_service(d->context, 0) < 0)
+			break;
+	log_info("stopping: closing %d connection(s)", d->nsessions);
+	sd_notify(0, "STOPPING=1");
+	close_all_sessions(d);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 2;
+	do {
+		lws_service(d->context, 50);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (d->nsessions > 0 && (t.tv_sec < until.tv_sec ||
+	    (t.tv_sec == until.tv_sec && t.tv_nsec < until.tv_nsec)));
+ out:
+	p11client_stop(d->p11);
+	d->p11 = NULL;
+	lws_context_destroy(d->context);
+	d->context = NULL;
+	dispatch_free(d);
+	the_daemon = NULL;
+	return r;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Run cardbridged in the foreground with a demo SoftHSM2 token and serve the
+# demo portal on http://127.0.0.1:8080 (a loopback origin, so no browser
+# permission is needed).  Demo only: the token, its PINs and the CA are fake.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+STATE=${XDG_STATE_HOME:-$HOME/.local/state}/cardbridge-demo
+PORT=${CARDBRIDGE_DEMO_PORT:-8080}
+SOFTHSM_MODULE=/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so
+mkdir -p "$STATE/tokens"
+chmod 700 "$STATE"
+export SOFTHSM2_CONF="$STATE/softhsm2.conf"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+	"$STATE" > "$SOFTHSM2_CONF"
+if ! softhsm2-util --show-slots 2>/dev/null | grep -q "cardbridge demo"; then
+	softhsm2-util --init-token --free --label "cardbridge demo" \
+		--so-pin 12345678 --pin 123456 >/dev/null
+fi
+
+python3_bin=/usr/bin/python3
+"$python3_bin" -m http.server "$PORT" --bind 127.0.0.1 --directory "$TOP/examples/portal" \
+	>/dev/null 2>&1 &
+web=$!
+trap 'kill $web 2>/dev/null' EXIT
+
+pinentry=pinentry
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -t 0 ]; then
+	export GPG_TTY=$(tty)
+	pinentry=pinentry-curses
+fi
+cat <<TXT
+
+  cardbridge demo
+  ---------------
+  Portal:      http://127.0.0.1:$PORT/
+  Demo token:  "cardbridge demo" (SoftHSM2), user PIN 123456, SO PIN 12345678
+  PIN dialogs: $pinentry
+  Stop:        Ctrl-C
+
+TXT
+"$TOP/daemon/cardbridged" --foreground --no-default-config \
+	--listen 127.0.0.1:48801 --allow-origin "http://127.0.0.1:$PORT" \
+	--allow-origin "http://localhost:$PORT" \
+	--module "$SOFTHSM_MODULE" --helper "$TOP/pkcs11/cardbridge-pkcs11-helper" \
+	--pinentry "$pinentry"

@@ -1,0 +1,354 @@
+/*
+ * jsonrpc.c - parse JSON-RPC 2.0 requests and emit responses and events.
+ *
+ * Input is a browser's text frame: hostile until proven otherwise.  We use
+ * json-c in strict mode with a depth cap, then check what json-c does not
+ * (duplicate keys, exact member set, id and method shape).  Error details
+ * name fields but never echo values, so nothing a page sends is reflected
+ * into logs or other pages.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "protocol/cberr.h"
+#include "protocol/jsonrpc.h"
+
+/* Integers beyond 2^53 lose precision in JavaScript: refuse them as ids. */
+#define PROTO_MAX_SAFE_INT 9007199254740991LL
+
+static int
+fail_with(struct proto_failure *fail, int err, const char *what, const char *arg)
+{
+	fail->err = err;
+	snprintf(fail->detail, sizeof(fail->detail), "%s%s", what, arg ? arg : "");
+	return err;
+}
+
+void
+proto_id_clear(struct proto_id *id)
+{
+	free(id->str);
+	memset(id, 0, sizeof(*id));
+	id->kind = PROTO_ID_NONE;
+}
+
+int
+proto_id_copy(struct proto_id *dst, const struct proto_id *src)
+{
+	*dst = *src;
+	dst->str = NULL;
+	if (src->kind == PROTO_ID_STRING && (dst->str = strdup(src->str)) == NULL)
+		return CB_ERR_ALLOC;
+	return 0;
+}
+
+void
+proto_failure_clear(struct proto_failure *fail)
+{
+	proto_id_clear(&fail->id);
+	fail->err = 0;
+	fail->detail[0] = '\0';
+}
+
+void
+proto_request_free(struct proto_request *req)
+{
+	if (req == NULL)
+		return;
+	proto_id_clear(&req->id);
+	free(req->method);
+	json_object_put(req->params);
+	free(req);
+}
+
+static int
+parse_id(struct json_object *jid, struct proto_id *id)
+{
+	const char *s;
+	int64_t v;
+
+	if (jid == NULL) {
+		id->kind = PROTO_ID_NULL;
+		return 0;
+	}
+	switch (json_object_get_type(jid)) {
+	case json_type_int:
+		v = json_object_get_int64(jid);
+		if (v > PROTO_MAX_SAFE_INT || v < -PROTO_MAX_SAFE_INT)
+			return CB_ERR_INVALID_REQUEST;
+		id->kind = PROTO_ID_INT;
+		id->num = v;
+		return 0;
+	case json_type_string:
+		s = json_object_get_string(jid);
+		if ((size_t)json_object_get_string_len(jid) != strlen(s) ||
+		    strlen(s) > PROTO_MAX_ID_STRING)
+			return CB_ERR_INVALID_REQUEST;
+		if ((id->str = strdup(s)) == NULL)
+			return CB_ERR_ALLOC;
+		id->kind = PROTO_ID_STRING;
+		return 0;
+	default:
+		return CB_ERR_INVALID_REQUEST;
+	}
+}
+
+static bool
+method_name_ok(const char *m, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > PROTO_MAX_METHOD || strncmp(m, "rpc.", 4) == 0)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)m[i]) && m[i] != '.' && m[i] != '_')
+			return false;
+	return true;
+}
+
+static struct json_object *
+tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
+{
+	struct json_tokener *tok;
+	struct json_object *root;
+	enum json_tokener_error jerr;
+	size_t end;
+
+	if ((tok = json_tokener_new_ex(depth)) == NULL) {
+		fail_with(fail, CB_ERR_ALLOC, "out of memory", NULL);
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr == json_tokener_error_depth) {
+		fail_with(fail, CB_ERR_TOO_DEEP, "JSON nesting too deep", NULL);
+		snprintf(fail->detail, sizeof(fail->detail), "JSON nesting exceeds %d levels", depth);
+		return NULL;
+	}
+	if (jerr != json_tokener_success) {
+		fail_with(fail, CB_ERR_PARSE, "invalid JSON: ",
+		    jerr == json_tokener_continue ? "unexpected end of input" :
+		    json_tokener_error_desc(jerr));
+		json_object_put(root);
+		return NULL;
+	}
+	while (end < len && strchr(" \t\r\n", text[end]) != NULL)
+		end++;
+	if (end != len) {
+		fail_with(fail, CB_ERR_PARSE, "invalid JSON: ", "trailing data after the value");
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
+static int
+check_members(struct json_object *root, struct proto_failure *fail)
+{
+	json_object_object_foreach(root, key, val) {
+		(void)val;
+		if (strcmp(key, "jsonrpc") != 0 && strcmp(key, "method") != 0 &&
+		    strcmp(key, "params") != 0 && strcmp(key, "id") != 0)
+			return fail_with(fail, CB_ERR_INVALID_REQUEST,
+			    "unknown member in request: ", key);
+	}
+	return 0;
+}
+
+static int
+check_envelope(struct json_object *root, struct proto_request *req, struct proto_failure *fail)
+{
+	struct json_object *v, *jid = NULL;
+	int r;
+
+	if (json_object_object_get_ex(root, "id", &jid)) {
+		if ((r = parse_id(jid, &req->id)) != 0)
+			return fail_with(fail, r, "id must be a string of at most 128 bytes "
+			    "or an integer within +-2^53", NULL);
+		if ((r = proto_id_copy(&fail->id, &req->id)) != 0)
+			return fail_with(fail, r, "out of memory", NULL);
+	}
+	if ((r = check_members(root, fail)) != 0)
+		return r;
+	if (!json_object_object_get_ex(root, "jsonrpc", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "2.0") != 0)
+		return fail_with(fail, CB_ERR_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"", NULL);
+	if (!json_object_object_get_ex(root, "method", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return fail_with(fail, CB_ERR_INVALID_REQUEST, "\"method\" must be a string", NULL);
+	if (!method_name_ok(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
+		return fail_with(fail, CB_ERR_METHOD_NOT_FOUND, "method name is not valid", NULL);
+	if ((req->method = strdup(json_object_get_string(v))) == NULL)
+		return fail_with(fail, CB_ERR_ALLOC, "out of memory", NULL);
+	if (json_object_object_get_ex(root, "params", &v)) {
+		if (!json_object_is_type(v, json_type_object))
+			return fail_with(fail, CB_ERR_INVALID_PARAMS,
+			    "\"params\" must be an object (by-name parameters)", NULL);
+		req->params = json_object_get(v);
+	}
+	return 0;
+}
+
+int
+proto_parse_request(const char *text, size_t len, const struct proto_limits *lim,
+    struct proto_request **out, struct proto_failure *fail)
+{
+	struct proto_request *req = NULL;
+	struct json_object *root = NULL;
+	char where[96];
+	int r;
+
+	*out = NULL;
+	memset(fail, 0, sizeof(*fail));
+	fail->id.kind = PROTO_ID_NULL;
+	if (len > lim->max_message) {
+		snprintf(fail->detail, sizeof(fail->detail),
+		    "message of %zu bytes exceeds the limit of %zu", len, lim->max_message);
+		return fail->err = CB_ERR_TOO_LARGE;
+	}
+	if ((root = tokenize(text, len, lim->max_depth, fail)) == NULL) {
+		r = fail->err;
+		goto out;
+	}
+	if ((r = proto_check_duplicate_keys(text, len, where, sizeof(where))) != 0) {
+		fail_with(fail, CB_ERR_INVALID_REQUEST, "duplicate key ", where);
+		r = CB_ERR_INVALID_REQUEST;
+		goto out;
+	}
+	if (json_object_is_type(root, json_type_array)) {
+		r = fail_with(fail, CB_ERR_INVALID_REQUEST, "batch requests are not supported", NULL);
+		goto out;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		r = fail_with(fail, CB_ERR_INVALID_REQUEST, "request must be a JSON object", NULL);
+		goto out;
+	}
+	if ((req = calloc(1, sizeof(*req))) == NULL) {
+		r = fail_with(fail, CB_ERR_ALLOC, "out of memory", NULL);
+		goto out;
+	}
+	req->id.kind = PROTO_ID_NONE;
+	if ((r = check_envelope(root, req, fail)) != 0)
+		goto out;
+	*out = req;
+	req = NULL;
+	r = 0;
+ out:
+	proto_request_free(req);
+	json_object_put(root);
+	return r;
+}
+
+static struct json_object *
+id_to_json(const struct proto_id *id)
+{
+	if (id == NULL)
+		return NULL;
+	switch (id->kind) {
+	case PROTO_ID_INT:
+		return json_object_new_int64(id->num);
+	case PROTO_ID_STRING:
+		return json_object_new_string(id->str);
+	default:
+		return NULL;
+	}
+}
+
+static char *
+emit(struct json_object *msg)
+{
+	char *text = NULL;
+	const char *s;
+
+	if (msg == NULL)
+		return NULL;
+	s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s != NULL)
+		text = strdup(s);
+	json_object_put(msg);
+	return text;
+}
+
+static struct json_object *
+envelope(const struct proto_id *id)
+{
+	struct json_object *msg;
+
+	if ((msg = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(msg, "id", id_to_json(id));
+	return msg;
+}
+
+char *
+proto_emit_result(const struct proto_id *id, struct json_object *result)
+{
+	struct json_object *msg;
+
+	if ((msg = envelope(id)) == NULL) {
+		json_object_put(result);
+		return NULL;
+	}
+	json_object_object_add(msg, "result", result);	/* transferred */
+	return emit(msg);
+}
+
+char *
+proto_emit_error_data(const struct proto_id *id, int err, const char *detail,
+    struct json_object *data)
+{
+	struct json_object *msg, *error;
+
+	if (data == NULL)
+		data = json_object_new_object();
+	if ((msg = envelope(id)) == NULL || (error = json_object_new_object()) == NULL) {
+		json_object_put(msg);
+		json_object_put(data);
+		return NULL;
+	}
+	json_object_object_add(error, "code", json_object_new_int(cb_err_rpc_code(err)));
+	json_object_object_add(error, "message",
+	    json_object_new_string(detail && *detail ? detail : cb_err_str(err)));
+	json_object_object_add(data, "reason", json_object_new_string(cb_err_reason(err)));
+	json_object_object_add(error, "data", data);	/* transferred */
+	json_object_object_add(msg, "error", error);	/* transferred */
+	return emit(msg);
+}
+
+char *
+proto_emit_error(const struct proto_id *id, int err, const char *detail, int retries_left)
+{
+	struct json_object *data;
+
+	if ((data = json_object_new_object()) == NULL)
+		return NULL;
+	if (retries_left >= 0)
+		json_object_object_add(data, "retriesLeft", json_object_new_int(retries_left));
+	return proto_emit_error_data(id, err, detail, data);
+}
+
+char *
+proto_emit_event(struct json_object *params)
+{
+	struct json_object *msg;
+
+	if ((msg = json_object_new_object()) == NULL) {
+		json_object_put(params);
+		return NULL;
+	}
+	json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
+	json_object_object_add(msg, "method", json_object_new_string("event"));
+	json_object_object_add(msg, "params", params);	/* transferred */
+	return emit(msg);
+}

@@ -1,0 +1,1 @@
+# systemd/: user units and the URL-scheme .desktop file (desktop integration issue).

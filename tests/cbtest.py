@@ -1,0 +1,245 @@
+"""Fixtures for cardbridge's black-box tests: a daemon and a WebSocket client.
+
+The client is deliberately raw (RFC 6455 over a plain socket) so tests can
+send exactly what a browser or a hostile page would: any Origin and Host
+header, fragmented, binary or oversized frames, invalid UTF-8.
+Use Debian's /usr/bin/python3.
+"""
+import base64
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+SRCDIR = os.environ.get("CB_SRCDIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILDDIR = os.environ.get("CB_BUILDDIR", SRCDIR)
+DAEMON = os.environ.get("CB_DAEMON", os.path.join(BUILDDIR, "daemon", "cardbridged"))
+HELPER = os.environ.get("CB_HELPER", os.path.join(BUILDDIR, "pkcs11", "cardbridge-pkcs11-helper"))
+FAKE_PINENTRY = os.path.join(SRCDIR, "tests", "fake-pinentry")
+SOFTHSM_MODULE = "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"
+ORIGIN = "https://portal.example"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class HandshakeRefused(Exception):
+    def __init__(self, status, text):
+        super().__init__("handshake refused: %s" % status)
+        self.status = status
+        self.text = text
+
+
+class Closed(Exception):
+    def __init__(self, code, reason):
+        super().__init__("closed %s %r" % (code, reason))
+        self.code = code
+        self.reason = reason
+
+
+class WS:
+    """A minimal RFC 6455 client."""
+
+    def __init__(self, port, origin=ORIGIN, host=None, protocol="cardbridge.v1",
+                 path="/", timeout=10, extra_headers=()):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = ["GET %s HTTP/1.1" % path,
+                 "Host: %s" % (host if host is not None else "127.0.0.1:%d" % port),
+                 "Upgrade: websocket", "Connection: Upgrade",
+                 "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13"]
+        if origin is not None:
+            lines.append("Origin: " + origin)
+        if protocol is not None:
+            lines.append("Sec-WebSocket-Protocol: " + protocol)
+        lines.extend(extra_headers)
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = self._read_head()
+        status = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        if " 101 " not in status + " ":
+            raise HandshakeRefused(status, head.decode(errors="replace"))
+        self.next_id = 1
+
+    def _read_head(self):
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                if self.buf:
+                    break
+                raise HandshakeRefused("connection closed", "")
+            self.buf += chunk
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        return head
+
+    def send_frame(self, payload, opcode=1, fin=True):
+        if isinstance(payload, str):
+            payload = payload.encode()
+        mask = os.urandom(4)
+        b0 = (0x80 if fin else 0) | opcode
+        n = len(payload)
+        if n < 126:
+            head = struct.pack("!BB", b0, 0x80 | n)
+        elif n < 65536:
+            head = struct.pack("!BBH", b0, 0x80 | 126, n)
+        else:
+            head = struct.pack("!BBQ", b0, 0x80 | 127, n)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload)) if n < 4096 else \
+            _xor_fast(payload, mask)
+        self.sock.sendall(head + mask + masked)
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Closed(1006, "connection dropped")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv_frame(self):
+        b0, b1 = self._need(2)
+        n = b1 & 0x7f
+        if n == 126:
+            n = struct.unpack("!H", self._need(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", self._need(8))[0]
+        return b0 & 0x0f, self._need(n)
+
+    def recv(self):
+        """Next text message as a dict; raises Closed on a close frame."""
+        while True:
+            op, data = self.recv_frame()
+            if op == 8:
+                code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else 1005
+                raise Closed(code, data[2:].decode(errors="replace"))
+            if op == 9:
+                self.send_frame(data, opcode=10)
+                continue
+            if op == 1:
+                return json.loads(data)
+
+    def call(self, method, params=None, id=None):
+        if id is None:
+            id = self.next_id
+            self.next_id += 1
+        msg = {"jsonrpc": "2.0", "id": id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send_frame(json.dumps(msg))
+        while True:
+            reply = self.recv()
+            if reply.get("id") == id:
+                return reply
+
+    def result(self, method, params=None):
+        reply = self.call(method, params)
+        if "error" in reply:
+            raise AssertionError("%s failed: %r" % (method, reply["error"]))
+        return reply["result"]
+
+    def close(self):
+        try:
+            self.send_frame(struct.pack("!H", 1000), opcode=8)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def _xor_fast(payload, mask):
+    n = len(payload)
+    m = (mask * (n // 4 + 1))[:n]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(m, "big")).to_bytes(n, "big")
+
+
+def error_reason(reply):
+    return reply["error"]["data"]["reason"]
+
+
+class Daemon:
+    """A cardbridged on a free port with its own config and log file."""
+
+    def __init__(self, origins=(ORIGIN,), args=(), config=None, env=None, modules=(),
+                 pinentry=None, log_level="debug"):
+        self.dir = tempfile.mkdtemp(prefix="cbtest-")
+        self.port = free_port()
+        self.log_path = os.path.join(self.dir, "daemon.log")
+        cmd = [DAEMON, "--no-default-config", "--listen", "127.0.0.1:%d" % self.port,
+               "--helper", HELPER, "--log-level", log_level]
+        if pinentry is None:
+            pinentry = FAKE_PINENTRY
+        cmd += ["--pinentry", pinentry]
+        for o in origins:
+            cmd += ["--allow-origin", o]
+        for m in modules:
+            cmd += ["--module", m]
+        if config is not None:
+            path = os.path.join(self.dir, "config.json")
+            with open(path, "w") as f:
+                json.dump(config, f) if not isinstance(config, str) else f.write(config)
+            cmd += ["--config", path]
+        cmd += list(args)
+        self.env = dict(os.environ)
+        self.env["XDG_CONFIG_HOME"] = os.path.join(self.dir, "xdg")
+        self.env.update(env or {})
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.env)
+        self.wait_ready()
+
+    def wait_ready(self, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("cardbridged exited %s:\n%s" % (self.proc.returncode,
+                                                                   self.read_log()[-3000:]))
+            try:
+                ws = WS(self.port)
+            except HandshakeRefused:
+                return      # listening; this origin is simply not allowed here
+            except OSError:
+                time.sleep(0.02)
+                continue
+            ws.close()
+            return
+        raise RuntimeError("cardbridged did not start:\n" + self.read_log()[-3000:])
+
+    def connect(self, **kw):
+        return WS(self.port, **kw)
+
+    def read_log(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def run_daemon_expect_failure(args, timeout=10):
+    """Run cardbridged expecting it to refuse to start; returns (rc, output)."""
+    p = subprocess.run([DAEMON, "--no-default-config", "--helper", HELPER] + list(args),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                       env=dict(os.environ, XDG_CONFIG_HOME=tempfile.mkdtemp()))
+    return p.returncode, p.stdout.decode(errors="replace")

@@ -1,0 +1,52 @@
+"""TAP runner for cardbridge's Python test tiers.
+
+Each test module defines functions named test_* (run in the order they are
+defined) and ends with `tap.run(globals())`.  Output is TAP for automake's
+tap-driver: one `ok`/`not ok` line per function, failures explained in `#`
+comments.  A function may call tap.skip("why") to be reported as skipped.
+A module whose requirements are missing calls tap.skip_all("why").
+"""
+import inspect
+import sys
+import traceback
+
+
+class Skip(Exception):
+    pass
+
+
+def skip(why):
+    raise Skip(why)
+
+
+def skip_all(why):
+    print("1..0 # SKIP " + why, flush=True)
+    sys.exit(0)
+
+
+def run(namespace, setup=None, teardown=None):
+    tests = [(name, fn) for name, fn in namespace.items()
+             if name.startswith("test_") and inspect.isfunction(fn)]
+    tests.sort(key=lambda item: item[1].__code__.co_firstlineno)
+    print("1..%d" % len(tests), flush=True)
+    failed = 0
+    try:
+        if setup:
+            setup()
+        for i, (name, fn) in enumerate(tests, 1):
+            title = name[len("test_"):].replace("_", " ")
+            try:
+                fn()
+            except Skip as e:
+                print("ok %d - %s # SKIP %s" % (i, title, e), flush=True)
+            except Exception:
+                failed += 1
+                print("not ok %d - %s" % (i, title), flush=True)
+                for line in traceback.format_exc().splitlines():
+                    print("# " + line, flush=True)
+            else:
+                print("ok %d - %s" % (i, title), flush=True)
+    finally:
+        if teardown:
+            teardown()
+    sys.exit(1 if failed else 0)
