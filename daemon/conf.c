@@ -35,6 +35,7 @@ config_init(struct cb_config *cfg)
 	cfg->handshake_timeout = 10;
 	cfg->prompt_timeout = 120;
 	cfg->helper_timeout = 300;
+	cfg->card_watch = true;
 }
 
 static void
@@ -346,6 +347,14 @@ load_key(struct cb_config *cfg, const char *key, struct json_object *v, bool *li
 	}
 	if (strcmp(key, "pinentry") == 0)
 		return set_string(&cfg->pinentry, v, key);
+	if (strcmp(key, "cardEvents") == 0) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			log_error("config: \"cardEvents\" must be true or false");
+			return CB_ERR_CONFIG;
+		}
+		cfg->card_watch = json_object_get_boolean(v);
+		return 0;
+	}
 	if (strcmp(key, "promptTimeoutSeconds") == 0) {
 		if ((r = get_int(v, key, 1, 3600, &n)) == 0)
 			cfg->prompt_timeout = (int)n;

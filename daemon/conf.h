@@ -49,6 +49,7 @@ struct cb_config {
 	int helper_timeout;	/* seconds a helper request may take before the helper is killed */
 	char *helper;
 	bool foreground;
+	bool card_watch;	/* watch PC/SC for reader and card events */
 };
 
 void config_init(struct cb_config *cfg);

@@ -19,6 +19,7 @@ struct lws;
 struct lws_context;
 struct json_object;
 struct p11client;
+struct cardwatch;
 
 struct outmsg {
 	struct outmsg *next;
@@ -53,12 +54,16 @@ struct daemon {
 	struct cb_config *cfg;
 	struct lws_context *context;
 	struct p11client *p11;
+	struct cardwatch *watch;
+	bool announce_tokens;		/* send tokensChanged after the next refresh */
 	struct session *sessions;
 	int nsessions;
 	uint64_t next_session_id;
 	struct json_object *modules;	/* from the helper's hello */
 	struct json_object *tokens;	/* cached tokens.list result, NULL when stale */
 	bool tokens_refreshing;
+	unsigned tokens_generation;	/* bumped by every invalidation */
+	unsigned refresh_generation;	/* generation the running refresh started at */
 	struct waiter *token_waiters;
 	volatile int stopping;
 };
@@ -79,6 +84,7 @@ void dispatch_request(struct daemon *d, struct session *s, struct proto_request 
 void dispatch_replies(struct daemon *d);
 void dispatch_session_gone(struct daemon *d, struct session *s);
 void dispatch_free(struct daemon *d);
+void dispatch_card_events(struct daemon *d);
 struct json_object *dispatch_method_names(void);
 
 /* server.c */

@@ -15,6 +15,7 @@
 
 #include <json-c/json.h>
 
+#include "daemon/cardwatch.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
@@ -90,6 +91,8 @@ static void handle_tokens_list(struct daemon *, struct session *, struct proto_r
     const struct method_row *);
 static void handle_forward(struct daemon *, struct session *, struct proto_request *,
     const struct method_row *);
+static void handle_events_subscribe(struct daemon *, struct session *, struct proto_request *,
+    const struct method_row *);
 
 static const struct method_row methods[] = {
 	{ "system.hello", handle_system_hello, schema_none, 0, 0 },
@@ -99,6 +102,8 @@ static const struct method_row methods[] = {
 	{ "certificates.install", handle_forward, schema_certificates_install,
 	    NEEDS_TOKEN | CHANGES_TOKEN, 300 },
 	{ "certificates.list", handle_forward, schema_token_only, NEEDS_TOKEN, 120 },
+	{ "events.subscribe", handle_events_subscribe, schema_none, 0, 0 },
+	{ "events.unsubscribe", handle_events_subscribe, schema_none, 0, 0 },
 	{ NULL, NULL, NULL, 0, 0 },
 };
 
@@ -178,12 +183,38 @@ handle_forward(struct daemon *d, struct session *s, struct proto_request *req,
 }
 
 static void
+handle_events_subscribe(struct daemon *d, struct session *s, struct proto_request *req,
+    const struct method_row *row)
+{
+	struct json_object *r = json_object_new_object();
+
+	s->subscribed = strcmp(row->name, "events.subscribe") == 0;
+	session_touch(d, s);
+	json_object_object_add(r, "subscribed", json_object_new_boolean(s->subscribed));
+	reply_result(d, s, &req->id, r);
+}
+
+/* Send an event to every subscribed session; takes params. */
+static void
+broadcast_event(struct daemon *d, struct json_object *params)
+{
+	struct session *s;
+
+	for (s = d->sessions; s; s = s->next)
+		if (s->subscribed && !s->close_code)
+			session_send_text(d, s, proto_emit_event(json_object_get(params)));
+	json_object_put(params);
+}
+
+static void
 refresh_tokens(struct daemon *d)
 {
 	if (d->tokens_refreshing)
 		return;
-	if (p11client_submit(d->p11, P11_SESSION_DAEMON, NULL, "tokens.list", "", NULL, 120) == 0)
+	if (p11client_submit(d->p11, P11_SESSION_DAEMON, NULL, "tokens.list", "", NULL, 120) == 0) {
 		d->tokens_refreshing = true;
+		d->refresh_generation = d->tokens_generation;
+	}
 }
 
 static void
@@ -275,6 +306,50 @@ invalidate_tokens(struct daemon *d)
 {
 	json_object_put(d->tokens);
 	d->tokens = NULL;
+	d->tokens_generation++;
+}
+
+/* The token view changed under us: refresh it, then tell subscribers. */
+static void
+tokens_changed(struct daemon *d)
+{
+	invalidate_tokens(d);
+	d->announce_tokens = true;
+	refresh_tokens(d);
+}
+
+static void
+announce_tokens(struct daemon *d)
+{
+	struct json_object *p, *list;
+
+	d->announce_tokens = false;
+	p = json_object_new_object();
+	json_object_object_add(p, "type", json_object_new_string("tokensChanged"));
+	if (json_object_object_get_ex(d->tokens, "tokens", &list))
+		json_object_object_add(p, "tokens", json_object_get(list));
+	broadcast_event(d, p);
+}
+
+void
+dispatch_card_events(struct daemon *d)
+{
+	struct cardwatch_event *list, *e;
+	struct json_object *p;
+
+	if ((list = cardwatch_take(d->watch)) == NULL)
+		return;
+	for (e = list; e; e = e->next) {
+		p = json_object_new_object();
+		json_object_object_add(p, "type",
+		    json_object_new_string(cardwatch_type_name(e->type)));
+		json_object_object_add(p, "reader", json_object_new_string(e->reader));
+		if (e->atr[0])
+			json_object_object_add(p, "atr", json_object_new_string(e->atr));
+		broadcast_event(d, p);
+	}
+	cardwatch_event_free(list);
+	tokens_changed(d);
 }
 
 /* Answers meant for the daemon itself. */
@@ -293,16 +368,28 @@ daemon_reply(struct daemon *d, struct p11_reply *r)
 	}
 	if (strcmp(r->method, "tokens.list") == 0) {
 		d->tokens_refreshing = false;
-		if (r->err == 0) {
+		if (r->err != 0)
+			log_warn("token list refresh failed: %s", cb_err_reason(r->err));
+		else if (d->refresh_generation == d->tokens_generation) {
 			json_object_put(d->tokens);
 			d->tokens = json_object_get(r->result);
+		}
+		/* Waiters asked before the change: this answer is as new as they need. */
+		if (r->err == 0 && d->tokens == NULL) {
+			d->tokens = json_object_get(r->result);
+			answer_token_waiters(d, r);
+			json_object_put(d->tokens);
+			d->tokens = NULL;
 		} else
-			log_warn("token list refresh failed: %s", cb_err_reason(r->err));
-		answer_token_waiters(d, r);
+			answer_token_waiters(d, r);
+		if (d->tokens == NULL && d->announce_tokens)
+			refresh_tokens(d);	/* changed again meanwhile */
+		else if (d->announce_tokens && d->tokens)
+			announce_tokens(d);
 		return;
 	}
 	if (strcmp(r->method, "tokensChanged") == 0)
-		invalidate_tokens(d);
+		tokens_changed(d);
 }
 
 void

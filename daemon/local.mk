@@ -5,7 +5,9 @@ daemon_cardbridged_SOURCES = \
 	daemon/conf.c daemon/conf.h \
 	daemon/log.c daemon/log.h \
 	daemon/server.c daemon/session.c daemon/dispatch.c \
-	daemon/p11client.c daemon/p11client.h
-daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS)
+	daemon/p11client.c daemon/p11client.h \
+	daemon/cardwatch.c daemon/cardwatch.h
+daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) \
+	$(PCSC_CFLAGS)
 daemon_cardbridged_LDADD = protocol/libcbproto.a $(LWS_LIBS) $(JSONC_LIBS) \
-	$(SYSTEMD_LIBS) $(PTHREAD_LIBS)
+	$(SYSTEMD_LIBS) $(PCSC_LIBS) $(PTHREAD_LIBS)

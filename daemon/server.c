@@ -19,6 +19,7 @@
 #include <libwebsockets.h>
 #include <systemd/sd-daemon.h>
 
+#include "daemon/cardwatch.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
@@ -125,6 +126,8 @@ callback_cardbridge(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (d->p11)
 			dispatch_replies(d);
+		if (d->watch)
+			dispatch_card_events(d);
 		break;
 	case LWS_CALLBACK_HTTP:
 		/* Plain HTTP is never served: only the WebSocket upgrade. */
@@ -239,6 +242,8 @@ server_run(struct daemon *d)
 		goto out;
 	if ((r = p11client_start(&d->p11, d->cfg, server_wake, d)) != 0)
 		goto out;
+	if (d->cfg->card_watch && (r = cardwatch_start(&d->watch, server_wake, d)) != 0)
+		goto out;
 	sd_notify(0, "READY=1");
 	while (!d->stopping)
 		if (lws_service(d->context, 0) < 0)
@@ -254,6 +259,8 @@ server_run(struct daemon *d)
 	} while (d->nsessions > 0 && (t.tv_sec < until.tv_sec ||
 	    (t.tv_sec == until.tv_sec && t.tv_nsec < until.tv_nsec)));
  out:
+	cardwatch_stop(d->watch);
+	d->watch = NULL;
 	p11client_stop(d->p11);
 	d->p11 = NULL;
 	lws_context_destroy(d->context);
