@@ -6,6 +6,11 @@
  * has already accepted in strict mode, so the scanner can assume valid
  * JSON and stay small.  Keys are compared after decoding escapes, so
  * "a" and "\u0061" collide as they should.
+ *
+ * json-c 0.16's strict mode still accepts 'single-quoted' keys (which this
+ * scanner could not see as keys), NaN and Infinity: those are refused here
+ * as CB_ERR_PARSE.  Keys are compared as json-c stores them: cut at the
+ * first NUL, lone surrogates turned into U+FFFD.
  */
 #include "config.h"
 
@@ -120,6 +125,8 @@ decode_string(const char *t, size_t len, size_t *pos, size_t *outlen)
 					i += 6;
 				}
 			}
+			if (cp >= 0xd800 && cp < 0xe000)
+				cp = 0xfffd;	/* what json-c makes of a lone surrogate */
 			/* Encoded UTF-8 of one \u escape never exceeds its 6 escaped bytes. */
 			o += put_utf8(out + o, cp);
 			break;
@@ -237,7 +244,12 @@ proto_check_duplicate_keys(const char *text, size_t len, char *where, size_t whe
 			r = frame_close(&stack[--depth], where, wherelen);
 		else if (c == ',' && top && top->is_object)
 			top->expect_key = true;
-		else if (c == '"') {
+		else if (c == '\'' || c == 'N' || c == 'I') {
+			if (wherelen)
+				snprintf(where, wherelen, "%s",
+				    c == '\'' ? "single-quoted string" : "NaN or Infinity");
+			r = CB_ERR_PARSE;
+		} else if (c == '"') {
 			if (!(top && top->is_object && top->expect_key)) {
 				pos = skip_string(text, len, pos) + 1;
 				continue;
@@ -245,6 +257,8 @@ proto_check_duplicate_keys(const char *text, size_t len, char *where, size_t whe
 			if ((key = decode_string(text, len, &pos, &klen)) == NULL)
 				r = CB_ERR_ALLOC;
 			else {
+				/* json-c keeps keys as C strings: "a\u0000x" is its "a". */
+				klen = strlen(key);
 				top->expect_key = false;
 				r = frame_add_key(top, key, klen);
 			}

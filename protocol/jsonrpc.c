@@ -25,8 +25,14 @@
 static int
 fail_with(struct proto_failure *fail, int err, const char *what, const char *arg)
 {
+	char *p;
+
 	fail->err = err;
 	snprintf(fail->detail, sizeof(fail->detail), "%s%s", what, arg ? arg : "");
+	/* arg may be a key from the page: no log injection, no cut UTF-8 in a text frame. */
+	for (p = fail->detail; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	return err;
 }
 
@@ -112,6 +118,46 @@ method_name_ok(const char *m, size_t len)
 	return true;
 }
 
+/*
+ * RFC 3629 UTF-8.  json-c's VALIDATE_UTF8 checks only the shape of each
+ * sequence, so overlong forms, surrogates and code points above U+10FFFF
+ * would get through to params.
+ */
+static bool
+utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0, k, n;
+	uint32_t cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf)
+			n = 1;
+		else if (s[i] >= 0xe0 && s[i] <= 0xef)
+			n = 2;
+		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
+			n = 3;
+		else
+			return false;
+		if (len - i <= n)
+			return false;
+		cp = s[i] & (0x3f >> n);
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
 static struct json_object *
 tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 {
@@ -120,6 +166,10 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 	enum json_tokener_error jerr;
 	size_t end;
 
+	if (!utf8_valid((const unsigned char *)text, len)) {
+		fail_with(fail, CB_ERR_PARSE, "invalid JSON: ", "invalid UTF-8");
+		return NULL;
+	}
 	if ((tok = json_tokener_new_ex(depth)) == NULL) {
 		fail_with(fail, CB_ERR_ALLOC, "out of memory", NULL);
 		return NULL;
@@ -141,13 +191,17 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 		json_object_put(root);
 		return NULL;
 	}
-	while (end < len && strchr(" \t\r\n", text[end]) != NULL)
+	/* strchr() would also find the NUL that ends its set. */
+	while (end < len && text[end] != '\0' && strchr(" \t\r\n", text[end]) != NULL)
 		end++;
 	if (end != len) {
 		fail_with(fail, CB_ERR_PARSE, "invalid JSON: ", "trailing data after the value");
 		json_object_put(root);
 		return NULL;
 	}
+	/* A top-level null parses to no object at all: not a failure to hide. */
+	if (root == NULL)
+		fail_with(fail, CB_ERR_INVALID_REQUEST, "request must be a JSON object", NULL);
 	return root;
 }
 
@@ -181,7 +235,7 @@ check_envelope(struct json_object *root, struct proto_request *req, struct proto
 		return r;
 	if (!json_object_object_get_ex(root, "jsonrpc", &v) ||
 	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), "2.0") != 0)
+	    json_object_get_string_len(v) != 3 || strcmp(json_object_get_string(v), "2.0") != 0)
 		return fail_with(fail, CB_ERR_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"", NULL);
 	if (!json_object_object_get_ex(root, "method", &v) ||
 	    !json_object_is_type(v, json_type_string))
@@ -221,8 +275,9 @@ proto_parse_request(const char *text, size_t len, const struct proto_limits *lim
 		goto out;
 	}
 	if ((r = proto_check_duplicate_keys(text, len, where, sizeof(where))) != 0) {
-		fail_with(fail, CB_ERR_INVALID_REQUEST, "duplicate key ", where);
-		r = CB_ERR_INVALID_REQUEST;
+		if (r != CB_ERR_PARSE)
+			r = CB_ERR_INVALID_REQUEST;
+		fail_with(fail, r, r == CB_ERR_PARSE ? "invalid JSON: " : "duplicate key ", where);
 		goto out;
 	}
 	if (json_object_is_type(root, json_type_array)) {
@@ -240,6 +295,8 @@ proto_parse_request(const char *text, size_t len, const struct proto_limits *lim
 	req->id.kind = PROTO_ID_NONE;
 	if ((r = check_envelope(root, req, fail)) != 0)
 		goto out;
+	/* check_envelope() copied a string id into fail; callers clear it only on failure. */
+	proto_failure_clear(fail);
 	*out = req;
 	req = NULL;
 	r = 0;
@@ -308,11 +365,12 @@ char *
 proto_emit_error_data(const struct proto_id *id, int err, const char *detail,
     struct json_object *data)
 {
-	struct json_object *msg, *error;
+	struct json_object *msg = NULL, *error = NULL;
 
 	if (data == NULL)
 		data = json_object_new_object();
-	if ((msg = envelope(id)) == NULL || (error = json_object_new_object()) == NULL) {
+	if (data == NULL || (msg = envelope(id)) == NULL ||
+	    (error = json_object_new_object()) == NULL) {
 		json_object_put(msg);
 		json_object_put(data);
 		return NULL;

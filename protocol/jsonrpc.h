@@ -71,7 +71,11 @@ char *proto_emit_error_data(const struct proto_id *id, int err, const char *deta
 /* {"jsonrpc":"2.0","method":"event","params":params}; takes ownership. */
 char *proto_emit_event(struct json_object *params);
 
-/* Strict checks json-c does not make: duplicate object keys (json_strict.c). */
+/*
+ * Strict checks json-c does not make (json_strict.c): duplicate object keys
+ * give CB_ERR_INVALID_REQUEST; single-quoted strings, NaN and Infinity,
+ * which json-c's strict mode lets through, give CB_ERR_PARSE.
+ */
 int proto_check_duplicate_keys(const char *text, size_t len, char *where, size_t wherelen);
 
 #endif /* CB_JSONRPC_H */

@@ -148,6 +148,7 @@ proto_check_params(struct json_object *params, const struct proto_field *schema,
 {
 	static const struct proto_field none[] = { { NULL, 0, false, 0, NULL } };
 	struct json_object *empty = NULL;
+	char *p;
 	int r;
 
 	if (whylen)
@@ -160,5 +161,9 @@ proto_check_params(struct json_object *params, const struct proto_field *schema,
 		return CB_ERR_ALLOC;
 	r = check_object(params, schema, "", why, whylen);
 	json_object_put(empty);
+	/* Unknown keys come from the page: no log injection, no cut UTF-8. */
+	for (p = why; whylen && *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	return r;
 }
