@@ -1,1 +1,33 @@
-# tests/vcard fragment (placeholder)
+# tests/vcard/local.mk - automake fragment for the virtual OpenPGP card used
+# by the card-level test tiers. Included from the top Makefile.am
+# (non-recursive, subdir-objects): paths are relative to the top directory.
+# The top file must define check_PROGRAMS, TESTS and EXTRA_DIST with '='
+# before including this, and provide OPENSSL_CFLAGS/OPENSSL_LIBS
+# (PKG_CHECK_MODULES([OPENSSL], [libcrypto >= 3.0])).
+#
+# Nothing here is installed: both programs are check_PROGRAMS.
+
+check_PROGRAMS += \
+	tests/vcard/cardbridge-vcard \
+	tests/vcard/cardbridge-pcscd-launch
+
+tests_vcard_cardbridge_vcard_SOURCES = \
+	tests/vcard/vcard.h \
+	tests/vcard/vcard.c \
+	tests/vcard/vpcd_link.c \
+	tests/vcard/apdu.c \
+	tests/vcard/openpgp.c \
+	tests/vcard/dos.c \
+	tests/vcard/keys.c \
+	tests/vcard/state.c
+tests_vcard_cardbridge_vcard_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_vcard_cardbridge_vcard_LDADD = $(OPENSSL_LIBS)
+
+tests_vcard_cardbridge_pcscd_launch_SOURCES = tests/vcard/pcscd-launch.c
+
+TESTS += tests/vcard/test-vcard.sh
+
+EXTRA_DIST += \
+	tests/vcard/test-vcard.sh \
+	tests/vcard/pcsc-env.sh \
+	tests/vcard/README.md
