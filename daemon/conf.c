@@ -36,6 +36,7 @@ config_init(struct cb_config *cfg)
 	cfg->prompt_timeout = 120;
 	cfg->helper_timeout = 300;
 	cfg->card_watch = true;
+	cfg->idle_exit = 300;
 }
 
 static void
@@ -62,6 +63,7 @@ config_free(struct cb_config *cfg)
 	free(cfg->modules);
 	free(cfg->pinentry);
 	free(cfg->helper);
+	free(cfg->control_socket);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -141,6 +143,19 @@ config_add_listen(struct cb_config *cfg, const char *spec)
  bad:
 	log_error("listen \"%s\": expected ADDR:PORT, e.g. 127.0.0.1:48801 or [::1]:48801", spec);
 	return CB_ERR_CONFIG;
+}
+
+/* An absolute path, or "" for no control socket at all. */
+int
+config_set_control_socket(struct cb_config *cfg, const char *path)
+{
+	if (path[0] != '\0' && path[0] != '/') {
+		log_error("control socket \"%s\": must be an absolute path (or \"\" for none)",
+		    path);
+		return CB_ERR_CONFIG;
+	}
+	free(cfg->control_socket);
+	return (cfg->control_socket = strdup(path)) ? 0 : CB_ERR_ALLOC;
 }
 
 int
@@ -354,6 +369,18 @@ load_key(struct cb_config *cfg, const char *key, struct json_object *v, bool *li
 		}
 		cfg->card_watch = json_object_get_boolean(v);
 		return 0;
+	}
+	if (strcmp(key, "controlSocket") == 0) {
+		if (!json_object_is_type(v, json_type_string)) {
+			log_error("config: \"controlSocket\" must be a string");
+			return CB_ERR_CONFIG;
+		}
+		return config_set_control_socket(cfg, json_object_get_string(v));
+	}
+	if (strcmp(key, "idleExitSeconds") == 0) {
+		if ((r = get_int(v, key, 0, 86400, &n)) == 0)
+			cfg->idle_exit = (int)n;
+		return r;
 	}
 	if (strcmp(key, "promptTimeoutSeconds") == 0) {
 		if ((r = get_int(v, key, 1, 3600, &n)) == 0)

@@ -50,6 +50,8 @@ struct cb_config {
 	char *helper;
 	bool foreground;
 	bool card_watch;	/* watch PC/SC for reader and card events */
+	char *control_socket;	/* NULL: $XDG_RUNTIME_DIR/cardbridge/control; "": none */
+	int idle_exit;		/* seconds idle before exiting when socket-activated; 0: never */
 };
 
 void config_init(struct cb_config *cfg);
@@ -63,6 +65,7 @@ int config_load_defaults(struct cb_config *cfg);
 int config_add_origin(struct cb_config *cfg, const char *origin);
 int config_add_listen(struct cb_config *cfg, const char *spec);
 int config_add_module(struct cb_config *cfg, const char *path);
+int config_set_control_socket(struct cb_config *cfg, const char *path);
 void config_clear_listen(struct cb_config *cfg);
 
 /* Fill in the default listen addresses and resolve module paths. */

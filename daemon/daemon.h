@@ -19,6 +19,7 @@ struct lws;
 struct lws_context;
 struct json_object;
 struct p11client;
+struct control;
 struct cardwatch;
 
 struct outmsg {
@@ -65,6 +66,7 @@ struct daemon {
 	unsigned tokens_generation;	/* bumped by every invalidation */
 	unsigned refresh_generation;	/* generation the running refresh started at */
 	struct waiter *token_waiters;
+	struct control *control;	/* control socket and user allow-list (control.c) */
 	volatile int stopping;
 };
 
@@ -86,6 +88,7 @@ void dispatch_session_gone(struct daemon *d, struct session *s);
 void dispatch_free(struct daemon *d);
 void dispatch_card_events(struct daemon *d);
 struct json_object *dispatch_method_names(void);
+void dispatch_refresh_tokens(struct daemon *d);	/* for control.tokens */
 
 /* server.c */
 int server_run(struct daemon *d);

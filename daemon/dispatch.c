@@ -217,6 +217,13 @@ refresh_tokens(struct daemon *d)
 	}
 }
 
+/* The control socket's control.tokens starts the same refresh (control_methods.c). */
+void
+dispatch_refresh_tokens(struct daemon *d)
+{
+	refresh_tokens(d);
+}
+
 static void
 handle_tokens_list(struct daemon *d, struct session *s, struct proto_request *req,
     const struct method_row *row)

@@ -6,7 +6,10 @@ daemon_cardbridged_SOURCES = \
 	daemon/log.c daemon/log.h \
 	daemon/server.c daemon/session.c daemon/dispatch.c \
 	daemon/p11client.c daemon/p11client.h \
-	daemon/cardwatch.c daemon/cardwatch.h
+	daemon/cardwatch.c daemon/cardwatch.h \
+	daemon/activation.c daemon/activation.h \
+	daemon/control.c daemon/control.h daemon/control_private.h daemon/control_methods.c \
+	daemon/origins_store.c daemon/origins_store.h
 daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) \
 	$(PCSC_CFLAGS)
 daemon_cardbridged_LDADD = protocol/libcbproto.a $(LWS_LIBS) $(JSONC_LIBS) \

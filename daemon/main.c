@@ -36,6 +36,10 @@ usage(FILE *f)
 	    "  --pinentry PROGRAM     pinentry program for PIN dialogs (default: pinentry)\n"
 	    "  --helper PATH          PKCS#11 helper program (default: %s)\n"
 	    "  --log-level LEVEL      error, warn, info or debug (default: info)\n"
+	    "  --control-socket PATH  control socket for the cardbridge tool (default:\n"
+	    "                         $XDG_RUNTIME_DIR/cardbridge/control; \"\" for none)\n"
+	    "  --idle-exit SECONDS    when socket-activated, exit after this long without\n"
+	    "                         a connection (default 300; 0: never)\n"
 	    "  --foreground           stay in the foreground (the only mode; for systemd)\n"
 	    "  --version              print the version and exit\n"
 	    "  --help                 print this help and exit\n",
@@ -45,6 +49,7 @@ usage(FILE *f)
 enum {
 	OPT_LISTEN = 256, OPT_ALLOW_ORIGIN, OPT_CONFIG, OPT_NO_DEFAULT_CONFIG, OPT_MODULE,
 	OPT_PINENTRY, OPT_HELPER, OPT_LOG_LEVEL, OPT_FOREGROUND, OPT_VERSION, OPT_HELP,
+	OPT_CONTROL_SOCKET, OPT_IDLE_EXIT,
 };
 
 static const struct option long_options[] = {
@@ -59,6 +64,8 @@ static const struct option long_options[] = {
 	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "control-socket", required_argument, NULL, OPT_CONTROL_SOCKET },
+	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -102,6 +109,17 @@ apply_flags(struct cb_config *cfg, int argc, char **argv)
 			break;
 		case OPT_FOREGROUND:
 			cfg->foreground = true;
+			break;
+		case OPT_CONTROL_SOCKET:
+			r = config_set_control_socket(cfg, optarg);
+			break;
+		case OPT_IDLE_EXIT:
+			if (optarg[0] == '\0' || strlen(optarg) > 5 ||
+			    strspn(optarg, "0123456789") != strlen(optarg) || atoi(optarg) > 86400) {
+				log_error("--idle-exit: expected 0 to 86400 seconds");
+				r = CB_ERR_CONFIG;
+			} else
+				cfg->idle_exit = atoi(optarg);
 			break;
 		default:
 			break;

@@ -19,7 +19,9 @@
 #include <libwebsockets.h>
 #include <systemd/sd-daemon.h>
 
+#include "daemon/activation.h"
 #include "daemon/cardwatch.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
@@ -46,7 +48,7 @@ origin_allowed(const struct daemon *d, const char *origin)
 	for (i = 0; i < d->cfg->norigins; i++)
 		if (strcmp(d->cfg->origins[i], origin) == 0)
 			return true;
-	return false;
+	return control_origin_allowed(d, origin);	/* "cardbridge origins allow" */
 }
 
 static int
@@ -63,7 +65,7 @@ static int
 admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subprotocol)
 {
 	char origin[ORIGIN_MAX + 1] = "", host[128] = "";
-	int port = lws_get_vhost_listen_port(lws_get_vhost(wsi));
+	int port = activation_vhost_port(lws_get_vhost(wsi));
 	struct origin parsed;
 	const char *why;
 
@@ -191,6 +193,8 @@ create_vhosts(struct daemon *d)
 		if (strchr(l->addr, ':'))
 			info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY |
 			    LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
+		else	/* lws 4.1.6 binds an IPv4 iface on an IPv6 vhost to [::] */
+			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 		if (lws_create_vhost(d->context, &info) == NULL) {
 			if (l->optional) {
 				log_info("not listening on [%s]:%d (IPv6 unavailable)", l->addr, l->port);
@@ -238,7 +242,10 @@ server_run(struct daemon *d)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if ((r = create_vhosts(d)) != 0)
+	r = activation_start(d, protocols);	/* > 0: systemd passed the listeners */
+	if (r == 0)
+		r = create_vhosts(d);
+	if (r < 0 || (r = activation_check_loopback()) != 0 || (r = control_start(d)) != 0)
 		goto out;
 	if ((r = p11client_start(&d->p11, d->cfg, server_wake, d)) != 0)
 		goto out;
@@ -252,12 +259,14 @@ server_run(struct daemon *d)
 	sd_notify(0, "STOPPING=1");
 	close_all_sessions(d);
 	clock_gettime(CLOCK_MONOTONIC, &until);
+	t = until;
 	until.tv_sec += 2;
-	do {
+	/* Not even one lws_service() without sessions: it may sleep ~25 s. */
+	while (d->nsessions > 0 && (t.tv_sec < until.tv_sec ||
+	    (t.tv_sec == until.tv_sec && t.tv_nsec < until.tv_nsec))) {
 		lws_service(d->context, 50);
 		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while (d->nsessions > 0 && (t.tv_sec < until.tv_sec ||
-	    (t.tv_sec == until.tv_sec && t.tv_nsec < until.tv_nsec)));
+	}
  out:
 	cardwatch_stop(d->watch);
 	d->watch = NULL;
@@ -265,6 +274,7 @@ server_run(struct daemon *d)
 	d->p11 = NULL;
 	lws_context_destroy(d->context);
 	d->context = NULL;
+	control_stop(d);
 	dispatch_free(d);
 	the_daemon = NULL;
 	return r;

@@ -1,0 +1,47 @@
+/*
+ * cli.h - the cardbridge command-line tool: shared declarations.
+ *
+ * cardbridge talks to cardbridged only over the control socket in
+ * $XDG_RUNTIME_DIR (never over the browser port), and starts it for the
+ * cardbridge:// URL scheme.  It is single-threaded.
+ */
+#ifndef CB_CLI_H
+#define CB_CLI_H
+
+#include <stdbool.h>
+
+struct json_object;
+
+/* Exit statuses (documented in cardbridge.1). */
+enum {
+	CLI_OK = 0,
+	CLI_FAILED = 1,		/* the daemon said no, or a system call failed */
+	CLI_USAGE = 2,		/* bad command line, or a refused URL */
+	CLI_NOT_RUNNING = 3,	/* no cardbridged answers on the control socket */
+};
+
+struct cli_options {
+	const char *control_socket;	/* --control-socket, or NULL for the default */
+	bool json;			/* --json: print results as JSON */
+};
+
+/* client.c */
+
+/* The control socket path (malloc'd), or NULL with a message when unknown. */
+char *cli_control_path(const struct cli_options *o);
+
+/* Does a cardbridged answer on path? */
+bool cli_control_answers(const char *path);
+
+/*
+ * One request on a fresh connection.  Returns CLI_OK with *result, or
+ * CLI_FAILED with *message (the daemon's error text or ours; malloc'd),
+ * or CLI_NOT_RUNNING.  params may be NULL; it is not consumed.
+ */
+int cli_call(const char *path, const char *method, struct json_object *params,
+    int timeout_ms, struct json_object **result, char **message);
+
+/* launch.c: "cardbridge open URL". */
+int cli_open(const struct cli_options *o, const char *url);
+
+#endif /* CB_CLI_H */

@@ -1,0 +1,360 @@
+/*
+ * launch.c - "cardbridge open URL": the cardbridge:// x-scheme-handler.
+ *
+ * A web page chooses the URL, so it is checked by url_parse_launch() and
+ * only the verb it names is used: no byte of the URL is ever passed on,
+ * executed or written anywhere.  Then cardbridged is made to run, once:
+ * if the control socket answers we are done; otherwise, holding an flock
+ * on $XDG_RUNTIME_DIR/cardbridge/start.lock, we ask the systemd user
+ * manager (systemctl --user start cardbridge.service) or, without one,
+ * spawn cardbridged --foreground ourselves in a new session.  Everything
+ * returns within LAUNCH_BUDGET_MS, because a browser waits for us.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "protocol/url.h"
+
+#define LAUNCH_BUDGET_MS 900
+#define LAUNCH_POLL_MS 20
+#define LOG_MAX_BYTES (1024 * 1024)
+
+struct launch {
+	struct timespec deadline;
+	char exe[PATH_MAX];	/* the cardbridged we spawn */
+	const char *control;	/* the control socket path */
+	char dir[PATH_MAX];	/* its directory, where the lock lives */
+};
+
+static long
+ms_left(const struct launch *l)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (l->deadline.tv_sec - now.tv_sec) * 1000 +
+	    (l->deadline.tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static void
+nap(void)
+{
+	struct timespec t = { 0, LAUNCH_POLL_MS * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+/* mkdir -p with mode 0700 for the parts we create. */
+static int
+make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -1;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Take the start lock, waiting until the deadline: the fd, -1 on error, -2 when busy. */
+static int
+take_lock(struct launch *l)
+{
+	char path[PATH_MAX + 16];
+	bool busy;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/start.lock", l->dir);
+	if (make_dirs(l->dir) != 0 ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		fprintf(stderr, "cardbridge: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		busy = errno == EWOULDBLOCK || errno == EINTR;
+		if (!busy || ms_left(l) <= 0) {
+			close(fd);
+			return busy ? -2 : -1;
+		}
+		nap();
+	}
+	return fd;
+}
+
+/* Is a systemd user manager running for us? */
+static bool
+have_user_manager(void)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (rt == NULL || rt[0] != '/')
+		return false;
+	snprintf(path, sizeof(path), "%s/systemd/private", rt);
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+enum systemd_start { SYSTEMD_STARTED, SYSTEMD_REFUSED, SYSTEMD_SLOW };
+
+/*
+ * systemctl --user --no-block start cardbridge.service.  SLOW: it did not
+ * finish within our budget, so the job may well be queued; spawning a
+ * second daemon then would only fight it for the port.
+ */
+static enum systemd_start
+start_with_systemd(struct launch *l)
+{
+	int status = 0, devnull;
+	pid_t pid, w;
+
+	if ((pid = fork()) < 0)
+		return SYSTEMD_REFUSED;
+	if (pid == 0) {
+		if ((devnull = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 1);
+		}
+		execlp("systemctl", "systemctl", "--user", "--no-block", "start",
+		    "cardbridge.service", (char *)NULL);
+		_exit(127);
+	}
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && ms_left(l) > 0)
+		nap();
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return SYSTEMD_SLOW;
+	}
+	return w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? SYSTEMD_STARTED :
+	    SYSTEMD_REFUSED;
+}
+
+/* cardbridged next to our own executable (a relocated install), else BINDIR's. */
+static void
+find_daemon(char *out, size_t outlen)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(out, outlen, "%s/cardbridged", self) < (int)outlen &&
+			    access(out, X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(out, outlen, "%s/cardbridged", BINDIR);
+}
+
+/* $XDG_STATE_HOME/cardbridge/cardbridged.log (or ~/.local/state/...), opened for appending. */
+static int
+open_log(char *path, size_t pathlen)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX];
+	struct stat st;
+	int flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+
+	if (state != NULL && state[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/cardbridge", state);
+	else if (home != NULL && home[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/.local/state/cardbridge", home);
+	else
+		return -1;
+	if (make_dirs(dir) != 0 || snprintf(path, pathlen, "%s/cardbridged.log", dir) >=
+	    (int)pathlen)
+		return -1;
+	if (stat(path, &st) == 0 && st.st_size > LOG_MAX_BYTES)
+		flags |= O_TRUNC;
+	return open(path, flags, 0600);
+}
+
+/* In the child: a daemon of its own, detached from the browser. */
+static void
+exec_daemon(const char *exe, const char *control, int logfd)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int devnull, sig;
+
+	setsid();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	umask(077);
+	if (chdir("/") != 0)
+		_exit(127);
+	if ((devnull = open("/dev/null", O_RDWR)) < 0)
+		_exit(127);
+	if (logfd < 0)
+		logfd = devnull;
+	dup2(devnull, 0);
+	dup2(logfd, 1);
+	dup2(logfd, 2);
+	closefrom(3);
+	if (control != NULL)
+		execl(exe, "cardbridged", "--foreground", "--control-socket", control,
+		    (char *)NULL);
+	else
+		execl(exe, "cardbridged", "--foreground", (char *)NULL);
+	_exit(127);
+}
+
+static pid_t
+spawn_daemon(struct launch *l, const char *control, char *log, size_t loglen)
+{
+	pid_t pid;
+	int logfd;
+
+	find_daemon(l->exe, sizeof(l->exe));
+	log[0] = '\0';
+	logfd = open_log(log, loglen);
+	if ((pid = fork()) == 0)
+		exec_daemon(l->exe, control, logfd);
+	if (logfd >= 0)
+		close(logfd);
+	if (pid < 0)
+		fprintf(stderr, "cardbridge: cannot start %s: %s\n", l->exe, strerror(errno));
+	return pid;
+}
+
+/* Wait for the control socket; a spawned daemon that dies is reported. */
+static int
+wait_ready(struct launch *l, pid_t pid, const char *how, const char *log)
+{
+	int status;
+
+	for (;;) {
+		if (cli_control_answers(l->control)) {
+			printf("cardbridged started (%s)\n", how);
+			return CLI_OK;
+		}
+		if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+				fprintf(stderr, "cardbridge: cannot run %s\n", l->exe);
+			else
+				fprintf(stderr, "cardbridge: %s stopped at once (%s %d)%s%s\n",
+				    l->exe, WIFEXITED(status) ? "exit status" : "signal",
+				    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+				    log[0] ? "; see " : "", log);
+			return CLI_FAILED;
+		}
+		if (ms_left(l) <= 0)
+			break;
+		nap();
+	}
+	/* Still starting: the page retries its connection, so this is no failure. */
+	printf("cardbridged is starting (%s)\n", how);
+	return CLI_OK;
+}
+
+/* With the start lock held: nobody else is starting a daemon now. */
+static int
+start_locked(struct launch *l, const struct cli_options *o)
+{
+	char log[PATH_MAX] = "";
+	enum systemd_start how = SYSTEMD_REFUSED;
+	pid_t pid;
+
+	if (cli_control_answers(l->control)) {
+		printf("cardbridged is already running\n");
+		return CLI_OK;
+	}
+	/* A custom control socket is not the unit's: start that daemon ourselves. */
+	if (o->control_socket == NULL && have_user_manager())
+		how = start_with_systemd(l);
+	if (how == SYSTEMD_STARTED)
+		return wait_ready(l, 0, "systemctl --user start cardbridge.service", log);
+	if (how == SYSTEMD_SLOW) {
+		printf("cardbridged is starting (systemctl --user start cardbridge.service)\n");
+		return CLI_OK;
+	}
+	if ((pid = spawn_daemon(l, o->control_socket, log, sizeof(log))) < 0)
+		return CLI_FAILED;
+	return wait_ready(l, pid, "spawned", log);
+}
+
+static int
+start_daemon(struct launch *l, const struct cli_options *o)
+{
+	int lock, r;
+
+	if ((lock = take_lock(l)) == -2) {
+		/* Another "cardbridge open" holds it: that one is starting the daemon. */
+		printf("cardbridged is being started by another cardbridge open\n");
+		return CLI_OK;
+	}
+	if (lock < 0)
+		return CLI_FAILED;
+	r = start_locked(l, o);
+	close(lock);
+	return r;
+}
+
+int
+cli_open(const struct cli_options *o, const char *url)
+{
+	struct launch l;
+	enum url_verb verb;
+	const char *why;
+	char *control;
+	char *slash;
+	int r;
+
+	/* strnlen: a 10 MB argument is refused without being scanned. */
+	if (url_parse_launch(url, strnlen(url, URL_MAX + 1), &verb, &why) != 0) {
+		fprintf(stderr, "cardbridge: refusing the URL: %s\n", why);
+		return CLI_USAGE;
+	}
+	if ((control = cli_control_path(o)) == NULL)
+		return CLI_FAILED;
+	memset(&l, 0, sizeof(l));
+	clock_gettime(CLOCK_MONOTONIC, &l.deadline);
+	l.deadline.tv_nsec += LAUNCH_BUDGET_MS * 1000000L;
+	l.deadline.tv_sec += l.deadline.tv_nsec / 1000000000;
+	l.deadline.tv_nsec %= 1000000000;
+	l.control = control;
+	snprintf(l.dir, sizeof(l.dir), "%s", control);
+	if ((slash = strrchr(l.dir, '/')) != NULL && slash != l.dir)
+		*slash = '\0';
+	switch (verb) {
+	case URL_VERB_START:
+		if (cli_control_answers(control)) {
+			printf("cardbridged is already running\n");
+			r = CLI_OK;
+		} else
+			r = start_daemon(&l, o);
+		break;
+	default:
+		r = CLI_USAGE;
+		break;
+	}
+	free(control);
+	return r;
+}

@@ -1,0 +1,44 @@
+/*
+ * activation.h - where cardbridged listens: systemd socket activation
+ * (sd_listen_fds) and a check that every listening socket is loopback.
+ *
+ * Runs on the lws service thread only.  The inherited listening sockets
+ * belong to the process, not to one struct daemon, so their state is
+ * file-static here.
+ */
+#ifndef CB_ACTIVATION_H
+#define CB_ACTIVATION_H
+
+struct daemon;
+struct json_object;
+struct lws_protocols;
+struct lws_vhost;
+
+/*
+ * When systemd passed listening sockets, create one non-listening vhost
+ * per socket with the given (WebSocket) protocols, accept connections on
+ * the inherited socket ourselves and adopt them into that vhost, and arm
+ * the idle exit (cfg->idle_exit).  Returns 1 when socket-activated, 0 when
+ * not (the caller creates its own listeners), or a cb_err: an inherited
+ * socket that is not a loopback TCP listener stops the start.
+ */
+int activation_start(struct daemon *d, const struct lws_protocols *protocols);
+
+/* The port the Host header must name for a connection on vh. */
+int activation_vhost_port(struct lws_vhost *vh);
+
+/*
+ * Refuse (CB_ERR_SYSTEM) when any listening TCP socket of this process is
+ * bound to a non-loopback address.  libwebsockets 4.1.6 binds to the
+ * wildcard address when getifaddrs() fails (e.g. AF_NETLINK blocked by a
+ * sandbox); this turns that into a start-up error instead of exposure.
+ */
+int activation_check_loopback(void);
+
+/* A new JSON array of "ADDR:PORT" strings cardbridged serves on. */
+struct json_object *activation_listening(struct daemon *d);
+
+/* Was this process socket-activated? */
+int activation_is_active(void);
+
+#endif /* CB_ACTIVATION_H */

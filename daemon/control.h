@@ -1,0 +1,40 @@
+/*
+ * control.h - the control socket for the "cardbridge" command-line tool,
+ * and the user's origin allow-list it edits.
+ *
+ * A UNIX socket ($XDG_RUNTIME_DIR/cardbridge/control by default, directory
+ * 0700, socket 0600) on which the same uid, checked with SO_PEERCRED, sends
+ * line-delimited JSON-RPC 2.0: control.status, control.tokens,
+ * control.origins.list, control.origins.allow, control.origins.revoke.
+ * Everything here runs on the lws service thread, so it reads struct daemon
+ * directly.  The browser port never serves these methods.
+ */
+#ifndef CB_CONTROL_H
+#define CB_CONTROL_H
+
+#include <stdbool.h>
+
+struct daemon;
+
+#define CONTROL_PROTOCOL "cardbridge-control"
+#define CONTROL_MAX_LINE (64 * 1024)
+
+/*
+ * Service thread, after the listeners exist and before the event loop:
+ * load the user's allow-list and open the control socket.  A control
+ * socket that cannot be opened (no XDG_RUNTIME_DIR, another cardbridged
+ * answering on it) is logged and skipped; only allocation failures and a
+ * socket directory owned by someone else are errors.
+ */
+int control_start(struct daemon *d);
+
+/* After lws_context_destroy(): free everything; lws has removed the socket. */
+void control_stop(struct daemon *d);
+
+/* Admission: did the user allow this origin with "cardbridge origins allow"? */
+bool control_origin_allowed(const struct daemon *d, const char *origin);
+
+/* Control connections open now (socket activation counts them as activity). */
+int control_clients(const struct daemon *d);
+
+#endif /* CB_CONTROL_H */

@@ -1,0 +1,384 @@
+/*
+ * control_methods.c - the methods of the control socket, one table row each
+ * (like dispatch.c for the browser port).
+ *
+ * Runs on the lws service thread and reads struct daemon directly.
+ * control.origins.allow / revoke edit only the user's list
+ * (origins_store.c): the administrator's origins, from configuration files
+ * and --allow-origin, can neither be revoked nor shadowed from here.
+ * Nothing here may ask for a PIN, change a token, or be reachable from the
+ * browser port.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <libwebsockets.h>
+
+#include "daemon/activation.h"
+#include "daemon/control.h"
+#include "daemon/control_private.h"
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+#include "daemon/origins_store.h"
+#include "daemon/p11client.h"
+#include "protocol/cberr.h"
+#include "protocol/origin.h"
+#include "protocol/params.h"
+
+#define CONTROL_TOKENS_TIMEOUT 130	/* the helper's own limit is 120 s */
+
+typedef void (*control_fn)(struct daemon *d, struct control_client *c,
+    struct proto_request *req);
+
+struct control_row {
+	const char *name;
+	control_fn handler;
+	const struct proto_field *schema;
+};
+
+static const struct proto_field schema_none[] = {
+	{ NULL, 0, false, 0, NULL },
+};
+
+static const struct proto_field schema_origin[] = {
+	{ "origin", PROTO_T_STRING, true, ORIGIN_MAX, NULL },
+	{ NULL, 0, false, 0, NULL },
+};
+
+static time_t
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec;
+}
+
+static void
+reply_result(struct control_client *c, const struct proto_id *id, struct json_object *result)
+{
+	if (id->kind == PROTO_ID_NONE) {
+		json_object_put(result);
+		return;
+	}
+	control_send(c, proto_emit_result(id, result));
+}
+
+static void
+reply_error(struct control_client *c, const struct proto_id *id, int err, const char *detail)
+{
+	if (id->kind != PROTO_ID_NONE)
+		control_send(c, proto_emit_error(id, err, detail, -1));
+}
+
+static struct json_object *
+admin_origins(const struct daemon *d)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < d->cfg->norigins; i++)
+		json_object_array_add(a, json_object_new_string(d->cfg->origins[i]));
+	return a;
+}
+
+static bool
+admin_allows(const struct daemon *d, const char *origin)
+{
+	size_t i;
+
+	for (i = 0; i < d->cfg->norigins; i++)
+		if (strcmp(d->cfg->origins[i], origin) == 0)
+			return true;
+	return false;
+}
+
+static struct json_object *
+origins_object(const struct daemon *d)
+{
+	struct json_object *o = json_object_new_object();
+	const char *file = origins_store_path(d->control->user_origins);
+
+	json_object_object_add(o, "administrator", admin_origins(d));
+	json_object_object_add(o, "user", origins_store_list(d->control->user_origins));
+	json_object_object_add(o, "userFile", file ? json_object_new_string(file) : NULL);
+	return o;
+}
+
+/* The readers named by the cached tokens (no reader list is kept yet). */
+static struct json_object *
+readers_of(struct json_object *tokens)
+{
+	struct json_object *a = json_object_new_array(), *t, *r;
+	size_t i, j;
+
+	for (i = 0; tokens && i < json_object_array_length(tokens); i++) {
+		t = json_object_array_get_idx(tokens, i);
+		if (!json_object_object_get_ex(t, "reader", &r) ||
+		    !json_object_is_type(r, json_type_string))
+			continue;
+		for (j = 0; j < json_object_array_length(a); j++)
+			if (strcmp(json_object_get_string(json_object_array_get_idx(a, j)),
+			    json_object_get_string(r)) == 0)
+				break;
+		if (j == json_object_array_length(a))
+			json_object_array_add(a, json_object_get(r));
+	}
+	return a;
+}
+
+static void
+handle_status(struct daemon *d, struct control_client *c, struct proto_request *req)
+{
+	struct json_object *r = json_object_new_object(), *tokens = NULL;
+
+	if (d->tokens)
+		json_object_object_get_ex(d->tokens, "tokens", &tokens);
+	json_object_object_add(r, "name", json_object_new_string("cardbridge"));
+	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(r, "socketActivated", json_object_new_boolean(
+	    activation_is_active()));
+	json_object_object_add(r, "listen", activation_listening(d));
+	json_object_object_add(r, "controlSocket", json_object_new_string(d->control->path));
+	json_object_object_add(r, "sessions", json_object_new_int(d->nsessions));
+	json_object_object_add(r, "helperPid", json_object_new_int(d->p11 ?
+	    p11client_helper_pid(d->p11) : 0));
+	json_object_object_add(r, "modules", d->modules ? json_object_get(d->modules) :
+	    json_object_new_array());
+	/* null: not read since the last card event; control.tokens reads it. */
+	json_object_object_add(r, "tokens", tokens ? json_object_get(tokens) : NULL);
+	json_object_object_add(r, "readers", readers_of(tokens));
+	json_object_object_add(r, "origins", origins_object(d));
+	reply_result(c, &req->id, r);
+}
+
+static void
+tokens_finish(struct control_client *c, struct json_object *result, int err,
+    const char *detail)
+{
+	if (err == 0)
+		reply_result(c, &c->tokens_id, json_object_get(result));
+	else
+		reply_error(c, &c->tokens_id, err, detail);
+	proto_id_clear(&c->tokens_id);
+	c->waiting_tokens = false;
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONTROL_IDLE_TIMEOUT);
+}
+
+static void
+tokens_tick(lws_sorted_usec_list_t *sul)
+{
+	struct control *ctl = lws_container_of(sul, struct control, tokens_sul);
+	struct daemon *d = lws_context_user(ctl->context);
+
+	control_tokens_poll(d);
+}
+
+void
+control_tokens_poll(struct daemon *d)
+{
+	struct control *ctl = d->control;
+	struct control_client *c;
+	bool waiting = false;
+	time_t now = now_s();
+
+	for (c = ctl->clients; c; c = c->next) {
+		if (!c->waiting_tokens)
+			continue;
+		if (d->tokens != NULL) {
+			tokens_finish(c, d->tokens, 0, NULL);
+			continue;
+		}
+		/* Over without a cache: failed, or a card event came in between. */
+		if (!d->tokens_refreshing && c->tokens_retries++ < 1)
+			dispatch_refresh_tokens(d);
+		if (!d->tokens_refreshing)
+			tokens_finish(c, NULL, CB_ERR_MODULE_ERROR,
+			    "the token list could not be read; see the cardbridged log");
+		else if (now >= c->tokens_deadline)
+			tokens_finish(c, NULL, CB_ERR_TIMEOUT, "the PKCS#11 helper did not answer");
+		else
+			waiting = true;
+	}
+	if (waiting)
+		lws_sul_schedule(ctl->context, 0, &ctl->tokens_sul, tokens_tick,
+		    100 * LWS_US_PER_MS);
+}
+
+static void
+handle_tokens(struct daemon *d, struct control_client *c, struct proto_request *req)
+{
+	if (d->tokens != NULL) {
+		reply_result(c, &req->id, json_object_get(d->tokens));
+		return;
+	}
+	if (c->waiting_tokens) {
+		reply_error(c, &req->id, CB_ERR_BUSY, "control.tokens is already waiting");
+		return;
+	}
+	if (proto_id_copy(&c->tokens_id, &req->id) != 0) {
+		reply_error(c, &req->id, CB_ERR_ALLOC, NULL);
+		return;
+	}
+	c->waiting_tokens = true;
+	c->tokens_retries = 0;
+	c->tokens_deadline = now_s() + CONTROL_TOKENS_TIMEOUT;
+	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+	dispatch_refresh_tokens(d);	/* the same refresh tokens.list triggers */
+	control_tokens_poll(d);
+}
+
+static void
+handle_origins_list(struct daemon *d, struct control_client *c, struct proto_request *req)
+{
+	reply_result(c, &req->id, origins_object(d));
+}
+
+/* The "origin" param, checked like the allow-list in the configuration. */
+static const char *
+origin_param(struct control_client *c, struct proto_request *req)
+{
+	struct json_object *v = NULL;
+	const char *text, *why;
+	struct origin o;
+
+	json_object_object_get_ex(req->params, "origin", &v);
+	text = json_object_get_string(v);
+	if (origin_parse(text, &o, &why) != 0 || !origin_is_acceptable(&o, &why)) {
+		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS, why);
+		return NULL;
+	}
+	return text;
+}
+
+static struct json_object *
+change_result(const char *origin, bool allowed, bool changed, const char *source)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "origin", json_object_new_string(origin));
+	json_object_object_add(r, "allowed", json_object_new_boolean(allowed));
+	json_object_object_add(r, "changed", json_object_new_boolean(changed));
+	json_object_object_add(r, "source", json_object_new_string(source));
+	return r;
+}
+
+static void
+handle_origins_allow(struct daemon *d, struct control_client *c, struct proto_request *req)
+{
+	struct origins_store *st = d->control->user_origins;
+	const char *origin;
+	char detail[160];
+	int r;
+
+	if ((origin = origin_param(c, req)) == NULL)
+		return;
+	if (admin_allows(d, origin) || origins_store_contains(st, origin)) {
+		reply_result(c, &req->id, change_result(origin, true, false,
+		    admin_allows(d, origin) ? "administrator" : "user"));
+		return;
+	}
+	if ((r = origins_store_add(st, origin)) != 0) {
+		snprintf(detail, sizeof(detail), "could not save %s: %s",
+		    origins_store_path(st) ? origins_store_path(st) : "(no XDG_CONFIG_HOME or HOME)",
+		    r == CB_ERR_SYSTEM ? strerror(errno) : cb_err_str(r));
+		log_warn("control: allowing %s failed: %s", origin, detail);
+		reply_error(c, &req->id, r == CB_ERR_SYSTEM ? CB_ERR_INTERNAL : r, detail);
+		return;
+	}
+	log_info("control: the user allowed origin %s", origin);
+	reply_result(c, &req->id, change_result(origin, true, true, "user"));
+}
+
+/* A revoked origin loses its open connections too, not only future ones. */
+static int
+close_sessions_of(struct daemon *d, const char *origin)
+{
+	struct session *s;
+	int n = 0;
+
+	for (s = d->sessions; s; s = s->next)
+		if (strcmp(s->origin, origin) == 0) {
+			session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "origin revoked");
+			n++;
+		}
+	return n;
+}
+
+static void
+handle_origins_revoke(struct daemon *d, struct control_client *c, struct proto_request *req)
+{
+	struct origins_store *st = d->control->user_origins;
+	struct json_object *result;
+	const char *origin;
+	char detail[200];
+	int r, closed;
+
+	if ((origin = origin_param(c, req)) == NULL)
+		return;
+	if (admin_allows(d, origin)) {
+		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS, "this origin is allowed by the "
+		    "administrator (a configuration file or --allow-origin); the cardbridge "
+		    "tool cannot revoke it");
+		return;
+	}
+	if (!origins_store_contains(st, origin)) {
+		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS, "this origin is not in your "
+		    "allow-list");
+		return;
+	}
+	r = origins_store_remove(st, origin);	/* gone from memory even if not saved */
+	closed = close_sessions_of(d, origin);
+	log_info("control: the user revoked origin %s (%d connection(s) closed)", origin, closed);
+	if (r != 0) {
+		snprintf(detail, sizeof(detail), "revoked until cardbridged stops, but could not "
+		    "save %s: %s", origins_store_path(st) ? origins_store_path(st) : "(no file)",
+		    strerror(errno));
+		reply_error(c, &req->id, CB_ERR_INTERNAL, detail);
+		return;
+	}
+	result = change_result(origin, false, true, "user");
+	json_object_object_add(result, "closedConnections", json_object_new_int(closed));
+	reply_result(c, &req->id, result);
+}
+
+static const struct control_row rows[] = {
+	{ "control.status", handle_status, schema_none },
+	{ "control.tokens", handle_tokens, schema_none },
+	{ "control.origins.list", handle_origins_list, schema_none },
+	{ "control.origins.allow", handle_origins_allow, schema_origin },
+	{ "control.origins.revoke", handle_origins_revoke, schema_origin },
+	{ NULL, NULL, NULL },
+};
+
+void
+control_dispatch(struct daemon *d, struct control_client *c, struct proto_request *req)
+{
+	const struct control_row *row;
+	char why[200];
+	int r;
+
+	for (row = rows; row->name; row++)
+		if (strcmp(row->name, req->method) == 0)
+			break;
+	if (row->name == NULL) {
+		reply_error(c, &req->id, CB_ERR_METHOD_NOT_FOUND, "method not found");
+		goto out;
+	}
+	if ((r = proto_check_params(req->params, row->schema, why, sizeof(why))) != 0) {
+		reply_error(c, &req->id, r, why);
+		goto out;
+	}
+	log_debug("control: %s", row->name);
+	row->handler(d, c, req);
+ out:
+	proto_request_free(req);
+}
