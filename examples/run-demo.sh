@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run cardbridged in the foreground with a demo SoftHSM2 token and serve the
-# demo portal on http://127.0.0.1:8080 (a loopback origin, so no browser
-# permission is needed).  Demo only: the token, its PINs and the CA are fake.
+# Run cardbridged in the foreground with a demo SoftHSM2 token, and serve the
+# demo portal with its DEMO certificate authority (examples/demo-ca.py) on
+# http://127.0.0.1:8080 (a loopback origin, so no browser permission is
+# needed).  Demo only: the token, its PINs and the CA are fake.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${XDG_STATE_HOME:-$HOME/.local/state}/cardbridge-demo
@@ -17,9 +18,10 @@ if ! softhsm2-util --show-slots 2>/dev/null | grep -q "cardbridge demo"; then
 		--so-pin 12345678 --pin 123456 >/dev/null
 fi
 
-python3_bin=/usr/bin/python3
-"$python3_bin" -m http.server "$PORT" --bind 127.0.0.1 --directory "$TOP/examples/portal" \
-	>/dev/null 2>&1 &
+# The demo portal, the client library and the DEMO CA, all from one loopback
+# server (examples/demo-ca.py); the CA's key is kept in $STATE/ca.
+/usr/bin/python3 "$TOP/examples/demo-ca.py" --port "$PORT" --bind 127.0.0.1 \
+	--helper-port 48801 --state "$STATE/ca" --quiet &
 web=$!
 trap 'kill $web 2>/dev/null' EXIT
 
@@ -33,6 +35,7 @@ cat <<TXT
   cardbridge demo
   ---------------
   Portal:      http://127.0.0.1:$PORT/
+  Demo CA:     examples/demo-ca.py (DEMO ONLY: signs any request; key in $STATE/ca)
   Demo token:  "cardbridge demo" (SoftHSM2), user PIN 123456, SO PIN 12345678
   PIN dialogs: $pinentry
   Stop:        Ctrl-C
