@@ -1,1 +1,28 @@
-# pkcs11 fragment
+# pkcs11/: cardbridge-pkcs11-helper, the only program that loads a PKCS#11
+# module or holds a PIN (doc/HELPER-IPC.md).
+libexec_PROGRAMS += pkcs11/cardbridge-pkcs11-helper
+pkcs11_cardbridge_pkcs11_helper_SOURCES = \
+	pkcs11/helper.h pkcs11/helper.c \
+	pkcs11/request.c \
+	pkcs11/field.h pkcs11/field.c \
+	pkcs11/secret.h pkcs11/secret.c \
+	pkcs11/module.h pkcs11/module.c \
+	pkcs11/token.h pkcs11/token.c \
+	pkcs11/session.h pkcs11/session.c \
+	pkcs11/pin.h pkcs11/pin.c \
+	pkcs11/pubkey.h pkcs11/pubkey.c \
+	pkcs11/csr.h pkcs11/csr.c \
+	pkcs11/keygen.c \
+	pkcs11/x509.h pkcs11/x509.c \
+	pkcs11/certs.c \
+	pkcs11/certlist.c
+pkcs11_cardbridge_pkcs11_helper_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(P11KIT_CFLAGS) $(ASSUAN_CFLAGS)
+pkcs11_cardbridge_pkcs11_helper_LDADD = protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
+	$(P11KIT_LIBS) $(ASSUAN_LIBS) $(PTHREAD_LIBS)
+
+# The helper's own black-box tier against SoftHSM2, spoken to in frames over
+# a socketpair (tests/local.mk provides the .py log driver, CB_HELPER, and
+# ships tests/softhsm.py and tests/fake-pinentry).
+TESTS += tests/test-helper.py
+EXTRA_DIST += tests/test-helper.py

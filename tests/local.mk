@@ -25,6 +25,25 @@ tests_test_origin_SOURCES = tests/test-origin.c tests/tap.h
 tests_test_origin_CFLAGS = $(AM_CFLAGS)
 tests_test_origin_LDADD = protocol/libcbproto.a
 
-TESTS += tests/test-protocol tests/test-origin tests/test-daemon.py
+TESTS += tests/test-protocol tests/test-origin tests/test-daemon.py tests/test-tokens.py \
+	tests/test-card.py
 
-EXTRA_DIST += tests/tap.py tests/cbtest.py tests/test-daemon.py
+EXTRA_DIST += tests/tap.py tests/cbtest.py tests/pki.py tests/softhsm.py tests/fake-pinentry \
+	tests/pcscenv.py tests/test-daemon.py tests/test-tokens.py tests/test-card.py
+
+# Portal side (issue 7): JS client unit tests (Node.js) and the demo portal end
+# to end in Chromium; both skip without `npm ci --prefix tests/browser`.
+TESTS += tests/test-js-client.sh tests/test-browser.sh
+EXTRA_DIST += tests/test-js-client.sh tests/test-browser.sh tests/browser/package.json \
+	tests/browser/package-lock.json tests/browser/harness.mjs tests/browser/client.test.mjs \
+	tests/browser/portal.test.mjs clients/js/cardbridge.js clients/js/cardbridge.d.ts \
+	clients/js/README.md clients/js/package.json examples/demo-ca.py examples/run-demo.sh \
+	examples/portal/index.html examples/portal/portal.css examples/portal/portal.js doc/BROWSERS.md
+
+# Desktop integration (issue 6): the cardbridge:// URL validator; then make
+# install into a temporary prefix, the units, xdg-open, the control socket.
+check_PROGRAMS += tests/test-url
+tests_test_url_SOURCES = tests/test-url.c tests/tap.h
+tests_test_url_LDADD = protocol/libcbproto.a
+TESTS += tests/test-url tests/test-desktop.py
+EXTRA_DIST += tests/test-desktop.py

@@ -1,0 +1,485 @@
+/*
+ * certs.c - certificates.install: an issued certificate onto the token,
+ * next to its key (certificates.list is in certlist.c).
+ *
+ * Install finds the token key that the certificate belongs to by comparing
+ * public keys (public key objects need no login), writes nothing when the
+ * certificate is already there (and then asks for no PIN), and otherwise
+ * logs in, checks that the private key with that CKA_ID really exists and
+ * writes a CKO_CERTIFICATE carrying the key's CKA_ID.  CA certificates from
+ * the chain go in as authority certificates where the token takes them.
+ * Must never: write anything when no key matches the certificate.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "protocol/cberr.h"
+#include "pkcs11/field.h"
+#include "pkcs11/helper.h"
+#include "pkcs11/pubkey.h"
+#include "pkcs11/session.h"
+#include "pkcs11/token.h"
+#include "pkcs11/x509.h"
+
+#define OBJECTS_MAX 256
+#define CHAIN_MAX 16
+#define CATEGORY_AUTHORITY 2
+
+struct install {
+	struct request *req;
+	const char *uri;
+	const char *label;
+	bool allow_expired;
+	X509 *cert;
+	X509 *chain[CHAIN_MAX];
+	size_t nchain;
+	struct token token; /* where the key is */
+	uint8_t *key_id;
+	size_t key_id_len;
+	char *key_id_hex;
+	char *key_label;
+	struct json_object *installed, *present, *not_stored;
+};
+
+/* --- finding things on a token --- */
+
+/*
+ * The CKA_ID and label of a key object (public, or an RSA private key that
+ * shows its modulus) whose public key is key; *id NULL if there is none.
+ */
+static int
+find_key(struct session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, char **label)
+{
+	static const CK_OBJECT_CLASS classes[] = {CKO_PUBLIC_KEY, CKO_PRIVATE_KEY};
+	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_ULONG count, i;
+	size_t c, len;
+	bool match;
+	int r;
+
+	*id = NULL;
+	for (c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
+		if ((r = session_find_class(
+			 s, classes[c], NULL, 0, objects, OBJECTS_MAX, &count)) != 0)
+			return r;
+		for (i = 0; i < count; i++) {
+			if ((r = pubkey_object_matches(s, objects[i], key, &match)) != 0)
+				return r;
+			if (!match ||
+			    (r = session_get_attr(s, objects[i], CKA_ID, id, id_len)) != 0)
+				continue;
+			if (*id_len == 0) { /* a key without an ID cannot be paired */
+				free(*id);
+				*id = NULL;
+				continue;
+			}
+			return session_get_attr(s, objects[i], CKA_LABEL, (uint8_t **)label, &len);
+		}
+	}
+	return 0;
+}
+
+static int
+cert_der(X509 *x, uint8_t **der, size_t *len)
+{
+	int n;
+
+	*der = NULL;
+	if ((n = i2d_X509(x, der)) <= 0)
+		return CB_ERR_ALLOC;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Is this exact certificate already on the token? */
+static int
+cert_present(struct session *s, X509 *x, bool *present)
+{
+	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	uint8_t *der = NULL, *value;
+	size_t der_len, len;
+	CK_ULONG count, i;
+	int r;
+
+	*present = false;
+	if ((r = cert_der(x, &der, &der_len)) != 0 ||
+	    (r = session_find_class(s, CKO_CERTIFICATE, NULL, 0, objects, OBJECTS_MAX, &count)) !=
+		0)
+		goto out;
+	for (i = 0; i < count && !*present; i++) {
+		if ((r = session_get_attr(s, objects[i], CKA_VALUE, &value, &len)) != 0)
+			goto out;
+		*present = len == der_len && memcmp(value, der, len) == 0;
+		free(value);
+	}
+ out:
+	OPENSSL_free(der);
+	return r;
+}
+
+/* --- certificates.install --- */
+
+static int
+install_params(struct install *in)
+{
+	struct json_object *params = in->req->params, *chain = NULL;
+	const char *text;
+	char field[32];
+	size_t i;
+	int r;
+
+	if ((r = field_string(in->req, params, "token", false, FIELD_URI_MAX, &in->uri)) != 0 ||
+	    (r = field_string(in->req, params, "certificate", true, X509_TEXT_MAX, &text)) != 0 ||
+	    (r = field_array(in->req, params, "chain", &chain)) != 0 ||
+	    (r = field_string(in->req, params, "label", false, FIELD_LABEL_MAX, &in->label)) != 0 ||
+	    (r = field_bool(in->req, params, "allowExpired", &in->allow_expired)) != 0)
+		return r;
+	if (in->label != NULL &&
+	    (in->label[0] == '\0' || !field_text_ok(in->label, strlen(in->label))))
+		return request_fail(in->req, CB_ERR_INVALID_PARAMS,
+		    "params.label: must be non-empty text without control characters");
+	if ((r = x509_parse(in->req, "certificate", text, &in->cert)) != 0)
+		return r;
+	if (chain != NULL && json_object_array_length(chain) > CHAIN_MAX)
+		return request_fail(in->req, CB_ERR_INVALID_PARAMS,
+		    "params.chain: more than %d certificates", CHAIN_MAX);
+	for (i = 0; chain != NULL && i < json_object_array_length(chain); i++) {
+		text = json_object_get_string(json_object_array_get_idx(chain, i));
+		snprintf(field, sizeof(field), "chain[%zu]", i);
+		if (!json_object_is_type(json_object_array_get_idx(chain, i), json_type_string) ||
+		    strlen(text) > X509_TEXT_MAX)
+			return request_fail(in->req, CB_ERR_INVALID_PARAMS,
+			    "params.%s: must be a PEM certificate", field);
+		if ((r = x509_parse(in->req, field, text, &in->chain[in->nchain])) != 0)
+			return r;
+		in->nchain++;
+	}
+	return 0;
+}
+
+static int
+install_check_dates(struct install *in)
+{
+	char when[32];
+
+	if (in->allow_expired || !x509_expired(in->cert))
+		return 0;
+	x509_time_iso(X509_get0_notAfter(in->cert), when, sizeof(when));
+	return request_fail(in->req, CB_ERR_INVALID_PARAMS,
+	    "params.certificate: expired on %s (allowExpired is not set)", when);
+}
+
+/* Look for the certificate's key on t; on success in->key_id is set. */
+static int
+install_key_on(struct install *in, struct token *t)
+{
+	struct session s;
+	int r;
+
+	if ((r = session_open(in->req, t, false, &s)) != 0)
+		return r;
+	r = find_key(&s, X509_get0_pubkey(in->cert), &in->key_id, &in->key_id_len, &in->key_label);
+	session_close(&s);
+	return r;
+}
+
+static int
+install_find_key(struct install *in)
+{
+	struct token *list = NULL;
+	size_t i, n = 0;
+	int r;
+
+	if (in->uri != NULL) {
+		if ((r = token_find(in->req, in->uri, &in->token)) != 0 ||
+		    (r = install_key_on(in, &in->token)) != 0)
+			return r;
+		if (in->key_id == NULL)
+			return request_fail(in->req, CB_ERR_KEY_NOT_FOUND,
+			    "no key on this token matches the certificate");
+		return 0;
+	}
+	if ((r = token_list(in->req, &list, &n)) != 0)
+		return r;
+	for (i = 0; i < n && in->key_id == NULL; i++) {
+		if ((r = install_key_on(in, &list[i])) != 0) {
+			helper_log(CB_LOG_WARN, "token %s: %s", list[i].label, in->req->message);
+			in->req->message[0] = '\0';
+		}
+		if (in->key_id != NULL) {
+			in->token = list[i];
+			list[i].uri = NULL; /* transferred */
+		}
+	}
+	token_list_free(list, n);
+	if (in->key_id == NULL)
+		return request_fail(in->req, CB_ERR_KEY_NOT_FOUND,
+		    "no key on any present token matches the certificate");
+	return 0;
+}
+
+static int
+cert_create(struct session *s, X509 *x, const char *label, const uint8_t *id, size_t id_len,
+    bool authority, CK_RV *rv)
+{
+	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
+	CK_CERTIFICATE_TYPE type = CKC_X_509;
+	CK_ULONG category = CATEGORY_AUTHORITY;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	unsigned char *value = NULL, *subject = NULL, *issuer = NULL, *serial = NULL;
+	int value_len, subject_len, issuer_len, serial_len;
+	CK_OBJECT_HANDLE obj;
+	int r = CB_ERR_ALLOC;
+
+	value_len = i2d_X509(x, &value);
+	subject_len = i2d_X509_NAME(X509_get_subject_name(x), &subject);
+	issuer_len = i2d_X509_NAME(X509_get_issuer_name(x), &issuer);
+	serial_len = i2d_ASN1_INTEGER(X509_get_serialNumber(x), &serial);
+	if (value_len > 0 && subject_len > 0 && issuer_len > 0 && serial_len > 0) {
+		CK_ATTRIBUTE tmpl[] = {
+		    {CKA_CLASS, &cls, sizeof(cls)},
+		    {CKA_CERTIFICATE_TYPE, &type, sizeof(type)},
+		    {CKA_TOKEN, &yes, sizeof(yes)},
+		    {CKA_PRIVATE, &no, sizeof(no)},
+		    {CKA_LABEL, (void *)label, strlen(label)},
+		    {CKA_SUBJECT, subject, (CK_ULONG)subject_len},
+		    {CKA_ISSUER, issuer, (CK_ULONG)issuer_len},
+		    {CKA_SERIAL_NUMBER, serial, (CK_ULONG)serial_len},
+		    {CKA_VALUE, value, (CK_ULONG)value_len},
+		    /* last: either the key's ID or the authority category */
+		    {authority ? CKA_CERTIFICATE_CATEGORY : CKA_ID,
+			authority ? (void *)&category : (void *)id,
+			authority ? sizeof(category) : id_len},
+		};
+
+		*rv =
+		    s->funcs->C_CreateObject(s->handle, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &obj);
+		r = *rv == CKR_OK ? 0 : p11_fail(s->req, *rv, "storing the certificate");
+	}
+	OPENSSL_free(value);
+	OPENSSL_free(subject);
+	OPENSSL_free(issuer);
+	OPENSSL_free(serial);
+	return r;
+}
+
+static int
+add_entry(struct json_object *array, X509 *x, const char *key_id)
+{
+	struct json_object *entry;
+
+	if ((entry = x509_summary(x, key_id)) == NULL)
+		return CB_ERR_ALLOC;
+	json_object_array_add(array, entry);
+	return 0;
+}
+
+static int
+add_not_stored(struct install *in, X509 *x, const char *reason)
+{
+	struct json_object *entry;
+	char *subject;
+
+	if ((entry = json_object_new_object()) == NULL)
+		return CB_ERR_ALLOC;
+	subject = x509_name_text(X509_get_subject_name(x));
+	field_add_string(entry, "subject", subject);
+	field_add_string(entry, "reason", reason);
+	free(subject);
+	json_object_array_add(in->not_stored, entry);
+	return 0;
+}
+
+/* The label of the certificate object: the page's, the key's, the CN, or a word. */
+static char *
+install_label(struct install *in, X509 *x, bool leaf)
+{
+	char *cn;
+
+	if (leaf && in->label != NULL)
+		return strdup(in->label);
+	if (leaf && in->key_label != NULL && in->key_label[0] != '\0' &&
+	    field_text_ok(in->key_label, strlen(in->key_label)))
+		return strdup(in->key_label);
+	if ((cn = x509_common_name(X509_get_subject_name(x))) != NULL)
+		return cn;
+	return strdup(leaf ? "Certificate" : "CA certificate");
+}
+
+/* Which chain certificates need writing; the others are reported now. */
+static int
+install_sort_chain(struct install *in, struct session *s, bool *write)
+{
+	bool present;
+	size_t i;
+	int r;
+
+	for (i = 0; i < in->nchain; i++) {
+		write[i] = false;
+		if (X509_cmp(in->chain[i], in->cert) == 0)
+			r = add_not_stored(in, in->chain[i], "same as the certificate");
+		else if (X509_check_ca(in->chain[i]) == 0)
+			r = add_not_stored(in, in->chain[i], "not a CA certificate");
+		else if (!in->allow_expired && x509_expired(in->chain[i]))
+			r = add_not_stored(in, in->chain[i], "expired");
+		else if ((r = cert_present(s, in->chain[i], &present)) == 0 && present)
+			r = add_entry(in->present, in->chain[i], NULL);
+		else
+			write[i] = r == 0;
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A CA certificate the token refuses goes to notStored, not to an error. */
+static int
+install_authority(struct install *in, struct session *s, X509 *x)
+{
+	char *label, reason[160];
+	CK_RV rv = CKR_OK;
+	int r;
+
+	if ((label = install_label(in, x, false)) == NULL)
+		return CB_ERR_ALLOC;
+	r = cert_create(s, x, label, NULL, 0, true, &rv);
+	free(label);
+	if (r == 0)
+		return add_entry(in->installed, x, NULL);
+	if (r == CB_ERR_CARD_REMOVED || r == CB_ERR_TOKEN_NOT_PRESENT || r == CB_ERR_ALLOC)
+		return r;
+	snprintf(reason, sizeof(reason), "the token refused it: %s", p11_kit_strerror(rv));
+	in->req->message[0] = '\0';
+	return add_not_stored(in, x, reason);
+}
+
+/* After login: the private key must be there before anything is written. */
+static int
+install_check_private_key(struct install *in, struct session *s)
+{
+	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_ULONG count;
+	int r;
+
+	if ((r = session_find_class(s, CKO_PRIVATE_KEY, in->key_id, in->key_id_len, objects,
+		 OBJECTS_MAX, &count)) != 0)
+		return r;
+	if (count == 0)
+		return request_fail(in->req, CB_ERR_KEY_NOT_FOUND,
+		    "the token has no private key for the certificate");
+	return 0;
+}
+
+static int
+install_leaf(struct install *in, struct session *s)
+{
+	CK_RV rv;
+	char *label;
+	int r;
+
+	if ((label = install_label(in, in->cert, true)) == NULL)
+		return CB_ERR_ALLOC;
+	r = cert_create(s, in->cert, label, in->key_id, in->key_id_len, false, &rv);
+	free(label);
+	if (r == 0)
+		r = add_entry(in->installed, in->cert, in->key_id_hex);
+	return r;
+}
+
+static int
+install_write(struct install *in)
+{
+	bool read_only = (in->token.info.flags & CKF_WRITE_PROTECTED) != 0;
+	bool write[CHAIN_MAX], leaf_present, any = false;
+	struct session s;
+	size_t i;
+	int r;
+
+	/* A write-protected token can still say "already present". */
+	if ((r = session_open(in->req, &in->token, !read_only, &s)) != 0)
+		return r;
+	if ((r = cert_present(&s, in->cert, &leaf_present)) != 0 ||
+	    (r = install_sort_chain(in, &s, write)) != 0)
+		goto out;
+	for (i = 0; i < in->nchain; i++)
+		any = any || write[i];
+	if (leaf_present && (r = add_entry(in->present, in->cert, in->key_id_hex)) != 0)
+		goto out;
+	if (leaf_present && !any)
+		goto out; /* nothing to write: no PIN needed */
+	if (read_only) {
+		r = request_fail(
+		    in->req, CB_ERR_TOKEN_WRITE_PROTECTED, "this token is write-protected");
+		goto out;
+	}
+	if ((r = session_login(&s, "store a certificate on the token")) != 0 ||
+	    (r = install_check_private_key(in, &s)) != 0)
+		goto out;
+	if (!leaf_present && (r = install_leaf(in, &s)) != 0)
+		goto out;
+	for (i = 0; i < in->nchain && r == 0; i++)
+		if (write[i])
+			r = install_authority(in, &s, in->chain[i]);
+ out:
+	session_close(&s);
+	return r;
+}
+
+static int
+install_result(struct install *in, struct json_object **result)
+{
+	struct json_object *obj;
+
+	if ((obj = json_object_new_object()) == NULL)
+		return CB_ERR_ALLOC;
+	field_add_string(obj, "token", in->token.uri);
+	field_add_string(obj, "keyId", in->key_id_hex);
+	json_object_object_add(obj, "installed", json_object_get(in->installed));
+	json_object_object_add(obj, "alreadyPresent", json_object_get(in->present));
+	json_object_object_add(obj, "notStored", json_object_get(in->not_stored));
+	*result = obj;
+	return 0;
+}
+
+int
+handle_certificates_install(struct request *req, struct json_object **result)
+{
+	struct install in;
+	size_t i;
+	int r;
+
+	memset(&in, 0, sizeof(in));
+	in.req = req;
+	if ((in.installed = json_object_new_array()) == NULL ||
+	    (in.present = json_object_new_array()) == NULL ||
+	    (in.not_stored = json_object_new_array()) == NULL) {
+		r = CB_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = install_params(&in)) != 0 || (r = install_check_dates(&in)) != 0 ||
+	    (r = install_find_key(&in)) != 0)
+		goto out;
+	if ((in.key_id_hex = field_hex(in.key_id, in.key_id_len)) == NULL) {
+		r = CB_ERR_ALLOC;
+		goto out;
+	}
+	if ((r = install_write(&in)) != 0)
+		goto out;
+	r = install_result(&in, result);
+ out:
+	X509_free(in.cert);
+	for (i = 0; i < in.nchain; i++)
+		X509_free(in.chain[i]);
+	json_object_put(in.installed);
+	json_object_put(in.present);
+	json_object_put(in.not_stored);
+	token_clear(&in.token);
+	free(in.key_id);
+	free(in.key_id_hex);
+	free(in.key_label);
+	return r;
+}

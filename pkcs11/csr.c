@@ -1,0 +1,347 @@
+/*
+ * csr.c - build a PKCS#10 request with OpenSSL and have the token sign it.
+ *
+ * OpenSSL never sees the private key: we encode the CertificationRequestInfo
+ * (i2d_re_X509_REQ_tbs), the token signs it (CKM_SHA256_RSA_PKCS, or
+ * CKM_RSA_PKCS over a DigestInfo, or CKM_ECDSA over the SHA-256 hash), we
+ * attach the signature and check it with the public key read from the
+ * token.  A CSR that does not verify is never returned.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
+#include "protocol/cberr.h"
+#include "pkcs11/csr.h"
+#include "pkcs11/field.h"
+#include "pkcs11/helper.h"
+#include "pkcs11/session.h"
+#include "pkcs11/token.h"
+
+#define SIGNATURE_MAX 1024
+
+enum subject_syntax {
+	SYNTAX_UTF8,	  /* DirectoryString: any text */
+	SYNTAX_PRINTABLE, /* PrintableString */
+	SYNTAX_COUNTRY,	  /* two letters, ISO 3166 */
+	SYNTAX_EMAIL,	  /* IA5String with one '@' */
+};
+
+/*
+ * In the order the RDNs appear in the subject.  Upper bounds (characters)
+ * from X.520 / RFC 5280 Appendix A as OpenSSL's string table has them;
+ * givenName and surname (ub-name 32768 there) are held to 64 like CN, which
+ * is what cards and dialogs can show.
+ */
+static const struct subject_field {
+	const char *key;
+	int nid;
+	size_t max;
+	enum subject_syntax syntax;
+} subject_fields[] = {
+    {"C", NID_countryName, 2, SYNTAX_COUNTRY},
+    {"ST", NID_stateOrProvinceName, 128, SYNTAX_UTF8},
+    {"L", NID_localityName, 128, SYNTAX_UTF8},
+    {"O", NID_organizationName, 64, SYNTAX_UTF8},
+    {"OU", NID_organizationalUnitName, 64, SYNTAX_UTF8},
+    {"CN", NID_commonName, 64, SYNTAX_UTF8},
+    {"SN", NID_surname, 64, SYNTAX_UTF8},
+    {"GN", NID_givenName, 64, SYNTAX_UTF8},
+    {"serialNumber", NID_serialNumber, 64, SYNTAX_PRINTABLE},
+    {"emailAddress", NID_pkcs9_emailAddress, 128, SYNTAX_EMAIL},
+};
+
+static bool
+printable_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr(" '()+,-./:=?", *s) == NULL)
+			return false;
+	return true;
+}
+
+static bool
+email_ok(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return false;
+	return at != NULL && strchr(at + 1, '@') == NULL;
+}
+
+static int
+subject_value_check(
+    struct request *req, const struct subject_field *f, const char *value, size_t len)
+{
+	const char *key = f->key;
+
+	if (len == 0)
+		return request_fail(req, CB_ERR_INVALID_PARAMS, "params.subject.%s: empty", key);
+	if (!field_text_ok(value, len))
+		return request_fail(req, CB_ERR_INVALID_PARAMS,
+		    "params.subject.%s: not UTF-8 text without control characters", key);
+	if (field_utf8_chars(value, len) > f->max)
+		return request_fail(req, CB_ERR_INVALID_PARAMS,
+		    "params.subject.%s: longer than %zu characters", key, f->max);
+	if ((f->syntax == SYNTAX_COUNTRY && (len != 2 || !isalpha((unsigned char)value[0]) ||
+						!isalpha((unsigned char)value[1]))) ||
+	    (f->syntax == SYNTAX_PRINTABLE && !printable_ok(value)) ||
+	    (f->syntax == SYNTAX_EMAIL && !email_ok(value)))
+		return request_fail(req, CB_ERR_INVALID_PARAMS, "params.subject.%s: %s", key,
+		    f->syntax == SYNTAX_COUNTRY ? "must be two letters"
+		    : f->syntax == SYNTAX_EMAIL ? "not an e-mail address"
+						: "has characters a PrintableString cannot hold");
+	return 0;
+}
+
+static int
+subject_add(struct request *req, X509_NAME *name, const struct subject_field *f, const char *value)
+{
+	char country[3];
+	int r;
+
+	if ((r = subject_value_check(req, f, value, strlen(value))) != 0)
+		return r;
+	if (f->syntax == SYNTAX_COUNTRY) {
+		country[0] = (char)toupper((unsigned char)value[0]);
+		country[1] = (char)toupper((unsigned char)value[1]);
+		country[2] = '\0';
+		value = country;
+	}
+	if (X509_NAME_add_entry_by_NID(
+		name, f->nid, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0) != 1)
+		return request_fail(
+		    req, CB_ERR_INVALID_PARAMS, "params.subject.%s: refused", f->key);
+	return 0;
+}
+
+static int
+subject_unknown_keys(struct request *req, struct json_object *subject)
+{
+	struct json_object_iterator it = json_object_iter_begin(subject);
+	struct json_object_iterator end = json_object_iter_end(subject);
+	const char *key;
+	size_t i;
+
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		key = json_object_iter_peek_name(&it);
+		for (i = 0; i < sizeof(subject_fields) / sizeof(subject_fields[0]); i++)
+			if (strcmp(subject_fields[i].key, key) == 0)
+				break;
+		if (i == sizeof(subject_fields) / sizeof(subject_fields[0]))
+			return request_fail(req, CB_ERR_INVALID_PARAMS,
+			    "params.subject: unknown field \"%.32s\"", key);
+	}
+	return 0;
+}
+
+int
+csr_subject(struct request *req, struct json_object *subject, X509_NAME **out)
+{
+	X509_NAME *name;
+	const char *value;
+	char path[48];
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if ((name = X509_NAME_new()) == NULL)
+		return CB_ERR_ALLOC;
+	if (subject != NULL && (r = subject_unknown_keys(req, subject)) != 0)
+		goto out;
+	for (i = 0; subject != NULL && i < sizeof(subject_fields) / sizeof(subject_fields[0]);
+	     i++) {
+		snprintf(path, sizeof(path), "subject.%s", subject_fields[i].key);
+		if ((r = field_string(req, subject, path, false, 1024, &value)) != 0)
+			goto out;
+		if (value != NULL && (r = subject_add(req, name, &subject_fields[i], value)) != 0)
+			goto out;
+	}
+	*out = name;
+	name = NULL;
+	r = 0;
+ out:
+	X509_NAME_free(name);
+	return r;
+}
+
+/* raw r||s from CKM_ECDSA as the DER ECDSA-Sig-Value X.509 wants. */
+static int
+ecdsa_raw_to_der(const uint8_t *raw, size_t len, uint8_t **der, size_t *der_len)
+{
+	ECDSA_SIG *sig = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *p = NULL;
+	int n, ret = CB_ERR_MODULE_ERROR;
+
+	if (len == 0 || len % 2 != 0)
+		goto out;
+	if ((r = BN_bin2bn(raw, (int)(len / 2), NULL)) == NULL ||
+	    (s = BN_bin2bn(raw + len / 2, (int)(len / 2), NULL)) == NULL ||
+	    (sig = ECDSA_SIG_new()) == NULL || ECDSA_SIG_set0(sig, r, s) != 1) {
+		ret = CB_ERR_ALLOC;
+		goto out;
+	}
+	r = s = NULL; /* transferred */
+	if ((n = i2d_ECDSA_SIG(sig, &p)) <= 0)
+		goto out;
+	*der = p;
+	*der_len = (size_t)n;
+	ret = 0;
+ out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(sig);
+	return ret;
+}
+
+/* What the token signs and with which mechanism, for a SHA-256 signature on tbs. */
+static void
+sign_input(struct session *s, bool rsa, const uint8_t *tbs, size_t tbs_len, uint8_t *buf,
+    CK_MECHANISM_TYPE *mech, const uint8_t **data, size_t *data_len)
+{
+	/* DER DigestInfo prefix for SHA-256 (RFC 8017, section 9.2, note 1). */
+	static const uint8_t sha256_prefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
+	    0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
+
+	if (rsa && token_has_mechanism(s->token, CKM_SHA256_RSA_PKCS, CKF_SIGN)) {
+		*mech = CKM_SHA256_RSA_PKCS;
+		*data = tbs;
+		*data_len = tbs_len;
+		return;
+	}
+	memcpy(buf, sha256_prefix, sizeof(sha256_prefix));
+	SHA256(tbs, tbs_len, buf + sizeof(sha256_prefix));
+	*mech = rsa ? CKM_RSA_PKCS : CKM_ECDSA;
+	*data = rsa ? buf : buf + sizeof(sha256_prefix);
+	*data_len = rsa ? sizeof(sha256_prefix) + SHA256_DIGEST_LENGTH : SHA256_DIGEST_LENGTH;
+}
+
+static int
+sign_on_token(struct session *s, CK_OBJECT_HANDLE priv, bool rsa, const uint8_t *tbs,
+    size_t tbs_len, uint8_t **sig, size_t *sig_len)
+{
+	uint8_t input[64], raw[SIGNATURE_MAX];
+	CK_MECHANISM mech = {0, NULL, 0};
+	CK_ULONG raw_len = sizeof(raw);
+	const uint8_t *data;
+	size_t data_len;
+	CK_RV rv;
+
+	sign_input(s, rsa, tbs, tbs_len, input, &mech.mechanism, &data, &data_len);
+	if ((rv = s->funcs->C_SignInit(s->handle, &mech, priv)) != CKR_OK ||
+	    (rv = s->funcs->C_Sign(s->handle, (CK_BYTE_PTR)data, data_len, raw, &raw_len)) !=
+		CKR_OK)
+		return p11_fail(s->req, rv, "signing the certificate request");
+	if (!rsa)
+		return ecdsa_raw_to_der(raw, raw_len, sig, sig_len);
+	if ((*sig = OPENSSL_malloc(raw_len)) == NULL)
+		return CB_ERR_ALLOC;
+	memcpy(*sig, raw, raw_len);
+	*sig_len = raw_len;
+	return 0;
+}
+
+static int
+csr_set_signature(X509_REQ *x, const uint8_t *sig, size_t sig_len)
+{
+	ASN1_BIT_STRING *bits;
+
+	if ((bits = ASN1_BIT_STRING_new()) == NULL ||
+	    ASN1_BIT_STRING_set(bits, (unsigned char *)sig, (int)sig_len) != 1) {
+		ASN1_BIT_STRING_free(bits);
+		return CB_ERR_ALLOC;
+	}
+	/* No unused bits: otherwise trailing zero bits of the signature get trimmed. */
+	bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	X509_REQ_set0_signature(x, bits);
+	return 0;
+}
+
+/* The unsigned request: version, subject, key and the algorithm we will sign with. */
+static int
+csr_prepare(EVP_PKEY *pub, const X509_NAME *subject, bool rsa, X509_REQ **out)
+{
+	X509_ALGOR *alg = NULL;
+	X509_REQ *x;
+	int r = CB_ERR_ALLOC;
+
+	if ((x = X509_REQ_new()) == NULL || (alg = X509_ALGOR_new()) == NULL)
+		goto out;
+	if (rsa)
+		X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256WithRSAEncryption), V_ASN1_NULL, NULL);
+	else
+		X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL);
+	if (X509_REQ_set_version(x, X509_REQ_VERSION_1) != 1 ||
+	    X509_REQ_set_subject_name(x, subject) != 1 || X509_REQ_set_pubkey(x, pub) != 1 ||
+	    X509_REQ_set1_signature_algo(x, alg) != 1)
+		goto out;
+	*out = x;
+	x = NULL;
+	r = 0;
+ out:
+	X509_ALGOR_free(alg);
+	X509_REQ_free(x);
+	return r;
+}
+
+static int
+csr_pem(X509_REQ *x, char **pem)
+{
+	BIO *bio;
+	char *data;
+	long len;
+	int r = CB_ERR_ALLOC;
+
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return CB_ERR_ALLOC;
+	if (PEM_write_bio_X509_REQ(bio, x) == 1 && (len = BIO_get_mem_data(bio, &data)) > 0 &&
+	    (*pem = strndup(data, (size_t)len)) != NULL)
+		r = 0;
+	BIO_free(bio);
+	return r;
+}
+
+int
+csr_create(
+    struct session *s, CK_OBJECT_HANDLE priv, EVP_PKEY *pub, const X509_NAME *subject, char **pem)
+{
+	bool rsa = EVP_PKEY_is_a(pub, "RSA");
+	uint8_t *tbs = NULL, *sig = NULL;
+	size_t sig_len = 0;
+	X509_REQ *x = NULL;
+	int tbs_len, r;
+
+	*pem = NULL;
+	if ((r = csr_prepare(pub, subject, rsa, &x)) != 0)
+		goto out;
+	if ((tbs_len = i2d_re_X509_REQ_tbs(x, &tbs)) <= 0) {
+		r = CB_ERR_INTERNAL;
+		goto out;
+	}
+	if ((r = sign_on_token(s, priv, rsa, tbs, (size_t)tbs_len, &sig, &sig_len)) != 0 ||
+	    (r = csr_set_signature(x, sig, sig_len)) != 0)
+		goto out;
+	if (X509_REQ_verify(x, pub) != 1) {
+		r = request_fail(s->req, CB_ERR_MODULE_ERROR,
+		    "the token's signature on the certificate request does not verify");
+		goto out;
+	}
+	r = csr_pem(x, pem);
+ out:
+	OPENSSL_free(tbs);
+	OPENSSL_free(sig);
+	X509_REQ_free(x);
+	return r;
+}

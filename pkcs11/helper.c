@@ -1,0 +1,381 @@
+/*
+ * helper.c - main() of cardbridge-pkcs11-helper: command line, process
+ * hardening, reading frames from the daemon on fd 0 and dispatching them.
+ *
+ * This is the only program of cardbridge that loads a PKCS#11 module or
+ * holds a PIN (see doc/HELPER-IPC.md).  The main thread only reads and
+ * dispatches; requests that touch a token run on worker threads, so that
+ * `cancel` is read and acted on while a dialog is open.
+ * Must never: trust a frame (a malformed one ends the process, the daemon
+ * respawns us), or log a PIN or a message body.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "protocol/cberr.h"
+#include "protocol/ipc.h"
+#include "pkcs11/field.h"
+#include "pkcs11/helper.h"
+#include "pkcs11/module.h"
+#include "pkcs11/secret.h"
+
+#ifndef DEFAULT_MODULE
+#define DEFAULT_MODULE "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+#endif
+
+#define MODULES_MAX 32
+#define JSON_DEPTH_MAX 16
+#define PROMPT_TIMEOUT_MAX 3600
+
+struct helper_config helper_config = {
+    .pinentry = "pinentry",
+    .prompt_timeout = 120,
+    .log_level = CB_LOG_INFO,
+};
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void
+helper_log(int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (level > helper_config.log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* One fprintf per line: stdio locks the stream, so lines never mix. */
+	fprintf(stderr, "cardbridge-pkcs11-helper[%ld]: %s: %s\n", (long)getpid(),
+	    level_names[level], line);
+}
+
+bool
+helper_fault(const char *point)
+{
+	return helper_config.fault != NULL && strcmp(helper_config.fault, point) == 0;
+}
+
+static int
+handle_cancel(struct request *req, struct json_object **result)
+{
+	struct json_object *obj;
+	int64_t id;
+	int r;
+
+	if ((r = field_int(req, req->params, "id", &id)) != 0)
+		return r;
+	if (id < 0)
+		return request_fail(req, CB_ERR_INVALID_PARAMS, "params.id: must not be negative");
+	if ((obj = json_object_new_object()) == NULL)
+		return CB_ERR_ALLOC;
+	json_object_object_add(
+	    obj, "cancelled", json_object_new_boolean(request_cancel((uint64_t)id)));
+	*result = obj;
+	return 0;
+}
+
+enum method_flags {
+	METHOD_INLINE = 1 << 0, /* answered on the main thread: never touches a token */
+};
+
+static const struct method {
+	const char *name;
+	request_handler handler;
+	unsigned int flags;
+} methods[] = {
+    {"hello", handle_hello, METHOD_INLINE},
+    {"cancel", handle_cancel, METHOD_INLINE},
+    {"tokens.list", handle_tokens_list, 0},
+    {"keys.generate", handle_keys_generate, 0},
+    {"certificates.install", handle_certificates_install, 0},
+    {"certificates.list", handle_certificates_list, 0},
+};
+
+static const struct method *
+method_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return &methods[i];
+	return NULL;
+}
+
+static struct json_object *
+json_parse_strict(const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	size_t end;
+
+	if ((tok = json_tokener_new_ex(JSON_DEPTH_MAX)) == NULL)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	end = json_tokener_get_parse_end(tok);
+	while (end < len && strchr(" \t\r\n", text[end]) != NULL)
+		end++;
+	if (json_tokener_get_error(tok) != json_tokener_success || end != len) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+/* Fill in the envelope fields of req from its parsed root. */
+static int
+request_envelope(struct request *req)
+{
+	struct json_object *params = NULL;
+	int r;
+
+	if ((r = field_string(req, req->root, "method", true, 64, &req->method)) != 0 ||
+	    (r = field_string(req, req->root, "origin", false, 1024, &req->origin)) != 0 ||
+	    (r = field_object(req, req->root, "params", false, &params)) != 0)
+		return r;
+	if (req->origin == NULL)
+		req->origin = "";
+	if (params == NULL) {
+		if ((params = json_object_new_object()) == NULL)
+			return CB_ERR_ALLOC;
+		json_object_object_add(req->root, "params", params);
+	}
+	req->params = params;
+	return 0;
+}
+
+/* Read the id; false (and a log line) when there is none we could answer. */
+static bool
+request_id(struct request *req)
+{
+	struct json_object *id;
+
+	if (!json_object_is_type(req->root, json_type_object) ||
+	    !json_object_object_get_ex(req->root, "id", &id) ||
+	    !json_object_is_type(id, json_type_int) || json_object_get_int64(id) < 0) {
+		helper_log(CB_LOG_ERROR, "dropping a message without a usable id");
+		return false;
+	}
+	req->id = (uint64_t)json_object_get_int64(id);
+	return true;
+}
+
+static void
+dispatch(struct request *req)
+{
+	const struct method *m;
+	struct json_object *result = NULL;
+	int r;
+
+	if ((r = request_envelope(req)) != 0) {
+		if (req->method == NULL)
+			req->method = "?";
+		request_finish(req, r, NULL);
+		return;
+	}
+	if ((m = method_find(req->method)) == NULL) {
+		request_finish(req, CB_ERR_METHOD_NOT_FOUND, NULL);
+		return;
+	}
+	helper_log(CB_LOG_DEBUG, "request %llu %s", (unsigned long long)req->id, req->method);
+	if (m->flags & METHOD_INLINE) {
+		r = m->handler(req, &result);
+		request_finish(req, r, result);
+		return;
+	}
+	if (request_register(req) != 0) {
+		/* Answering would give the daemon two answers for one id. */
+		helper_log(CB_LOG_ERROR, "dropping request %llu: id already in flight",
+		    (unsigned long long)req->id);
+		request_free(req);
+		return;
+	}
+	if ((r = worker_submit(req, m->handler)) != 0)
+		request_finish(req, r, NULL);
+}
+
+static void
+handle_frame(const char *text, size_t len)
+{
+	struct request *req;
+
+	if ((req = request_new()) == NULL) {
+		helper_log(CB_LOG_ERROR, "out of memory");
+		return;
+	}
+	if ((req->root = json_parse_strict(text, len)) == NULL) {
+		helper_log(CB_LOG_ERROR, "dropping a message that is not valid JSON");
+		request_free(req);
+		return;
+	}
+	if (!request_id(req)) {
+		request_free(req);
+		return;
+	}
+	dispatch(req);
+}
+
+/* Read frames until the daemon closes the link; _exit(1) on a malformed one. */
+static void
+read_loop(void)
+{
+	struct ipc_reader reader;
+	uint8_t buf[16384];
+	char *msg;
+	size_t len;
+	ssize_t n;
+	int r;
+
+	ipc_reader_init(&reader, CB_IPC_MAX_FRAME);
+	for (;;) {
+		n = read(STDIN_FILENO, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((r = ipc_reader_feed(&reader, buf, (size_t)n)) != 0)
+			goto bad;
+		while ((r = ipc_reader_next(&reader, &msg, &len)) == 0) {
+			handle_frame(msg, len);
+			free(msg);
+		}
+		if (r != CB_ERR_AGAIN)
+			goto bad;
+	}
+	if (n < 0)
+		helper_log(CB_LOG_ERROR, "reading from the daemon: %s", strerror(errno));
+	ipc_reader_clear(&reader);
+	return;
+ bad:
+	helper_log(CB_LOG_ERROR, "malformed frame from the daemon (%s); exiting", cb_err_str(r));
+	/*
+	 * _exit: atexit handlers (OpenSSL's, the modules') must not run under
+	 * workers that may be inside a module; the daemon kills us anyway.
+	 */
+	_exit(1);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cardbridge-pkcs11-helper [--module PATH]... [--pinentry PROGRAM]\n"
+	    "                                [--prompt-timeout SECONDS] [--log-level LEVEL]\n"
+	    "Serves doc/HELPER-IPC.md on fd 0/1; started by cardbridged.\n");
+}
+
+static int
+parse_level(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
+{
+	static const struct option options[] = {
+	    {"module", required_argument, NULL, 'm'},
+	    {"pinentry", required_argument, NULL, 'p'},
+	    {"prompt-timeout", required_argument, NULL, 't'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char *end;
+	long v;
+	int c;
+
+	*nmodules = 0;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (*nmodules == MODULES_MAX)
+				goto bad;
+			modules[(*nmodules)++] = optarg;
+			break;
+		case 'p':
+			helper_config.pinentry = optarg;
+			break;
+		case 't':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || v < 1 || v > PROMPT_TIMEOUT_MAX)
+				goto bad;
+			helper_config.prompt_timeout = (unsigned int)v;
+			break;
+		case 'l':
+			if ((helper_config.log_level = parse_level(optarg)) < 0)
+				goto bad;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			goto bad;
+		}
+	}
+	if (optind == argc)
+		return;
+ bad:
+	usage(stderr);
+	exit(2);
+}
+
+/* No core dumps and no ptrace by the user's other processes: we hold PINs. */
+static void
+harden(void)
+{
+	struct rlimit nocore = {0, 0};
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &nocore) != 0) {
+		helper_log(CB_LOG_ERROR, "cannot disable core dumps: %s", strerror(errno));
+		exit(1);
+	}
+	/* A dead pinentry or daemon must give EPIPE, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("CB_HELPER_TESTING") != NULL && strcmp(getenv("CB_HELPER_TESTING"), "1") == 0)
+		helper_config.fault = getenv("CB_HELPER_FAULT");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *modules[MODULES_MAX];
+	size_t nmodules;
+
+	parse_args(argc, argv, modules, &nmodules);
+	harden();
+	secret_init();
+	if (nmodules == 0)
+		modules[nmodules++] = DEFAULT_MODULE;
+	module_load_all(modules, nmodules);
+	if (worker_start() != 0) {
+		helper_log(CB_LOG_ERROR, "cannot start threads");
+		return 1;
+	}
+	helper_log(CB_LOG_INFO, "ready, %zu module(s)", nmodules);
+	read_loop();
+	/* The daemon is gone: close dialogs, let running work clean up, then go. */
+	request_cancel_all();
+	worker_stop();
+	module_unload_all();
+	return 0;
+}

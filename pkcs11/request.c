@@ -1,0 +1,441 @@
+/*
+ * request.c - the life of one request: registry of requests in flight,
+ * cancellation, the PIN-dialog watchdog, the worker pool and the answers.
+ *
+ * Locks (never two at once, none held across PKCS#11 or pinentry calls):
+ *   registry_lock  the list of requests in flight and their dialog fields;
+ *   queue_lock     the work queue and the thread counts;
+ *   write_lock     fd 1, so that frames from many workers never interleave.
+ * Must never: write anything to fd 1 that is not one whole frame.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "protocol/cberr.h"
+#include "protocol/ipc.h"
+#include "pkcs11/field.h"
+#include "pkcs11/helper.h"
+
+#define WORKERS_MAX 16
+/* Grace after the pinentry's own timeout before we kill it ourselves. */
+#define DIALOG_GRACE_MS 5000
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct request *registry; /* {registry_lock} */
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t idle_cond = PTHREAD_COND_INITIALIZER;
+struct work {
+	struct request *req;
+	request_handler handler;
+	struct work *next;
+};
+static struct work *queue_head, *queue_tail;	/* {queue_lock} */
+static int workers, workers_idle, jobs_running; /* {queue_lock} */
+static pthread_t worker_threads[WORKERS_MAX];	/* {queue_lock} the first `workers` */
+static bool stopping;				/* {queue_lock} */
+
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool write_failed; /* {write_lock} */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct request *
+request_new(void)
+{
+	struct request *req;
+
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return NULL;
+	req->retries_left = -1;
+	req->origin = "";
+	return req;
+}
+
+void
+request_free(struct request *req)
+{
+	if (req == NULL)
+		return;
+	json_object_put(req->root);
+	free(req);
+}
+
+int
+request_fail(struct request *req, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(req->message, sizeof(req->message), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int
+request_register(struct request *req)
+{
+	struct request *r;
+	int ret = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (r = registry; r != NULL; r = r->next)
+		if (r->id == req->id)
+			ret = CB_ERR_IPC;
+	if (ret == 0) {
+		req->next = registry;
+		registry = req;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return ret;
+}
+
+static void
+request_unregister(struct request *req)
+{
+	struct request **p;
+
+	pthread_mutex_lock(&registry_lock);
+	for (p = &registry; *p != NULL; p = &(*p)->next)
+		if (*p == req) {
+			*p = req->next;
+			break;
+		}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* Called with registry_lock held. */
+static void
+request_cancel_locked(struct request *req)
+{
+	req->cancelled = true;
+	/* The pid stays ours until request_dialog_end(): libassuan reaps it later. */
+	if (req->dialog_pid > 0)
+		kill(req->dialog_pid, SIGTERM);
+}
+
+bool
+request_cancel(uint64_t id)
+{
+	struct request *r;
+	bool found = false;
+
+	pthread_mutex_lock(&registry_lock);
+	for (r = registry; r != NULL; r = r->next)
+		if (r->id == id) {
+			request_cancel_locked(r);
+			found = true;
+		}
+	pthread_mutex_unlock(&registry_lock);
+	return found;
+}
+
+void
+request_cancel_all(void)
+{
+	struct request *r;
+
+	pthread_mutex_lock(&registry_lock);
+	for (r = registry; r != NULL; r = r->next)
+		request_cancel_locked(r);
+	pthread_mutex_unlock(&registry_lock);
+}
+
+bool
+request_is_cancelled(struct request *req)
+{
+	bool cancelled;
+
+	pthread_mutex_lock(&registry_lock);
+	cancelled = req->cancelled;
+	pthread_mutex_unlock(&registry_lock);
+	return cancelled;
+}
+
+/* A pinentry now runs for req; CB_ERR_USER_CANCELLED if it was cancelled already. */
+int
+request_dialog_begin(struct request *req, pid_t pid)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	req->dialog_pid = pid;
+	req->dialog_deadline = now_ms() + helper_config.prompt_timeout * 1000ULL + DIALOG_GRACE_MS;
+	if (req->cancelled) {
+		kill(pid, SIGTERM);
+		r = CB_ERR_USER_CANCELLED;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return r;
+}
+
+/*
+ * The pinentry is about to be reaped.  Returns why it was killed, if it was:
+ * CB_ERR_USER_CANCELLED or CB_ERR_TIMEOUT, else 0.
+ */
+int
+request_dialog_end(struct request *req)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	req->dialog_pid = 0;
+	if (req->cancelled)
+		r = CB_ERR_USER_CANCELLED;
+	else if (req->timed_out)
+		r = CB_ERR_TIMEOUT;
+	pthread_mutex_unlock(&registry_lock);
+	return r;
+}
+
+/* Kills dialogs whose pinentry outlived its own timeout (e.g. a hung one). */
+static void *
+watchdog_main(void *arg)
+{
+	struct request *r;
+	uint64_t now;
+
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		now = now_ms();
+		pthread_mutex_lock(&registry_lock);
+		for (r = registry; r != NULL; r = r->next)
+			if (r->dialog_pid > 0 && now > r->dialog_deadline && !r->timed_out) {
+				r->timed_out = true;
+				kill(r->dialog_pid, SIGKILL);
+			}
+		pthread_mutex_unlock(&registry_lock);
+	}
+	return NULL;
+}
+
+static void
+write_all(const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0 && !write_failed) {
+		n = write(STDOUT_FILENO, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			helper_log(CB_LOG_ERROR, "cannot write to the daemon: %s", strerror(errno));
+			write_failed = true;
+			break;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+helper_send(struct json_object *msg)
+{
+	const char *text;
+	size_t len;
+	uint8_t *frame = NULL;
+	size_t frame_len;
+
+	text = json_object_to_json_string_length(
+	    msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (text == NULL || ipc_frame_encode(text, len, &frame, &frame_len) != 0) {
+		helper_log(CB_LOG_ERROR, "cannot encode an answer");
+		return;
+	}
+	pthread_mutex_lock(&write_lock);
+	write_all(frame, frame_len);
+	pthread_mutex_unlock(&write_lock);
+	free(frame);
+}
+
+void
+helper_send_event(const char *event)
+{
+	struct json_object *msg;
+
+	if ((msg = json_object_new_object()) == NULL)
+		return;
+	if (field_add_string(msg, "event", event) == 0)
+		helper_send(msg);
+	json_object_put(msg);
+}
+
+static struct json_object *
+error_object(struct request *req, int err)
+{
+	struct json_object *error;
+
+	if ((error = json_object_new_object()) == NULL)
+		return NULL;
+	if (field_add_string(error, "reason", cb_err_reason(err)) != 0 ||
+	    field_add_string(
+		error, "message", req->message[0] != '\0' ? req->message : cb_err_str(err)) != 0 ||
+	    (req->retries_left >= 0 && json_object_object_add(error, "retriesLeft",
+					   json_object_new_int(req->retries_left)) != 0)) {
+		json_object_put(error);
+		return NULL;
+	}
+	return error;
+}
+
+/* Sends the one answer to req; takes ownership of result. */
+void
+request_reply(struct request *req, int err, struct json_object *result)
+{
+	struct json_object *msg, *body;
+
+	if (err == 0 && result == NULL)
+		err = CB_ERR_INTERNAL;
+	body = err == 0 ? result : error_object(req, err);
+	if (err != 0)
+		json_object_put(result);
+	if ((msg = json_object_new_object()) == NULL || body == NULL ||
+	    json_object_object_add(msg, "id", json_object_new_int64((int64_t)req->id)) != 0) {
+		helper_log(CB_LOG_ERROR, "out of memory answering request %llu",
+		    (unsigned long long)req->id);
+		json_object_put(body);
+		json_object_put(msg);
+		return;
+	}
+	json_object_object_add(msg, err == 0 ? "result" : "error", body);
+	helper_send(msg);
+	json_object_put(msg);
+	helper_log(CB_LOG_INFO, "request %llu %s: %s", (unsigned long long)req->id, req->method,
+	    err == 0 ? "ok" : cb_err_reason(err));
+}
+
+/* Answer, forget and free req; takes ownership of both. */
+void
+request_finish(struct request *req, int err, struct json_object *result)
+{
+	request_reply(req, err, result);
+	request_unregister(req);
+	request_free(req);
+}
+
+static struct work *
+queue_pop_locked(void)
+{
+	struct work *w = queue_head;
+
+	if (w != NULL) {
+		queue_head = w->next;
+		if (queue_head == NULL)
+			queue_tail = NULL;
+	}
+	return w;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct json_object *result;
+	struct work *w;
+	int r;
+
+	(void)arg;
+	pthread_mutex_lock(&queue_lock);
+	for (;;) {
+		while ((w = queue_pop_locked()) == NULL) {
+			if (stopping) {
+				pthread_mutex_unlock(&queue_lock);
+				return NULL;
+			}
+			workers_idle++;
+			pthread_cond_wait(&queue_cond, &queue_lock);
+			workers_idle--;
+		}
+		jobs_running++;
+		pthread_mutex_unlock(&queue_lock);
+		result = NULL;
+		r = w->handler(w->req, &result);
+		request_finish(w->req, r, result);
+		free(w);
+		pthread_mutex_lock(&queue_lock);
+		jobs_running--;
+		pthread_cond_broadcast(&idle_cond);
+	}
+	return NULL;
+}
+
+int
+worker_start(void)
+{
+	pthread_t thread;
+
+	if (pthread_create(&thread, NULL, watchdog_main, NULL) != 0)
+		return CB_ERR_SYSTEM;
+	pthread_detach(thread);
+	return 0;
+}
+
+/* Queue req for a worker, starting one if none is idle and fewer than 16 run. */
+int
+worker_submit(struct request *req, request_handler handler)
+{
+	pthread_t thread;
+	struct work *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return CB_ERR_ALLOC;
+	w->req = req;
+	w->handler = handler;
+	pthread_mutex_lock(&queue_lock);
+	if (workers_idle == 0 && workers < WORKERS_MAX) {
+		if (pthread_create(&thread, NULL, worker_main, NULL) == 0) {
+			worker_threads[workers++] = thread;
+		} else if (workers == 0) {
+			pthread_mutex_unlock(&queue_lock);
+			free(w);
+			return CB_ERR_SYSTEM;
+		}
+	}
+	if (queue_tail != NULL)
+		queue_tail->next = w;
+	else
+		queue_head = w;
+	queue_tail = w;
+	pthread_cond_signal(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
+	return 0;
+}
+
+/*
+ * Answer every queued and running request, then end the worker threads and
+ * wait for them: a thread's exit runs OpenSSL's and the modules' per-thread
+ * cleanup, which must be over before the modules are unloaded.
+ */
+void
+worker_stop(void)
+{
+	int i, n;
+
+	pthread_mutex_lock(&queue_lock);
+	while (queue_head != NULL || jobs_running > 0)
+		pthread_cond_wait(&idle_cond, &queue_lock);
+	stopping = true;
+	n = workers;
+	pthread_cond_broadcast(&queue_cond);
+	pthread_mutex_unlock(&queue_lock);
+	/* No new workers now: only the main thread submits, and it is here. */
+	for (i = 0; i < n; i++)
+		pthread_join(worker_threads[i], NULL);
+}

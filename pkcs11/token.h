@@ -1,0 +1,67 @@
+/*
+ * token.h - tokens (a present, initialised token in a slot of a loaded
+ * module), their RFC 7512 URIs, capabilities and per-slot locks, and the
+ * one mapping from CK_RV to enum cb_err.
+ */
+#ifndef CB_PKCS11_TOKEN_H
+#define CB_PKCS11_TOKEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <p11-kit/p11-kit.h>
+
+#include "pkcs11/module.h"
+
+struct request;
+
+struct token {
+	struct p11_module *module; /* borrowed from module.c */
+	CK_SLOT_ID slot;
+	CK_SLOT_INFO slot_info;
+	CK_TOKEN_INFO info; /* as last read; token_refresh() updates it */
+	char *uri;	    /* owned: pkcs11: URI of the token */
+	char reader[65];    /* slot description, trimmed */
+	char label[33];
+	char manufacturer[33];
+	char model[17];
+	char serial[17];
+};
+
+/* The one CK_RV -> cb_err mapping. */
+int p11_error(CK_RV rv);
+
+/* p11_error(rv) with the message "<what>: <p11-kit's text for rv>" on req. */
+int p11_fail(struct request *req, CK_RV rv, const char *what);
+
+/* Every present, initialised token of every loaded module. */
+int token_list(struct request *req, struct token **out, size_t *n);
+void token_list_free(struct token *list, size_t n);
+
+/* The single token matching uri; INVALID_PARAMS if uri is not a token URI or
+ * matches several, TOKEN_NOT_PRESENT if it matches none. */
+int token_find(struct request *req, const char *uri, struct token *out);
+void token_clear(struct token *t);
+
+/* Re-read CK_TOKEN_INFO, e.g. for the PIN flags after a failed login. */
+int token_refresh(struct request *req, struct token *t);
+
+/* Can the token generate and sign with RSA of bits / EC on a curve of bits? */
+bool token_supports_rsa(const struct token *t, unsigned long bits);
+bool token_supports_ec(const struct token *t, unsigned long bits);
+bool token_has_mechanism(const struct token *t, CK_MECHANISM_TYPE type, CK_FLAGS flags);
+
+/* Which PIN writes keys and certificates on this token. */
+CK_USER_TYPE token_user_for_writing(const struct token *t);
+
+/*
+ * Tokens that keep keys in fixed slots: the CKA_ID of the slot a new key
+ * goes to (id must hold 8 bytes).  False for tokens that create new objects.
+ */
+bool token_fixed_key_slot(const struct token *t, CK_BYTE *id, CK_ULONG *id_len);
+
+/* Serialise work on one token: taken around every login and write. */
+void token_lock(const struct token *t);
+void token_unlock(const struct token *t);
+
+#endif /* CB_PKCS11_TOKEN_H */
