@@ -36,6 +36,7 @@ config_init(struct cb_config *cfg)
 	cfg->prompt_timeout = 120;
 	cfg->helper_timeout = 300;
 	cfg->card_watch = true;
+	cfg->ask_unknown_origins = true;
 	cfg->idle_exit = 300;
 }
 
@@ -362,6 +363,16 @@ load_key(struct cb_config *cfg, const char *key, struct json_object *v, bool *li
 	}
 	if (strcmp(key, "pinentry") == 0)
 		return set_string(&cfg->pinentry, v, key);
+	if (strcmp(key, "unknownOrigins") == 0) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (strcmp(json_object_get_string(v), "ask") != 0 &&
+		    strcmp(json_object_get_string(v), "refuse") != 0)) {
+			log_error("config: \"unknownOrigins\" must be \"ask\" or \"refuse\"");
+			return CB_ERR_CONFIG;
+		}
+		cfg->ask_unknown_origins = strcmp(json_object_get_string(v), "ask") == 0;
+		return 0;
+	}
 	if (strcmp(key, "cardEvents") == 0) {
 		if (!json_object_is_type(v, json_type_boolean)) {
 			log_error("config: \"cardEvents\" must be true or false");

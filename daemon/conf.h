@@ -49,7 +49,8 @@ struct cb_config {
 	int helper_timeout;	/* seconds a helper request may take before the helper is killed */
 	char *helper;
 	bool foreground;
-	bool card_watch;	/* watch PC/SC for reader and card events */
+	bool card_watch;
+	bool ask_unknown_origins;	/* "unknownOrigins": "ask" (default) or "refuse" */	/* watch PC/SC for reader and card events */
 	char *control_socket;	/* NULL: $XDG_RUNTIME_DIR/cardbridge/control; "": none */
 	int idle_exit;		/* seconds idle before exiting when socket-activated; 0: never */
 };

@@ -384,3 +384,11 @@ control_clients(const struct daemon *d)
 {
 	return d->control ? d->control->nclients : 0;
 }
+
+int
+control_remember_origin(struct daemon *d, const char *origin)
+{
+	if (d->control == NULL)
+		return CB_ERR_CONFIG;
+	return origins_store_add(d->control->user_origins, origin);
+}

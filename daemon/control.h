@@ -35,6 +35,9 @@ void control_stop(struct daemon *d);
 bool control_origin_allowed(const struct daemon *d, const char *origin);
 
 /* Control connections open now (socket activation counts them as activity). */
+/* "Always allow" in the consent dialog: add to the user's allow-list file. */
+int control_remember_origin(struct daemon *d, const char *origin);
+
 int control_clients(const struct daemon *d);
 
 #endif /* CB_CONTROL_H */

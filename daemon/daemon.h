@@ -28,6 +28,13 @@ struct outmsg {
 	unsigned char buf[];	/* LWS_PRE bytes of headroom, then len bytes */
 };
 
+struct parked {
+	struct parked *next;
+	struct proto_request *req;
+};
+
+struct consent;
+
 struct session {
 	struct session *next, *prev;	/* daemon's list of established sessions */
 	struct lws *wsi;
@@ -36,6 +43,8 @@ struct session {
 	int in_flight;
 	bool subscribed;
 	bool registered;
+	bool consent_pending;		/* origin not allow-listed: ask first (consent.c) */
+	struct parked *parked;		/* requests waiting for the user's answer */
 	struct outmsg *out_head, *out_tail;
 	size_t out_bytes;
 	char *rx;			/* fragments of the message being received */
@@ -66,7 +75,8 @@ struct daemon {
 	unsigned tokens_generation;	/* bumped by every invalidation */
 	unsigned refresh_generation;	/* generation the running refresh started at */
 	struct waiter *token_waiters;
-	struct control *control;	/* control socket and user allow-list (control.c) */
+	struct control *control;
+	struct consent *consents;	/* per-origin answers and dialogs (consent.c) */	/* control socket and user allow-list (control.c) */
 	volatile int stopping;
 };
 

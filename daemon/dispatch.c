@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "daemon/cardwatch.h"
+#include "daemon/consent.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
@@ -269,6 +270,9 @@ dispatch_request(struct daemon *d, struct session *s, struct proto_request *req)
 		goto out;
 	}
 	log_info("session %llu (%s): %s", (unsigned long long)s->id, s->origin, m->name);
+	/* An origin nobody allow-listed may only say hello until the user answers. */
+	if (m->handler != handle_system_hello && consent_hold(d, s, req))
+		return;		/* transferred */
 	m->handler(d, s, req, m);
  out:
 	proto_request_free(req);
@@ -397,6 +401,8 @@ daemon_reply(struct daemon *d, struct p11_reply *r)
 	}
 	if (strcmp(r->method, "tokensChanged") == 0)
 		tokens_changed(d);
+	if (strcmp(r->method, "origin.confirm") == 0)
+		consent_reply(d, r);
 }
 
 void
@@ -449,6 +455,7 @@ dispatch_session_gone(struct daemon *d, struct session *s)
 		} else
 			pw = &w->next;
 	}
+	consent_session_gone(d, s);
 	if (s->in_flight > 0)
 		p11client_cancel_session(d->p11, s->id);
 }
@@ -467,4 +474,5 @@ dispatch_free(struct daemon *d)
 	json_object_put(d->tokens);
 	json_object_put(d->modules);
 	d->tokens = d->modules = NULL;
+	consent_free(d);
 }

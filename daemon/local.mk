@@ -7,6 +7,7 @@ daemon_cardbridged_SOURCES = \
 	daemon/server.c daemon/session.c daemon/dispatch.c \
 	daemon/p11client.c daemon/p11client.h \
 	daemon/cardwatch.c daemon/cardwatch.h \
+	daemon/consent.c daemon/consent.h \
 	daemon/activation.c daemon/activation.h \
 	daemon/control.c daemon/control.h daemon/control_private.h daemon/control_methods.c \
 	daemon/origins_store.c daemon/origins_store.h

@@ -21,6 +21,7 @@
 
 #include "daemon/activation.h"
 #include "daemon/cardwatch.h"
+#include "daemon/consent.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
@@ -82,7 +83,7 @@ admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subproto
 	if (origin_parse(origin, &parsed, &why) != 0 || !origin_is_acceptable(&parsed, &why))
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "malformed or unacceptable Origin",
 		    origin, host);
-	if (!origin_allowed(d, origin))
+	if (!origin_allowed(d, origin) && consent_admit(d, origin) == CONSENT_REFUSE)
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed", origin, host);
 	if (subprotocol == NULL || strcmp(subprotocol, SUBPROTOCOL) != 0)
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "subprotocol cardbridge.v1 not requested",
@@ -92,6 +93,7 @@ admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subproto
 		    origin, host);
 	memset(s, 0, sizeof(*s));
 	snprintf(s->origin, sizeof(s->origin), "%s", origin);
+	s->consent_pending = !origin_allowed(d, origin);
 	return 0;
 }
 

@@ -33,7 +33,10 @@ def make_silent_helper():
 def setup():
     global daemon, SILENT_HELPER
     SILENT_HELPER = make_silent_helper()
+    # Origins nobody allow-listed are refused outright here; the "ask the
+    # user" policy (the default) is covered by test-consent.py.
     daemon = cbtest.Daemon(origins=(ORIGIN, "http://127.0.0.1:8080"),
+                           config={"unknownOrigins": "refuse"},
                            args=["--helper", SILENT_HELPER], log_level="info")
 
 
@@ -394,7 +397,8 @@ def test_http_origin_that_is_not_loopback_cannot_be_allow_listed():
 
 
 def test_config_file_origins_and_flags_combine():
-    d = cbtest.Daemon(origins=(), config={"allowedOrigins": ["https://a.example"]},
+    d = cbtest.Daemon(origins=(), config={"allowedOrigins": ["https://a.example"],
+                                          "unknownOrigins": "refuse"},
                       args=["--helper", SILENT_HELPER, "--allow-origin", "https://b.example"])
     try:
         for o in ("https://a.example", "https://b.example"):
