@@ -31,11 +31,11 @@
 
 #include <json-c/json.h>
 #include <libwebsockets.h>
-#include <systemd/sd-daemon.h>
 
 #include "daemon/activation.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/sdnotify.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
 #include "protocol/origin.h"
@@ -140,25 +140,42 @@ static const struct lws_protocols activation_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
+/*
+ * The idle-exit timer sleeps as long as it can: while busy it looks again
+ * only after a whole idle period, and activation_idle_check() re-arms it
+ * when the last session leaves.  No wake-ups in between.
+ */
 static void
 idle_tick(lws_sorted_usec_list_t *sul)
 {
 	struct daemon *d = act.d;
-	time_t now = now_s();
+	time_t now = now_s(), wait;
 
 	if (d->nsessions > 0 || control_clients(d) > 0)
 		act.last_busy = now;
+	wait = act.last_busy + d->cfg->idle_exit - now;
 	/* A connection accepted but still in its handshake is not a session yet. */
-	if (now - act.last_busy >= d->cfg->idle_exit &&
-	    now - act.last_accept >= d->cfg->handshake_timeout) {
+	if (act.last_accept + d->cfg->handshake_timeout - now > wait)
+		wait = act.last_accept + d->cfg->handshake_timeout - now;
+	if (wait <= 0) {
 		log_info("socket-activated and idle for %ld s: exiting (systemd starts "
 		    "cardbridged again on the next connection)", (long)(now - act.last_busy));
 		d->stopping = 1;
 		lws_cancel_service(d->context);
 		return;
 	}
-	lws_sul_schedule(d->context, 0, &act.idle_sul, idle_tick, LWS_US_PER_SEC);
+	lws_sul_schedule(d->context, 0, &act.idle_sul, idle_tick, (lws_usec_t)wait * LWS_US_PER_SEC);
 	(void)sul;
+}
+
+void
+activation_idle_check(struct daemon *d)
+{
+	if (act.n == 0 || d->cfg->idle_exit <= 0 || d->nsessions > 0)
+		return;
+	act.last_busy = now_s();
+	lws_sul_schedule(d->context, 0, &act.idle_sul, idle_tick,
+	    (lws_usec_t)d->cfg->idle_exit * LWS_US_PER_SEC);
 }
 
 /* Check an inherited descriptor and note where it listens. */
@@ -170,7 +187,7 @@ inspect(int fd, struct inherited *in)
 
 	memset(in, 0, sizeof(*in));
 	in->fd = fd;
-	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) <= 0 ||
+	if (!sdn_is_listening_tcp(fd) ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
 		log_error("socket activation: descriptor %d is not a listening TCP socket", fd);
 		return CB_ERR_CONFIG;
@@ -225,7 +242,7 @@ activation_start(struct daemon *d, const struct lws_protocols *protocols)
 	int n, i, r;
 
 	/* unset_environment: the helper and pinentry must not see LISTEN_FDS. */
-	if ((n = sd_listen_fds(1)) <= 0)
+	if ((n = sdn_listen_fds()) <= 0)
 		return n < 0 ? CB_ERR_SYSTEM : 0;
 	if (n > CONFIG_MAX_LISTEN) {
 		log_error("socket activation: %d sockets passed, at most %d", n,

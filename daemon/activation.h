@@ -41,4 +41,7 @@ struct json_object *activation_listening(struct daemon *d);
 /* Was this process socket-activated? */
 int activation_is_active(void);
 
+/* The last session left: (re)start the idle-exit countdown.  Service thread. */
+void activation_idle_check(struct daemon *d);
+
 #endif /* CB_ACTIVATION_H */

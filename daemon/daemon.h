@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "daemon/conf.h"
 #include "protocol/jsonrpc.h"
@@ -43,6 +44,7 @@ struct session {
 	int in_flight;
 	bool subscribed;
 	bool registered;
+	time_t idle_armed;		/* when the idle timeout was last armed; 0: not */
 	bool consent_pending;		/* origin not allow-listed: ask first (consent.c) */
 	struct parked *parked;		/* requests waiting for the user's answer */
 	struct outmsg *out_head, *out_tail;

@@ -269,7 +269,7 @@ dispatch_request(struct daemon *d, struct session *s, struct proto_request *req)
 		reply_error(d, s, &req->id, r, why, -1);
 		goto out;
 	}
-	log_info("session %llu (%s): %s", (unsigned long long)s->id, s->origin, m->name);
+	log_debug("session %llu (%s): %s", (unsigned long long)s->id, s->origin, m->name);
 	/* An origin nobody allow-listed may only say hello until the user answers. */
 	if (m->handler != handle_system_hello && consent_hold(d, s, req))
 		return;		/* transferred */

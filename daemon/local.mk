@@ -8,10 +8,11 @@ daemon_cardbridged_SOURCES = \
 	daemon/p11client.c daemon/p11client.h \
 	daemon/cardwatch.c daemon/cardwatch.h \
 	daemon/consent.c daemon/consent.h \
+	daemon/sdnotify.c daemon/sdnotify.h \
 	daemon/activation.c daemon/activation.h \
 	daemon/control.c daemon/control.h daemon/control_private.h daemon/control_methods.c \
 	daemon/origins_store.c daemon/origins_store.h
-daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) \
+daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) \
 	$(PCSC_CFLAGS)
 daemon_cardbridged_LDADD = protocol/libcbproto.a $(LWS_LIBS) $(JSONC_LIBS) \
-	$(SYSTEMD_LIBS) $(PCSC_LIBS) $(PTHREAD_LIBS)
+	$(PCSC_LIBS) $(PTHREAD_LIBS)

@@ -17,13 +17,13 @@
 #include <time.h>
 
 #include <libwebsockets.h>
-#include <systemd/sd-daemon.h>
 
 #include "daemon/activation.h"
 #include "daemon/cardwatch.h"
 #include "daemon/consent.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/sdnotify.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
 #include "protocol/cberr.h"
@@ -253,12 +253,12 @@ server_run(struct daemon *d)
 		goto out;
 	if (d->cfg->card_watch && (r = cardwatch_start(&d->watch, server_wake, d)) != 0)
 		goto out;
-	sd_notify(0, "READY=1");
+	sdn_notify("READY=1");
 	while (!d->stopping)
 		if (lws_service(d->context, 0) < 0)
 			break;
 	log_info("stopping: closing %d connection(s)", d->nsessions);
-	sd_notify(0, "STOPPING=1");
+	sdn_notify("STOPPING=1");
 	close_all_sessions(d);
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	t = until;

@@ -8,11 +8,14 @@
  */
 #include "config.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
+#include "daemon/activation.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
@@ -55,6 +58,11 @@ session_unregister(struct daemon *d, struct session *s)
 	s->out_head = s->out_tail = NULL;
 	free(s->rx);
 	s->rx = NULL;
+	/* After a burst of connections, give glibc's freed heap back to the system. */
+	if (d->nsessions == 0) {
+		malloc_trim(0);
+		activation_idle_check(d);
+	}
 }
 
 struct session *
@@ -68,14 +76,28 @@ session_find(struct daemon *d, uint64_t id)
 	return NULL;
 }
 
-/* Idle timeout: only while nothing is in flight and no events are wanted. */
+/*
+ * Idle timeout: only while nothing is in flight and no events are wanted.
+ * Re-arming costs a sorted insert in lws, so a busy connection re-arms at
+ * most once a second (the timeout is in seconds anyway).
+ */
 void
 session_touch(struct daemon *d, struct session *s)
 {
-	if (s->in_flight > 0 || s->subscribed)
-		lws_set_timeout(s->wsi, NO_PENDING_TIMEOUT, 0);
-	else
-		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, d->cfg->idle_timeout);
+	time_t now;
+
+	if (s->in_flight > 0 || s->subscribed) {
+		if (s->idle_armed) {
+			lws_set_timeout(s->wsi, NO_PENDING_TIMEOUT, 0);
+			s->idle_armed = 0;
+		}
+		return;
+	}
+	now = time(NULL);
+	if (s->idle_armed == now)
+		return;
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, d->cfg->idle_timeout);
+	s->idle_armed = now;
 }
 
 void

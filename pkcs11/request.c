@@ -24,6 +24,7 @@
 #include "protocol/ipc.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/module.h"
 
 #define WORKERS_MAX 16
 /* Grace after the pinentry's own timeout before we kill it ourselves. */
@@ -31,6 +32,8 @@
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct request *registry; /* {registry_lock} */
+/* Signalled when a dialog starts: the watchdog sleeps on it while none runs. */
+static pthread_cond_t dialog_cond; /* {registry_lock}, CLOCK_MONOTONIC */
 
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
@@ -178,6 +181,7 @@ request_dialog_begin(struct request *req, pid_t pid)
 	pthread_mutex_lock(&registry_lock);
 	req->dialog_pid = pid;
 	req->dialog_deadline = now_ms() + helper_config.prompt_timeout * 1000ULL + DIALOG_GRACE_MS;
+	pthread_cond_signal(&dialog_cond);
 	if (req->cancelled) {
 		kill(pid, SIGTERM);
 		r = CB_ERR_USER_CANCELLED;
@@ -205,24 +209,39 @@ request_dialog_end(struct request *req)
 	return r;
 }
 
-/* Kills dialogs whose pinentry outlived its own timeout (e.g. a hung one). */
+/*
+ * Kills dialogs whose pinentry outlived its own timeout (e.g. a hung one).
+ * Sleeps without a timeout while no dialog runs: no idle wake-ups.
+ */
 static void *
 watchdog_main(void *arg)
 {
 	struct request *r;
-	uint64_t now;
+	struct timespec ts;
+	uint64_t now, next;
 
 	(void)arg;
+	pthread_mutex_lock(&registry_lock);
 	for (;;) {
-		sleep(1);
 		now = now_ms();
-		pthread_mutex_lock(&registry_lock);
-		for (r = registry; r != NULL; r = r->next)
-			if (r->dialog_pid > 0 && now > r->dialog_deadline && !r->timed_out) {
+		next = 0;
+		for (r = registry; r != NULL; r = r->next) {
+			if (r->dialog_pid <= 0 || r->timed_out)
+				continue;
+			if (now > r->dialog_deadline) {
 				r->timed_out = true;
 				kill(r->dialog_pid, SIGKILL);
-			}
-		pthread_mutex_unlock(&registry_lock);
+			} else if (next == 0 || r->dialog_deadline < next)
+				next = r->dialog_deadline;
+		}
+		if (next == 0) {
+			pthread_cond_wait(&dialog_cond, &registry_lock);
+			continue;
+		}
+		next += 1;
+		ts.tv_sec = (time_t)(next / 1000);
+		ts.tv_nsec = (long)(next % 1000) * 1000000L;
+		pthread_cond_timedwait(&dialog_cond, &registry_lock, &ts);
 	}
 	return NULL;
 }
@@ -366,7 +385,9 @@ worker_main(void *arg)
 		jobs_running++;
 		pthread_mutex_unlock(&queue_lock);
 		result = NULL;
+		module_use_begin();
 		r = w->handler(w->req, &result);
+		module_use_end();
 		request_finish(w->req, r, result);
 		free(w);
 		pthread_mutex_lock(&queue_lock);
@@ -379,8 +400,13 @@ worker_main(void *arg)
 int
 worker_start(void)
 {
+	pthread_condattr_t cattr;
 	pthread_t thread;
 
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+	pthread_cond_init(&dialog_cond, &cattr);
+	pthread_condattr_destroy(&cattr);
 	if (pthread_create(&thread, NULL, watchdog_main, NULL) != 0)
 		return CB_ERR_SYSTEM;
 	pthread_detach(thread);

@@ -65,7 +65,8 @@ def setup():
     os.makedirs(T["runtime"], mode=0o700)
     with open(os.path.join(T["config"], "cardbridge", "config.json"), "w") as f:
         json.dump({"listen": ["127.0.0.1:%d" % T["port"]], "allowedOrigins": [ORIGIN],
-                   "cardEvents": False, "logLevel": "debug"}, f)
+                   "cardEvents": False, "logLevel": "debug",
+                   "unknownOrigins": "refuse"}, f)
     T["env"] = {
         "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
         "HOME": T["home"], "LANG": "C.UTF-8", "USER": "cbtest", "LOGNAME": "cbtest",
