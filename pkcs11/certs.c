@@ -37,7 +37,8 @@ struct install {
 	X509 *cert;
 	X509 *chain[CHAIN_MAX];
 	size_t nchain;
-	struct token token; /* where the key is */
+	struct token token;  /* where the key is */
+	char operation[200]; /* for the PIN dialog */
 	uint8_t *key_id;
 	size_t key_id_len;
 	char *key_id_hex;
@@ -320,7 +321,11 @@ install_sort_chain(struct install *in, struct session *s, bool *write)
 
 	for (i = 0; i < in->nchain; i++) {
 		write[i] = false;
-		if (X509_cmp(in->chain[i], in->cert) == 0)
+		if (token_is_openpgp_card(&in->token))
+			/* OpenSC would put it in a key's certificate slot. */
+			r = add_not_stored(
+			    in, in->chain[i], "the card has no room for CA certificates");
+		else if (X509_cmp(in->chain[i], in->cert) == 0)
 			r = add_not_stored(in, in->chain[i], "same as the certificate");
 		else if (X509_check_ca(in->chain[i]) == 0)
 			r = add_not_stored(in, in->chain[i], "not a CA certificate");
@@ -390,6 +395,47 @@ install_leaf(struct install *in, struct session *s)
 	return r;
 }
 
+/* "store the certificate for Joe Doe issued by Demo CA", for the PIN dialog. */
+static void
+install_words(struct install *in)
+{
+	char *subject = x509_common_name(X509_get_subject_name(in->cert));
+	char *issuer = x509_common_name(X509_get_issuer_name(in->cert));
+
+	if (subject == NULL)
+		subject = x509_name_text(X509_get_subject_name(in->cert));
+	if (issuer == NULL)
+		issuer = x509_name_text(X509_get_issuer_name(in->cert));
+	if (subject != NULL && issuer != NULL && field_text_ok(subject, strlen(subject)) &&
+	    field_text_ok(issuer, strlen(issuer)))
+		snprintf(in->operation, sizeof(in->operation),
+		    "store the certificate for %.64s issued by %.64s", subject, issuer);
+	else
+		snprintf(in->operation, sizeof(in->operation), "store a certificate");
+	free(subject);
+	free(issuer);
+}
+
+/* OpenPGP cards: one certificate per key slot, and OpenSC cannot replace it. */
+static int
+install_check_slot(struct install *in, struct session *s, bool leaf_present)
+{
+	CK_OBJECT_HANDLE found;
+	CK_ULONG count;
+	int r;
+
+	if (leaf_present || !token_is_openpgp_card(&in->token))
+		return 0;
+	if ((r = session_find_class(
+		 s, CKO_CERTIFICATE, in->key_id, in->key_id_len, &found, 1, &count)) != 0)
+		return r;
+	if (count == 0)
+		return 0;
+	return request_fail(in->req, CB_ERR_SLOT_OCCUPIED,
+	    "the card already holds another certificate for this key, and OpenSC cannot replace "
+	    "certificates on this card");
+}
+
 static int
 install_write(struct install *in)
 {
@@ -407,6 +453,8 @@ install_write(struct install *in)
 		goto out;
 	for (i = 0; i < in->nchain; i++)
 		any = any || write[i];
+	if ((r = install_check_slot(in, &s, leaf_present)) != 0)
+		goto out;
 	if (leaf_present && (r = add_entry(in->present, in->cert, in->key_id_hex)) != 0)
 		goto out;
 	if (leaf_present && !any)
@@ -416,7 +464,8 @@ install_write(struct install *in)
 		    in->req, CB_ERR_TOKEN_WRITE_PROTECTED, "this token is write-protected");
 		goto out;
 	}
-	if ((r = session_login(&s, "store a certificate on the token")) != 0 ||
+	install_words(in);
+	if ((r = session_login(&s, in->operation)) != 0 ||
 	    (r = install_check_private_key(in, &s)) != 0)
 		goto out;
 	if (!leaf_present && (r = install_leaf(in, &s)) != 0)
@@ -471,6 +520,8 @@ handle_certificates_install(struct request *req, struct json_object **result)
 		goto out;
 	r = install_result(&in, result);
  out:
+	if (r != 0 && in.token.module != NULL)
+		r = token_check_removed(req, &in.token, r);
 	X509_free(in.cert);
 	for (i = 0; i < in.nchain; i++)
 		X509_free(in.chain[i]);

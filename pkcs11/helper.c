@@ -101,6 +101,7 @@ static const struct method {
     {"keys.generate", handle_keys_generate, 0},
     {"certificates.install", handle_certificates_install, 0},
     {"certificates.list", handle_certificates_list, 0},
+    {"origin.confirm", handle_origin_confirm, 0},
 };
 
 static const struct method *

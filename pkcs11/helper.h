@@ -87,5 +87,6 @@ int handle_tokens_list(struct request *req, struct json_object **result);
 int handle_keys_generate(struct request *req, struct json_object **result);
 int handle_certificates_install(struct request *req, struct json_object **result);
 int handle_certificates_list(struct request *req, struct json_object **result);
+int handle_origin_confirm(struct request *req, struct json_object **result); /* pin.c */
 
 #endif /* CB_PKCS11_HELPER_H */

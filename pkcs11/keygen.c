@@ -1,14 +1,21 @@
 /*
  * keygen.c - keys.generate: a key pair generated ON the token, its CKA_ID
- * set as NSS would, and a CSR for it signed ON the token.
+ * set as NSS would (or the slot's, on fixed-slot tokens), and a CSR for it
+ * signed ON the token.
  *
  * Order matters: every parameter is checked before the token is touched,
- * the token's abilities before the PIN is asked for, and once the key pair
- * exists any failure destroys both new objects, so that nothing half-made
- * stays on the token.  The private key is created sensitive and not
- * extractable, and we read that back rather than trust the module.
- * Must never: replace an existing key unless the page said "overwrite" and
- * the user confirmed it.
+ * the token's abilities and PIN state before the PIN is asked for, and once
+ * the key pair exists any failure destroys both new objects, so that
+ * nothing half-made stays on the token.  The private key is created
+ * sensitive and not extractable, and we read that back rather than trust
+ * the module.
+ *
+ * OpenPGP cards through OpenSC (token.c) differ: the admin PIN generates
+ * and the user PIN signs the CSR (two dialogs), the key goes to the token's
+ * fixed slot, the module is reloaded between the two because its view of
+ * the new key is wrong until then, and a key cannot be deleted again: a
+ * failure after the key was made leaves it in its slot, and says so.
+ * Must never: replace or delete a key that was on the token before.
  */
 #include "config.h"
 
@@ -21,7 +28,7 @@
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
-#include "pkcs11/pin.h"
+#include "pkcs11/module.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
@@ -40,12 +47,14 @@ struct keygen {
 	unsigned long bits;	   /* RSA modulus or EC field size */
 	const struct curve *curve; /* EC only */
 	X509_NAME *subject;
-	char operation[64]; /* for the PIN dialog */
+	char algorithm_words[32]; /* "RSA 2048", "EC P-256" */
+	char operation[96];	  /* for the PIN dialogs */
+	char sign_operation[128];
 	struct token token;
 	struct session session;
-	bool fixed_slot;	/* the token chooses the place by CKA_ID (in id) */
-	bool replace_confirmed; /* the user agreed to replace the key there */
-	bool made;		/* pub and priv exist and are ours to destroy */
+	bool fixed_slot; /* the token chooses the place by CKA_ID (in id) */
+	bool openpgp;	 /* OpenSC's OpenPGP card: reload after keygen, no undo */
+	bool made;	 /* pub and priv exist and are ours to destroy */
 	CK_OBJECT_HANDLE pub, priv;
 	CK_BYTE id[KEY_ID_MAX];
 	CK_ULONG id_len;
@@ -71,8 +80,7 @@ keygen_algorithm(struct keygen *k, struct json_object *alg)
 			    "RSA keys must have 2048, 3072 or 4096 bits");
 		k->rsa = true;
 		k->bits = (unsigned long)bits;
-		snprintf(
-		    k->operation, sizeof(k->operation), "generate an RSA %lu key pair", k->bits);
+		snprintf(k->algorithm_words, sizeof(k->algorithm_words), "RSA %lu", k->bits);
 		return 0;
 	}
 	if (strcmp(type, "EC") != 0)
@@ -84,7 +92,7 @@ keygen_algorithm(struct keygen *k, struct json_object *alg)
 		return request_fail(k->req, CB_ERR_UNSUPPORTED_ALGORITHM,
 		    "EC keys must be on the curve P-256 or P-384");
 	k->bits = k->curve->bits;
-	snprintf(k->operation, sizeof(k->operation), "generate an EC %s key pair", k->curve->name);
+	snprintf(k->algorithm_words, sizeof(k->algorithm_words), "EC %s", k->curve->name);
 	return 0;
 }
 
@@ -114,18 +122,41 @@ keygen_params(struct keygen *k)
 	return 0;
 }
 
-/* The token must do what was asked before we ask for a PIN. */
+/* The dialogs' words: "generate an RSA 2048 key pair [in key slot 01]". */
+static void
+keygen_words(struct keygen *k)
+{
+	char slot[32] = "";
+
+	if (k->fixed_slot)
+		snprintf(slot, sizeof(slot), " in key slot %02x", k->id[0]);
+	snprintf(k->operation, sizeof(k->operation), "generate an %s key pair%s",
+	    k->algorithm_words, slot);
+	snprintf(k->sign_operation, sizeof(k->sign_operation),
+	    "sign the certificate request for the new %s key%s", k->algorithm_words, slot);
+}
+
+/* The token must do what was asked, and its PINs work, before we ask for one. */
 static int
 keygen_check_token(struct keygen *k)
 {
+	CK_USER_TYPE writer = token_user_for_writing(&k->token);
+	int r;
+
+	k->fixed_slot = token_fixed_key_slot(&k->token, k->id, &k->id_len);
+	k->openpgp = token_is_openpgp_card(&k->token);
+	keygen_words(k);
 	if (k->rsa ? !token_supports_rsa(&k->token, k->bits)
 		   : !token_supports_ec(&k->token, k->bits))
-		return request_fail(
-		    k->req, CB_ERR_UNSUPPORTED_ALGORITHM, "this token cannot %s", k->operation);
-	k->fixed_slot = token_fixed_key_slot(&k->token, k->id, &k->id_len);
+		return request_fail(k->req, CB_ERR_UNSUPPORTED_ALGORITHM,
+		    "this token cannot generate an %s key pair", k->algorithm_words);
 	if (k->token.info.flags & CKF_WRITE_PROTECTED)
 		return request_fail(
 		    k->req, CB_ERR_TOKEN_WRITE_PROTECTED, "this token is write-protected");
+	/* The user PIN signs the CSR: a locked one would leave a key without a CSR. */
+	if ((r = session_check_pin(k->req, &k->token, writer)) != 0 ||
+	    (writer != CKU_USER && (r = session_check_pin(k->req, &k->token, CKU_USER)) != 0))
+		return r;
 	return 0;
 }
 
@@ -149,35 +180,29 @@ slot_occupied(struct keygen *k, bool *occupied)
 }
 
 /*
- * Fixed-slot tokens: a key already in the slot is replaced only when the
- * page said "overwrite" and the user said yes.  Called before the login
- * (public objects) and again after it (private ones).
+ * Fixed-slot tokens: a key already in the slot stays.  OpenSC cannot
+ * replace or delete a key on an OpenPGP card (token.c), so "overwrite" can
+ * only be answered with an explanation, before any dialog: asking the user
+ * to confirm a destruction that cannot happen would mislead them.  Called
+ * before the login (public objects) and again after it (private ones).
  */
 static int
 keygen_check_slot(struct keygen *k)
 {
-	struct pin_prompt prompt = {
-	    .operation = k->operation,
-	    .token_label = k->token.label,
-	    .token_serial = k->token.serial,
-	};
 	bool occupied;
 	int r;
 
-	if (!k->fixed_slot || k->replace_confirmed)
+	if (!k->fixed_slot)
 		return 0;
 	if ((r = slot_occupied(k, &occupied)) != 0 || !occupied)
 		return r;
 	if (!k->overwrite)
-		return request_fail(
-		    k->req, CB_ERR_SLOT_OCCUPIED, "the token's key slot already holds a key");
-	if ((r = pin_confirm(k->req, &prompt,
-		 "The token keeps keys in fixed slots and this slot already holds a key. "
-		 "Replacing it destroys the old key for ever.",
-		 "Replace the key")) != 0)
-		return r;
-	k->replace_confirmed = true;
-	return 0;
+		return request_fail(k->req, CB_ERR_SLOT_OCCUPIED,
+		    "key slot %02x of this card already holds a key", k->id[0]);
+	return request_fail(k->req, CB_ERR_SLOT_OCCUPIED,
+	    "key slot %02x of this card already holds a key, and OpenSC cannot replace or delete "
+	    "keys on this card; erase the card's keys with its own tools first",
+	    k->id[0]);
 }
 
 static void
@@ -280,9 +305,9 @@ keygen_set_id(struct keygen *k)
 	return 0;
 }
 
-/* After C_GenerateKeyPair: check, name, and certify the new key pair. */
+/* After C_GenerateKeyPair: check and name the new key pair. */
 static int
-keygen_finish(struct keygen *k)
+keygen_inspect(struct keygen *k)
 {
 	int r;
 
@@ -292,13 +317,86 @@ keygen_finish(struct keygen *k)
 	if ((r = pubkey_from_object(&k->session, k->pub, &k->pkey)) != 0)
 		return request_fail(k->req, r == CB_ERR_KEY_NOT_FOUND ? CB_ERR_MODULE_ERROR : r,
 		    "cannot read the new public key from the token");
-	if ((r = keygen_set_id(k)) != 0)
+	return keygen_set_id(k);
+}
+
+/* The CSR, signed by the new key; the user PIN is asked for unless it wrote the key. */
+static int
+keygen_certify(struct keygen *k)
+{
+	int r;
+
+	if ((r = session_login_as(&k->session, CKU_USER, k->sign_operation)) != 0)
 		return r;
 	if (helper_fault("after-keygen"))
 		return request_fail(k->req, CB_ERR_INTERNAL, "fault injected after key generation");
 	if ((r = csr_create(&k->session, k->priv, k->pkey, k->subject, &k->csr_pem)) != 0)
 		return r;
 	return pubkey_pem(k->pkey, &k->public_pem);
+}
+
+/* One object of class cls with the new key's CKA_ID, or MODULE_ERROR. */
+static int
+keygen_find(struct keygen *k, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *obj)
+{
+	CK_ULONG count;
+	int r;
+
+	if ((r = session_find_class(&k->session, cls, k->id, k->id_len, obj, 1, &count)) != 0)
+		return r;
+	if (count == 0)
+		return request_fail(k->req, CB_ERR_MODULE_ERROR,
+		    "the new key is not visible on the token after a reload");
+	return 0;
+}
+
+/*
+ * OpenSC's objects for a key it just generated are broken (token.c): end
+ * the session, have the module read the card again, and find the token
+ * and the new key afresh.  The user PIN is then asked for on the new session.
+ */
+static int
+keygen_reopen(struct keygen *k)
+{
+	int r;
+
+	session_close(&k->session);
+	if ((r = module_reload(k->token.module)) != 0)
+		return request_fail(
+		    k->req, r, "the token module failed after the key was generated");
+	token_clear(&k->token);
+	if ((r = token_find(k->req, k->uri, &k->token)) != 0)
+		return r == CB_ERR_TOKEN_NOT_PRESENT
+			   ? request_fail(k->req, CB_ERR_CARD_REMOVED,
+				 "the card was removed during the operation")
+			   : r;
+	if ((r = session_open(k->req, &k->token, true, &k->session)) != 0 ||
+	    (r = session_login_as(&k->session, CKU_USER, k->sign_operation)) != 0 ||
+	    (r = keygen_find(k, CKO_PRIVATE_KEY, &k->priv)) != 0)
+		return r;
+	return keygen_find(k, CKO_PUBLIC_KEY, &k->pub);
+}
+
+/* A failure after the key pair was made: remove it where the token can. */
+static void
+keygen_undo(struct keygen *k)
+{
+	size_t n = strlen(k->req->message);
+
+	if (k->openpgp) {
+		snprintf(k->req->message + n, sizeof(k->req->message) - n,
+		    "%sthe new key stays in key slot %02x (OpenSC cannot delete keys on this card)",
+		    n > 0 ? "; " : "", k->id[0]);
+		helper_log(CB_LOG_WARN, "request %llu: the new key stays in key slot %02x",
+		    (unsigned long long)k->req->id, k->id[0]);
+		return;
+	}
+	if (!k->session.open)
+		return;
+	session_destroy(&k->session, k->priv);
+	session_destroy(&k->session, k->pub);
+	helper_log(CB_LOG_INFO, "request %llu: removed the half-made key pair",
+	    (unsigned long long)k->req->id);
 }
 
 static int
@@ -333,14 +431,14 @@ keygen_on_token(struct keygen *k)
 	    (r = session_login(&k->session, k->operation)) != 0 ||
 	    (r = keygen_check_slot(k)) != 0 || (r = keygen_generate(k)) != 0)
 		goto out;
-	r = keygen_finish(k);
+	if (k->openpgp && (r = keygen_reopen(k)) != 0)
+		goto out;
+	if ((r = keygen_inspect(k)) != 0)
+		goto out;
+	r = keygen_certify(k);
  out:
-	if (r != 0 && k->made) {
-		session_destroy(&k->session, k->priv);
-		session_destroy(&k->session, k->pub);
-		helper_log(CB_LOG_INFO, "request %llu: removed the half-made key pair",
-		    (unsigned long long)k->req->id);
-	}
+	if (r != 0 && k->made)
+		keygen_undo(k);
 	session_close(&k->session);
 	return r;
 }
@@ -358,6 +456,8 @@ handle_keys_generate(struct request *req, struct json_object **result)
 		goto out;
 	r = keygen_result(&k, result);
  out:
+	if (r != 0 && k.token.module != NULL)
+		r = token_check_removed(req, &k.token, r);
 	X509_NAME_free(k.subject);
 	EVP_PKEY_free(k.pkey);
 	free(k.public_pem);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,38 @@
 
 static struct p11_module *modules;
 static size_t nmodules;
+
+/*
+ * Readers: every request while it is served.  Writer: module_reload().
+ * Writers are preferred, so that a reload is not starved by a stream of
+ * tokens.list refreshes; no thread ever takes the read lock twice.
+ */
+static pthread_rwlock_t use_lock;
+static pthread_once_t use_lock_once = PTHREAD_ONCE_INIT;
+
+static void
+use_lock_init(void)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&use_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
+void
+module_use_begin(void)
+{
+	pthread_once(&use_lock_once, use_lock_init);
+	pthread_rwlock_rdlock(&use_lock);
+}
+
+void
+module_use_end(void)
+{
+	pthread_rwlock_unlock(&use_lock);
+}
 
 size_t
 module_count(void)
@@ -116,6 +149,33 @@ module_load_all(const char *const *paths, size_t n)
 		modules[i].path = paths[i];
 		module_load(&modules[i]);
 	}
+}
+
+int
+module_reload(struct p11_module *m)
+{
+	CK_RV rv;
+	int r = 0;
+
+	if (m->funcs == NULL)
+		return CB_ERR_MODULE_ERROR;
+	pthread_rwlock_unlock(&use_lock);
+	pthread_rwlock_wrlock(&use_lock);
+	helper_log(CB_LOG_INFO, "module %s: reloading to read the tokens afresh", m->path);
+	p11_kit_module_finalize(m->funcs);
+	/*
+	 * On failure m->funcs stays (hello reads it on the main thread without
+	 * a lock): its calls then answer CKR_CRYPTOKI_NOT_INITIALIZED, which
+	 * every caller already handles, and the log says why.
+	 */
+	if ((rv = p11_kit_module_initialize(m->funcs)) != CKR_OK) {
+		helper_log(CB_LOG_ERROR, "module %s: C_Initialize failed after a reload: %s",
+		    m->path, p11_kit_strerror(rv));
+		r = CB_ERR_MODULE_ERROR;
+	}
+	pthread_rwlock_unlock(&use_lock);
+	pthread_rwlock_rdlock(&use_lock);
+	return r;
 }
 
 void

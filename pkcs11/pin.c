@@ -1,14 +1,17 @@
 /*
- * pin.c - PIN dialogs through pinentry, spoken to over Assuan (libassuan).
+ * pin.c - dialogs through pinentry, spoken to over Assuan (libassuan): PIN
+ * entry, the PIN-pad notice, questions, and the origin.confirm method.
  *
- * Each dialog starts its own pinentry (assuan_pipe_connect), sets the texts
- * (title "cardbridge", a description naming the page's origin, the
+ * Each dialog starts its own pinentry (assuan_pipe_connect), passes on the
+ * terminal (GPG_TTY, TERM) and locale for text-mode pinentries, sets the
+ * texts (a title and a description naming the page's origin, the
  * operation, the token and which PIN), reads the PIN with GETPIN straight
- * into a struct secret (or asks a yes/no question with CONFIRM) and ends
- * the pinentry.  The pid is registered with
- * the request so that `cancel` and the watchdog (request.c) can kill it.
- * Errors are logged as gpg-error codes: gpg_strerror() would need
- * libgpg-error on the link line, which libassuan's pkg-config omits.
+ * into a struct secret (or asks with CONFIRM, or shows MESSAGE) and ends
+ * the pinentry.  The pid is registered with the request so that `cancel`
+ * and the watchdog (request.c) can kill it.  One dialog at a time: the
+ * dialog lock below is held from before the pinentry starts until it has
+ * been reaped.  Errors are logged as gpg-error codes: gpg_strerror() would
+ * need libgpg-error on the link line, which libassuan's pkg-config omits.
  * Must never: log, cache or copy the PIN; let libassuan log our lines
  * (no log callback, ASSUAN_NO_LOGGING, confidential mode around GETPIN) or
  * keep them in ordinary memory (its allocations go to the secure heap).
@@ -19,14 +22,17 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protocol/cberr.h"
+#include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/pin.h"
 #include "pkcs11/secret.h"
@@ -35,14 +41,26 @@
 #define LINE_MAX_BYTES (ASSUAN_LINELENGTH - 2)
 /* Longest origin we show; a longer one is cut (on a UTF-8 boundary). */
 #define ORIGIN_SHOWN_MAX 200
+/* Longest wait for another dialog to close before BUSY, seconds. */
+#define DIALOG_WAIT_MAX 30
+/* How often a waiting request looks whether it was cancelled, ms. */
+#define DIALOG_WAIT_SLICE_MS 200
+/* GPG_ERR_NOT_CONFIRMED: pinentry's answer for the SETNOTOK button. */
+#define ERR_NOT_CONFIRMED 114
 
 struct dialog {
 	struct request *req;
 	assuan_context_t ctx;
 	pid_t pid;
+	bool locked; /* holds the dialog lock */
 	struct secret *pin;
 	bool pin_too_long;
 };
+
+static pthread_mutex_t dialog_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dialog_cond; /* CLOCK_MONOTONIC, set up once */
+static pthread_once_t dialog_once = PTHREAD_ONCE_INIT;
+static bool dialog_open; /* {dialog_lock} a dialog is on screen */
 
 static struct assuan_malloc_hooks secure_hooks = {
     .malloc = secret_heap_malloc,
@@ -124,6 +142,84 @@ dialog_atfork(void *arg, int reserved)
 		_exit(1); /* the helper died before the line above */
 }
 
+static void
+dialog_cond_init(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&dialog_cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+static uint64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until no other dialog is open, then own the screen.  The wait is
+ * sliced so that a cancelled request stops waiting within 200 ms; the
+ * registry lock (request_is_cancelled) is never taken under dialog_lock.
+ */
+static int
+dialog_acquire(struct dialog *d)
+{
+	unsigned int wait_s = helper_config.prompt_timeout < DIALOG_WAIT_MAX
+				  ? helper_config.prompt_timeout
+				  : DIALOG_WAIT_MAX;
+	uint64_t deadline = monotonic_ms() + wait_s * 1000ULL, until;
+	struct timespec ts;
+	bool got = false, waited = false;
+
+	pthread_once(&dialog_once, dialog_cond_init);
+	for (;;) {
+		pthread_mutex_lock(&dialog_lock);
+		if (!dialog_open) {
+			dialog_open = got = true;
+		} else {
+			until = monotonic_ms() + DIALOG_WAIT_SLICE_MS;
+			ts.tv_sec = (time_t)(until / 1000);
+			ts.tv_nsec = (long)(until % 1000) * 1000000L;
+			pthread_cond_timedwait(&dialog_cond, &dialog_lock, &ts);
+			if (!dialog_open)
+				dialog_open = got = true;
+		}
+		pthread_mutex_unlock(&dialog_lock);
+		if (got)
+			break;
+		if (!waited)
+			helper_log(CB_LOG_DEBUG, "request %llu: waiting for another dialog",
+			    (unsigned long long)d->req->id);
+		waited = true;
+		if (request_is_cancelled(d->req))
+			return request_fail(
+			    d->req, CB_ERR_USER_CANCELLED, "the request was cancelled");
+		if (monotonic_ms() >= deadline)
+			return request_fail(d->req, CB_ERR_BUSY,
+			    "another cardbridge dialog is open; try again when it is closed");
+	}
+	d->locked = true;
+	return 0;
+}
+
+static void
+dialog_release(struct dialog *d)
+{
+	if (!d->locked)
+		return;
+	pthread_mutex_lock(&dialog_lock);
+	dialog_open = false;
+	pthread_cond_signal(&dialog_cond);
+	pthread_mutex_unlock(&dialog_lock);
+	d->locked = false;
+}
+
 static int
 dialog_start(struct dialog *d)
 {
@@ -131,7 +227,10 @@ dialog_start(struct dialog *d)
 	const char *argv[2];
 	char *program;
 	gpg_error_t err;
+	int r;
 
+	if ((r = dialog_acquire(d)) != 0)
+		return r;
 	if ((program = program_path(helper_config.pinentry)) == NULL)
 		return request_fail(d->req, CB_ERR_INTERNAL, "no PIN dialog program is installed");
 	/* libassuan's line buffers hold the PIN's data line: keep them in locked memory. */
@@ -169,6 +268,13 @@ utf8_cut(char *s, size_t max)
 	s[max] = '\0';
 }
 
+static void
+shown_origin(char *buf, size_t size, const struct request *req)
+{
+	snprintf(buf, size, "%s", req->origin[0] ? req->origin : "A web page");
+	utf8_cut(buf, size - 1 < ORIGIN_SHOWN_MAX ? size - 1 : ORIGIN_SHOWN_MAX);
+}
+
 /* "<origin> asks to <operation> on the token ...", then the closing sentence. */
 static void
 describe(char *buf, size_t size, const struct request *req, const struct pin_prompt *p,
@@ -176,29 +282,72 @@ describe(char *buf, size_t size, const struct request *req, const struct pin_pro
 {
 	char origin[ORIGIN_SHOWN_MAX + 1];
 
-	snprintf(origin, sizeof(origin), "%s", req->origin[0] ? req->origin : "A web page");
-	utf8_cut(origin, ORIGIN_SHOWN_MAX);
+	shown_origin(origin, sizeof(origin), req);
 	snprintf(buf, size, "%s asks to %s on the token \"%s\" (serial number %s).\n\n%s", origin,
 	    p->operation, p->token_label, p->token_serial[0] ? p->token_serial : "unknown",
 	    closing);
 }
 
-/* Title, description, and either a PIN prompt or an OK button label. */
-static int
-dialog_texts(
-    struct dialog *d, const char *desc, const char *prompt, const char *ok, const char *error)
+/* "cardbridge: <origin>": the window title names who is asking, too. */
+static void
+title(char *buf, size_t size, const struct request *req)
 {
-	char timeout[16];
+	char origin[ORIGIN_SHOWN_MAX + 1];
+
+	if (req->origin[0] == '\0') {
+		snprintf(buf, size, "cardbridge");
+		return;
+	}
+	shown_origin(origin, sizeof(origin), req);
+	snprintf(buf, size, "cardbridge: %s", origin);
+}
+
+/*
+ * Text-mode pinentries (tty, curses) draw on the terminal named by
+ * ttyname, as gpg-agent tells them; graphical ones ignore these options.
+ */
+static void
+dialog_terminal(struct dialog *d)
+{
+	static const struct {
+		const char *env, *option;
+	} passed[] = {{"GPG_TTY", "ttyname"}, {"TERM", "ttytype"}, {"LC_ALL", "lc-ctype"},
+	    {"LC_CTYPE", "lc-ctype"}, {"LANG", "lc-ctype"}};
+	char option[256];
+	bool ctype = false;
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+		if ((v = getenv(passed[i].env)) == NULL || *v == '\0' ||
+		    strlen(v) > sizeof(option) - 32)
+			continue;
+		if (strcmp(passed[i].option, "lc-ctype") == 0) {
+			if (ctype)
+				continue;
+			ctype = true;
+		}
+		snprintf(option, sizeof(option), "%s=%s", passed[i].option, v);
+		dialog_command(d, "OPTION", option, false);
+	}
+}
+
+/* Title and description, then the optional texts. */
+static int
+dialog_texts(struct dialog *d, const char *desc, const char *prompt, const char *error)
+{
+	char timeout[16], head[ORIGIN_SHOWN_MAX + 32];
 	int r;
 
 	snprintf(timeout, sizeof(timeout), "%u", helper_config.prompt_timeout);
+	title(head, sizeof(head), d->req);
+	dialog_terminal(d);
 	/* Older pinentries do not know every option: those may fail. */
 	dialog_command(d, "OPTION", "default-ok=OK", false);
 	dialog_command(d, "OPTION", "default-cancel=Cancel", false);
-	if ((r = dialog_command(d, "SETTITLE", "cardbridge", true)) != 0 ||
+	if ((r = dialog_command(d, "SETTITLE", head, true)) != 0 ||
 	    (r = dialog_command(d, "SETDESC", desc, true)) != 0 ||
 	    (prompt != NULL && (r = dialog_command(d, "SETPROMPT", prompt, true)) != 0) ||
-	    (ok != NULL && (r = dialog_command(d, "SETOK", ok, true)) != 0) ||
 	    (error != NULL && (r = dialog_command(d, "SETERROR", error, true)) != 0))
 		return r;
 	dialog_command(d, "SETTIMEOUT", timeout, false);
@@ -250,16 +399,10 @@ dialog_getpin(struct dialog *d)
 	return dialog_failed(d, "GETPIN", err);
 }
 
-static int
-dialog_confirm(struct dialog *d)
-{
-	gpg_error_t err;
-
-	err = assuan_transact(d->ctx, "CONFIRM", NULL, NULL, NULL, NULL, NULL, NULL);
-	return err == 0 ? 0 : dialog_failed(d, "CONFIRM", err);
-}
-
-/* End the dialog; r is the outcome so far, the result may say why it ended. */
+/*
+ * End the dialog; r is the outcome so far, the result may say why it ended.
+ * Always releases the dialog lock, after the pinentry has been reaped.
+ */
 static int
 dialog_end(struct dialog *d, int r)
 {
@@ -270,15 +413,17 @@ dialog_end(struct dialog *d, int r)
 		if (r != 0 && killed == CB_ERR_USER_CANCELLED)
 			r = request_fail(d->req, killed, "the request was cancelled");
 		else if (r != 0 && killed == CB_ERR_TIMEOUT)
-			r = request_fail(d->req, killed, "the PIN dialog timed out");
+			r = request_fail(d->req, killed, "the dialog timed out");
 		/* Still our unreaped child: a pinentry in an unknown state goes now. */
 		if (r != 0)
 			kill(d->pid, SIGKILL);
+		d->pid = 0;
 	}
 	if (d->ctx != NULL && r == 0)
 		assuan_transact(d->ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
 	assuan_release(d->ctx); /* waits for the pinentry */
 	d->ctx = NULL;
+	dialog_release(d);
 	return r;
 }
 
@@ -299,8 +444,7 @@ pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pi
 	describe(desc, sizeof(desc), req, prompt, closing);
 	snprintf(label, sizeof(label), "%s:", prompt->pin_name);
 	label[0] = (char)toupper((unsigned char)label[0]);
-	if ((r = dialog_start(&d)) == 0 &&
-	    (r = dialog_texts(&d, desc, label, NULL, prompt->error)) == 0)
+	if ((r = dialog_start(&d)) == 0 && (r = dialog_texts(&d, desc, label, prompt->error)) == 0)
 		r = dialog_getpin(&d);
 	r = dialog_end(&d, r);
 	if (r == 0) {
@@ -312,17 +456,130 @@ pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pi
 }
 
 int
-pin_confirm(
-    struct request *req, const struct pin_prompt *prompt, const char *question, const char *ok)
+pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialog **out)
 {
-	struct dialog d = {.req = req};
-	char desc[ASSUAN_LINELENGTH];
+	struct dialog *d;
+	char desc[ASSUAN_LINELENGTH], closing[96];
 	int r;
 
+	*out = NULL;
 	if (request_is_cancelled(req))
 		return request_fail(req, CB_ERR_USER_CANCELLED, "the request was cancelled");
-	describe(desc, sizeof(desc), req, prompt, question);
-	if ((r = dialog_start(&d)) == 0 && (r = dialog_texts(&d, desc, NULL, ok, NULL)) == 0)
-		r = dialog_confirm(&d);
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return CB_ERR_ALLOC;
+	d->req = req;
+	snprintf(
+	    closing, sizeof(closing), "Enter the %s on the reader's keypad.", prompt->pin_name);
+	describe(desc, sizeof(desc), req, prompt, closing);
+	if ((r = dialog_start(d)) == 0 && (r = dialog_texts(d, desc, NULL, prompt->error)) == 0)
+		/*
+		 * MESSAGE shows the text with one button and waits for it: we
+		 * do not wait for the answer, the dialog stays up while C_Login
+		 * waits for the keypad and pin_pad_end() takes it down.
+		 */
+		r = assuan_write_line(d->ctx, "MESSAGE") == 0 ? 0 : CB_ERR_INTERNAL;
+	if (r == CB_ERR_USER_CANCELLED || r == CB_ERR_BUSY || r == CB_ERR_ALLOC) {
+		dialog_end(d, r);
+		free(d);
+		return r;
+	}
+	if (r != 0) {
+		/* The keypad still works: go on without the notice. */
+		helper_log(CB_LOG_WARN, "request %llu: cannot show the PIN-pad notice",
+		    (unsigned long long)req->id);
+		req->message[0] = '\0';
+		dialog_end(d, r);
+		free(d);
+		return 0;
+	}
+	*out = d;
+	return 0;
+}
+
+void
+pin_pad_end(struct dialog *d)
+{
+	if (d == NULL)
+		return;
+	/* MESSAGE is still waiting for its button: close it ourselves. */
+	if (d->pid > 0) {
+		kill(d->pid, SIGTERM);
+		request_dialog_end(d->req);
+		d->pid = 0;
+	}
+	assuan_release(d->ctx); /* waits for the pinentry */
+	d->ctx = NULL;
+	dialog_release(d);
+	free(d);
+}
+
+int
+pin_question(struct request *req, const char *description, const char *ok, const char *not_ok,
+    const char *cancel, enum pin_answer *answer)
+{
+	struct dialog d = {.req = req};
+	gpg_error_t err;
+	int r;
+
+	*answer = PIN_ANSWER_CANCEL;
+	if (request_is_cancelled(req))
+		return request_fail(req, CB_ERR_USER_CANCELLED, "the request was cancelled");
+	if ((r = dialog_start(&d)) == 0 && (r = dialog_texts(&d, description, NULL, NULL)) == 0 &&
+	    (r = dialog_command(&d, "SETOK", ok, true)) == 0 &&
+	    (not_ok == NULL || (r = dialog_command(&d, "SETNOTOK", not_ok, true)) == 0) &&
+	    (r = dialog_command(&d, "SETCANCEL", cancel, true)) == 0) {
+		err = assuan_transact(d.ctx, "CONFIRM", NULL, NULL, NULL, NULL, NULL, NULL);
+		if (err == 0)
+			*answer = PIN_ANSWER_OK;
+		else if (gpg_err_code(err) == ERR_NOT_CONFIRMED && not_ok != NULL)
+			*answer = PIN_ANSWER_NOT_OK;
+		else if ((r = dialog_failed(&d, "CONFIRM", err)) == CB_ERR_USER_CANCELLED)
+			r = 0; /* Cancel is an answer here; a cancelled request shows below */
+	}
+	/* A pinentry killed by cancel or the watchdog looks like Cancel: ask the request. */
+	if (r == 0 && *answer == PIN_ANSWER_CANCEL && d.pid > 0 &&
+	    (r = request_dialog_end(d.req)) != 0) {
+		d.pid = 0;
+		r = request_fail(req, r,
+		    r == CB_ERR_TIMEOUT ? "the dialog timed out" : "the request was cancelled");
+	}
 	return dialog_end(&d, r);
+}
+
+/* --- origin.confirm --- */
+
+int
+handle_origin_confirm(struct request *req, struct json_object **result)
+{
+	static const char *const decisions[] = {
+	    [PIN_ANSWER_OK] = "always", [PIN_ANSWER_NOT_OK] = "once", [PIN_ANSWER_CANCEL] = "deny"};
+	char desc[ASSUAN_LINELENGTH], origin[ORIGIN_SHOWN_MAX + 1];
+	enum pin_answer answer;
+	struct json_object *obj;
+	int r;
+
+	if (json_object_object_length(req->params) != 0)
+		return request_fail(
+		    req, CB_ERR_INVALID_PARAMS, "params: origin.confirm takes none");
+	if (req->origin[0] == '\0' || !field_text_ok(req->origin, strlen(req->origin)))
+		return request_fail(
+		    req, CB_ERR_INVALID_PARAMS, "origin: a printable origin is required");
+	shown_origin(origin, sizeof(origin), req);
+	snprintf(desc, sizeof(desc),
+	    "Allow %s to use your smart cards?\n\n"
+	    "The page will see your cards and tokens and may ask to generate keys and to "
+	    "store certificates on them. You are still asked for the PIN each time.",
+	    origin);
+	if ((r = pin_question(req, desc, "_Always allow", "Allow _once", "_Deny", &answer)) != 0)
+		return r;
+	helper_log(CB_LOG_INFO, "request %llu: origin.confirm: %s", (unsigned long long)req->id,
+	    decisions[answer]);
+	if ((obj = json_object_new_object()) == NULL)
+		return CB_ERR_ALLOC;
+	if (field_add_string(obj, "decision", decisions[answer]) != 0) {
+		json_object_put(obj);
+		return CB_ERR_ALLOC;
+	}
+	*result = obj;
+	return 0;
 }

@@ -1,9 +1,12 @@
 /*
- * pin.h - ask the user for a PIN through a pinentry program (Assuan).
+ * pin.h - dialogs through a pinentry program (Assuan): PIN entry, the
+ * PIN-pad notice, and questions with up to three answers.
  *
  * One call is one dialog with one pinentry process; nothing is cached.
- * The same machinery asks yes/no questions (pin_confirm).  A
- * retry loop (later work) calls pin_ask() again with prompt.error set.
+ * Only one dialog is open in the helper at a time: a dialog waits for the
+ * one before it (at most 30 s, or the prompt timeout if that is shorter)
+ * and then fails with BUSY.  A request that is cancelled while it waits or
+ * while its dialog is open gets USER_CANCELLED and its pinentry is killed.
  */
 #ifndef CB_PKCS11_PIN_H
 #define CB_PKCS11_PIN_H
@@ -12,6 +15,7 @@
 
 struct request;
 struct secret;
+struct dialog;
 
 struct pin_prompt {
 	const char *operation; /* plain words: "generate an RSA 2048 key pair" */
@@ -23,18 +27,35 @@ struct pin_prompt {
 };
 
 /*
- * Run one dialog for req.  On success *pin holds what was typed (the caller
- * secret_free()s it as soon as it was used).  Errors: USER_CANCELLED (the
- * user cancelled, or the request was cancelled), TIMEOUT, PIN_INVALID (too
- * long), INTERNAL (no pinentry could be run).
+ * Run one PIN dialog for req.  On success *pin holds what was typed (the
+ * caller secret_free()s it as soon as it was used).  Errors: USER_CANCELLED
+ * (the user cancelled, or the request was cancelled), TIMEOUT, BUSY (another
+ * dialog stayed open), PIN_INVALID (too long), INTERNAL (no pinentry).
  */
 int pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pin);
 
 /*
- * A yes/no dialog about prompt's operation: question closes the description,
- * ok labels the button that says yes.  0 for yes; USER_CANCELLED for no.
+ * PIN-pad readers: show "Enter the <pin_name> on the reader's keypad"
+ * without an entry field and leave it open; *out is the open dialog (or
+ * NULL when no dialog could be shown, which is not an error: the keypad
+ * works without it).  pin_pad_end() closes it once C_Login returned.
+ * Errors: USER_CANCELLED, BUSY.
  */
-int pin_confirm(
-    struct request *req, const struct pin_prompt *prompt, const char *question, const char *ok);
+int pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialog **out);
+void pin_pad_end(struct dialog *d);
+
+enum pin_answer {
+	PIN_ANSWER_OK,	   /* the OK button */
+	PIN_ANSWER_NOT_OK, /* the third button (pinentry's SETNOTOK) */
+	PIN_ANSWER_CANCEL, /* Cancel, Escape, or the window closed by the user */
+};
+
+/*
+ * A question with buttons ok, not_ok (NULL: no third button) and cancel;
+ * description is the whole text.  Errors: USER_CANCELLED (the request was
+ * cancelled), TIMEOUT, BUSY, INTERNAL.
+ */
+int pin_question(struct request *req, const char *description, const char *ok, const char *not_ok,
+    const char *cancel, enum pin_answer *answer);
 
 #endif /* CB_PKCS11_PIN_H */

@@ -6,6 +6,8 @@
  *   registry_lock  the list of requests in flight and their dialog fields;
  *   queue_lock     the work queue and the thread counts;
  *   write_lock     fd 1, so that frames from many workers never interleave.
+ * Apart from these, a worker holds the modules' read lock (module.c) for the
+ * whole request, so that a module is never reloaded under a request using it.
  * Must never: write anything to fd 1 that is not one whole frame.
  */
 #include "config.h"

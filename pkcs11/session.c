@@ -4,11 +4,16 @@
  * Login state in PKCS#11 belongs to the whole application, not to one
  * session: that is why every login happens inside an exclusive session
  * (token_lock() held) and ends with C_Logout before the lock is released.
- * The PIN is wiped right after C_Login, whatever C_Login said.
- * Must never: keep a PIN past C_Login, or log in without the token lock.
+ * The PIN is wiped right after C_Login, whatever C_Login said.  A wrong
+ * PIN is asked for again (at most three dialogs in one login), each new
+ * dialog saying what the token's flags tell about the tries left; a locked
+ * PIN fails before any dialog.
+ * Must never: keep a PIN past C_Login, send a PIN the user did not type for
+ * this very C_Login, or log in without the token lock.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +25,8 @@
 #include "pkcs11/token.h"
 
 #define PIN_MAX_LEN 256
+/* PIN dialogs in one login before the request gives up with PIN_INCORRECT. */
+#define PROMPTS_MAX 3
 
 int
 session_open(struct request *req, struct token *t, bool exclusive, struct session *s)
@@ -47,8 +54,7 @@ session_open(struct request *req, struct token *t, bool exclusive, struct sessio
 void
 session_close(struct session *s)
 {
-	if (s->logged_in)
-		s->funcs->C_Logout(s->handle);
+	session_logout(s);
 	if (s->open)
 		s->funcs->C_CloseSession(s->handle);
 	if (s->locked)
@@ -56,27 +62,87 @@ session_close(struct session *s)
 	s->logged_in = s->open = s->locked = false;
 }
 
-static bool
-pin_locked(CK_FLAGS flags, CK_USER_TYPE user)
+/* The flags that describe the state of user's PIN (CKU_USER or CKU_SO). */
+struct pin_flags {
+	CK_FLAGS count_low, final_try, locked;
+};
+
+static struct pin_flags
+pin_flags(CK_USER_TYPE user)
 {
-	return (flags & (user == CKU_SO ? CKF_SO_PIN_LOCKED : CKF_USER_PIN_LOCKED)) != 0;
+	if (user == CKU_SO)
+		return (struct pin_flags){
+		    CKF_SO_PIN_COUNT_LOW, CKF_SO_PIN_FINAL_TRY, CKF_SO_PIN_LOCKED};
+	return (struct pin_flags){
+	    CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY, CKF_USER_PIN_LOCKED};
+}
+
+static const char *
+pin_name(CK_USER_TYPE user)
+{
+	return user == CKU_SO ? "admin PIN" : "user PIN";
+}
+
+/*
+ * What the token's flags tell about the tries left: PKCS#11 has no count,
+ * only "final try" (1) and "locked" (0); -1 when neither is set.
+ */
+static int
+pin_retries_left(CK_FLAGS flags, CK_USER_TYPE user)
+{
+	struct pin_flags f = pin_flags(user);
+
+	if (flags & f.locked)
+		return 0;
+	return (flags & f.final_try) ? 1 : -1;
+}
+
+/* The error line of the next PIN dialog; NULL when there is nothing to say. */
+static const char *
+pin_warning(CK_FLAGS flags, CK_USER_TYPE user, bool wrong, char *buf, size_t size)
+{
+	struct pin_flags f = pin_flags(user);
+	const char *state = NULL;
+
+	if (flags & f.final_try)
+		state = "This is the last try before the PIN is locked.";
+	else if (flags & f.count_low)
+		state = "Only a few tries are left before the PIN is locked.";
+	if (!wrong && state == NULL)
+		return NULL;
+	if (!wrong)
+		snprintf(buf, size, "%s", state);
+	else
+		snprintf(buf, size, "Wrong PIN. %s", state != NULL ? state : "Try again.");
+	return buf;
+}
+
+int
+session_check_pin(struct request *req, struct token *t, CK_USER_TYPE user)
+{
+	int r;
+
+	if ((r = token_refresh(req, t)) != 0)
+		return r;
+	if (!(t->info.flags & pin_flags(user).locked))
+		return 0;
+	req->retries_left = 0;
+	return request_fail(req, CB_ERR_PIN_LOCKED,
+	    "the %s of this token is locked; unblock it with the card's tools", pin_name(user));
 }
 
 /* After CKR_PIN_INCORRECT: what the token now says about the PIN. */
 static int
 login_incorrect(struct session *s, CK_USER_TYPE user)
 {
-	CK_FLAGS final_try = user == CKU_SO ? CKF_SO_PIN_FINAL_TRY : CKF_USER_PIN_FINAL_TRY;
-
 	if (token_refresh(s->req, s->token) != 0)
 		return request_fail(s->req, CB_ERR_PIN_INCORRECT, "PIN incorrect");
-	if (pin_locked(s->token->info.flags, user))
-		return request_fail(
-		    s->req, CB_ERR_PIN_LOCKED, "PIN incorrect; the PIN is now locked");
-	if (s->token->info.flags & final_try) {
-		s->req->retries_left = 1;
+	s->req->retries_left = pin_retries_left(s->token->info.flags, user);
+	if (s->req->retries_left == 0)
+		return request_fail(s->req, CB_ERR_PIN_LOCKED,
+		    "PIN incorrect; the %s is now locked", pin_name(user));
+	if (s->req->retries_left == 1)
 		return request_fail(s->req, CB_ERR_PIN_INCORRECT, "PIN incorrect; one try left");
-	}
 	return request_fail(s->req, CB_ERR_PIN_INCORRECT, "PIN incorrect");
 }
 
@@ -88,17 +154,32 @@ pin_check_length(struct session *s, const struct secret *pin)
 
 	if (info->ulMinPinLen != CK_UNAVAILABLE_INFORMATION && pin->len < info->ulMinPinLen)
 		return request_fail(s->req, CB_ERR_PIN_INVALID,
-		    "the PIN must have at least %lu characters", info->ulMinPinLen);
+		    "The PIN must have at least %lu characters.", info->ulMinPinLen);
 	if (info->ulMaxPinLen != CK_UNAVAILABLE_INFORMATION && info->ulMaxPinLen > 0 &&
 	    pin->len > info->ulMaxPinLen)
 		return request_fail(s->req, CB_ERR_PIN_INVALID,
-		    "the PIN must have at most %lu characters", info->ulMaxPinLen);
+		    "The PIN must have at most %lu characters.", info->ulMaxPinLen);
 	return 0;
 }
 
+/* PIN pad: the reader asks for the PIN; we only say so on the screen. */
+static CK_RV
+login_pin_pad(struct session *s, CK_USER_TYPE user, const struct pin_prompt *prompt, int *r)
+{
+	struct dialog *notice = NULL;
+	CK_RV rv;
+
+	if ((*r = pin_pad_begin(s->req, prompt, &notice)) != 0)
+		return CKR_FUNCTION_CANCELED;
+	rv = s->funcs->C_Login(s->handle, user, NULL, 0);
+	pin_pad_end(notice);
+	return rv;
+}
+
 /*
- * One PIN dialog and one C_Login.  error is the text for a retry dialog
- * (NULL the first time): the retry loop of a later change calls this again.
+ * One PIN dialog (or PIN-pad notice) and one C_Login.  error is the line
+ * shown above the entry (NULL the first time).  PIN_INCORRECT and
+ * PIN_INVALID mean "ask again"; the caller decides whether to.
  */
 static int
 login_once(struct session *s, CK_USER_TYPE user, const char *operation, const char *error)
@@ -107,17 +188,18 @@ login_once(struct session *s, CK_USER_TYPE user, const char *operation, const ch
 	    .operation = operation,
 	    .token_label = s->token->label,
 	    .token_serial = s->token->serial,
-	    .pin_name = user == CKU_SO ? "admin PIN" : "user PIN",
+	    .pin_name = pin_name(user),
 	    .error = error,
 	    .max_len = PIN_MAX_LEN,
 	};
 	struct secret *pin = NULL;
 	CK_RV rv;
-	int r;
+	int r = 0;
 
 	if (s->token->info.flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
-		/* PIN pad: the reader asks for the PIN itself. */
-		rv = s->funcs->C_Login(s->handle, user, NULL, 0);
+		rv = login_pin_pad(s, user, &prompt, &r);
+		if (r != 0)
+			return r;
 	} else {
 		if ((r = pin_ask(s->req, &prompt, &pin)) != 0)
 			return r;
@@ -131,27 +213,63 @@ login_once(struct session *s, CK_USER_TYPE user, const char *operation, const ch
 	/* Already logged in can only be a login of ours whose C_Logout failed. */
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		s->logged_in = true;
+		s->user = user;
+		s->req->retries_left = -1; /* a warning of an earlier try is history now */
 		return 0;
 	}
 	if (rv == CKR_PIN_INCORRECT)
 		return login_incorrect(s, user);
+	if (rv == CKR_PIN_LOCKED) { /* some modules say so for the wrong PIN that locks */
+		s->req->retries_left = 0;
+		return request_fail(s->req, CB_ERR_PIN_LOCKED,
+		    "PIN incorrect; the %s is now locked", pin_name(user));
+	}
+	if (rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID) /* shown in the next dialog */
+		return request_fail(s->req, CB_ERR_PIN_INVALID,
+		    "The token does not accept a PIN of this length or with these characters.");
 	return p11_fail(s->req, rv, "logging in");
+}
+
+int
+session_login_as(struct session *s, CK_USER_TYPE user, const char *operation)
+{
+	char error[REQUEST_MESSAGE_MAX];
+	const char *shown;
+	int r, prompt;
+
+	if (s->logged_in && s->user == user)
+		return 0;
+	session_logout(s);
+	if ((r = session_check_pin(s->req, s->token, user)) != 0)
+		return r;
+	if (!(s->token->info.flags & CKF_LOGIN_REQUIRED))
+		return 0;
+	shown = pin_warning(s->token->info.flags, user, false, error, sizeof(error));
+	for (prompt = 1;; prompt++) {
+		r = login_once(s, user, operation, shown);
+		if ((r != CB_ERR_PIN_INCORRECT && r != CB_ERR_PIN_INVALID) || prompt == PROMPTS_MAX)
+			return r;
+		if (r == CB_ERR_PIN_INCORRECT)
+			shown = pin_warning(s->token->info.flags, user, true, error, sizeof(error));
+		else
+			shown = strcpy(error, s->req->message); /* both REQUEST_MESSAGE_MAX */
+		helper_log(CB_LOG_INFO, "request %llu: %s, asking again (%d of %d)",
+		    (unsigned long long)s->req->id, cb_err_reason(r), prompt + 1, PROMPTS_MAX);
+	}
 }
 
 int
 session_login(struct session *s, const char *operation)
 {
-	CK_USER_TYPE user = token_user_for_writing(s->token);
-	int r;
+	return session_login_as(s, token_user_for_writing(s->token), operation);
+}
 
-	if ((r = token_refresh(s->req, s->token)) != 0)
-		return r;
-	if (!(s->token->info.flags & CKF_LOGIN_REQUIRED))
-		return 0;
-	if (pin_locked(s->token->info.flags, user))
-		return request_fail(s->req, CB_ERR_PIN_LOCKED, "the %s of this token is locked",
-		    user == CKU_SO ? "admin PIN" : "PIN");
-	return login_once(s, user, operation, NULL);
+void
+session_logout(struct session *s)
+{
+	if (s->logged_in)
+		s->funcs->C_Logout(s->handle);
+	s->logged_in = false;
 }
 
 int

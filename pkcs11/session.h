@@ -22,7 +22,8 @@ struct session {
 	CK_SESSION_HANDLE handle;
 	bool open;
 	bool logged_in;
-	bool locked; /* holds token_lock() */
+	CK_USER_TYPE user; /* who is logged in, when logged_in */
+	bool locked;	   /* holds token_lock() */
 };
 
 /*
@@ -31,8 +32,24 @@ struct session {
  */
 int session_open(struct request *req, struct token *t, bool exclusive, struct session *s);
 
-/* Ask for the PIN (operation in plain words for the dialog) and log in. */
+/*
+ * Log in as user (CKU_USER or CKU_SO), asking for the PIN in a dialog that
+ * names the operation in plain words; a wrong PIN is asked for again, up
+ * to three dialogs.  Errors: PIN_LOCKED (before any dialog when the token
+ * says so), PIN_INCORRECT after the third wrong PIN, PIN_INVALID, the
+ * dialog's errors (USER_CANCELLED, TIMEOUT, BUSY); req->retries_left is set
+ * when the token's flags tell (1: final try, 0: locked).  Logs out first
+ * when logged in as the other user.
+ */
+int session_login_as(struct session *s, CK_USER_TYPE user, const char *operation);
+
+/* session_login_as() with the PIN that writes on this token (token_user_for_writing). */
 int session_login(struct session *s, const char *operation);
+
+void session_logout(struct session *s);
+
+/* PIN_LOCKED (with retries_left 0) when t says the PIN of user is locked; re-reads t's flags. */
+int session_check_pin(struct request *req, struct token *t, CK_USER_TYPE user);
 
 /* Log out, close, unlock; safe on a session that failed to open. */
 void session_close(struct session *s);

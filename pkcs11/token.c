@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <p11-kit/uri.h>
 
@@ -21,6 +22,8 @@
 #include "pkcs11/token.h"
 
 #define SLOTS_MAX 64
+/* How long to wait, in 100 ms steps, for a pulled card to disappear from the slot list. */
+#define REMOVED_POLLS 10
 
 int
 p11_error(CK_RV rv)
@@ -311,32 +314,102 @@ token_supports_ec(const struct token *t, unsigned long bits)
 }
 
 /*
- * Today every supported token writes with the user PIN.  OpenSC's OpenPGP
- * emulation needs the admin PIN (CKU_SO) for key generation: a later
- * change recognises it here, and session_login() asks for that PIN.
+ * OpenSC's PKCS#15 emulation of an OpenPGP card, recognised by what the
+ * token reports (OpenSC fills in these two fields for this card only), not
+ * by its label, which a user can choose on other tokens.  Its rules, as
+ * OpenSC 0.23 implements them:
+ *   - keys and certificates are written with the admin PIN (PW3, CKU_SO);
+ *   - keys live in three fixed slots, CKA_ID 01 signature, 02 decryption,
+ *     03 authentication; one PKCS#11 token per user PIN: "... (User PIN
+ *     (sig))" shows key 01, "... (User PIN)" keys 02 and 03;
+ *   - a key or certificate over an ID in use fails ("Non unique object
+ *     ID"), and C_DestroyObject answers CKR_OK without touching the card,
+ *     so nothing can be replaced or deleted through PKCS#11;
+ *   - after C_GenerateKeyPair the module's own objects for the new key are
+ *     wrong (garbage CKA_EC_POINT, C_Sign -> CKR_ARGUMENTS_BAD) until the
+ *     module reads the card again.
+ */
+bool
+token_is_openpgp_card(const struct token *t)
+{
+	return strcmp(t->manufacturer, "OpenPGP project") == 0 &&
+	       strcmp(t->model, "PKCS#15 emulated") == 0;
+}
+
+/*
+ * Which PIN writes keys and certificates: the admin PIN (CKU_SO) on
+ * OpenSC's OpenPGP emulation, the user PIN everywhere else.  The PIN that
+ * signs with a key is always the user PIN.
  */
 CK_USER_TYPE
 token_user_for_writing(const struct token *t)
 {
-	(void)t;
-	return CKU_USER;
+	return token_is_openpgp_card(t) ? CKU_SO : CKU_USER;
 }
 
 /*
- * OpenSC's OpenPGP card emulation keeps keys in three fixed slots (CKA_ID
- * 01 signature, 02 decryption, 03 authentication).  Until the OpenPGP work
- * decides which slot a portal key goes to, it is the signature slot, and
- * keys.generate refuses to replace a key there without "overwrite".
+ * The slot a new key goes to on a fixed-slot token.  A portal key needs a
+ * CSR, so it must be able to sign: slot 01 (signature) on the token of the
+ * signature PIN, slot 03 (authentication, INTERNAL AUTHENTICATE) on the
+ * token of the other user PIN.  Slot 02 (decryption) is never chosen: its
+ * key cannot sign its own certificate request.  OpenSC names the signature
+ * PIN's token "<card> (User PIN (sig))".
  */
 bool
 token_fixed_key_slot(const struct token *t, CK_BYTE *id, CK_ULONG *id_len)
 {
-	if (strncmp(t->label, "OpenPGP card", 12) != 0 &&
-	    strstr(t->manufacturer, "OpenPGP") == NULL)
+	if (!token_is_openpgp_card(t))
 		return false;
-	id[0] = 0x01;
+	id[0] = strstr(t->label, "(sig)") != NULL ? 0x01 : 0x03;
 	*id_len = 1;
 	return true;
+}
+
+/* Is slot still listed with a token whose serial and label are t's? */
+static bool
+token_still_present(const struct token *t)
+{
+	CK_SLOT_ID slots[SLOTS_MAX];
+	CK_ULONG count = SLOTS_MAX, i;
+	CK_TOKEN_INFO info;
+
+	/* The sizing call first: it makes OpenSC look at the readers again. */
+	if (t->module->funcs->C_GetSlotList(CK_TRUE, NULL, &count) != CKR_OK)
+		return false;
+	count = SLOTS_MAX;
+	if (t->module->funcs->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK)
+		return false;
+	for (i = 0; i < count; i++)
+		if (slots[i] == t->slot)
+			break;
+	if (i == count || t->module->funcs->C_GetTokenInfo(t->slot, &info) != CKR_OK)
+		return false;
+	return memcmp(info.serialNumber, t->info.serialNumber, sizeof(info.serialNumber)) == 0 &&
+	       memcmp(info.label, t->info.label, sizeof(info.label)) == 0;
+}
+
+int
+token_check_removed(struct request *req, const struct token *t, int err)
+{
+	struct timespec pause = {0, 100 * 1000 * 1000};
+	int i;
+
+	if (err != CB_ERR_MODULE_ERROR && err != CB_ERR_TOKEN_NOT_PRESENT &&
+	    err != CB_ERR_CARD_REMOVED)
+		return err;
+	/* pcscd polls some readers (vpcd) every 400 ms: give it time to notice. */
+	for (i = 0; i < REMOVED_POLLS; i++) {
+		if (!token_still_present(t)) {
+			helper_log(CB_LOG_INFO, "request %llu: the token \"%s\" was removed",
+			    (unsigned long long)req->id, t->label);
+			return request_fail(
+			    req, CB_ERR_CARD_REMOVED, "the card was removed during the operation");
+		}
+		if (err == CB_ERR_CARD_REMOVED)
+			break; /* the module said so, but the card is back already */
+		nanosleep(&pause, NULL);
+	}
+	return err;
 }
 
 /* --- per-slot locks --- */

@@ -51,7 +51,14 @@ bool token_supports_rsa(const struct token *t, unsigned long bits);
 bool token_supports_ec(const struct token *t, unsigned long bits);
 bool token_has_mechanism(const struct token *t, CK_MECHANISM_TYPE type, CK_FLAGS flags);
 
-/* Which PIN writes keys and certificates on this token. */
+/*
+ * OpenSC's emulation of an OpenPGP card: admin PIN for writing, fixed key
+ * slots, nothing replaceable or deletable, stale objects after keygen
+ * (token.c explains each).
+ */
+bool token_is_openpgp_card(const struct token *t);
+
+/* Which PIN writes keys and certificates on this token (CKU_USER or CKU_SO). */
 CK_USER_TYPE token_user_for_writing(const struct token *t);
 
 /*
@@ -59,6 +66,14 @@ CK_USER_TYPE token_user_for_writing(const struct token *t);
  * goes to (id must hold 8 bytes).  False for tokens that create new objects.
  */
 bool token_fixed_key_slot(const struct token *t, CK_BYTE *id, CK_ULONG *id_len);
+
+/*
+ * After an operation on t failed with err: when the token is gone (a fresh
+ * C_GetSlotList no longer shows it, polled for up to 1 s), CARD_REMOVED
+ * with a message; otherwise err.  OpenSC reports a card pulled in the
+ * middle of an APDU exchange as CKR_GENERAL_ERROR, not CKR_DEVICE_REMOVED.
+ */
+int token_check_removed(struct request *req, const struct token *t, int err);
 
 /* Serialise work on one token: taken around every login and write. */
 void token_lock(const struct token *t);

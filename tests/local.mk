@@ -26,10 +26,16 @@ tests_test_origin_CFLAGS = $(AM_CFLAGS)
 tests_test_origin_LDADD = protocol/libcbproto.a
 
 TESTS += tests/test-protocol tests/test-origin tests/test-daemon.py tests/test-tokens.py \
-	tests/test-card.py
+	tests/test-card.py tests/test-consent.py
 
 EXTRA_DIST += tests/tap.py tests/cbtest.py tests/pki.py tests/softhsm.py tests/fake-pinentry \
-	tests/pcscenv.py tests/test-daemon.py tests/test-tokens.py tests/test-card.py
+	tests/pcscenv.py tests/test-daemon.py tests/test-tokens.py tests/test-card.py \
+	tests/test-consent.py
+
+# PIN dialogs through the daemon (issue 4): SoftHSM2, tests/mock-p11 (PIN pad,
+# counted tries) and the real pinentry-tty in tmux; the PIN canary.
+TESTS += tests/test-pin.py
+EXTRA_DIST += tests/test-pin.py
 
 # Portal side (issue 7): JS client unit tests (Node.js) and the demo portal end
 # to end in Chromium; both skip without `npm ci --prefix tests/browser`.

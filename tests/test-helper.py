@@ -37,8 +37,9 @@ ORIGIN = "https://portal.example"
 PIN = "cb-pin-4711"
 TOKEN_A = "cardbridge A"
 TOKEN_B = "cardbridge B"
-# A SoftHSM token whose label makes the helper treat it like OpenSC's OpenPGP
-# emulation: keys in fixed slots chosen by CKA_ID.
+# A SoftHSM token labelled like OpenSC's OpenPGP emulation: the helper must
+# go by what the token reports (manufacturer, model), not by a label anyone
+# can choose, so this one is an ordinary token.
 TOKEN_PGP = "OpenPGP card (test)"
 
 why = softhsm.missing()
@@ -392,7 +393,7 @@ def test_rsa_2048_keygen_gives_a_csr_signed_on_the_token_for_the_token_key():
 def test_the_pin_dialog_names_origin_operation_token_and_pin_but_never_logs_the_pin():
     log = generated["RSA-2048"]["dialog"]
     serial = token_uri(TOKEN_A).split("serial=")[1].split(";")[0]
-    assert "SETTITLE cardbridge\n" in log
+    assert "SETTITLE cardbridge: %s\n" % ORIGIN in log
     desc = [line for line in log.splitlines() if line.startswith("SETDESC ")]
     assert len(desc) == 1, log
     for part in (ORIGIN, "generate an RSA 2048 key pair", '"%s"' % TOKEN_A, serial, "user PIN"):
@@ -454,44 +455,49 @@ def test_bad_keygen_params_are_refused_before_any_pin_dialog():
     assert object_count(TOKEN_A) == before
 
 
-def test_fixed_slot_tokens_refuse_to_replace_a_key_unless_told_and_confirmed():
+def test_a_token_only_labelled_like_an_openpgp_card_is_an_ordinary_token():
     uri = token_uri(TOKEN_PGP)
-    params = {"token": uri, "algorithm": ec_curve("P-256")}
-    h = Helper(script=["pin " + PIN])
+    params = {"token": uri, "algorithm": ec_curve("P-256"), "overwrite": True}
+    h = Helper(script=["pin " + PIN, "pin " + PIN])
     first = result(h.call("keys.generate", params))
-    assert first["keyId"] == "01", first  # the slot's id, chosen by the helper
-    assert h.close() == 0
-    count = object_count(TOKEN_PGP)
-    # Occupied: refused before any dialog (the public key shows without a login).
-    h = Helper(script=["pin " + PIN])
-    err = error(h.call("keys.generate", params), "SLOT_OCCUPIED")
-    assert "slot" in err["message"]
-    assert "START" not in h.dialog_log()
-    # overwrite asks the user first; "no" is USER_CANCELLED and changes nothing.
-    open(h.script, "w").write("deny\n")
-    error(h.call("keys.generate", dict(params, overwrite=True)), "USER_CANCELLED")
+    second = result(h.call("keys.generate", params))
     log = h.dialog_log()
-    assert "CONFIRM -> deny" in log and "SETOK Replace the key" in log, log
-    assert "GETPIN" not in log, "asked for the PIN before the user agreed"
-    assert object_count(TOKEN_PGP) == count
-    open(h.script, "w").write("confirm\npin %s\n" % PIN)
-    again = result(h.call("keys.generate", dict(params, overwrite=True)))
-    assert again["keyId"] == "01"
     assert h.close() == 0
+    # New objects with NSS-style ids, the user PIN, and no key slot in the words.
+    for res in (first, second):
+        key = serialization.load_pem_public_key(res["publicKey"].encode())
+        assert res["keyId"] == nss_key_id(key), res["keyId"]
+    assert first["keyId"] != second["keyId"]
+    assert "SETPROMPT User PIN:" in log and "Admin PIN" not in log and "key slot" not in log
 
 
-def test_wrong_pin_is_pin_incorrect_and_writes_nothing():
+def test_wrong_pin_is_asked_again_and_the_third_is_pin_incorrect_writing_nothing():
     before = object_count(TOKEN_A)
-    h = Helper(script=["pin wrong-pin"])
+    h = Helper(script=["pin wrong-pin-1", "pin wrong-pin-2", "pin wrong-pin-3", "pin " + PIN])
     err = error(h.call("keys.generate", {"token": token_uri(TOKEN_A), "algorithm": ec_curve("P-256")}),
                 "PIN_INCORRECT")
     assert "retriesLeft" not in err  # SoftHSM does not tell
-    # A PIN shorter than the token's minimum never reaches C_Login.
-    h2 = Helper(script=["pin 12"])
+    log = h.dialog_log()
+    assert log.count("GETPIN -> pin") == 3, log  # three dialogs, the fourth line unused
+    # SoftHSM sets CKF_USER_PIN_COUNT_LOW after a wrong PIN (it never locks).
+    assert log.count("SETERROR Wrong PIN. Only a few tries are left before the PIN is locked.") \
+        == 2, log
+    # A PIN shorter than the token's minimum never reaches C_Login; the next dialog says why.
+    h2 = Helper(script=["pin 12", "pin 12", "pin 12"])
     error(h2.call("keys.generate", {"token": token_uri(TOKEN_A), "algorithm": ec_curve("P-256")}),
           "PIN_INVALID")
+    assert "SETERROR The PIN must have at least 4 characters." in h2.dialog_log()
     assert h.close() == 0 and h2.close() == 0
     assert object_count(TOKEN_A) == before
+
+
+def test_wrong_then_right_pin_succeeds_and_the_pin_is_never_sent_twice():
+    h = Helper(script=["pin wrong-pin", "pin " + PIN])
+    res = result(h.call("keys.generate", {"token": token_uri(TOKEN_B), "algorithm": ec_curve("P-256")}))
+    log = h.dialog_log()
+    assert h.close() == 0
+    assert log.count("START") == 2 and "SETERROR Wrong PIN. " in log, log
+    generated["retried-P-256"] = dict(res, token=TOKEN_B)
 
 
 def test_cancelled_dialog_is_user_cancelled_and_leaves_no_objects():
@@ -521,7 +527,11 @@ def test_failure_after_keygen_leaves_nothing_on_the_token():
     generated["unused-P-256"] = dict(res, token=TOKEN_A)
 
 
-def test_two_tokens_work_concurrently_and_cancel_ends_a_waiting_dialog():
+def starts(h):
+    return h.dialog_log().count("START")
+
+
+def test_one_dialog_at_a_time_and_cancel_ends_a_waiting_dialog():
     before_a = object_count(TOKEN_A)
     h = Helper(script=["hang", "pin " + PIN])
     slow = h.send("keys.generate", {"token": token_uri(TOKEN_A), "algorithm": ec_curve("P-256")})
@@ -529,18 +539,40 @@ def test_two_tokens_work_concurrently_and_cancel_ends_a_waiting_dialog():
     while "GETPIN -> hang" not in h.dialog_log():
         assert time.monotonic() < deadline, "first dialog never opened"
         time.sleep(0.05)
-    # While token A waits on its dialog, token B and tokens.list are served.
+    # While token A waits on its dialog, tokens.list is served...
     assert len(result(h.call("tokens.list", timeout=10))["tokens"]) == 3
-    res = result(h.call("keys.generate", {"token": token_uri(TOKEN_B), "algorithm": ec_curve("P-256")},
-                        timeout=60))
-    assert slow not in h.answers, "the waiting request finished early"
-    generated["concurrent-P-256"] = dict(res, token=TOKEN_B)
+    # ...but token B's dialog waits for A's: one dialog on the screen at a time.
+    second = h.send("keys.generate", {"token": token_uri(TOKEN_B), "algorithm": ec_curve("P-256")})
+    time.sleep(1.5)
+    assert starts(h) == 1, h.dialog_log()
+    assert slow not in h.answers and second not in h.answers
     cancelled = result(h.call("cancel", {"id": slow}, timeout=10))
     assert cancelled == {"cancelled": True}
     error(h.wait(slow, timeout=20), "USER_CANCELLED")
+    res = result(h.wait(second, timeout=60))
+    assert starts(h) == 2
+    generated["concurrent-P-256"] = dict(res, token=TOKEN_B)
     assert result(h.call("cancel", {"id": 999999}, timeout=10)) == {"cancelled": False}
     assert h.close() == 0
     assert object_count(TOKEN_A) == before_a
+
+
+def test_a_request_waiting_for_the_dialog_gives_busy_after_the_prompt_timeout():
+    h = Helper(script=["hang"], timeout=2)
+    slow = h.send("keys.generate", {"token": token_uri(TOKEN_A), "algorithm": ec_curve("P-256")})
+    deadline = time.monotonic() + 20
+    while "GETPIN -> hang" not in h.dialog_log():
+        assert time.monotonic() < deadline, "first dialog never opened"
+        time.sleep(0.05)
+    start = time.monotonic()
+    err = error(h.call("keys.generate", {"token": token_uri(TOKEN_B), "algorithm": ec_curve("P-256")},
+                       timeout=30), "BUSY")
+    waited = time.monotonic() - start
+    assert 1.5 < waited < 6, waited
+    assert "dialog" in err["message"]
+    error(h.wait(slow, timeout=30), "TIMEOUT")
+    assert starts(h) == 1
+    assert h.close() == 0
 
 
 def test_a_dialog_does_not_outlive_a_killed_helper():
@@ -599,7 +631,8 @@ def test_install_puts_the_issued_certificate_next_to_its_key():
     assert entry["issuer"] == "CN=cardbridge Test CA"
     assert "CN=Zoë Test" in entry["subject"], entry["subject"]
     assert int(entry["serial"], 16) == cert.serial_number
-    assert "store a certificate" in log
+    assert "asks to store the certificate for Zoë Test issued by cardbridge Test CA on the token" \
+        in log, log
     on_token = [o for o in certificates_on(TOKEN_A) if o["id"] == gen["keyId"]]
     assert len(on_token) == 1, certificates_on(TOKEN_A)
     assert on_token[0]["label"] == "Zoë key", on_token  # the key's label
@@ -717,6 +750,39 @@ def test_certificates_list_shows_installed_certificates_with_key_ids_without_a_p
     ca = [c for c in everything if c["subject"] == "CN=cardbridge Test CA"]
     assert len(ca) == 1 and ca[0]["keyId"] is None and ca[0]["hasPrivateKey"] is False, ca
     assert len(everything) == len(listing) + 2  # token B: the EC certificate and the CA
+
+
+# --- origin.confirm -------------------------------------------------------------
+
+def test_origin_confirm_asks_with_three_buttons_and_answers_the_decision():
+    h = Helper(script=["confirm", "notok", "deny"])
+    answers = [result(h.call("origin.confirm", {}))["decision"] for _ in range(3)]
+    log = h.dialog_log()
+    assert answers == ["always", "once", "deny"], answers
+    assert log.count("SETDESC Allow %s to use your smart cards?\\n\\n" % ORIGIN) == 3, log
+    for line in ("SETOK _Always allow", "SETNOTOK Allow _once", "SETCANCEL _Deny",
+                 "SETTITLE cardbridge: " + ORIGIN):
+        assert log.count(line + "\n") == 3, (line, log)
+    assert "GETPIN" not in log
+    assert h.close() == 0
+
+
+def test_origin_confirm_times_out_is_cancelled_and_checks_its_input():
+    h = Helper(script=["hang", "hang"], timeout=1)
+    error(h.call("origin.confirm", {}, timeout=30), "TIMEOUT")
+    slow = h.send("origin.confirm", {})
+    deadline = time.monotonic() + 20
+    while h.dialog_log().count("CONFIRM -> hang") < 2:
+        assert time.monotonic() < deadline, "second dialog never opened"
+        time.sleep(0.05)
+    result(h.call("cancel", {"id": slow}, timeout=10))
+    error(h.wait(slow, timeout=20), "USER_CANCELLED")
+    assert "params" in error(h.call("origin.confirm", {"origin": "x"}), "INVALID_PARAMS")["message"]
+    assert "origin" in error(h.call("origin.confirm", {}, origin=""), "INVALID_PARAMS")["message"]
+    assert "origin" in error(h.call("origin.confirm", {}, origin="https://a\x07b"),
+                             "INVALID_PARAMS")["message"]
+    assert h.dialog_log().count("START") == 2
+    assert h.close() == 0
 
 
 # --- the link itself --------------------------------------------------------------

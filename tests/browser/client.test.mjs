@@ -50,7 +50,9 @@ before(async () => {
 	hsm = H.makeSoftHSM(['cardbridge demo']);
 	script = path.join(dir, 'pinentry-script');
 	answerPins();
-	daemon = await H.startDaemon({ origins: [ORIGIN], env: { ...hsm.env, CB_PINENTRY_SCRIPT: script } });
+	// An administrator's strict allow-list: origins not on it are refused in the handshake.
+	daemon = await H.startDaemon({ origins: [ORIGIN], config: { unknownOrigins: 'refuse' },
+		env: { ...hsm.env, CB_PINENTRY_SCRIPT: script } });
 });
 
 after(async () => {
@@ -174,7 +176,8 @@ test('errors are typed: PIN_INCORRECT, USER_CANCELLED, INVALID_PARAMS, UNSUPPORT
 	try {
 		const t = await firstToken(client);
 		const alg = { type: 'EC', curve: 'P-256' };
-		answerPins('pin 000000');
+		// The helper asks again after a wrong PIN: the third wrong one ends the request.
+		answerPins('pin 000000', 'pin 000000', 'pin 000000');
 		const wrong = await rejects(client.generateKeyPair({ token: t.uri, algorithm: alg }), 'PIN_INCORRECT');
 		assert.equal(wrong.code, -32005);
 		assert.equal(wrong.method, 'keys.generate');

@@ -32,7 +32,9 @@ before(async () => {
 	const otherPort = await H.freePort();
 	portalOrigin = `https://portal.example:${portalPort}`;
 	otherOrigin = `https://other.example:${otherPort}`;
-	daemon = await H.startDaemon({ origins: [portalOrigin], env: { ...hsm.env, CB_PINENTRY_SCRIPT: script } });
+	// An administrator's strict allow-list: origins not on it are refused in the handshake.
+	daemon = await H.startDaemon({ origins: [portalOrigin], config: { unknownOrigins: 'refuse' },
+		env: { ...hsm.env, CB_PINENTRY_SCRIPT: script } });
 	portal = await H.startPortal({ helperPort: daemon.port, tls, port: portalPort });
 	other = await H.startPortal({ helperPort: daemon.port, tls, port: otherPort });
 	browser = await chromium.launch({

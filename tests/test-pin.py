@@ -1,0 +1,378 @@
+"""PIN dialogs through the daemon, as a portal sees them.
+
+A real cardbridged and helper; SoftHSM2 tokens for the ordinary paths and
+tests/mock-p11 (a PKCS#11 module that counts PIN tries and can be a PIN-pad
+reader) for what SoftHSM cannot show.  Dialogs are answered by
+tests/fake-pinentry, whose log (CB_PINENTRY_LOG) is what the user saw; one
+test drives the real pinentry-tty inside tmux instead.  The canary test
+proves the PIN reaches no log, no WebSocket frame and no core dump of
+cardbridged.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import cbtest
+import pki
+import softhsm
+import tap
+from cbtest import error_reason
+
+MOCK = os.path.join(cbtest.BUILDDIR, "tests", "mock-p11", "mock-p11.so")
+CANARY = "314159"
+
+hsm = daemon = ca = None
+SCRIPT = LOG = None
+TOKENS = {}
+
+
+def pinentry(*actions):
+    """Queue answers for the next dialogs and start a fresh dialog log."""
+    with open(SCRIPT, "w") as f:
+        f.write("".join(a + "\n" for a in actions))
+    open(LOG, "w").close()
+
+
+def shown():
+    with open(LOG, encoding="utf-8") as f:
+        return f.read()
+
+
+def setup():
+    global hsm, daemon, ca, SCRIPT, LOG
+    hsm = softhsm.SoftHSM(["pin one", "pin two"])
+    d = tempfile.mkdtemp(prefix="cb-pin-")
+    SCRIPT = os.path.join(d, "script")
+    LOG = os.path.join(d, "pinentry.log")
+    pinentry()
+    daemon = start_daemon([softhsm.MODULE])
+    ca = pki.TestCA()
+
+
+def teardown():
+    if daemon:
+        daemon.stop()
+    if hsm:
+        hsm.cleanup()
+
+
+def start_daemon(modules, env=None, **kw):
+    environ = {"SOFTHSM2_CONF": hsm.conf, "CB_PINENTRY_SCRIPT": SCRIPT, "CB_PINENTRY_LOG": LOG}
+    environ.update(env or {})
+    return cbtest.Daemon(modules=modules, env=environ, **kw)
+
+
+def token_uri(label, d=None):
+    d = d or daemon
+    ws = d.connect()
+    uris = {t["label"]: t["uri"] for t in ws.result("tokens.list")["tokens"]}
+    ws.close()
+    return uris[label]
+
+
+def keygen_params(uri, curve="P-256"):
+    return {"token": uri, "algorithm": {"type": "EC", "curve": curve},
+            "subject": {"CN": "Joe Doe"}}
+
+
+def wait_for(what, cond, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.05)
+
+
+def pid_gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def error_lines():
+    return [line[len("SETERROR "):] for line in shown().splitlines()
+            if line.startswith("SETERROR ")]
+
+
+# --- SoftHSM: retry, cancel, timeout, disconnect, one dialog at a time --------
+
+def test_wrong_then_right_pin_succeeds_with_an_error_line_on_the_second_prompt():
+    pinentry("pin 000000", "pin " + softhsm.PIN)
+    ws = daemon.connect()
+    res = ws.result("keys.generate", keygen_params(token_uri("pin one")))
+    ws.close()
+    assert pki.verify_csr(res["csr"])
+    log = shown()
+    assert log.count("GETPIN -> pin") == 2, log
+    first, second = log.split("START")[1:3]
+    assert "SETERROR" not in first, first
+    assert re.search(r"^SETERROR Wrong PIN\. ", second, re.M), second
+    assert softhsm.PIN not in log and "000000" not in log
+
+
+def test_cancel_is_user_cancelled_and_nothing_is_written():
+    before = hsm.objects("pin two")
+    pinentry("cancel")
+    ws = daemon.connect()
+    r = ws.call("keys.generate", keygen_params(token_uri("pin two")))
+    ws.close()
+    assert error_reason(r) == "USER_CANCELLED", r
+    assert hsm.objects("pin two") == before
+
+
+def test_a_dialog_that_gets_no_answer_is_timeout():
+    short = start_daemon([softhsm.MODULE], config={"promptTimeoutSeconds": 2})
+    try:
+        pinentry("hang")
+        ws = short.connect(timeout=60)
+        start = time.monotonic()
+        r = ws.call("keys.generate", keygen_params(token_uri("pin two", short)))
+        took = time.monotonic() - start
+        ws.close()
+        assert error_reason(r) == "TIMEOUT", r
+        assert took < 15, took
+        assert "SETTIMEOUT 2" in shown()
+    finally:
+        short.stop()
+
+
+def test_disconnecting_closes_the_pending_dialog():
+    before = hsm.objects("pin two")
+    pinentry("hang")
+    ws = daemon.connect()
+    ws.send_frame('{"jsonrpc":"2.0","id":1,"method":"keys.generate","params":%s}'
+                  % json.dumps(keygen_params(token_uri("pin two"))))
+    wait_for("the dialog", lambda: "GETPIN -> hang" in shown())
+    pid = int(re.search(r"START pid=(\d+)", shown()).group(1))
+    assert not pid_gone(pid)
+    ws.close()
+    wait_for("the pinentry to go", lambda: pid_gone(pid), timeout=10)
+    assert "TERM" in shown()
+    assert hsm.objects("pin two") == before
+
+
+def test_a_second_request_on_another_token_waits_for_the_first_dialog():
+    pinentry("hang", "pin " + softhsm.PIN)
+    first = daemon.connect()
+    first.send_frame('{"jsonrpc":"2.0","id":1,"method":"keys.generate","params":%s}'
+                     % json.dumps(keygen_params(token_uri("pin one"))))
+    wait_for("the first dialog", lambda: "GETPIN -> hang" in shown())
+    second = daemon.connect(timeout=60)
+    second.send_frame('{"jsonrpc":"2.0","id":2,"method":"keys.generate","params":%s}'
+                      % json.dumps(keygen_params(token_uri("pin two"))))
+    time.sleep(1.5)
+    assert shown().count("START") == 1, "a second dialog opened while the first was up"
+    first.close()  # the first page leaves: its dialog closes, the second one opens
+    reply = second.recv()
+    second.close()
+    assert "result" in reply, reply
+    log = shown()
+    assert log.count("START") == 2 and log.index("TERM") < log.rindex("START"), log
+
+
+# --- the mock module: PIN-pad readers and counted tries -----------------------
+
+def mock_daemon(**env):
+    if not os.path.exists(MOCK):
+        tap.skip("tests/mock-p11/mock-p11.so not built (make check builds it)")
+    return start_daemon([MOCK], env={"MOCK_P11_" + k: str(v) for k, v in env.items()})
+
+
+def mock_keygen(d, *answers):
+    pinentry(*answers)
+    ws = d.connect(timeout=60)
+    r = ws.call("keys.generate", keygen_params(token_uri("mock token", d)))
+    ws.close()
+    return r
+
+
+def test_pin_pad_reader_shows_a_notice_logs_in_without_a_pin_and_closes_it():
+    d = mock_daemon(PINPAD=1, PINPAD_MS=800)
+    try:
+        r = mock_keygen(d)  # no answers queued: nothing may ask for a PIN
+        assert "result" in r and pki.verify_csr(r["result"]["csr"]), r
+        log = shown()
+        assert "GETPIN" not in log, log
+        assert "Enter the user PIN on the reader's keypad." in log, log
+        assert log.index("MESSAGE") < log.index("TERM"), "the notice was not closed"
+        pid = int(re.search(r"START pid=(\d+)", log).group(1))
+        wait_for("the notice to go", lambda: pid_gone(pid), timeout=5)
+    finally:
+        d.stop()
+
+
+def test_pin_pad_wrong_pin_shows_the_notice_again_with_the_error():
+    d = mock_daemon(PINPAD=1, PINPAD_INPUT="0000,123456", PINPAD_MS=100)
+    try:
+        r = mock_keygen(d)
+        assert "result" in r, r
+        assert shown().count("MESSAGE") == 2
+        assert error_lines() == ["Wrong PIN. Only a few tries are left before the PIN is locked."]
+    finally:
+        d.stop()
+
+
+def test_retry_dialogs_count_down_and_right_on_the_last_try_succeeds():
+    d = mock_daemon(TRIES=3)
+    try:
+        r = mock_keygen(d, "pin 0000", "pin 1111", "pin 123456")
+        assert "result" in r, r
+        assert error_lines() == ["Wrong PIN. Only a few tries are left before the PIN is locked.",
+                                 "Wrong PIN. This is the last try before the PIN is locked."]
+    finally:
+        d.stop()
+
+
+def test_three_wrong_pins_lock_and_then_no_dialog_is_shown():
+    d = mock_daemon(TRIES=3)
+    try:
+        r = mock_keygen(d, "pin 0000", "pin 1111", "cancel")
+        assert error_reason(r) == "USER_CANCELLED", r
+        assert r["error"]["data"]["retriesLeft"] == 1, r
+        # The next request starts with the warning; its wrong PIN locks.
+        r = mock_keygen(d, "pin 2222")
+        assert error_reason(r) == "PIN_LOCKED", r
+        assert r["error"]["data"]["retriesLeft"] == 0, r
+        assert error_lines() == ["This is the last try before the PIN is locked."]
+        r = mock_keygen(d, "pin 123456")
+        assert error_reason(r) == "PIN_LOCKED", r
+        assert "START" not in shown(), "a dialog for a locked PIN"
+        ws = d.connect()
+        flags = ws.result("tokens.list")["tokens"][0]["flags"]
+        ws.close()
+        assert flags["pinLocked"] is True, flags
+    finally:
+        d.stop()
+
+
+def test_the_third_wrong_pin_in_one_request_is_pin_incorrect_with_retries_left():
+    d = mock_daemon(TRIES=4)
+    try:
+        r = mock_keygen(d, "pin 0000", "pin 1111", "pin 2222", "pin 123456")
+        assert error_reason(r) == "PIN_INCORRECT", r
+        assert r["error"]["data"]["retriesLeft"] == 1, r
+        assert shown().count("GETPIN") == 3
+    finally:
+        d.stop()
+
+
+# --- the real pinentry-tty in tmux ------------------------------------------
+
+def tmux(*args):
+    return subprocess.run(["tmux"] + list(args), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=10).stdout.decode(errors="replace")
+
+
+def test_real_pinentry_tty_in_tmux_takes_typed_pins():
+    program = shutil.which("pinentry-tty") or "/usr/bin/pinentry-tty"
+    if shutil.which("tmux") is None or not os.access(program, os.X_OK):
+        tap.skip("tmux or pinentry-tty not installed")
+    session = "cbpin%d" % os.getpid()
+    tmux("new-session", "-d", "-s", session, "-x", "150", "-y", "40", "sleep 600")
+    d = None
+    try:
+        tty = tmux("display", "-p", "-t", session, "#{pane_tty}").strip()
+        d = start_daemon([softhsm.MODULE], pinentry=program,
+                         env={"GPG_TTY": tty, "TERM": "screen", "LC_ALL": "C.UTF-8"})
+        ws = d.connect(timeout=60)
+        ws.send_frame('{"jsonrpc":"2.0","id":1,"method":"keys.generate","params":%s}'
+                      % json.dumps(keygen_params(token_uri("pin one", d))))
+
+        def screen():
+            return tmux("capture-pane", "-p", "-J", "-t", session)
+
+        wait_for("the PIN prompt on the pane", lambda: "User PIN:" in screen())
+        text = screen()
+        assert cbtest.ORIGIN in text and "generate an EC P-256 key pair" in text, text
+        assert '"pin one"' in text, text
+        tmux("send-keys", "-t", session, "000000", "Enter")
+        wait_for("the retry prompt", lambda: "Wrong PIN." in screen())
+        tmux("send-keys", "-t", session, softhsm.PIN, "Enter")
+        reply = ws.recv()
+        ws.close()
+        assert "result" in reply and pki.verify_csr(reply["result"]["csr"]), reply
+        assert softhsm.PIN not in screen() and "000000" not in screen(), "the PIN was echoed"
+    finally:
+        if d:
+            d.stop()
+        tmux("kill-session", "-t", session)
+
+
+# --- the canary ---------------------------------------------------------------
+
+class Recorder(cbtest.WS):
+    """A client that keeps every frame it receives."""
+    frames = []
+
+    def recv_frame(self):
+        op, data = super().recv_frame()
+        Recorder.frames.append(data)
+        return op, data
+
+
+def core_of(pid, directory):
+    """A core dump of pid taken with gcore (ptrace: needs root or CAP_SYS_PTRACE,
+    because cardbridged is non-dumpable); None when that is not possible here."""
+    if shutil.which("gcore") is None:
+        return None
+    prefix = os.path.join(directory, "core")
+    p = subprocess.run(["gcore", "-o", prefix, str(pid)], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+    path = "%s.%d" % (prefix, pid)
+    if p.returncode != 0 or not os.path.exists(path):
+        print("# gcore failed: " + p.stdout.decode(errors="replace")[-300:].replace("\n", " "))
+        return None
+    return path
+
+
+def test_the_pin_is_in_no_log_no_frame_and_no_core_dump_of_the_daemon():
+    canary_hsm = softhsm.SoftHSM(["canary"], pin=CANARY)
+    d = None
+    try:
+        d = cbtest.Daemon(modules=[softhsm.MODULE], log_level="debug",
+                          env={"SOFTHSM2_CONF": canary_hsm.conf, "CB_PINENTRY_SCRIPT": SCRIPT,
+                               "CB_PINENTRY_LOG": LOG})
+        ws = Recorder(d.port, timeout=60)
+        uri = {t["label"]: t["uri"] for t in ws.result("tokens.list")["tokens"]}["canary"]
+        pinentry("pin " + CANARY)
+        res = ws.result("keys.generate", keygen_params(uri))
+        pinentry("pin " + CANARY)
+        ws.result("certificates.install", {"certificate": ca.issue(res["csr"])})
+        pinentry("pin 271828", "cancel")  # a failed login, then the user gives up
+        r = ws.call("keys.generate", keygen_params(uri))
+        assert error_reason(r) == "USER_CANCELLED", r
+        assert len(Recorder.frames) >= 4
+        for frame in Recorder.frames:
+            assert CANARY.encode() not in frame, "the PIN in a WebSocket frame"
+        log = d.read_log()
+        assert "debug" in log and "keys.generate" in log, "the log proves nothing"
+        assert CANARY not in log and "271828" not in log, "the PIN in the daemon/helper log"
+        assert CANARY not in shown(), "the PIN in the dialog log"
+        core = core_of(d.proc.pid, canary_hsm.dir)
+        ws.close()
+        if core is None:
+            tap.skip("no core dump of cardbridged (gcore needs root or CAP_SYS_PTRACE)")
+        with open(core, "rb") as f:
+            data = f.read()
+        os.unlink(core)
+        assert len(data) > 100000 and b"cardbridge" in data, "not a core of cardbridged"
+        assert CANARY.encode() not in data, "the PIN in cardbridged's memory"
+        assert CANARY.encode("utf-16-le") not in data
+    finally:
+        if d:
+            d.stop()
+        canary_hsm.cleanup()
+
+
+if __name__ == "__main__":
+    why = softhsm.missing()
+    if why:
+        tap.skip_all(why)
+    if not os.access(cbtest.HELPER, os.X_OK):
+        tap.skip_all("cardbridge-pkcs11-helper not built")
+    tap.run(globals(), setup, teardown)
