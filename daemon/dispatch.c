@@ -22,6 +22,7 @@
 #include "daemon/p11client.h"
 #include "protocol/cberr.h"
 #include "protocol/params.h"
+#include "protocol/schemas.h"
 
 #define NEEDS_TOKEN 0x1		/* goes to the helper */
 #define CHANGES_TOKEN 0x2	/* invalidates the token cache when done */
@@ -38,54 +39,6 @@ struct method_row {
 	int timeout_s;		/* for helper calls; dialogs included */
 };
 
-static const struct proto_field schema_subject[] = {
-	{ "CN", PROTO_T_STRING, false, 64, NULL },
-	{ "emailAddress", PROTO_T_STRING, false, 128, NULL },
-	{ "GN", PROTO_T_STRING, false, 64, NULL },
-	{ "SN", PROTO_T_STRING, false, 64, NULL },
-	{ "O", PROTO_T_STRING, false, 64, NULL },
-	{ "OU", PROTO_T_STRING, false, 64, NULL },
-	{ "C", PROTO_T_STRING, false, 2, NULL },
-	{ "L", PROTO_T_STRING, false, 128, NULL },
-	{ "ST", PROTO_T_STRING, false, 128, NULL },
-	{ "serialNumber", PROTO_T_STRING, false, 64, NULL },
-	{ NULL, 0, false, 0, NULL },
-};
-
-static const struct proto_field schema_algorithm[] = {
-	{ "type", PROTO_T_STRING, true, 8, NULL },
-	{ "bits", PROTO_T_INT, false, 0, NULL },
-	{ "curve", PROTO_T_STRING, false, 16, NULL },
-	{ NULL, 0, false, 0, NULL },
-};
-
-static const struct proto_field schema_keys_generate[] = {
-	{ "token", PROTO_T_STRING, true, 1024, NULL },
-	{ "algorithm", PROTO_T_OBJECT, true, 0, schema_algorithm },
-	{ "label", PROTO_T_STRING, false, 64, NULL },
-	{ "subject", PROTO_T_OBJECT, false, 0, schema_subject },
-	{ "overwrite", PROTO_T_BOOL, false, 0, NULL },
-	{ NULL, 0, false, 0, NULL },
-};
-
-static const struct proto_field schema_certificates_install[] = {
-	{ "token", PROTO_T_STRING, false, 1024, NULL },
-	{ "certificate", PROTO_T_STRING, true, 64 * 1024, NULL },
-	{ "chain", PROTO_T_ARRAY_OF_STRINGS, false, 16, NULL },
-	{ "label", PROTO_T_STRING, false, 64, NULL },
-	{ "allowExpired", PROTO_T_BOOL, false, 0, NULL },
-	{ NULL, 0, false, 0, NULL },
-};
-
-static const struct proto_field schema_token_only[] = {
-	{ "token", PROTO_T_STRING, false, 1024, NULL },
-	{ NULL, 0, false, 0, NULL },
-};
-
-static const struct proto_field schema_none[] = {
-	{ NULL, 0, false, 0, NULL },
-};
-
 static void handle_system_hello(struct daemon *, struct session *, struct proto_request *,
     const struct method_row *);
 static void handle_tokens_list(struct daemon *, struct session *, struct proto_request *,
@@ -96,15 +49,15 @@ static void handle_events_subscribe(struct daemon *, struct session *, struct pr
     const struct method_row *);
 
 static const struct method_row methods[] = {
-	{ "system.hello", handle_system_hello, schema_none, 0, 0 },
-	{ "tokens.list", handle_tokens_list, schema_none, NEEDS_TOKEN, 120 },
-	{ "keys.generate", handle_forward, schema_keys_generate,
+	{ "system.hello", handle_system_hello, proto_schema_none, 0, 0 },
+	{ "tokens.list", handle_tokens_list, proto_schema_none, NEEDS_TOKEN, 120 },
+	{ "keys.generate", handle_forward, proto_schema_keys_generate,
 	    NEEDS_TOKEN | CHANGES_TOKEN, 600 },
-	{ "certificates.install", handle_forward, schema_certificates_install,
+	{ "certificates.install", handle_forward, proto_schema_certificates_install,
 	    NEEDS_TOKEN | CHANGES_TOKEN, 300 },
-	{ "certificates.list", handle_forward, schema_token_only, NEEDS_TOKEN, 120 },
-	{ "events.subscribe", handle_events_subscribe, schema_none, 0, 0 },
-	{ "events.unsubscribe", handle_events_subscribe, schema_none, 0, 0 },
+	{ "certificates.list", handle_forward, proto_schema_token_only, NEEDS_TOKEN, 120 },
+	{ "events.subscribe", handle_events_subscribe, proto_schema_none, 0, 0 },
+	{ "events.unsubscribe", handle_events_subscribe, proto_schema_none, 0, 0 },
 	{ NULL, NULL, NULL, 0, 0 },
 };
 

@@ -6,6 +6,7 @@ protocol_libcbproto_a_SOURCES = \
 	protocol/jsonrpc.h protocol/jsonrpc.c \
 	protocol/json_strict.c \
 	protocol/params.h protocol/params.c \
+	protocol/schemas.h protocol/schemas.c \
 	protocol/origin.h protocol/origin.c \
 	protocol/url.h protocol/url.c
 protocol_libcbproto_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
