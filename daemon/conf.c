@@ -19,6 +19,7 @@
 
 #include "daemon/conf.h"
 #include "daemon/log.h"
+#include "protocol/atr.h"
 #include "protocol/cberr.h"
 #include "protocol/origin.h"
 
@@ -312,8 +313,7 @@ load_module(struct cb_config *cfg, struct json_object *m, size_t idx)
 		struct json_object *e = json_object_array_get_idx(atr, i);
 		const char *s = json_object_get_string(e);
 
-		if (!json_object_is_type(e, json_type_string) ||
-		    strspn(s, "0123456789abcdefABCDEF/") != strlen(s) || strlen(s) > 130) {
+		if (!json_object_is_type(e, json_type_string) || !atr_pattern_valid(s)) {
 			log_error("config: \"modules[%zu].atr[%zu]\" must be a hex ATR "
 			    "(optionally \"/\" and a hex mask)", idx, i);
 			return CB_ERR_CONFIG;

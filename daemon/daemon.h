@@ -56,6 +56,13 @@ struct session {
 	char close_reason[64];
 };
 
+/* The card in each reader, from the card watcher (for the module-by-ATR choice). */
+struct reader_state {
+	struct reader_state *next;
+	char reader[128];
+	char atr[2 * 33 + 1];		/* empty: no card */
+};
+
 struct waiter {
 	struct waiter *next;
 	uint64_t session;
@@ -78,7 +85,8 @@ struct daemon {
 	unsigned refresh_generation;	/* generation the running refresh started at */
 	struct waiter *token_waiters;
 	struct control *control;
-	struct consent *consents;	/* per-origin answers and dialogs (consent.c) */	/* control socket and user allow-list (control.c) */
+	struct consent *consents;
+	struct reader_state *readers;	/* per-origin answers and dialogs (consent.c) */	/* control socket and user allow-list (control.c) */
 	volatile int stopping;
 };
 

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
+#include "protocol/atr.h"
 #include "protocol/cberr.h"
 #include "protocol/params.h"
 #include "protocol/schemas.h"
@@ -295,6 +297,87 @@ announce_tokens(struct daemon *d)
 	broadcast_event(d, p);
 }
 
+/* Keep d->readers in step with the card watcher's events. */
+static void
+track_reader(struct daemon *d, const struct cardwatch_event *e)
+{
+	struct reader_state **pr, *r;
+
+	for (pr = &d->readers; (r = *pr) != NULL; pr = &r->next)
+		if (strcmp(r->reader, e->reader) == 0)
+			break;
+	if (e->type == CW_READER_REMOVED) {
+		if (r) {
+			*pr = r->next;
+			free(r);
+		}
+		return;
+	}
+	if (r == NULL) {
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			return;
+		snprintf(r->reader, sizeof(r->reader), "%s", e->reader);
+		r->next = d->readers;
+		d->readers = r;
+	}
+	if (e->type == CW_CARD_INSERTED)
+		snprintf(r->atr, sizeof(r->atr), "%s", e->atr);
+	else if (e->type == CW_CARD_REMOVED)
+		r->atr[0] = '\0';
+}
+
+/* The configured module whose ATR patterns claim the card in this reader, or NULL. */
+static const char *
+claiming_module(const struct daemon *d, const char *reader)
+{
+	const struct reader_state *r;
+	size_t i, j, n;
+
+	for (r = d->readers; r; r = r->next) {
+		n = strlen(r->reader);
+		/* Modules name slots after the reader, sometimes with a suffix. */
+		if (r->atr[0] && strncmp(r->reader, reader, n) == 0)
+			break;
+	}
+	if (r == NULL)
+		return NULL;
+	for (i = 0; i < d->cfg->nmodules; i++)
+		for (j = 0; j < d->cfg->modules[i].natrs; j++)
+			if (atr_matches(d->cfg->modules[i].atrs[j], r->atr))
+				return d->cfg->modules[i].path;
+	return NULL;
+}
+
+/*
+ * Module by ATR: when a configured module claims the card in a reader (e.g.
+ * a vendor module for cards OpenSC cannot drive), other modules' tokens in
+ * that reader are hidden.  The helper's "module" field is internal.
+ */
+static void
+filter_tokens(struct daemon *d, struct json_object *result)
+{
+	struct json_object *list, *kept, *t, *v;
+	const char *module, *reader, *claim;
+	size_t i;
+
+	if (!json_object_object_get_ex(result, "tokens", &list) ||
+	    !json_object_is_type(list, json_type_array) || (kept = json_object_new_array()) == NULL)
+		return;
+	for (i = 0; i < json_object_array_length(list); i++) {
+		t = json_object_array_get_idx(list, i);
+		module = json_object_object_get_ex(t, "module", &v) ? json_object_get_string(v) : "";
+		reader = json_object_object_get_ex(t, "reader", &v) ? json_object_get_string(v) : "";
+		claim = claiming_module(d, reader);
+		if (claim != NULL && strcmp(claim, module) != 0) {
+			log_debug("token in %s hidden: its card belongs to %s", reader, claim);
+			continue;
+		}
+		json_object_object_del(t, "module");
+		json_object_array_add(kept, json_object_get(t));
+	}
+	json_object_object_add(result, "tokens", kept);	/* replaces list */
+}
+
 void
 dispatch_card_events(struct daemon *d)
 {
@@ -304,6 +387,7 @@ dispatch_card_events(struct daemon *d)
 	if ((list = cardwatch_take(d->watch)) == NULL)
 		return;
 	for (e = list; e; e = e->next) {
+		track_reader(d, e);
 		p = json_object_new_object();
 		json_object_object_add(p, "type",
 		    json_object_new_string(cardwatch_type_name(e->type)));
@@ -332,6 +416,8 @@ daemon_reply(struct daemon *d, struct p11_reply *r)
 	}
 	if (strcmp(r->method, "tokens.list") == 0) {
 		d->tokens_refreshing = false;
+		if (r->err == 0)
+			filter_tokens(d, r->result);
 		if (r->err != 0)
 			log_warn("token list refresh failed: %s", cb_err_reason(r->err));
 		else if (d->refresh_generation == d->tokens_generation) {
@@ -428,4 +514,10 @@ dispatch_free(struct daemon *d)
 	json_object_put(d->modules);
 	d->tokens = d->modules = NULL;
 	consent_free(d);
+	while (d->readers) {
+		struct reader_state *gone = d->readers;
+
+		d->readers = gone->next;
+		free(gone);
+	}
 }

@@ -552,6 +552,10 @@ token_json(const struct token *t)
 	}
 	json_object_object_add(obj, "flags", flags);
 	json_object_object_add(obj, "keyTypes", types);
+	/* For the daemon's module-by-ATR choice; it strips this before a page sees it. */
+	if (t->module != NULL)
+		json_object_object_add(obj, "module", json_object_new_string(
+		    t->module->real ? t->module->real : t->module->path));
 	return obj;
 }
 

@@ -8,5 +8,6 @@ protocol_libcbproto_a_SOURCES = \
 	protocol/params.h protocol/params.c \
 	protocol/schemas.h protocol/schemas.c \
 	protocol/origin.h protocol/origin.c \
-	protocol/url.h protocol/url.c
+	protocol/url.h protocol/url.c \
+	protocol/atr.h protocol/atr.c
 protocol_libcbproto_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)

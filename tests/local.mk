@@ -24,6 +24,10 @@ tests_test_protocol_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
 tests_test_origin_SOURCES = tests/test-origin.c tests/tap.h
 tests_test_origin_CFLAGS = $(AM_CFLAGS)
 tests_test_origin_LDADD = protocol/libcbproto.a
+check_PROGRAMS += tests/test-atr
+tests_test_atr_SOURCES = tests/test-atr.c tests/tap.h
+tests_test_atr_LDADD = protocol/libcbproto.a
+TESTS += tests/test-atr
 
 TESTS += tests/test-protocol tests/test-origin tests/test-daemon.py tests/test-tokens.py \
 	tests/test-card.py tests/test-consent.py
@@ -36,6 +40,11 @@ EXTRA_DIST += tests/tap.py tests/cbtest.py tests/pki.py tests/softhsm.py tests/f
 # counted tries) and the real pinentry-tty in tmux; the PIN canary.
 TESTS += tests/test-pin.py
 EXTRA_DIST += tests/test-pin.py
+
+# The dialogs in the user's language, and po/ (msgfmt --check, every marked
+# text translated); po/local.mk passes the gettext tools and catalogs.
+TESTS += tests/test-i18n.py
+EXTRA_DIST += tests/test-i18n.py
 
 # Portal side (issue 7): JS client unit tests (Node.js) and the demo portal end
 # to end in Chromium; both skip without `npm ci --prefix tests/browser`.

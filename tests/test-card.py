@@ -375,6 +375,64 @@ def test_card_pulled_mid_keygen_is_card_removed_and_works_again_after_reinsertio
         swap_card(main_state)
 
 
+MOCK = os.path.join(cbtest.BUILDDIR, "tests", "mock-p11", "mock-p11.so")
+VCARD_ATR = "3bda18ff81b1fe751f030031f573c00180059000f9"
+
+
+def atr_daemon(pattern):
+    """OpenSC plus a stand-in vendor module that claims cards matching pattern."""
+    reader = card_tokens_reader()
+    return cbtest.Daemon(config={"modules": [{"path": pcscenv.OPENSC_MODULE},
+                                             {"path": MOCK, "atr": [pattern]}]},
+                         env=dict(env.env, MOCK_P11_READER=reader, MOCK_P11_LABEL="vendor token"))
+
+
+def card_tokens_reader():
+    ws = daemon.connect()
+    reader = card_tokens(ws)[0]["reader"]
+    ws.close()
+    return reader
+
+
+def wait_for_tokens(d, want, timeout=15):
+    """tokens.list once the daemon's view has caught up with the card watcher."""
+    deadline = time.time() + timeout
+    while True:
+        ws = d.connect()
+        tokens = ws.result("tokens.list")["tokens"]
+        ws.close()
+        if want(tokens) or time.time() > deadline:
+            return tokens
+        time.sleep(0.2)
+
+
+def test_a_module_claiming_the_card_by_atr_hides_other_modules_tokens_there():
+    if not os.path.exists(MOCK):
+        tap.skip("tests/mock-p11/mock-p11.so not built")
+    d = atr_daemon(VCARD_ATR[:-2] + "00/" + "ff" * 20 + "00")
+    try:
+        tokens = wait_for_tokens(d, lambda ts: not [t for t in ts
+                                                    if t["manufacturer"] == "OpenPGP project"])
+        labels = sorted(t["label"] for t in tokens)
+        assert labels == ["vendor token"], labels
+        assert all("module" not in t for t in tokens), tokens
+    finally:
+        d.stop()
+
+
+def test_a_module_whose_atr_does_not_match_leaves_the_card_to_opensc():
+    if not os.path.exists(MOCK):
+        tap.skip("tests/mock-p11/mock-p11.so not built")
+    d = atr_daemon("3b00")
+    try:
+        tokens = wait_for_tokens(d, lambda ts: [t for t in ts
+                                                if t["manufacturer"] == "OpenPGP project"])
+        assert [t for t in tokens if t["manufacturer"] == "OpenPGP project"], tokens
+        assert "vendor token" in [t["label"] for t in tokens]
+    finally:
+        d.stop()
+
+
 def test_no_pin_reached_the_daemon_or_helper_log():
     log = daemon.read_log()
     assert "debug" in log

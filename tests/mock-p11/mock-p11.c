@@ -19,6 +19,8 @@
  *   MOCK_P11_PINPAD_INPUT  (comma-separated; default the PIN; "cancel"
  *                          presses the keypad's cancel key)
  *   MOCK_P11_PINPAD_MS     how long typing on the keypad takes (default 300)
+ *   MOCK_P11_READER        the slot description (the reader's name), e.g.
+ *                          to pose as a vendor module for a real reader
  * The retry counter lives as long as the module is loaded.
  */
 #include <pthread.h>
@@ -65,7 +67,7 @@ static CK_OBJECT_HANDLE found[FOUND_MAX];	      /* {lock} one search at a time *
 static size_t nfound, found_at;			      /* {lock} */
 static CK_OBJECT_HANDLE sign_key;		      /* {lock} 0: no C_SignInit */
 static int tries_left, tries_max;		      /* {lock} */
-static char pin[64], label[33], pinpad_input[256];
+static char pin[64], label[33], pinpad_input[256], reader[65];
 static bool pinpad;
 static long pinpad_ms;
 static size_t pinpad_next; /* {lock} index into pinpad_input */
@@ -216,6 +218,7 @@ C_Initialize(void *init_args)
 	}
 	snprintf(pin, sizeof(pin), "%s", env_or("MOCK_P11_PIN", "123456"));
 	snprintf(label, sizeof(label), "%s", env_or("MOCK_P11_LABEL", "mock token"));
+	snprintf(reader, sizeof(reader), "%s", env_or("MOCK_P11_READER", ""));
 	snprintf(pinpad_input, sizeof(pinpad_input), "%s", env_or("MOCK_P11_PINPAD_INPUT", pin));
 	tries_max = tries_left = atoi(env_or("MOCK_P11_TRIES", "3"));
 	pinpad = strcmp(env_or("MOCK_P11_PINPAD", "0"), "1") == 0;
@@ -275,7 +278,7 @@ C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 		return CKR_SLOT_ID_INVALID;
 	memset(info, 0, sizeof(*info));
 	pad(info->slotDescription, sizeof(info->slotDescription),
-	    pinpad ? "mock PIN-pad reader" : "mock reader");
+	    reader[0] ? reader : pinpad ? "mock PIN-pad reader" : "mock reader");
 	pad(info->manufacturerID, sizeof(info->manufacturerID), "cardbridge tests");
 	info->flags = CKF_TOKEN_PRESENT | CKF_HW_SLOT | CKF_REMOVABLE_DEVICE;
 	return CKR_OK;
