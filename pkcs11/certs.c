@@ -20,6 +20,7 @@
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/i18n.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
@@ -409,9 +410,10 @@ install_words(struct install *in)
 	if (subject != NULL && issuer != NULL && field_text_ok(subject, strlen(subject)) &&
 	    field_text_ok(issuer, strlen(issuer)))
 		snprintf(in->operation, sizeof(in->operation),
-		    "store the certificate for %.64s issued by %.64s", subject, issuer);
+		    /* TRANSLATORS: the subject's and the issuer's names ("Joe Doe", "Demo CA"). */
+		    _("store the certificate for %.64s issued by %.64s"), subject, issuer);
 	else
-		snprintf(in->operation, sizeof(in->operation), "store a certificate");
+		snprintf(in->operation, sizeof(in->operation), "%s", _("store a certificate"));
 	free(subject);
 	free(issuer);
 }

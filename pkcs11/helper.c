@@ -26,6 +26,7 @@
 #include "protocol/ipc.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/i18n.h"
 #include "pkcs11/module.h"
 #include "pkcs11/secret.h"
 
@@ -364,6 +365,7 @@ main(int argc, char **argv)
 
 	parse_args(argc, argv, modules, &nmodules);
 	harden();
+	i18n_init();
 	secret_init();
 	if (nmodules == 0)
 		modules[nmodules++] = DEFAULT_MODULE;

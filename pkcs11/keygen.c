@@ -28,6 +28,7 @@
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/i18n.h"
 #include "pkcs11/module.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/session.h"
@@ -48,8 +49,8 @@ struct keygen {
 	const struct curve *curve; /* EC only */
 	X509_NAME *subject;
 	char algorithm_words[32]; /* "RSA 2048", "EC P-256" */
-	char operation[96];	  /* for the PIN dialogs */
-	char sign_operation[128];
+	char operation[128];	  /* for the PIN dialogs; room for translations */
+	char sign_operation[160];
 	struct token token;
 	struct session session;
 	bool fixed_slot; /* the token chooses the place by CKA_ID (in id) */
@@ -122,18 +123,27 @@ keygen_params(struct keygen *k)
 	return 0;
 }
 
-/* The dialogs' words: "generate an RSA 2048 key pair [in key slot 01]". */
+/*
+ * The dialogs' words, translated: "generate an RSA 2048 key pair [in key
+ * slot 01]"; they follow "<origin> asks to" in the PIN dialog.
+ */
 static void
 keygen_words(struct keygen *k)
 {
-	char slot[32] = "";
-
-	if (k->fixed_slot)
-		snprintf(slot, sizeof(slot), " in key slot %02x", k->id[0]);
-	snprintf(k->operation, sizeof(k->operation), "generate an %s key pair%s",
-	    k->algorithm_words, slot);
+	if (k->fixed_slot) {
+		snprintf(k->operation, sizeof(k->operation),
+		    /* TRANSLATORS: the algorithm and the card's key slot (01 or 03). */
+		    _("generate an %s key pair in key slot %02x"), k->algorithm_words, k->id[0]);
+		snprintf(k->sign_operation, sizeof(k->sign_operation),
+		    _("sign the certificate request for the new %s key in key slot %02x"),
+		    k->algorithm_words, k->id[0]);
+		return;
+	}
+	snprintf(k->operation, sizeof(k->operation),
+	    /* TRANSLATORS: %s is the algorithm, "RSA 2048" or "EC P-256". */
+	    _("generate an %s key pair"), k->algorithm_words);
 	snprintf(k->sign_operation, sizeof(k->sign_operation),
-	    "sign the certificate request for the new %s key%s", k->algorithm_words, slot);
+	    _("sign the certificate request for the new %s key"), k->algorithm_words);
 }
 
 /* The token must do what was asked, and its PINs work, before we ask for one. */

@@ -10,6 +10,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/token.h pkcs11/token.c \
 	pkcs11/session.h pkcs11/session.c \
 	pkcs11/pin.h pkcs11/pin.c \
+	pkcs11/i18n.h pkcs11/i18n.c \
 	pkcs11/pubkey.h pkcs11/pubkey.c \
 	pkcs11/csr.h pkcs11/csr.c \
 	pkcs11/keygen.c \

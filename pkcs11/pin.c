@@ -19,7 +19,6 @@
 #include "config.h"
 
 #include <assuan.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -34,6 +33,7 @@
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/i18n.h"
 #include "pkcs11/pin.h"
 #include "pkcs11/secret.h"
 
@@ -271,7 +271,7 @@ utf8_cut(char *s, size_t max)
 static void
 shown_origin(char *buf, size_t size, const struct request *req)
 {
-	snprintf(buf, size, "%s", req->origin[0] ? req->origin : "A web page");
+	snprintf(buf, size, "%s", req->origin[0] ? req->origin : _("A web page"));
 	utf8_cut(buf, size - 1 < ORIGIN_SHOWN_MAX ? size - 1 : ORIGIN_SHOWN_MAX);
 }
 
@@ -283,9 +283,14 @@ describe(char *buf, size_t size, const struct request *req, const struct pin_pro
 	char origin[ORIGIN_SHOWN_MAX + 1];
 
 	shown_origin(origin, sizeof(origin), req);
-	snprintf(buf, size, "%s asks to %s on the token \"%s\" (serial number %s).\n\n%s", origin,
-	    p->operation, p->token_label, p->token_serial[0] ? p->token_serial : "unknown",
-	    closing);
+	/*
+	 * TRANSLATORS: the origin (https://portal.example), what it asks to do
+	 * ("generate an EC P-256 key pair"), the token's label and serial
+	 * number, then an empty line and the sentence saying which PIN to enter.
+	 */
+	snprintf(buf, size, _("%s asks to %s on the token \"%s\" (serial number %s).\n\n%s"),
+	    origin, p->operation, p->token_label,
+	    p->token_serial[0] ? p->token_serial : _("unknown"), closing);
 }
 
 /* "cardbridge: <origin>": the window title names who is asking, too. */
@@ -336,15 +341,18 @@ dialog_terminal(struct dialog *d)
 static int
 dialog_texts(struct dialog *d, const char *desc, const char *prompt, const char *error)
 {
-	char timeout[16], head[ORIGIN_SHOWN_MAX + 32];
+	char timeout[16], head[ORIGIN_SHOWN_MAX + 32], button[64];
 	int r;
 
 	snprintf(timeout, sizeof(timeout), "%u", helper_config.prompt_timeout);
 	title(head, sizeof(head), d->req);
 	dialog_terminal(d);
 	/* Older pinentries do not know every option: those may fail. */
-	dialog_command(d, "OPTION", "default-ok=OK", false);
-	dialog_command(d, "OPTION", "default-cancel=Cancel", false);
+	/* TRANSLATORS: pinentry's default buttons, where a dialog sets no others. */
+	snprintf(button, sizeof(button), "default-ok=%s", _("OK"));
+	dialog_command(d, "OPTION", button, false);
+	snprintf(button, sizeof(button), "default-cancel=%s", _("Cancel"));
+	dialog_command(d, "OPTION", button, false);
 	if ((r = dialog_command(d, "SETTITLE", head, true)) != 0 ||
 	    (r = dialog_command(d, "SETDESC", desc, true)) != 0 ||
 	    (prompt != NULL && (r = dialog_command(d, "SETPROMPT", prompt, true)) != 0) ||
@@ -431,7 +439,7 @@ int
 pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pin)
 {
 	struct dialog d = {.req = req};
-	char desc[ASSUAN_LINELENGTH], closing[64], label[64];
+	char desc[ASSUAN_LINELENGTH];
 	int r;
 
 	*pin = NULL;
@@ -439,12 +447,12 @@ pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pi
 		return request_fail(req, CB_ERR_USER_CANCELLED, "the request was cancelled");
 	if ((d.pin = secret_new(prompt->max_len)) == NULL)
 		return CB_ERR_ALLOC;
-	snprintf(
-	    closing, sizeof(closing), "Enter the %s of this token to allow it.", prompt->pin_name);
-	describe(desc, sizeof(desc), req, prompt, closing);
-	snprintf(label, sizeof(label), "%s:", prompt->pin_name);
-	label[0] = (char)toupper((unsigned char)label[0]);
-	if ((r = dialog_start(&d)) == 0 && (r = dialog_texts(&d, desc, label, prompt->error)) == 0)
+	describe(desc, sizeof(desc), req, prompt,
+	    prompt->admin_pin ? _("Enter the admin PIN of this token to allow it.")
+			      : _("Enter the user PIN of this token to allow it."));
+	if ((r = dialog_start(&d)) == 0 &&
+	    (r = dialog_texts(&d, desc, prompt->admin_pin ? _("Admin PIN:") : _("User PIN:"),
+		 prompt->error)) == 0)
 		r = dialog_getpin(&d);
 	r = dialog_end(&d, r);
 	if (r == 0) {
@@ -459,7 +467,7 @@ int
 pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialog **out)
 {
 	struct dialog *d;
-	char desc[ASSUAN_LINELENGTH], closing[96];
+	char desc[ASSUAN_LINELENGTH];
 	int r;
 
 	*out = NULL;
@@ -468,9 +476,9 @@ pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialo
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return CB_ERR_ALLOC;
 	d->req = req;
-	snprintf(
-	    closing, sizeof(closing), "Enter the %s on the reader's keypad.", prompt->pin_name);
-	describe(desc, sizeof(desc), req, prompt, closing);
+	describe(desc, sizeof(desc), req, prompt,
+	    prompt->admin_pin ? _("Enter the admin PIN on the reader's keypad.")
+			      : _("Enter the user PIN on the reader's keypad."));
 	if ((r = dialog_start(d)) == 0 && (r = dialog_texts(d, desc, NULL, prompt->error)) == 0)
 		/*
 		 * MESSAGE shows the text with one button and waits for it: we
@@ -566,11 +574,14 @@ handle_origin_confirm(struct request *req, struct json_object **result)
 		    req, CB_ERR_INVALID_PARAMS, "origin: a printable origin is required");
 	shown_origin(origin, sizeof(origin), req);
 	snprintf(desc, sizeof(desc),
-	    "Allow %s to use your smart cards?\n\n"
-	    "The page will see your cards and tokens and may ask to generate keys and to "
-	    "store certificates on them. You are still asked for the PIN each time.",
+	    /* TRANSLATORS: the consent question; %s is the origin (https://shop.example). */
+	    _("Allow %s to use your smart cards?\n\n"
+	      "The page will see your cards and tokens and may ask to generate keys and to "
+	      "store certificates on them. You are still asked for the PIN each time."),
 	    origin);
-	if ((r = pin_question(req, desc, "_Always allow", "Allow _once", "_Deny", &answer)) != 0)
+	/* TRANSLATORS: button labels; "_" marks the access key (Alt+letter). */
+	if ((r = pin_question(
+		 req, desc, _("_Always allow"), _("Allow _once"), _("_Deny"), &answer)) != 0)
 		return r;
 	helper_log(CB_LOG_INFO, "request %llu: origin.confirm: %s", (unsigned long long)req->id,
 	    decisions[answer]);

@@ -11,6 +11,7 @@
 #ifndef CB_PKCS11_PIN_H
 #define CB_PKCS11_PIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct request;
@@ -18,12 +19,12 @@ struct secret;
 struct dialog;
 
 struct pin_prompt {
-	const char *operation; /* plain words: "generate an RSA 2048 key pair" */
+	const char *operation; /* plain words, translated: "generate an RSA 2048 key pair" */
 	const char *token_label;
 	const char *token_serial;
-	const char *pin_name; /* "user PIN" or "admin PIN" */
-	const char *error;    /* shown above the entry on a retry; NULL at first */
-	size_t max_len;	      /* longest PIN accepted, bytes */
+	bool admin_pin;	   /* the admin PIN (CKU_SO), else the user PIN */
+	const char *error; /* shown above the entry on a retry; NULL at first */
+	size_t max_len;	   /* longest PIN accepted, bytes */
 };
 
 /*
@@ -35,10 +36,10 @@ struct pin_prompt {
 int pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pin);
 
 /*
- * PIN-pad readers: show "Enter the <pin_name> on the reader's keypad"
- * without an entry field and leave it open; *out is the open dialog (or
- * NULL when no dialog could be shown, which is not an error: the keypad
- * works without it).  pin_pad_end() closes it once C_Login returned.
+ * PIN-pad readers: show "Enter the user PIN on the reader's keypad" (or
+ * the admin PIN) without an entry field and leave it open; *out is the
+ * open dialog (or NULL when no dialog could be shown, which is not an
+ * error: the keypad works without it).  pin_pad_end() closes it once C_Login returned.
  * Errors: USER_CANCELLED, BUSY.
  */
 int pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialog **out);

@@ -19,6 +19,7 @@
 
 #include "protocol/cberr.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/i18n.h"
 #include "pkcs11/pin.h"
 #include "pkcs11/secret.h"
 #include "pkcs11/session.h"
@@ -97,24 +98,23 @@ pin_retries_left(CK_FLAGS flags, CK_USER_TYPE user)
 	return (flags & f.final_try) ? 1 : -1;
 }
 
-/* The error line of the next PIN dialog; NULL when there is nothing to say. */
+/*
+ * The error line of the next PIN dialog, translated; NULL when there is
+ * nothing to say.  Whole sentences, so that a translation never has to
+ * glue "Wrong PIN." to a sentence it cannot see.
+ */
 static const char *
-pin_warning(CK_FLAGS flags, CK_USER_TYPE user, bool wrong, char *buf, size_t size)
+pin_warning(CK_FLAGS flags, CK_USER_TYPE user, bool wrong)
 {
 	struct pin_flags f = pin_flags(user);
-	const char *state = NULL;
 
 	if (flags & f.final_try)
-		state = "This is the last try before the PIN is locked.";
-	else if (flags & f.count_low)
-		state = "Only a few tries are left before the PIN is locked.";
-	if (!wrong && state == NULL)
-		return NULL;
-	if (!wrong)
-		snprintf(buf, size, "%s", state);
-	else
-		snprintf(buf, size, "Wrong PIN. %s", state != NULL ? state : "Try again.");
-	return buf;
+		return wrong ? _("Wrong PIN. This is the last try before the PIN is locked.")
+			     : _("This is the last try before the PIN is locked.");
+	if (flags & f.count_low)
+		return wrong ? _("Wrong PIN. Only a few tries are left before the PIN is locked.")
+			     : _("Only a few tries are left before the PIN is locked.");
+	return wrong ? _("Wrong PIN. Try again.") : NULL;
 }
 
 int
@@ -146,19 +146,35 @@ login_incorrect(struct session *s, CK_USER_TYPE user)
 	return request_fail(s->req, CB_ERR_PIN_INCORRECT, "PIN incorrect");
 }
 
-/* The PIN's length as the token wants it; 0 when it fits. */
+/*
+ * The PIN's length as the token wants it; 0 when it fits.  Otherwise again
+ * gets the next dialog's error line (translated; the page's message is not).
+ */
 static int
-pin_check_length(struct session *s, const struct secret *pin)
+pin_check_length(struct session *s, const struct secret *pin, char *again, size_t size)
 {
 	const CK_TOKEN_INFO *info = &s->token->info;
+	unsigned long n;
 
-	if (info->ulMinPinLen != CK_UNAVAILABLE_INFORMATION && pin->len < info->ulMinPinLen)
-		return request_fail(s->req, CB_ERR_PIN_INVALID,
-		    "The PIN must have at least %lu characters.", info->ulMinPinLen);
+	if (info->ulMinPinLen != CK_UNAVAILABLE_INFORMATION && pin->len < info->ulMinPinLen) {
+		n = info->ulMinPinLen;
+		snprintf(again, size,
+		    P_("The PIN must have at least %lu character.",
+			"The PIN must have at least %lu characters.", n),
+		    n);
+		return request_fail(
+		    s->req, CB_ERR_PIN_INVALID, "The PIN must have at least %lu characters.", n);
+	}
 	if (info->ulMaxPinLen != CK_UNAVAILABLE_INFORMATION && info->ulMaxPinLen > 0 &&
-	    pin->len > info->ulMaxPinLen)
-		return request_fail(s->req, CB_ERR_PIN_INVALID,
-		    "The PIN must have at most %lu characters.", info->ulMaxPinLen);
+	    pin->len > info->ulMaxPinLen) {
+		n = info->ulMaxPinLen;
+		snprintf(again, size,
+		    P_("The PIN must have at most %lu character.",
+			"The PIN must have at most %lu characters.", n),
+		    n);
+		return request_fail(
+		    s->req, CB_ERR_PIN_INVALID, "The PIN must have at most %lu characters.", n);
+	}
 	return 0;
 }
 
@@ -179,16 +195,19 @@ login_pin_pad(struct session *s, CK_USER_TYPE user, const struct pin_prompt *pro
 /*
  * One PIN dialog (or PIN-pad notice) and one C_Login.  error is the line
  * shown above the entry (NULL the first time).  PIN_INCORRECT and
- * PIN_INVALID mean "ask again"; the caller decides whether to.
+ * PIN_INVALID mean "ask again"; the caller decides whether to.  After
+ * PIN_INVALID, again holds the next dialog's error line; it may be the
+ * buffer error points to, as it is written only once the dialog closed.
  */
 static int
-login_once(struct session *s, CK_USER_TYPE user, const char *operation, const char *error)
+login_once(struct session *s, CK_USER_TYPE user, const char *operation, const char *error,
+    char *again, size_t again_size)
 {
 	struct pin_prompt prompt = {
 	    .operation = operation,
 	    .token_label = s->token->label,
 	    .token_serial = s->token->serial,
-	    .pin_name = pin_name(user),
+	    .admin_pin = user == CKU_SO,
 	    .error = error,
 	    .max_len = PIN_MAX_LEN,
 	};
@@ -201,9 +220,15 @@ login_once(struct session *s, CK_USER_TYPE user, const char *operation, const ch
 		if (r != 0)
 			return r;
 	} else {
-		if ((r = pin_ask(s->req, &prompt, &pin)) != 0)
+		if ((r = pin_ask(s->req, &prompt, &pin)) != 0) {
+			if (r == CB_ERR_PIN_INVALID) /* longer than the dialog takes */
+				snprintf(again, again_size,
+				    P_("The PIN must have at most %lu character.",
+					"The PIN must have at most %lu characters.", PIN_MAX_LEN),
+				    (unsigned long)PIN_MAX_LEN);
 			return r;
-		if ((r = pin_check_length(s, pin)) != 0) {
+		}
+		if ((r = pin_check_length(s, pin, again, again_size)) != 0) {
 			secret_free(pin);
 			return r;
 		}
@@ -224,16 +249,19 @@ login_once(struct session *s, CK_USER_TYPE user, const char *operation, const ch
 		return request_fail(s->req, CB_ERR_PIN_LOCKED,
 		    "PIN incorrect; the %s is now locked", pin_name(user));
 	}
-	if (rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID) /* shown in the next dialog */
+	if (rv == CKR_PIN_LEN_RANGE || rv == CKR_PIN_INVALID) { /* shown in the next dialog */
+		snprintf(again, again_size, "%s",
+		    _("The token does not accept a PIN of this length or with these characters."));
 		return request_fail(s->req, CB_ERR_PIN_INVALID,
 		    "The token does not accept a PIN of this length or with these characters.");
+	}
 	return p11_fail(s->req, rv, "logging in");
 }
 
 int
 session_login_as(struct session *s, CK_USER_TYPE user, const char *operation)
 {
-	char error[REQUEST_MESSAGE_MAX];
+	char again[REQUEST_MESSAGE_MAX] = "";
 	const char *shown;
 	int r, prompt;
 
@@ -244,15 +272,15 @@ session_login_as(struct session *s, CK_USER_TYPE user, const char *operation)
 		return r;
 	if (!(s->token->info.flags & CKF_LOGIN_REQUIRED))
 		return 0;
-	shown = pin_warning(s->token->info.flags, user, false, error, sizeof(error));
+	shown = pin_warning(s->token->info.flags, user, false);
 	for (prompt = 1;; prompt++) {
-		r = login_once(s, user, operation, shown);
+		r = login_once(s, user, operation, shown, again, sizeof(again));
 		if ((r != CB_ERR_PIN_INCORRECT && r != CB_ERR_PIN_INVALID) || prompt == PROMPTS_MAX)
 			return r;
 		if (r == CB_ERR_PIN_INCORRECT)
-			shown = pin_warning(s->token->info.flags, user, true, error, sizeof(error));
+			shown = pin_warning(s->token->info.flags, user, true);
 		else
-			shown = strcpy(error, s->req->message); /* both REQUEST_MESSAGE_MAX */
+			shown = again[0] != '\0' ? again : NULL;
 		helper_log(CB_LOG_INFO, "request %llu: %s, asking again (%d of %d)",
 		    (unsigned long long)s->req->id, cb_err_reason(r), prompt + 1, PROMPTS_MAX);
 	}

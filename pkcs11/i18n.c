@@ -1,0 +1,70 @@
+/*
+ * i18n.c - the dialogs' language (issue 4 section 6).
+ *
+ * The helper itself stays in the C locale: setlocale(LC_ALL, "") would
+ * also translate strerror() and the libraries' messages that end up in
+ * logs and in error messages to the page, and hand vendor PKCS#11 modules
+ * and json-c a locale they do not expect.  Instead the user's LC_MESSAGES
+ * is kept in a locale_t and selected with uselocale() for the length of
+ * one dgettext() call, on the calling thread only.  Translations go to
+ * pinentry, which reads UTF-8 whatever the user's codeset, so the catalog
+ * is always converted to UTF-8.
+ * Must never: read the catalog from a directory named by the environment
+ * unless the helper runs under the test suite (CB_HELPER_TESTING=1).
+ */
+#include "config.h"
+
+#include <libintl.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkcs11/helper.h"
+#include "pkcs11/i18n.h"
+
+/* Written once by i18n_init() before the threads start, then only read. */
+static locale_t dialog_locale = (locale_t)0;
+
+void
+i18n_init(void)
+{
+	const char *dir = LOCALEDIR, *testing = getenv("CB_HELPER_TESTING"), *test_dir;
+
+	/* LC_MESSAGES from LC_ALL, LC_MESSAGES or LANG; every other category is C. */
+	if ((dialog_locale = newlocale(LC_MESSAGES_MASK, "", (locale_t)0)) == (locale_t)0)
+		helper_log(CB_LOG_DEBUG, "the user's locale is not installed: dialogs in English");
+	/* The build tree's catalogs (po/locale), so that tests need no make install. */
+	if (testing != NULL && strcmp(testing, "1") == 0 &&
+	    (test_dir = getenv("CARDBRIDGE_LOCALEDIR")) != NULL && test_dir[0] == '/')
+		dir = test_dir;
+	bindtextdomain(CB_TEXTDOMAIN, dir);
+	bind_textdomain_codeset(CB_TEXTDOMAIN, "UTF-8");
+}
+
+const char *
+i18n_text(const char *msgid)
+{
+	locale_t saved;
+	const char *text;
+
+	if (dialog_locale == (locale_t)0)
+		return msgid;
+	saved = uselocale(dialog_locale);
+	text = dgettext(CB_TEXTDOMAIN, msgid);
+	uselocale(saved);
+	return text;
+}
+
+const char *
+i18n_plural(const char *one, const char *many, unsigned long n)
+{
+	locale_t saved;
+	const char *text;
+
+	if (dialog_locale == (locale_t)0)
+		return n == 1 ? one : many;
+	saved = uselocale(dialog_locale);
+	text = dngettext(CB_TEXTDOMAIN, one, many, n);
+	uselocale(saved);
+	return text;
+}
