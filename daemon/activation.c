@@ -215,6 +215,7 @@ adopt_listener(struct daemon *d, struct lws_vhost *watch,
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.protocols = protocols;
 	info.vhost_name = in->name;
+	info.timeout_secs_ah_idle = (unsigned int)d->cfg->handshake_timeout;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 	if ((in->vhost = lws_create_vhost(d->context, &info)) == NULL) {
 		log_error("socket activation: cannot create the vhost for %s:%d", in->addr,

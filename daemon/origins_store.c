@@ -298,11 +298,11 @@ origins_store_add(struct origins_store *st, const char *origin)
 		return 0;
 	if ((r = list_append(st, origin)) != 0)
 		return r;
-	if ((r = save(st, st->origins, st->n)) != 0) {
-		free(st->origins[--st->n]);	/* not saved: not added */
-		return r;
-	}
-	return 0;
+	/*
+	 * Not saved (e.g. disk full): the file keeps what it had, but the user's
+	 * answer still holds until cardbridged stops; the caller logs why.
+	 */
+	return save(st, st->origins, st->n);
 }
 
 int

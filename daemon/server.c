@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +62,23 @@ refuse(struct lws *wsi, int status, const char *what, const char *origin, const 
 	return -1;
 }
 
+/* Does the Sec-WebSocket-Protocol list ("a, cardbridge.v1") offer ours? */
+static bool
+offers_subprotocol(const char *list)
+{
+	size_t n = strlen(SUBPROTOCOL);
+	const char *p = list;
+
+	while (p != NULL && *p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (strncmp(p, SUBPROTOCOL, n) == 0 && strchr(" \t,", p[n]) != NULL)
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
 /* Decide on a handshake from its headers alone. */
 static int
 admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subprotocol)
@@ -85,7 +103,7 @@ admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subproto
 		    origin, host);
 	if (!origin_allowed(d, origin) && consent_admit(d, origin) == CONSENT_REFUSE)
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed", origin, host);
-	if (subprotocol == NULL || strcmp(subprotocol, SUBPROTOCOL) != 0)
+	if (!offers_subprotocol(subprotocol))
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "subprotocol cardbridge.v1 not requested",
 		    origin, host);
 	if (d->nsessions >= d->cfg->max_connections)
@@ -189,6 +207,8 @@ create_vhosts(struct daemon *d)
 		memset(&info, 0, sizeof(info));
 		info.port = l->port;
 		info.iface = l->addr;
+		/* Per vhost in lws 4.1.6: a connection that completes no header is cut. */
+		info.timeout_secs_ah_idle = (unsigned int)d->cfg->handshake_timeout;
 		info.protocols = protocols;
 		info.vhost_name = l->addr;
 		info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
@@ -235,6 +255,8 @@ server_run(struct daemon *d)
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	info.user = d;
 	info.timeout_secs = (unsigned int)d->cfg->handshake_timeout;
+	/* lws cuts a connection that sends no complete header after this long. */
+	info.timeout_secs_ah_idle = (unsigned int)d->cfg->handshake_timeout;
 	info.fd_limit_per_thread = (unsigned int)d->cfg->max_connections + 64;
 	if ((d->context = lws_create_context(&info)) == NULL) {
 		log_error("cannot create the WebSocket context");

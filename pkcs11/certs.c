@@ -168,7 +168,14 @@ install_check_dates(struct install *in)
 {
 	char when[32];
 
-	if (in->allow_expired || !x509_expired(in->cert))
+	if (in->allow_expired)
+		return 0;
+	if (X509_cmp_current_time(X509_get0_notBefore(in->cert)) > 0) {
+		x509_time_iso(X509_get0_notBefore(in->cert), when, sizeof(when));
+		return request_fail(in->req, CB_ERR_INVALID_PARAMS,
+		    "params.certificate: not valid before %s (allowExpired is not set)", when);
+	}
+	if (!x509_expired(in->cert))
 		return 0;
 	x509_time_iso(X509_get0_notAfter(in->cert), when, sizeof(when));
 	return request_fail(in->req, CB_ERR_INVALID_PARAMS,

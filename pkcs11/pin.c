@@ -373,6 +373,11 @@ dialog_failed(struct dialog *d, const char *command, gpg_error_t err)
 		return request_fail(d->req, CB_ERR_USER_CANCELLED, "the user cancelled the dialog");
 	case GPG_ERR_TIMEOUT:
 		return request_fail(d->req, CB_ERR_TIMEOUT, "the dialog timed out");
+	case GPG_ERR_EOF:
+	case GPG_ERR_ASS_READ_ERROR:
+	case GPG_ERR_ASS_WRITE_ERROR:
+		/* The dialog went away (closed or killed): nobody typed a PIN. */
+		return request_fail(d->req, CB_ERR_USER_CANCELLED, "the dialog was closed");
 	default:
 		helper_log(CB_LOG_WARN, "pinentry %s: gpg-error %u", command, gpg_err_code(err));
 		return request_fail(d->req, CB_ERR_INTERNAL, "the dialog failed");

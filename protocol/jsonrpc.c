@@ -178,6 +178,16 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
+	/*
+	 * A bare number or literal ("42", "true") is complete only once json-c
+	 * sees what follows it: end the input explicitly, so that such a message
+	 * is a well-formed value that is not a request, not a parse error.
+	 */
+	if (jerr == json_tokener_continue && end == len && strspn(text, " \t\r\n") < len) {
+		root = json_tokener_parse_ex(tok, "", 1);
+		if ((jerr = json_tokener_get_error(tok)) != json_tokener_success)
+			jerr = json_tokener_continue;	/* truncated: "unexpected end of input" */
+	}
 	json_tokener_free(tok);
 	if (jerr == json_tokener_error_depth) {
 		fail_with(fail, CB_ERR_TOO_DEEP, "JSON nesting too deep", NULL);

@@ -14,17 +14,19 @@
 #include "protocol/params.h"
 #include "protocol/schemas.h"
 
+/* Bytes: X.520 bounds count characters, and UTF-8 needs up to 4 bytes for
+ * one; the helper checks the character counts. */
 static const struct proto_field schema_subject[] = {
-	{ "CN", PROTO_T_STRING, false, 64, NULL },
-	{ "emailAddress", PROTO_T_STRING, false, 128, NULL },
-	{ "GN", PROTO_T_STRING, false, 64, NULL },
-	{ "SN", PROTO_T_STRING, false, 64, NULL },
-	{ "O", PROTO_T_STRING, false, 64, NULL },
-	{ "OU", PROTO_T_STRING, false, 64, NULL },
-	{ "C", PROTO_T_STRING, false, 2, NULL },
-	{ "L", PROTO_T_STRING, false, 128, NULL },
-	{ "ST", PROTO_T_STRING, false, 128, NULL },
-	{ "serialNumber", PROTO_T_STRING, false, 64, NULL },
+	{ "CN", PROTO_T_STRING, false, 256, NULL },
+	{ "emailAddress", PROTO_T_STRING, false, 512, NULL },
+	{ "GN", PROTO_T_STRING, false, 256, NULL },
+	{ "SN", PROTO_T_STRING, false, 256, NULL },
+	{ "O", PROTO_T_STRING, false, 256, NULL },
+	{ "OU", PROTO_T_STRING, false, 256, NULL },
+	{ "C", PROTO_T_STRING, false, 8, NULL },
+	{ "L", PROTO_T_STRING, false, 512, NULL },
+	{ "ST", PROTO_T_STRING, false, 512, NULL },
+	{ "serialNumber", PROTO_T_STRING, false, 256, NULL },
 	{ NULL, 0, false, 0, NULL },
 };
 

@@ -411,8 +411,11 @@ test_top_level_null_is_invalid_request(void)
 	/* json-c returns no object for null: it must not look like success. */
 	TAP_CHECK(REFUSAL("null ") == CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(REFUSAL("null\n") == CB_ERR_INVALID_REQUEST);
-	/* Without a byte after it json-c cannot tell the literal has ended. */
-	TAP_CHECK(REFUSAL("null") == CB_ERR_PARSE);
+	/* Without a byte after it json-c cannot tell the literal has ended; we end the input. */
+	TAP_CHECK(REFUSAL("null") == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(REFUSAL("42") == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(REFUSAL("   ") == CB_ERR_PARSE);
+	TAP_CHECK(REFUSAL("{\"a\":") == CB_ERR_PARSE);
 }
 
 static void
