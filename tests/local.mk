@@ -62,3 +62,10 @@ tests_test_url_SOURCES = tests/test-url.c tests/tap.h
 tests_test_url_LDADD = protocol/libcbproto.a
 TESTS += tests/test-url tests/test-desktop.py
 EXTRA_DIST += tests/test-desktop.py
+
+# Hardening (issue 8): the bad-input catalogue, fault survival, load (1,000
+# connections, 100,000 requests, slowloris, churn, memory) and valgrind
+# memcheck over the black-box suites.
+TESTS += tests/test-badinput.py tests/test-faults.py tests/test-load.py tests/test-leaks.py
+EXTRA_DIST += tests/test-badinput.py tests/test-faults.py tests/test-load.py \
+	tests/test-leaks.py
