@@ -158,6 +158,18 @@ utf8_valid(const unsigned char *s, size_t len)
 	return true;
 }
 
+/* The text is not NUL-terminated: never use str*() on it. */
+static bool
+all_blank(const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n')
+			return false;
+	return true;
+}
+
 static struct json_object *
 tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 {
@@ -183,7 +195,7 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 	 * sees what follows it: end the input explicitly, so that such a message
 	 * is a well-formed value that is not a request, not a parse error.
 	 */
-	if (jerr == json_tokener_continue && end == len && strspn(text, " \t\r\n") < len) {
+	if (jerr == json_tokener_continue && end == len && !all_blank(text, len)) {
 		root = json_tokener_parse_ex(tok, "", 1);
 		if ((jerr = json_tokener_get_error(tok)) != json_tokener_success)
 			jerr = json_tokener_continue;	/* truncated: "unexpected end of input" */
