@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,18 @@
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/x509.h"
+
+/* Does x encode to exactly these bytes? */
+static bool
+x509_is_der(X509 *x, const uint8_t *der, size_t len)
+{
+	unsigned char *enc = NULL;
+	int n = i2d_X509(x, &enc);
+	bool same = n > 0 && (size_t)n == len && memcmp(enc, der, len) == 0;
+
+	OPENSSL_free(enc);
+	return same;
+}
 
 static int
 x509_from_der(struct request *req, const char *field, const uint8_t *der, size_t len, X509 **out)
@@ -44,8 +57,33 @@ x509_from_der(struct request *req, const char *field, const uint8_t *der, size_t
 		return request_fail(req, CB_ERR_INVALID_PARAMS,
 		    "params.%s: the certificate's public key cannot be read", field);
 	}
+	/*
+	 * The token stores OpenSSL's encoding of what it parsed; d2i_X509 takes
+	 * BER oddities outside the signed part that it would write differently
+	 * (or unreadably).  Only DER that encodes back to itself is accepted.
+	 */
+	if (!x509_is_der(x, der, len)) {
+		X509_free(x);
+		return request_fail(req, CB_ERR_INVALID_PARAMS,
+		    "params.%s: the certificate is not DER-encoded", field);
+	}
 	*out = x;
 	return 0;
+}
+
+/* Only white space may follow the END line of the one PEM block. */
+static bool
+pem_tail_is_blank(const char *text)
+{
+	static const char end[] = "-----END CERTIFICATE-----";
+	const char *p = strstr(text, end);
+
+	if (p == NULL)
+		return true;	/* PEM_read_bio has refused it already */
+	for (p += sizeof(end) - 1; *p; p++)
+		if (!isspace((unsigned char)*p))
+			return false;
+	return true;
 }
 
 static int
@@ -71,6 +109,11 @@ x509_from_pem(struct request *req, const char *field, const char *text, X509 **o
 		    "params.%s: holds more than one PEM block; give CA certificates in "
 		    "chain",
 		    field);
+		goto out;
+	}
+	if (!pem_tail_is_blank(text)) {
+		r = request_fail(req, CB_ERR_INVALID_PARAMS,
+		    "params.%s: text after the END CERTIFICATE line", field);
 		goto out;
 	}
 	r = x509_from_der(req, field, der, (size_t)len, out);

@@ -47,10 +47,15 @@ hexval(char c)
 	return -1;
 }
 
+/* json-c has checked the digits; U+FFFD keeps a direct caller's bad escape defined. */
 static unsigned
 read_u4(const char *p)
 {
-	return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 | hexval(p[3]));
+	int d0 = hexval(p[0]), d1 = hexval(p[1]), d2 = hexval(p[2]), d3 = hexval(p[3]);
+
+	if ((d0 | d1 | d2 | d3) < 0)
+		return 0xfffd;
+	return (unsigned)(d0 << 12 | d1 << 8 | d2 << 4 | d3);
 }
 
 static size_t
@@ -95,16 +100,19 @@ decode_string(const char *t, size_t len, size_t *pos, size_t *outlen)
 	uint32_t cp, lo;
 	char *out;
 
-	/* Decoded text is never longer than the escaped text. */
+	/*
+	 * Decoded text is never longer than the escaped text, as long as we
+	 * stop where skip_string() did: a bad \u escape could swallow the quote.
+	 */
 	end = skip_string(t, len, i);
 	if ((out = malloc(end - i + 1)) == NULL)
 		return NULL;
-	while (i < len && t[i] != '"') {
+	while (i < end) {
 		if (t[i] != '\\') {
 			out[o++] = t[i++];
 			continue;
 		}
-		if (++i >= len)
+		if (++i >= end)
 			break;
 		switch (t[i]) {
 		case 'b': out[o++] = '\b'; break;
@@ -113,11 +121,11 @@ decode_string(const char *t, size_t len, size_t *pos, size_t *outlen)
 		case 'r': out[o++] = '\r'; break;
 		case 't': out[o++] = '\t'; break;
 		case 'u':
-			if (i + 4 >= len)
+			if (i + 4 >= end)
 				break;
 			cp = read_u4(t + i + 1);
 			i += 4;
-			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < len && t[i + 1] == '\\' &&
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < end && t[i + 1] == '\\' &&
 			    t[i + 2] == 'u') {
 				lo = read_u4(t + i + 3);
 				if (lo >= 0xdc00 && lo < 0xe000) {

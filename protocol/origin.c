@@ -97,6 +97,11 @@ parse_host(const char *start, size_t n, struct origin *o, const char **why)
 			*why = "malformed IPv6 literal";
 			return CB_ERR_INVALID_PARAMS;
 		}
+		/* Browsers serialise IPv6 hosts in lower case; "[::ABCD]" would never match. */
+		if (strpbrk(inner, "ABCDEF") != NULL) {
+			*why = "IPv6 literal in upper case (origins are lower case)";
+			return CB_ERR_INVALID_PARAMS;
+		}
 		return 0;
 	}
 	for (i = 0; i < n; i++)
