@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
+#include "protocol/origin.h"
 
 #define CALL_TIMEOUT_MS 5000
 #define TOKENS_TIMEOUT_MS 135000	/* the daemon gives the helper 130 s */
@@ -40,6 +41,9 @@ usage(FILE *f)
 	    "  origins list           list the allowed origins (administrator's and yours)\n"
 	    "  origins allow ORIGIN   allow a portal, e.g. https://portal.example\n"
 	    "  origins revoke ORIGIN  take back an origin you allowed\n"
+	    "  browser-policy --origin ORIGIN [--origin ORIGIN]...\n"
+	    "                         print a Chromium/Chrome managed policy that lets\n"
+	    "                         these portals reach cardbridge without prompts\n"
 	    "\n"
 	    "Options:\n"
 	    "  --control-socket PATH  cardbridged's control socket\n"
@@ -228,6 +232,61 @@ run(const struct cli_options *o, const char *command, const char *method,
 	return r;
 }
 
+/*
+ * A managed policy for the portal origins given (doc/BROWSERS.md): the
+ * loopback permission under both of its names, and the cardbridge://
+ * launch without the "Open link?" question.  Origins are checked exactly as
+ * the daemon checks them, so a policy never names what it would refuse.
+ */
+static int
+browser_policy(int argc, char **argv)
+{
+	struct json_object *policy, *lna, *auto_launch, *pair, *allowed;
+	struct origin parsed;
+	const char *why;
+	int i;
+
+	if (argc < 2 || argc % 2 != 0) {
+		fprintf(stderr, "cardbridge: usage: cardbridge browser-policy --origin ORIGIN "
+		    "[--origin ORIGIN]...\n");
+		return CLI_USAGE;
+	}
+	policy = json_object_new_object();
+	lna = json_object_new_array();
+	allowed = json_object_new_array();
+	for (i = 0; i < argc; i += 2) {
+		if (strcmp(argv[i], "--origin") != 0) {
+			fprintf(stderr, "cardbridge: browser-policy: expected --origin ORIGIN\n");
+			json_object_put(policy);
+			json_object_put(lna);
+			json_object_put(allowed);
+			return CLI_USAGE;
+		}
+		if (origin_parse(argv[i + 1], &parsed, &why) != 0 ||
+		    !origin_is_acceptable(&parsed, &why)) {
+			fprintf(stderr, "cardbridge: browser-policy: %s: %s\n", argv[i + 1], why);
+			json_object_put(policy);
+			json_object_put(lna);
+			json_object_put(allowed);
+			return CLI_USAGE;
+		}
+		json_object_array_add(lna, json_object_new_string(argv[i + 1]));
+		json_object_array_add(allowed, json_object_new_string(argv[i + 1]));
+	}
+	json_object_object_add(policy, "LoopbackNetworkAllowedForUrls", json_object_get(lna));
+	json_object_object_add(policy, "LocalNetworkAccessAllowedForUrls", lna);
+	pair = json_object_new_object();
+	json_object_object_add(pair, "protocol", json_object_new_string("cardbridge"));
+	json_object_object_add(pair, "allowed_origins", allowed);
+	auto_launch = json_object_new_array();
+	json_object_array_add(auto_launch, pair);
+	json_object_object_add(policy, "AutoLaunchProtocolsFromOrigins", auto_launch);
+	printf("%s\n", json_object_to_json_string_ext(policy, JSON_C_TO_STRING_PRETTY |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(policy);
+	return 0;
+}
+
 static int
 run_origins(const struct cli_options *o, int argc, char **argv)
 {
@@ -297,6 +356,8 @@ main(int argc, char **argv)
 		    "control.tokens", NULL);
 	if (strcmp(cmd, "origins") == 0)
 		return run_origins(&o, argc, argv);
+	if (strcmp(cmd, "browser-policy") == 0)
+		return browser_policy(argc, argv);
 	fprintf(stderr, "cardbridge: unknown command, or wrong arguments for it (see "
 	    "cardbridge --help)\n");
 	return CLI_USAGE;

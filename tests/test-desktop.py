@@ -401,6 +401,21 @@ def test_status_says_not_running_when_stopped():
     assert p.returncode == 3 and "not running" in p.stderr, (p.returncode, p.stderr)
 
 
+def test_browser_policy_names_the_portal_for_loopback_and_the_launch():
+    p = cli("browser-policy", "--origin", "https://portal.example",
+            "--origin", "https://b.example:8443")
+    assert p.returncode == 0, p.stderr
+    policy = json.loads(p.stdout)
+    want = ["https://portal.example", "https://b.example:8443"]
+    assert policy["LoopbackNetworkAllowedForUrls"] == want, policy
+    assert policy["LocalNetworkAccessAllowedForUrls"] == want, policy
+    assert policy["AutoLaunchProtocolsFromOrigins"] == [
+        {"protocol": "cardbridge", "allowed_origins": want}], policy
+    for bad in ("http://portal.example", "https://portal.example/", "null"):
+        p = cli("browser-policy", "--origin", bad)
+        assert p.returncode != 0 and p.stdout == "", (bad, p.stdout)
+
+
 def expect_refused(origin):
     try:
         ws = WS(T["port"], origin=origin)
