@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -247,6 +248,7 @@ server_run(struct daemon *d)
 {
 	struct lws_context_creation_info info;
 	struct timespec until, t;
+	sigset_t stop_signals;
 	int r = 0;
 
 	lws_set_log_level(LLL_ERR | LLL_WARN | (log_get_level() >= LOG_LVL_DEBUG ? LLL_NOTICE : 0),
@@ -266,6 +268,11 @@ server_run(struct daemon *d)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* A mask inherited from whoever started us must not make us unstoppable. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
 	r = activation_start(d, protocols);	/* > 0: systemd passed the listeners */
 	if (r == 0)
 		r = create_vhosts(d);

@@ -130,13 +130,31 @@ dialog_command(struct dialog *d, const char *cmd, const char *text, bool must_su
  * Runs in the pinentry's process between fork and exec (async-signal-safe
  * calls only): if the helper dies (the daemon kills a hung helper), the
  * dialog must go with it rather than stay on the screen.
+ *
+ * The dialog starts with a clean signal state: the helper ignores SIGPIPE
+ * and whoever started us may have blocked or ignored SIGTERM, and both
+ * would be inherited across exec, leaving a dialog that the death signal
+ * below cannot end.  no_new_privs keeps the exec from raising privileges,
+ * which would also make the kernel drop the death signal.
  */
 static void
 dialog_atfork(void *arg, int reserved)
 {
+	static const int reset[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM, SIGCHLD,
+		SIGUSR1, SIGUSR2 };
 	pid_t helper = *(const pid_t *)arg;
+	struct sigaction dfl;
+	sigset_t none;
+	size_t i;
 
 	(void)reserved;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+		sigaction(reset[i], &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != helper)
 		_exit(1); /* the helper died before the line above */

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -582,13 +583,31 @@ def test_a_dialog_does_not_outlive_a_killed_helper():
     while "GETPIN -> hang" not in h.dialog_log():
         assert time.monotonic() < deadline, "the dialog never opened"
         time.sleep(0.05)
-    pid = int(re.search(r"START pid=(\d+)", h.dialog_log()).group(1))
+    start = re.search(r"START pid=(\d+) (.*)", h.dialog_log())
+    pid = int(start.group(1))
+    # The dialog starts with no signal blocked and SIGTERM as its
+    # parent-death signal.
+    assert "blocked=none deathsig=term " in start.group(2), start.group(0)
     h.proc.kill()  # as the daemon does with a hung helper
     h.close(expect=-9)
     deadline = time.monotonic() + 10
     while os.path.exists("/proc/%d" % pid) and not is_zombie(pid):
-        assert time.monotonic() < deadline, "pinentry %d outlived the helper" % pid
+        if time.monotonic() > deadline:
+            state = proc_state(pid)
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError("pinentry %d outlived the helper: %s; its log: %s"
+                                 % (pid, state, h.dialog_log()))
         time.sleep(0.05)
+
+
+def proc_state(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return " ".join(line.strip() for line in f
+                            if line.split(":")[0] in ("State", "PPid", "SigQ", "SigPnd", "ShdPnd",
+                                                      "SigBlk", "SigIgn", "SigCgt", "NoNewPrivs"))
+    except OSError as e:
+        return str(e)
 
 
 def is_zombie(pid):
