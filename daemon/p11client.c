@@ -35,6 +35,9 @@
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
 
+/* How long a stopping daemon waits for the helper to finish on its own. */
+#define HELPER_STOP_MS 3000
+
 extern char **environ;
 
 struct call {
@@ -246,6 +249,8 @@ static int
 spawn_helper(struct p11client *c)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
 	int sv[2], r, pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -254,7 +259,15 @@ spawn_helper(struct p11client *c)
 	/* dup2 clears close-on-exec: the helper gets the link as fd 0 and 1. */
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
-	r = posix_spawn(&pid, c->argv[0], &fa, NULL, c->argv, environ);
+	/* A clean signal state: nothing blocked, nothing ignored (we ignore SIGPIPE). */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	r = posix_spawn(&pid, c->argv[0], &fa, &attr, c->argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(sv[1]);
 	if (r != 0) {
@@ -274,9 +287,33 @@ spawn_helper(struct p11client *c)
 	return p11client_submit(c, P11_SESSION_DAEMON, NULL, "hello", "", NULL, 30);
 }
 
-/* Kill the helper and answer everything it had with err. */
+/* Reap pid if it ends within ms; false if it is still running. */
+static bool
+reap_within(int pid, int ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int status, r;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return true;
+		if (ms <= 0)
+			return false;
+		nanosleep(&tick, NULL);
+		ms -= 10;
+	}
+}
+
+/*
+ * Stop the helper and answer everything it had with err.  A helper that is
+ * merely no longer needed (cardbridged is stopping) gets its link closed
+ * and HELPER_STOP_MS to close its dialogs and C_Finalize its modules, which
+ * some tokens need to leave a clean state; a hung or misbehaving one, or
+ * one that overstays, is killed.
+ */
 static void
-drop_helper(struct p11client *c, int err, const char *message, uint32_t timed_out)
+drop_helper(struct p11client *c, int err, const char *message, uint32_t timed_out, bool gentle)
 {
 	struct call *call, *next;
 	int pid, status;
@@ -294,7 +331,13 @@ drop_helper(struct p11client *c, int err, const char *message, uint32_t timed_ou
 	}
 	c->sent = NULL;
 	pthread_mutex_unlock(&c->lock);
-	if (pid > 0) {
+	if (gentle && c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (pid > 0 && gentle && reap_within(pid, HELPER_STOP_MS)) {
+		log_info("PKCS#11 helper (pid %d) finished: %s", pid, message);
+	} else if (pid > 0) {
 		kill(pid, SIGKILL);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
@@ -585,7 +628,7 @@ client_thread(void *arg)
 		}
 		if (r == 0 && expiring != 0 && next_deadline(c, &expiring) == 0) {
 			drop_helper(c, CB_ERR_MODULE_ERROR, "the token helper was restarted "
-			    "because another request hung", expiring);
+			    "because another request hung", expiring, false);
 			continue;
 		}
 		r = 0;
@@ -596,12 +639,12 @@ client_thread(void *arg)
 		if (r != 0)
 			drop_helper(c, CB_ERR_MODULE_ERROR, r == CB_ERR_IPC ?
 			    "the token helper sent a malformed message" :
-			    "the token helper stopped unexpectedly", 0);
+			    "the token helper stopped unexpectedly", 0, false);
 		else if (have_work(c))
 			continue;
 	}
 	if (c->fd >= 0)
-		drop_helper(c, CB_ERR_MODULE_ERROR, "cardbridged is stopping", 0);
+		drop_helper(c, CB_ERR_MODULE_ERROR, "cardbridged is stopping", 0, true);
 	return NULL;
 }
 

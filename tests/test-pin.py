@@ -261,6 +261,50 @@ def test_the_third_wrong_pin_in_one_request_is_pin_incorrect_with_retries_left()
         d.stop()
 
 
+def test_stopping_the_daemon_closes_the_dialog_and_the_helper_finalizes_its_modules():
+    finalized = os.path.join(os.path.dirname(SCRIPT), "finalized-1")
+    d = mock_daemon(FINALIZE_LOG=finalized)
+    pinentry("hang")
+    ws = d.connect()
+    ws.send_frame('{"jsonrpc":"2.0","id":1,"method":"keys.generate","params":%s}'
+                  % json.dumps(keygen_params(token_uri("mock token", d))))
+    wait_for("the dialog", lambda: "GETPIN -> hang" in shown())
+    pid = int(re.search(r"START pid=(\d+)", shown()).group(1))
+    start = time.monotonic()
+    assert d.stop() == 0
+    print("# stopped with a dialog open in %.0f ms" % ((time.monotonic() - start) * 1000))
+    wait_for("the pinentry to go", lambda: pid_gone(pid), timeout=10)
+    assert "TERM" in shown()
+    with open(finalized) as f:
+        assert f.read() == "C_Finalize\n"
+    log = d.read_log()
+    assert re.search(r"PKCS#11 helper \(pid \d+\) finished: cardbridged is stopping", log), \
+        log[-2000:]
+
+
+def test_a_helper_hanging_on_the_way_out_is_killed_and_the_daemon_still_stops():
+    finalized = os.path.join(os.path.dirname(SCRIPT), "finalized-2")
+    d = mock_daemon(FINALIZE_LOG=finalized, FINALIZE_MS=600000)
+    token_uri("mock token", d)
+    helpers = [p for p in children(d.proc.pid) if p != d.proc.pid]
+    assert len(helpers) == 1, helpers
+    assert d.stop(timeout=60) == 0
+    wait_for("the helper to go", lambda: pid_gone(helpers[0]), timeout=10)
+    assert not os.path.exists(finalized)
+    log = d.read_log()
+    assert re.search(r"PKCS#11 helper \(pid \d+\) stopped: cardbridged is stopping", log), \
+        log[-2000:]
+
+
+def children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        found = [int(c) for c in f.read().split()]
+    for task in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+            found += [int(c) for c in f.read().split()]
+    return sorted(set(found))
+
+
 # --- the real pinentry-tty in tmux ------------------------------------------
 
 def tmux(*args):

@@ -21,6 +21,10 @@
  *   MOCK_P11_PINPAD_MS     how long typing on the keypad takes (default 300)
  *   MOCK_P11_READER        the slot description (the reader's name), e.g.
  *                          to pose as a vendor module for a real reader
+ * and at C_Finalize:
+ *   MOCK_P11_FINALIZE_LOG  a file that gets a line "C_Finalize" appended
+ *   MOCK_P11_FINALIZE_MS   how long C_Finalize takes (default 0), to pose
+ *                          as a token that hangs on the way out
  * The retry counter lives as long as the module is loaded.
  */
 #include <pthread.h>
@@ -230,6 +234,22 @@ C_Initialize(void *init_args)
 	return CKR_OK;
 }
 
+static void
+finalize_effects(void)
+{
+	long ms = atol(env_or("MOCK_P11_FINALIZE_MS", "0"));
+	const char *path = getenv("MOCK_P11_FINALIZE_LOG");
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	FILE *f;
+
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+	if (path != NULL && (f = fopen(path, "a")) != NULL) {
+		fputs("C_Finalize\n", f);
+		fclose(f);
+	}
+}
+
 CK_RV
 C_Finalize(void *reserved)
 {
@@ -243,6 +263,7 @@ C_Finalize(void *reserved)
 	initialized = logged_in = false;
 	open_sessions = 0;
 	pthread_mutex_unlock(&lock);
+	finalize_effects();
 	return CKR_OK;
 }
 
