@@ -34,7 +34,10 @@
 #include "daemon/p11client.h"
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
+#include "protocol/jsonrpc.h"
 
+/* Nesting of the helper's answers: results are a few levels deep. */
+#define HELPER_JSON_DEPTH 32
 /* How long a stopping daemon waits for the helper to finish on its own. */
 #define HELPER_STOP_MS 3000
 
@@ -455,16 +458,19 @@ reply_from_json(struct p11_reply *r, struct json_object *msg)
 
 /* One frame from the helper: an answer to a call, or a notification. */
 static int
-handle_frame(struct p11client *c, const char *text)
+handle_frame(struct p11client *c, const char *text, size_t len)
 {
+	struct proto_failure fail;
 	struct json_object *msg, *v;
 	struct p11_reply *r = NULL;
 	struct call **pp, *call = NULL;
 	int64_t id;
 	int ret = CB_ERR_IPC;
 
-	if ((msg = json_tokener_parse(text)) == NULL || !json_object_is_type(msg, json_type_object))
+	if ((msg = proto_parse_object(text, len, HELPER_JSON_DEPTH, &fail)) == NULL) {
+		log_error("PKCS#11 helper: %s", fail.detail);
 		goto out;
+	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		ret = CB_ERR_ALLOC;
 		goto out;
@@ -535,7 +541,7 @@ read_helper(struct p11client *c)
 		if ((r = ipc_reader_feed(&c->reader, buf, (size_t)n)) != 0)
 			return r;
 		while ((r = ipc_reader_next(&c->reader, &msg, &len)) == 0) {
-			r = handle_frame(c, msg);
+			r = handle_frame(c, msg, len);
 			free(msg);
 			if (r != 0)
 				return r;

@@ -207,12 +207,13 @@ check_reparse(const struct proto_request *req)
 
 /*
  * What daemon/p11client.c build_request() sends and pkcs11/helper.c
- * json_parse_strict() + request_envelope() read back.
+ * proto_parse_object() + request_envelope() read back.
  */
 static void
 check_helper_frame(const char *method, struct json_object *params)
 {
 	struct json_object *msg = json_object_new_object(), *back, *bparams;
+	struct proto_failure fail;
 	uint8_t *frame;
 	size_t flen;
 	const char *text;
@@ -225,7 +226,7 @@ check_helper_frame(const char *method, struct json_object *params)
 	text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
 	FUZZ_CHECK(ipc_frame_encode(text, strlen(text), &frame, &flen) == 0);
 	free(frame);
-	back = parse_strict(text, strlen(text), 16, 0);
+	back = proto_parse_object(text, strlen(text), 16, &fail);
 	FUZZ_CHECK(back != NULL);
 	FUZZ_CHECK(json_object_object_get_ex(back, "params", &bparams));
 	FUZZ_CHECK(params ? json_object_equal(bparams, params) :
@@ -268,6 +269,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proto_limits lim = { PROTO_DEFAULT_MAX_MESSAGE, PROTO_DEFAULT_MAX_DEPTH };
 	struct proto_request *req = NULL;
+	struct json_object *obj;
 	struct proto_failure fail;
 	char where[96];
 	int r;
@@ -276,12 +278,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r == 0 || r == CB_ERR_PARSE || r == CB_ERR_INVALID_REQUEST);
 	FUZZ_CHECK(strlen(where) < sizeof(where));
 
+	/* The daemon <-> helper link's parser: only objects, details printable. */
+	if ((obj = proto_parse_object((const char *)data, size, PROTO_DEFAULT_MAX_DEPTH,
+	    &fail)) == NULL)
+		check_failure(&fail);
+	FUZZ_CHECK(obj == NULL || json_object_is_type(obj, json_type_object));
+
 	if (proto_parse_request((const char *)data, size, &lim, &req, &fail) != 0) {
 		FUZZ_CHECK(req == NULL);
 		check_failure(&fail);
 		proto_failure_clear(&fail);
+		json_object_put(obj);
 		return 0;
 	}
+	/* A request the daemon takes is a message the link takes. */
+	FUZZ_CHECK(obj != NULL);
+	json_object_put(obj);
 	FUZZ_CHECK(req != NULL && req->method != NULL);
 	FUZZ_CHECK(req->params == NULL || json_object_is_type(req->params, json_type_object));
 	check_reparse(req);

@@ -24,6 +24,7 @@
 
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
+#include "protocol/jsonrpc.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/i18n.h"
@@ -116,27 +117,6 @@ method_find(const char *name)
 	return NULL;
 }
 
-static struct json_object *
-json_parse_strict(const char *text, size_t len)
-{
-	struct json_tokener *tok;
-	struct json_object *obj;
-	size_t end;
-
-	if ((tok = json_tokener_new_ex(JSON_DEPTH_MAX)) == NULL)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	end = json_tokener_get_parse_end(tok);
-	while (end < len && strchr(" \t\r\n", text[end]) != NULL)
-		end++;
-	if (json_tokener_get_error(tok) != json_tokener_success || end != len) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
-}
-
 /* Fill in the envelope fields of req from its parsed root. */
 static int
 request_envelope(struct request *req)
@@ -212,14 +192,16 @@ dispatch(struct request *req)
 static void
 handle_frame(const char *text, size_t len)
 {
+	struct proto_failure fail;
 	struct request *req;
 
 	if ((req = request_new()) == NULL) {
 		helper_log(CB_LOG_ERROR, "out of memory");
 		return;
 	}
-	if ((req->root = json_parse_strict(text, len)) == NULL) {
-		helper_log(CB_LOG_ERROR, "dropping a message that is not valid JSON");
+	if ((req->root = proto_parse_object(text, len, JSON_DEPTH_MAX, &fail)) == NULL) {
+		helper_log(CB_LOG_ERROR, "dropping a message that is not a JSON object: %s",
+		    fail.detail);
 		request_free(req);
 		return;
 	}

@@ -227,6 +227,32 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 	return root;
 }
 
+struct json_object *
+proto_parse_object(const char *text, size_t len, int max_depth, struct proto_failure *fail)
+{
+	struct json_object *root;
+	char where[96];
+	int r;
+
+	memset(fail, 0, sizeof(*fail));
+	fail->id.kind = PROTO_ID_NULL;
+	if ((root = tokenize(text, len, max_depth, fail)) == NULL)
+		return NULL;
+	if ((r = proto_check_duplicate_keys(text, len, where, sizeof(where))) != 0) {
+		json_object_put(root);
+		if (r != CB_ERR_PARSE)
+			r = CB_ERR_INVALID_REQUEST;
+		fail_with(fail, r, r == CB_ERR_PARSE ? "invalid JSON: " : "duplicate key ", where);
+		return NULL;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		fail_with(fail, CB_ERR_INVALID_REQUEST, "message must be a JSON object", NULL);
+		return NULL;
+	}
+	return root;
+}
+
 static int
 check_members(struct json_object *root, struct proto_failure *fail)
 {

@@ -53,6 +53,16 @@ struct proto_failure {
 int proto_parse_request(const char *text, size_t len, const struct proto_limits *lim,
     struct proto_request **out, struct proto_failure *fail);
 void proto_request_free(struct proto_request *req);
+
+/*
+ * Parse text as one JSON object, as strictly as a request (valid UTF-8,
+ * strict JSON, no duplicate keys, nothing after the value, at most
+ * max_depth deep):
+ * for the daemon <-> helper link, where a message that fails this means
+ * the peer is broken.  NULL with *fail filled otherwise.
+ */
+struct json_object *proto_parse_object(const char *text, size_t len, int max_depth,
+    struct proto_failure *fail);
 void proto_failure_clear(struct proto_failure *fail);
 
 int proto_id_copy(struct proto_id *dst, const struct proto_id *src);

@@ -243,6 +243,55 @@ def test_helper_sigkilled_mid_keygen_is_module_error_and_respawned_within_1s():
     assert objects() == before
 
 
+ROGUE_HELPER = r"""#!/usr/bin/python3
+# Stands in for cardbridge-pkcs11-helper and answers every request with a
+# malformed message of the kind CB_ROGUE names.
+import json, os, struct
+mode = os.environ["CB_ROGUE"]
+buf = b""
+while True:
+    chunk = os.read(0, 65536)
+    if not chunk:
+        break
+    buf += chunk
+    while len(buf) >= 4 and len(buf) >= 4 + struct.unpack(">I", buf[:4])[0]:
+        n = struct.unpack(">I", buf[:4])[0]
+        rid = json.loads(buf[4:4 + n])["id"]
+        buf = buf[4 + n:]
+        body = {
+            "deep": b'{"id":%d,"result":{"x":' % rid + b"[" * 40 + b"]" * 40 + b"}}",
+            "trailing": b'{"id":%d,"result":{}} {"id":1}' % rid,
+            "utf8": b'{"id":%d,"result":{"label":"\xff\xfe"}}' % rid,
+            "array": b'[{"id":%d,"result":{}}]' % rid,
+        }[mode]
+        os.write(1, struct.pack(">I", len(body)) + body)
+"""
+
+
+def test_a_helper_sending_malformed_messages_is_replaced_and_the_daemon_lives():
+    path = os.path.join(tempfile.mkdtemp(prefix="cb-rogue-"), "rogue-helper")
+    with open(path, "w") as f:
+        f.write(ROGUE_HELPER)
+    os.chmod(path, 0o755)
+    for mode, why in (("deep", "JSON nesting exceeds 32 levels"),
+                      ("trailing", "invalid JSON: unexpected character"),
+                      ("utf8", "invalid JSON: invalid UTF-8"),
+                      ("array", "message must be a JSON object")):
+        d = cbtest.Daemon(args=["--helper", path], env={"CB_ROGUE": mode})
+        try:
+            wait_for("the %s helper to be dropped" % mode,
+                     lambda: "the token helper sent a malformed message" in d.read_log())
+            assert "PKCS#11 helper: " + why in d.read_log(), (mode, d.read_log()[-2000:])
+            ws = d.connect()
+            assert ws.result("system.hello")["name"] == "cardbridge"
+            r = ws.call("tokens.list")
+            assert "result" in r or error_reason(r) == "MODULE_ERROR", r
+            ws.close()
+            assert d.alive()
+        finally:
+            assert d.stop() == 0
+
+
 def test_pinentry_killed_mid_prompt_is_a_documented_error_and_the_next_keygen_works():
     daemon, dialogs = S["daemon"], S["dialogs"]
     before = objects()

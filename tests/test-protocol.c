@@ -1713,6 +1713,42 @@ test_unknown_reasons_from_the_helper_are_internal_errors(void)
 	TAP_CHECK(cb_err_from_reason("PIN") == CB_ERR_INTERNAL);
 }
 
+/* --- proto_parse_object: the daemon <-> helper link --------------------- */
+
+static int
+object_refusal(const char *text, int depth)
+{
+	struct proto_failure fail;
+	struct json_object *o = proto_parse_object(text, strlen(text), depth, &fail);
+
+	if (o != NULL) {
+		json_object_put(o);
+		return 0;
+	}
+	return fail.err;
+}
+
+static void
+test_link_messages_are_objects_parsed_strictly(void)
+{
+	char deep[64 + 1];
+
+	TAP_CHECK(object_refusal("{\"id\":1,\"result\":{\"a\":[1,2]}} \n", 8) == 0);
+	TAP_CHECK(object_refusal("[{\"id\":1}]", 8) == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(object_refusal("null", 8) == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(object_refusal("42", 8) == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(object_refusal("{\"id\":1} {\"id\":2}", 8) == CB_ERR_PARSE);
+	TAP_CHECK(object_refusal("{\"id\":1", 8) == CB_ERR_PARSE);
+	TAP_CHECK(object_refusal("{'id':1}", 8) == CB_ERR_PARSE);
+	TAP_CHECK(object_refusal("{\"a\":NaN}", 8) == CB_ERR_PARSE);
+	TAP_CHECK(object_refusal("{\"id\":1,\"id\":2}", 8) == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(object_refusal("{\"a\":\"\xff\"}", 8) == CB_ERR_PARSE);
+	memset(deep, '[', 32);
+	memset(deep + 32, ']', 32);
+	deep[64] = '\0';
+	TAP_CHECK(object_refusal(deep, 8) == CB_ERR_TOO_DEEP);
+}
+
 static void
 test_unknown_error_values_map_to_internal_error(void)
 {
@@ -1851,6 +1887,7 @@ main(void)
 		T(test_internal_reasons_from_the_helper_are_refused),
 		T(test_unknown_reasons_from_the_helper_are_internal_errors),
 		T(test_unknown_error_values_map_to_internal_error),
+		T(test_link_messages_are_objects_parsed_strictly),
 #undef T
 	};
 	size_t i;
