@@ -170,6 +170,32 @@ all_blank(const char *text, size_t len)
 	return true;
 }
 
+/*
+ * How deeply arrays and objects nest in text that json-c has accepted.
+ * json-c counts a value inside a container as one more level, so that its
+ * limit refuses {"a":1} at depth 1 but takes [] there; the limit we
+ * document counts containers, whatever they hold.
+ */
+static int
+container_depth(const char *text, size_t len)
+{
+	int depth = 0, deepest = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (text[i] == '"') {
+			for (i++; i < len && text[i] != '"'; i++)
+				if (text[i] == '\\')
+					i++;
+		} else if (text[i] == '{' || text[i] == '[') {
+			if (++depth > deepest)
+				deepest = depth;
+		} else if (text[i] == '}' || text[i] == ']')
+			depth--;
+	}
+	return deepest;
+}
+
 static struct json_object *
 tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 {
@@ -182,7 +208,8 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 		fail_with(fail, CB_ERR_PARSE, "invalid JSON: ", "invalid UTF-8");
 		return NULL;
 	}
-	if ((tok = json_tokener_new_ex(depth)) == NULL) {
+	/* One more for json-c: it counts the innermost value as a level. */
+	if ((tok = json_tokener_new_ex(depth + 1)) == NULL) {
 		fail_with(fail, CB_ERR_ALLOC, "out of memory", NULL);
 		return NULL;
 	}
@@ -201,6 +228,10 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 			jerr = json_tokener_continue;	/* truncated: "unexpected end of input" */
 	}
 	json_tokener_free(tok);
+	if (jerr == json_tokener_success && container_depth(text, end) > depth) {
+		json_object_put(root);
+		jerr = json_tokener_error_depth;
+	}
 	if (jerr == json_tokener_error_depth) {
 		fail_with(fail, CB_ERR_TOO_DEEP, "JSON nesting too deep", NULL);
 		snprintf(fail->detail, sizeof(fail->detail), "JSON nesting exceeds %d levels", depth);

@@ -724,6 +724,50 @@ test_nesting_one_beyond_the_depth_limit_is_too_deep(void)
 	free(text);
 }
 
+/* Params nested as objects (or arrays) that hold a value at the bottom. */
+static char *
+request_of_objects(int depth, bool arrays)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"params\":";
+	size_t n = sizeof(head) - 1, i, levels = (size_t)depth - 1;
+	char *text;
+
+	if ((text = malloc(n + 6 * levels + 8)) == NULL)
+		return NULL;
+	memcpy(text, head, n);
+	for (i = 0; i < levels; i++) {
+		if (arrays && i > 0) {
+			text[n++] = '[';
+		} else {
+			memcpy(text + n, "{\"a\":", 5);
+			n += 5;
+		}
+	}
+	text[n++] = '7';
+	for (i = levels; i-- > 0;)
+		text[n++] = arrays && i > 0 ? ']' : '}';
+	memcpy(text + n, "}", 2);
+	return text;
+}
+
+static void
+test_the_depth_limit_counts_containers_whatever_they_hold(void)
+{
+	char *objects = request_of_objects(PROTO_DEFAULT_MAX_DEPTH, false);
+	char *arrays = request_of_objects(PROTO_DEFAULT_MAX_DEPTH, true);
+	char *deeper = request_of_objects(PROTO_DEFAULT_MAX_DEPTH + 1, false);
+
+	TAP_CHECK(objects != NULL && refusal_len(objects, strlen(objects)) == 0);
+	TAP_CHECK(arrays != NULL && refusal_len(arrays, strlen(arrays)) == 0);
+	TAP_CHECK(deeper != NULL && refusal_len(deeper, strlen(deeper)) == CB_ERR_TOO_DEEP);
+	/* Brackets inside strings are text, not nesting. */
+	TAP_CHECK(REFUSAL(REQ(",\"id\":1,\"params\":{\"a\":\"[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{{\"}"))
+	    == 0);
+	free(objects);
+	free(arrays);
+	free(deeper);
+}
+
 static void
 test_depth_limit_is_taken_from_the_limits(void)
 {
@@ -1816,6 +1860,7 @@ main(void)
 		T(test_nesting_at_the_depth_limit_is_accepted),
 		T(test_nesting_one_beyond_the_depth_limit_is_too_deep),
 		T(test_depth_limit_is_taken_from_the_limits),
+		T(test_the_depth_limit_counts_containers_whatever_they_hold),
 		T(test_message_of_exactly_max_message_bytes_is_accepted),
 		T(test_message_one_byte_over_max_message_is_too_large),
 		T(test_multibyte_utf8_in_params_is_kept),
