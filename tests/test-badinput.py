@@ -805,7 +805,11 @@ mrow("token URI over 1024 bytes", "keys.generate", keygen(token="pkcs11:token=" 
 mrow("token URI naming no attribute is ambiguous", "keys.generate", keygen(token="pkcs11:"),
      BAD, "matches 2 tokens; name one")
 mrow("token URI with a percent-encoded NUL label", "keys.generate",
-     keygen(token="pkcs11:token=%00"), BAD, "params.token")
+     keygen(token="pkcs11:token=%00"), BAD, "params.token: a control character")
+mrow("token URI with a NUL after a real label", "keys.generate",
+     keygen(token="pkcs11:token=cardbridge%00x"), BAD, "params.token: a control character")
+mrow("token URI with a percent-encoded DEL", "keys.generate",
+     keygen(token="pkcs11:manufacturer=%7f"), BAD, "params.token: a control character")
 mrow("RSA 1024 is UNSUPPORTED_ALGORITHM", "keys.generate",
      keygen(algorithm={"type": "RSA", "bits": 1024}), (-32011, "UNSUPPORTED_ALGORITHM"),
      "2048, 3072 or 4096 bits")
