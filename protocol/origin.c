@@ -73,11 +73,49 @@ host_is_loopback(const char *host)
 	return origin_addr_is_loopback(host);
 }
 
+/*
+ * The IPv6 serializer of the WHATWG URL standard, which is how a browser
+ * writes an IPv6 host in an Origin: lower-case hex without leading zeros,
+ * the first longest run of two or more zero pieces as "::", and never a
+ * dotted IPv4 tail.  out needs 40 bytes.
+ */
+static void
+ipv6_serialise(const struct in6_addr *a, char *out)
+{
+	unsigned piece[8];
+	int i, run, compress = -1, longest = 1;
+	bool skipping = false;
+	size_t o = 0;
+
+	for (i = 0; i < 8; i++)
+		piece[i] = (unsigned)a->s6_addr[2 * i] << 8 | a->s6_addr[2 * i + 1];
+	for (i = 0; i < 8; i += run > 0 ? run : 1) {
+		for (run = 0; i + run < 8 && piece[i + run] == 0; run++)
+			;
+		if (run > longest) {
+			longest = run;
+			compress = i;
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		if (skipping && piece[i] == 0)
+			continue;
+		skipping = false;
+		if (i == compress) {
+			o += (size_t)snprintf(out + o, 40 - o, "%s", i == 0 ? "::" : ":");
+			skipping = true;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, 40 - o, "%x%s", piece[i], i < 7 ? ":" : "");
+	}
+	out[o] = '\0';
+}
+
 static int
 parse_host(const char *start, size_t n, struct origin *o, const char **why)
 {
 	struct in6_addr a6;
-	char inner[64];
+	char inner[64], canonical[40];
 	size_t i;
 
 	if (n == 0 || n >= sizeof(o->host)) {
@@ -100,6 +138,12 @@ parse_host(const char *start, size_t n, struct origin *o, const char **why)
 		/* Browsers serialise IPv6 hosts in lower case; "[::ABCD]" would never match. */
 		if (strpbrk(inner, "ABCDEF") != NULL) {
 			*why = "IPv6 literal in upper case (origins are lower case)";
+			return CB_ERR_INVALID_PARAMS;
+		}
+		/* Nor "[0::1]", "[::0:1]" or "[::ffff:127.0.0.1]": browsers send "[::1]", "[::ffff:7f00:1]". */
+		ipv6_serialise(&a6, canonical);
+		if (strcmp(inner, canonical) != 0) {
+			*why = "IPv6 literal not in its shortest form (as browsers write it)";
 			return CB_ERR_INVALID_PARAMS;
 		}
 		return 0;

@@ -206,7 +206,30 @@ test_ipv6_global_literal_is_not_loopback(void)
 	TAP_CHECK(strcmp(o.host, "[2001:db8::1]") == 0);
 	TAP_CHECK(!o.loopback);
 	/* An IPv4-mapped address is not what a browser sends for loopback. */
-	TAP_CHECK(parses("https://[::ffff:127.0.0.1]", &o) && !o.loopback);
+	TAP_CHECK(parses("https://[::ffff:7f00:1]", &o) && !o.loopback);
+}
+
+static void
+test_ipv6_literals_not_in_the_browsers_form_are_refused(void)
+{
+	struct origin o;
+
+	/* What browsers send (the WHATWG URL serializer). */
+	TAP_CHECK(parses("https://[2001:db8::1:0:0:1]", &o));
+	TAP_CHECK(parses("https://[2001:db8:0:1:1:1:1:1]", &o));
+	TAP_CHECK(parses("https://[::]", &o));
+	TAP_CHECK(parses("https://[1::]", &o));
+	TAP_CHECK(parses("https://[fe80::1:2:3:4]", &o));
+	/* Spellings of the same addresses no browser sends: never matched, so refused. */
+	TAP_CHECK(is_refused("https://[0::1]"));
+	TAP_CHECK(is_refused("https://[::0:1]"));
+	TAP_CHECK(is_refused("https://[0:0:0:0:0:0:0:1]"));
+	TAP_CHECK(is_refused("https://[::0001]"));
+	TAP_CHECK(is_refused("https://[2001:db8:0:0:1:0:0:1]"));
+	TAP_CHECK(is_refused("https://[2001:db8::1:0:0:1:0]"));
+	TAP_CHECK(is_refused("https://[2001:db8::1:1:1:1:1]"));
+	TAP_CHECK(is_refused("https://[::ffff:127.0.0.1]"));
+	TAP_CHECK(is_refused("https://[::127.0.0.1]"));
 }
 
 static void
@@ -431,6 +454,7 @@ main(void)
 		T(test_malformed_host_names_are_refused),
 		T(test_ipv6_loopback_literal_is_parsed),
 		T(test_ipv6_global_literal_is_not_loopback),
+		T(test_ipv6_literals_not_in_the_browsers_form_are_refused),
 		T(test_malformed_ipv6_literals_are_refused),
 		T(test_null_origin_is_refused),
 		T(test_empty_and_missing_origins_are_refused),
