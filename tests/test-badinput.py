@@ -994,6 +994,10 @@ for title, origin in (("null Origin", "null"), ("missing Origin", None), ("empty
                       ("trailing space after the Origin", ORIGIN + " "),
                       ("upper-case IPv6 literal in Origin", "http://[::FFFF:7F00:1]:8080"),
                       ("unterminated IPv6 literal in Origin", "https://[::1"),
+                      ("long IPv6 loopback form in Origin", "http://[0:0:0:0:0:0:0:1]:8080"),
+                      ("dotted IPv4-mapped IPv6 in Origin", "http://[::ffff:127.0.0.1]:8080"),
+                      ("plain http to IPv4-mapped loopback (not loopback)",
+                       "http://[::ffff:7f00:1]:8080"),
                       ("Origin of 300 bytes", "https://" + "a" * 300 + ".example")):
     handshake_row(O, title + " is 403", http(403), origin=origin)
 handshake_row(O, "second Origin header after the allowed one is 403", http(403),
@@ -1001,7 +1005,6 @@ handshake_row(O, "second Origin header after the allowed one is 403", http(403),
 for title, origin in (("lookalike suffix", "https://portal.example.evil"),
                       ("lookalike port", "https://portal.example:8443"),
                       ("punycode lookalike", "https://xn--prtal-8ve.example"),
-                      ("long IPv6 loopback form", "http://[0:0:0:0:0:0:0:1]:8080"),
                       ("other loopback address", "http://127.0.0.2:8080")):
     add(O, title + " may say hello only; the user sees it and it is refused after",
         consent_denied(origin))
