@@ -38,6 +38,20 @@ x509_is_der(X509 *x, const uint8_t *der, size_t len)
 	return same;
 }
 
+/*
+ * RFC 5280 4.1.1.2: signatureAlgorithm must equal tbsCertificate.signature.
+ * The outer one is not signed; a certificate where they differ is broken
+ * or tampered with, and verifiers refuse it: do not store it on a token.
+ */
+static bool
+x509_sigalgs_agree(const X509 *x)
+{
+	const X509_ALGOR *outer;
+
+	X509_get0_signature(NULL, &outer, x);
+	return outer != NULL && X509_ALGOR_cmp(outer, X509_get0_tbs_sigalg(x)) == 0;
+}
+
 static int
 x509_from_der(struct request *req, const char *field, const uint8_t *der, size_t len, X509 **out)
 {
@@ -56,6 +70,11 @@ x509_from_der(struct request *req, const char *field, const uint8_t *der, size_t
 		X509_free(x);
 		return request_fail(req, CB_ERR_INVALID_PARAMS,
 		    "params.%s: the certificate's public key cannot be read", field);
+	}
+	if (!x509_sigalgs_agree(x)) {
+		X509_free(x);
+		return request_fail(req, CB_ERR_INVALID_PARAMS,
+		    "params.%s: the certificate names two different signature algorithms", field);
 	}
 	/*
 	 * The token stores OpenSSL's encoding of what it parsed; d2i_X509 takes

@@ -710,6 +710,17 @@ def test_install_of_a_certificate_for_a_foreign_key_is_key_not_found_and_writes_
     assert (object_count(TOKEN_A), object_count(TOKEN_B)) == before
 
 
+def outer_sig_alg_changed(der):
+    """der with the unsigned outer signatureAlgorithm made SHA-384 (same length)."""
+    for oid in (b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x0b",   # sha256WithRSA
+                b"\x06\x08\x2a\x86\x48\xce\x3d\x04\x03\x02"):      # ecdsa-with-SHA256
+        at = der.rfind(oid)
+        if at > 0 and der.find(oid) != at:
+            last = at + len(oid) - 1
+            return der[:last] + bytes([der[last] + 1]) + der[last + 1:]
+    raise AssertionError("no SHA-256 signature algorithm found in and after the TBS part")
+
+
 def test_install_refuses_garbage_truncated_and_expired_input_naming_the_problem():
     gen = generated["RSA-4096"]
     good = issue(gen["csr"], "rsa4096-cert")
@@ -724,6 +735,7 @@ def test_install_refuses_garbage_truncated_and_expired_input_naming_the_problem(
         ("\n".join(lines[:len(lines) // 2]) + "\n", "not a PEM CERTIFICATE"),
         (good.replace("CERTIFICATE", "PUBLIC KEY"), "not a PEM CERTIFICATE"),
         (good + good, "more than one"),
+        (base64.b64encode(outer_sig_alg_changed(der)).decode(), "two different signature"),
     ]
     expired = issue_expired(gen["csr"])
     before = object_count(TOKEN_A)
