@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <p11-kit/uri.h>
 
 #include "protocol/cberr.h"
+#include "protocol/hex.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/token.h"
@@ -209,16 +209,13 @@ uri_matches(P11KitUri *uri, struct token *t)
 static bool
 uri_has_control(const char *text)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *hi, *lo;
-	int c;
+	int hi, lo, c;
 
 	for (; (text = strchr(text, '%')) != NULL; text++) {
-		if (text[1] == '\0' || text[2] == '\0' ||
-		    (hi = strchr(hex, tolower((unsigned char)text[1]))) == NULL ||
-		    (lo = strchr(hex, tolower((unsigned char)text[2]))) == NULL)
-			continue;	/* p11-kit refuses a broken escape itself */
-		c = (int)(hi - hex) << 4 | (int)(lo - hex);
+		/* p11-kit refuses a broken escape itself; hex_value() stops at the NUL. */
+		if ((hi = hex_value(text[1])) < 0 || (lo = hex_value(text[2])) < 0)
+			continue;
+		c = hi << 4 | lo;
 		if (c < 0x20 || c == 0x7f)
 			return true;
 	}

@@ -11,20 +11,9 @@
 #include <string.h>
 
 #include "protocol/atr.h"
+#include "protocol/hex.h"
 
 #define ATR_MAX 33
-
-static int
-nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decode n hex digits (n even) into out; returns bytes or -1. */
 static int
@@ -36,7 +25,7 @@ decode(const char *hex, size_t n, uint8_t *out)
 	if (n == 0 || n % 2 != 0 || n / 2 > ATR_MAX)
 		return -1;
 	for (i = 0; i < n / 2; i++) {
-		if ((hi = nibble(hex[2 * i])) < 0 || (lo = nibble(hex[2 * i + 1])) < 0)
+		if ((hi = hex_value(hex[2 * i])) < 0 || (lo = hex_value(hex[2 * i + 1])) < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
 	}

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "protocol/cberr.h"
+#include "protocol/hex.h"
 #include "protocol/jsonrpc.h"
 
 struct key {
@@ -35,23 +36,11 @@ struct frame {
 	size_t nkeys, cap;
 };
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* json-c has checked the digits; U+FFFD keeps a direct caller's bad escape defined. */
 static unsigned
 read_u4(const char *p)
 {
-	int d0 = hexval(p[0]), d1 = hexval(p[1]), d2 = hexval(p[2]), d3 = hexval(p[3]);
+	int d0 = hex_value(p[0]), d1 = hex_value(p[1]), d2 = hex_value(p[2]), d3 = hex_value(p[3]);
 
 	if ((d0 | d1 | d2 | d3) < 0)
 		return 0xfffd;

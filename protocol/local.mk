@@ -1,7 +1,7 @@
 # protocol/: pure JSON-RPC and IPC code, no I/O (unit-tested and fuzzed).
 noinst_LIBRARIES += protocol/libcbproto.a
 protocol_libcbproto_a_SOURCES = \
-	protocol/cberr.h protocol/errors.c \
+	protocol/cberr.h protocol/errors.c protocol/hex.h \
 	protocol/ipc.h protocol/ipc.c \
 	protocol/jsonrpc.h protocol/jsonrpc.c \
 	protocol/json_strict.c \
