@@ -1,4 +1,5 @@
-"""Fixtures for cardbridge's black-box tests: a daemon and a WebSocket client.
+"""Fixtures for cardbridge's black-box tests: a daemon, a WebSocket client,
+the scripted PIN dialogs, and the runner a test file ends with.
 
 The client is deliberately raw (RFC 6455 over a plain socket) so tests can
 send exactly what a browser or a hostile page would: any Origin and Host
@@ -8,12 +9,15 @@ Use Debian's /usr/bin/python3.
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import tempfile
 import time
+
+import tap
 
 SRCDIR = os.environ.get("CB_SRCDIR", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILDDIR = os.environ.get("CB_BUILDDIR", SRCDIR)
@@ -243,3 +247,65 @@ def run_daemon_expect_failure(args, timeout=10):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
                        env=dict(os.environ, XDG_CONFIG_HOME=tempfile.mkdtemp()))
     return p.returncode, p.stdout.decode(errors="replace")
+
+
+class Dialogs:
+    """The script and the log of tests/fake-pinentry (see its docstring), in a
+    temporary directory of their own; env() points a daemon at them.
+
+    answers() queues the answers for the next dialogs and starts a fresh log,
+    so that shown() is what the user saw since; with keep_log=True the log
+    keeps every dialog since the Dialogs was made."""
+
+    def __init__(self, prefix="cb-pin-", keep_log=False):
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+        self.script = os.path.join(self.dir, "script")
+        self.log = os.path.join(self.dir, "pinentry.log")
+        self.keep_log = keep_log
+        open(self.log, "w").close()
+        self.answers()
+
+    def answers(self, *actions):
+        with open(self.script, "w") as f:
+            f.write("".join(a + "\n" for a in actions))
+        if not self.keep_log:
+            open(self.log, "w").close()
+
+    def shown(self):
+        with open(self.log, encoding="utf-8") as f:
+            return f.read()
+
+    def lines(self, command):
+        """What the dialogs showed for one pinentry command, in order."""
+        return [line[len(command) + 1:] for line in self.shown().splitlines()
+                if line.startswith(command + " ")]
+
+    def env(self):
+        return {"CB_PINENTRY_SCRIPT": self.script, "CB_PINENTRY_LOG": self.log}
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for(what, predicate, timeout=20, interval=0.01):
+    """Poll predicate until it returns something true, and return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(interval)
+
+
+def run_tests(namespace, setup, teardown, missing, programs=(HELPER,)):
+    """tap.run, unless missing() names what is not installed or one of the
+    programs is not built: then the whole file skips."""
+    why = missing()
+    if why:
+        tap.skip_all(why)
+    for program in programs:
+        if not os.access(program, os.X_OK):
+            tap.skip_all(os.path.basename(program) + " not built")
+    tap.run(namespace, setup, teardown)

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import socket
-import tempfile
 import time
 
 from cryptography import x509
@@ -27,43 +26,22 @@ import pcscenv
 import pki
 import softhsm
 import tap
-from cbtest import error_reason
+from cbtest import error_reason, wait_for
 
-env = daemon = ca = None
-SCRIPT = LOG = None
+env = daemon = ca = dialogs = None
 SIG = "OpenPGP card (User PIN (sig))"
 USER = "OpenPGP card (User PIN)"
 GENERATED = {}
 
 
-def pinentry(*actions):
-    """Queue answers for the next dialogs and start a fresh dialog log."""
-    with open(SCRIPT, "w") as f:
-        f.write("".join(a + "\n" for a in actions))
-    open(LOG, "w").close()
-
-
-def shown():
-    with open(LOG, encoding="utf-8") as f:
-        return f.read()
-
-
-def error_lines():
-    return [line[len("SETERROR "):] for line in shown().splitlines()
-            if line.startswith("SETERROR ")]
-
-
 def setup():
-    global env, daemon, ca, SCRIPT, LOG
+    global env, daemon, ca, dialogs
     env = pcscenv.PcscEnv()
     env.insert()
-    d = tempfile.mkdtemp(prefix="cb-pin-")
-    SCRIPT = os.path.join(d, "script")
-    LOG = os.path.join(d, "pinentry.log")
-    pinentry()
+    dialogs = cbtest.Dialogs()
     daemon = cbtest.Daemon(modules=[pcscenv.OPENSC_MODULE],
-                           env=dict(env.env, CB_PINENTRY_SCRIPT=SCRIPT, CB_PINENTRY_LOG=LOG,
-                                    ASAN_OPTIONS=asan_options(d)))
+                           env=dict(env.env, ASAN_OPTIONS=asan_options(dialogs.dir),
+                                    **dialogs.env()))
     ca = pki.TestCA()
 
 
@@ -204,7 +182,7 @@ def card_objects(label):
 
 
 def generate(ws, label, algorithm, *answers):
-    pinentry(*answers)
+    dialogs.answers(*answers)
     return ws.call("keys.generate", {"token": card_uri(ws, label), "algorithm": algorithm,
                                      "subject": {"CN": "Joe Doe", "C": "PL"}})
 
@@ -224,7 +202,7 @@ def check_generated(label, key_id, algorithm):
                                  serialization.PublicFormat.SubjectPublicKeyInfo) == \
         card_public_key(label, key_id)
     # Two dialogs: the admin PIN generates, the user PIN signs the CSR.
-    log = shown()
+    log = dialogs.shown()
     prompts = re.findall(r"^SETPROMPT (.*)$", log, re.M)
     assert prompts == ["Admin PIN:", "User PIN:"], log
     assert "in key slot %s on the token \"%s\" (serial number fffe00000001)" % (key_id, label) \
@@ -236,13 +214,14 @@ def check_generated(label, key_id, algorithm):
 
 def test_keygen_rsa_2048_goes_to_slot_01_of_the_signature_pin_token():
     res = check_generated(SIG, "01", {"type": "RSA", "bits": 2048})
-    assert "generate an RSA 2048 key pair in key slot 01" in shown()
+    assert "generate an RSA 2048 key pair in key slot 01" in dialogs.shown()
     assert serialization.load_pem_public_key(res["publicKey"].encode()).key_size == 2048
 
 
 def test_keygen_p256_goes_to_slot_03_of_the_user_pin_token():
     res = check_generated(USER, "03", {"type": "EC", "curve": "P-256"})
-    assert "sign the certificate request for the new EC P-256 key in key slot 03" in shown()
+    assert "sign the certificate request for the new EC P-256 key in key slot 03" in \
+        dialogs.shown()
     key = serialization.load_pem_public_key(res["publicKey"].encode())
     assert isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"
 
@@ -252,12 +231,12 @@ def test_certificates_install_writes_the_issued_certificate_under_the_key_id():
     for label, key_id in ((SIG, "01"), (USER, "03")):
         cert = ca.issue(GENERATED[label]["csr"])
         GENERATED[label]["cert"] = cert
-        pinentry("pin " + pcscenv.ADMIN_PIN)
+        dialogs.answers("pin " + pcscenv.ADMIN_PIN)
         r = ws.result("certificates.install", {"certificate": cert, "chain": [ca.pem()]})
         assert r["keyId"] == key_id and len(r["installed"]) == 1, r
         assert r["notStored"] == [{"subject": "CN=cardbridge Test CA",
                                    "reason": "the card has no room for CA certificates"}], r
-        log = shown()
+        log = dialogs.shown()
         assert "SETPROMPT Admin PIN:" in log and \
             "store the certificate for Joe Doe issued by cardbridge Test CA" in log, log
         certs = [o for o in card_objects(label) if o["kind"] == "Certificate"]
@@ -278,7 +257,7 @@ def test_full_slots_are_slot_occupied_before_any_dialog_and_nothing_changes():
     before = {(label, key_id): card_public_key(label, key_id)
               for label, key_id in ((SIG, "01"), (USER, "03"))}
     ws = daemon.connect(timeout=120)
-    pinentry()
+    dialogs.answers()
     for label, key_id in ((SIG, "01"), (USER, "03")):
         for overwrite in (False, True):
             r = ws.call("keys.generate", {"token": card_uri(ws, label), "overwrite": overwrite,
@@ -291,7 +270,7 @@ def test_full_slots_are_slot_occupied_before_any_dialog_and_nothing_changes():
     r = ws.call("certificates.install", {"certificate": other})
     ws.close()
     assert error_reason(r) == "SLOT_OCCUPIED" and "certificate" in r["error"]["message"], r
-    assert "START" not in shown(), "a dialog for a request that cannot succeed"
+    assert "START" not in dialogs.shown(), "a dialog for a request that cannot succeed"
     assert before == {(label, key_id): card_public_key(label, key_id) for label, key_id in before}
     certs = [o for o in card_objects(SIG) if o["kind"] == "Certificate"]
     assert len(certs) == 1
@@ -315,15 +294,15 @@ def test_wrong_user_pins_count_down_and_the_third_locks_with_no_dialog_after():
         # OpenSC tells nothing after the first wrong PIN, "final try" after the second.
         assert r["error"]["data"]["retriesLeft"] == 1, r
         assert "stays in key slot 01" in r["error"]["message"], r
-        assert error_lines() == ["Wrong PIN. Try again.",
-                                 "Wrong PIN. This is the last try before the PIN is locked."]
+        assert dialogs.lines("SETERROR") == [
+            "Wrong PIN. Try again.", "Wrong PIN. This is the last try before the PIN is locked."]
         r = generate(ws, USER, {"type": "EC", "curve": "P-256"}, admin, wrong)
         assert error_reason(r) == "PIN_LOCKED", r
         assert r["error"]["data"]["retriesLeft"] == 0, r
-        assert error_lines() == ["This is the last try before the PIN is locked."]
+        assert dialogs.lines("SETERROR") == ["This is the last try before the PIN is locked."]
         r = generate(ws, USER, {"type": "EC", "curve": "P-256"}, admin, "pin " + pcscenv.USER_PIN)
         assert error_reason(r) == "PIN_LOCKED", r
-        assert "START" not in shown(), "a dialog although the PIN is locked"
+        assert "START" not in dialogs.shown(), "a dialog although the PIN is locked"
         flags = [t["flags"]["pinLocked"] for t in card_tokens(ws)]
         ws.close()
         assert flags == [True, True], flags
@@ -339,14 +318,12 @@ def test_card_pulled_mid_keygen_is_card_removed_and_works_again_after_reinsertio
         ws = daemon.connect(timeout=120)
         ws.result("events.subscribe")
         uri = card_uri(ws, SIG)
-        pinentry("pin " + pcscenv.ADMIN_PIN, "pin " + pcscenv.USER_PIN)
+        dialogs.answers("pin " + pcscenv.ADMIN_PIN, "pin " + pcscenv.USER_PIN)
         ws.send_frame(json.dumps({"jsonrpc": "2.0", "id": 77, "method": "keys.generate",
                                   "params": {"token": uri,
                                              "algorithm": {"type": "RSA", "bits": 2048}}}))
-        deadline = time.time() + 30
-        while "BYE" not in shown():  # the admin PIN was given: keygen starts
-            assert time.time() < deadline, "the admin PIN dialog never ended"
-            time.sleep(0.02)
+        # The admin PIN was given: the keygen starts.
+        wait_for("the admin PIN dialog to end", lambda: "BYE" in dialogs.shown(), timeout=30)
         time.sleep(0.3)
         env.card.kill()
         env.card.wait()
@@ -360,7 +337,7 @@ def test_card_pulled_mid_keygen_is_card_removed_and_works_again_after_reinsertio
                 removed = msg["params"]
         assert error_reason(reply) == "CARD_REMOVED", reply
         assert removed["reader"].startswith("Virtual PCD"), removed
-        assert "User PIN:" not in shown(), "asked for the user PIN of a pulled card"
+        assert "User PIN:" not in dialogs.shown(), "asked for the user PIN of a pulled card"
         failed = re.findall(r"debug: (.*): CK_RV 0x[0-9a-f]+$", daemon.read_log(), re.M)
         print("# the pulled card failed in: %s" % (failed[-1] if failed else "?"))
         # Back in, without the delay: the same card works again.
@@ -441,9 +418,4 @@ def test_no_pin_reached_the_daemon_or_helper_log():
 
 
 if __name__ == "__main__":
-    why = pcscenv.missing()
-    if why:
-        tap.skip_all(why)
-    if not os.access(cbtest.HELPER, os.X_OK):
-        tap.skip_all("cardbridge-pkcs11-helper not built")
-    tap.run(globals(), setup, teardown)
+    cbtest.run_tests(globals(), setup, teardown, pcscenv.missing)

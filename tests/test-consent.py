@@ -7,44 +7,30 @@ token before the user answers, and what each answer does.
 import json
 import os
 import subprocess
-import tempfile
 import time
 
 import cbtest
 import softhsm
-import tap
 from cbtest import HandshakeRefused, error_reason
 
 hsm = None
 UNKNOWN = "https://shop.example"
 
 
-class Env:
+class Env(cbtest.Dialogs):
+    """The dialogs (their log keeps every one since the Env was made), the
+    user's config directory and runtime directory of one test."""
+
     def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="cb-consent-")
-        self.script = os.path.join(self.dir, "script")
-        self.log = os.path.join(self.dir, "pinentry.log")
+        super().__init__(prefix="cb-consent-", keep_log=True)
         self.xdg = os.path.join(self.dir, "xdg")
         self.runtime = os.path.join(self.dir, "run")
         os.makedirs(self.runtime, mode=0o700)
-        self.answers()
-
-    def answers(self, *actions):
-        with open(self.script, "w") as f:
-            f.write("".join(a + "\n" for a in actions))
 
     def daemon(self, config=None):
         return cbtest.Daemon(modules=[softhsm.MODULE], config=config,
-                             env={"SOFTHSM2_CONF": hsm.conf, "CB_PINENTRY_SCRIPT": self.script,
-                                  "CB_PINENTRY_LOG": self.log, "XDG_CONFIG_HOME": self.xdg,
-                                  "XDG_RUNTIME_DIR": self.runtime})
-
-    def shown(self):
-        try:
-            with open(self.log) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+                             env=dict(self.env(), SOFTHSM2_CONF=hsm.conf,
+                                      XDG_CONFIG_HOME=self.xdg, XDG_RUNTIME_DIR=self.runtime))
 
 
 def setup():
@@ -189,9 +175,4 @@ def test_plain_http_origins_are_never_asked_about():
 
 
 if __name__ == "__main__":
-    why = softhsm.missing()
-    if why:
-        tap.skip_all(why)
-    if not os.access(cbtest.HELPER, os.X_OK):
-        tap.skip_all("cardbridge-pkcs11-helper not built")
-    tap.run(globals(), setup, teardown)
+    cbtest.run_tests(globals(), setup, teardown, softhsm.missing)

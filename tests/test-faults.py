@@ -36,7 +36,7 @@ import cbtest
 import pcscenv
 import softhsm
 import tap
-from cbtest import error_reason
+from cbtest import error_reason, wait_for
 
 BUDGET = 1.0
 UNKNOWN = "https://shop.example"
@@ -69,16 +69,6 @@ def children(parent, needle):
     return found
 
 
-def wait_for(what, predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError("timed out waiting for " + what)
-
-
 def helper_of(daemon):
     pids = wait_for("the helper", lambda: children(daemon.proc.pid, b"pkcs11-helper"))
     assert len(pids) == 1, pids
@@ -90,26 +80,6 @@ def pinentry_of(helper):
 
 
 # --- dialogs and requests ------------------------------------------------------
-
-class Dialogs:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="cb-faults-")
-        self.script = os.path.join(self.dir, "script")
-        self.log = os.path.join(self.dir, "pinentry.log")
-        self.answers()
-
-    def answers(self, *actions):
-        with open(self.script, "w") as f:
-            f.write("".join(a + "\n" for a in actions))
-        open(self.log, "w").close()
-
-    def shown(self):
-        with open(self.log, encoding="utf-8", errors="replace") as f:
-            return f.read()
-
-    def env(self):
-        return {"CB_PINENTRY_SCRIPT": self.script, "CB_PINENTRY_LOG": self.log}
-
 
 def send(ws, id, method, params):
     ws.send_frame(json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
@@ -170,7 +140,7 @@ def hello_within_budget(daemon, what):
 
 def setup():
     S["hsm"] = softhsm.SoftHSM(["faults"])
-    S["dialogs"] = Dialogs()
+    S["dialogs"] = cbtest.Dialogs(prefix="cb-faults-")
     S["daemon"] = cbtest.Daemon(modules=[softhsm.MODULE],
                                 env=dict(S["dialogs"].env(), SOFTHSM2_CONF=S["hsm"].conf))
     ws = S["daemon"].connect()
@@ -188,7 +158,7 @@ def teardown():
         S["hsm"].cleanup()
     for fixture in (S, K):
         if fixture.get("dialogs"):
-            shutil.rmtree(fixture["dialogs"].dir, ignore_errors=True)
+            fixture["dialogs"].cleanup()
 
 
 def objects():
@@ -369,7 +339,7 @@ def test_disk_full_when_remembering_an_origin_keeps_origins_json_and_allows_for_
     why = mount_namespace_usable()
     if why:
         tap.skip(why)
-    dialogs = Dialogs()
+    dialogs = cbtest.Dialogs(prefix="cb-faults-")
     top = tempfile.mkdtemp(prefix="cb-full-")
     runtime = os.path.join(top, "run")     # the user's allow-list needs the control side
     os.mkdir(runtime, 0o700)
@@ -426,7 +396,7 @@ def test_disk_full_when_remembering_an_origin_keeps_origins_json_and_allows_for_
     finally:
         daemon.stop()
         shutil.rmtree(top, ignore_errors=True)
-        shutil.rmtree(dialogs.dir, ignore_errors=True)
+        dialogs.cleanup()
 
 
 # --- the card tier ------------------------------------------------------------
@@ -441,7 +411,7 @@ def card_fixture():
     if "daemon" not in K:
         K["env"] = pcscenv.PcscEnv()
         K["env"].insert()
-        K["dialogs"] = Dialogs()
+        K["dialogs"] = cbtest.Dialogs(prefix="cb-faults-")
         K["daemon"] = cbtest.Daemon(modules=[pcscenv.OPENSC_MODULE],
                                     env=dict(K["env"].env, **K["dialogs"].env()))
     return K["env"], K["daemon"], K["dialogs"]
@@ -528,10 +498,5 @@ def test_card_pulled_mid_keygen_answers_card_removed():
 
 
 if __name__ == "__main__":
-    why = softhsm.missing()
-    if why:
-        tap.skip_all(why)
-    for program in (cbtest.DAEMON, cbtest.HELPER):
-        if not os.access(program, os.X_OK):
-            tap.skip_all(program + " not built")
-    tap.run(globals(), setup, teardown)
+    cbtest.run_tests(globals(), setup, teardown, softhsm.missing,
+                     programs=(cbtest.DAEMON, cbtest.HELPER))

@@ -36,8 +36,8 @@ MO = os.path.join(CATALOGS, "pl", "LC_MESSAGES", "cardbridge.mo")
 TESTING = {"CB_HELPER_TESTING": "1", "CARDBRIDGE_LOCALEDIR": CATALOGS}
 UNKNOWN = "https://shop.example"
 
-hsm = ca = None
-WORK = SCRIPT = LOG = None
+hsm = ca = dialogs = None
+WORK = None
 POLISH = None   # the environment of a Polish user, or the reason there is none
 
 
@@ -80,10 +80,9 @@ def polish_environment():
 
 
 def setup():
-    global hsm, ca, WORK, SCRIPT, LOG, POLISH
+    global hsm, ca, dialogs, WORK, POLISH
     WORK = tempfile.mkdtemp(prefix="cb-i18n-")
-    SCRIPT = os.path.join(WORK, "script")
-    LOG = os.path.join(WORK, "pinentry.log")
+    dialogs = cbtest.Dialogs(prefix="cb-i18n-")
     POLISH = polish_environment()
     if softhsm.missing() is None:
         hsm = softhsm.SoftHSM(["karta"])
@@ -95,24 +94,8 @@ def teardown():
         hsm.cleanup()
     if WORK:
         shutil.rmtree(WORK, ignore_errors=True)
-
-
-def pinentry(*actions):
-    """Queue answers for the next dialogs and start a fresh dialog log."""
-    with open(SCRIPT, "w") as f:
-        f.write("".join(a + "\n" for a in actions))
-    open(LOG, "w").close()
-
-
-def shown():
-    with open(LOG, encoding="utf-8") as f:
-        return f.read()
-
-
-def lines(command):
-    """What the dialogs showed for one pinentry command, in order."""
-    return [line[len(command) + 1:] for line in shown().splitlines()
-            if line.startswith(command + " ")]
+    if dialogs:
+        dialogs.cleanup()
 
 
 def needs(what):
@@ -132,8 +115,8 @@ def needs(what):
 
 def daemon(locale, modules=None, origins=(cbtest.ORIGIN,), **env):
     """A cardbridged whose helper runs in the given locale environment."""
-    environ = {"SOFTHSM2_CONF": hsm.conf, "CB_PINENTRY_SCRIPT": SCRIPT, "CB_PINENTRY_LOG": LOG,
-               "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}
+    environ = dict(dialogs.env(), SOFTHSM2_CONF=hsm.conf,
+                   LANGUAGE="", LC_ALL="", LC_MESSAGES="", LANG="")
     environ.update(TESTING)
     environ.update(locale)
     environ.update(env)
@@ -142,7 +125,7 @@ def daemon(locale, modules=None, origins=(cbtest.ORIGIN,), **env):
 
 
 def keygen(d, token, *answers):
-    pinentry(*answers)
+    dialogs.answers(*answers)
     ws = d.connect(timeout=60)
     uri = {t["label"]: t["uri"] for t in ws.result("tokens.list")["tokens"]}[token]
     r = ws.call("keys.generate", {"token": uri, "algorithm": {"type": "EC", "curve": "P-256"},
@@ -185,16 +168,16 @@ def test_a_polish_user_gets_the_pin_dialog_in_polish():
     try:
         r = keygen(d, "karta", "pin " + softhsm.PIN)
         assert "result" in r and pki.verify_csr(r["result"]["csr"]), r
-        desc = lines("SETDESC")
-        assert len(desc) == 1, shown()
+        desc = dialogs.lines("SETDESC")
+        assert len(desc) == 1, dialogs.shown()
         assert re.fullmatch(
             re.escape(cbtest.ORIGIN) + r" chce wygenerować parę kluczy EC P-256 na tokenie "
             r"„karta” \(numer seryjny [0-9a-f]+\)\.\\n\\n"
             r"Wprowadź PIN użytkownika tego tokena, aby na to zezwolić\.", desc[0]), desc[0]
-        assert lines("SETPROMPT") == ["PIN użytkownika:"], shown()
-        assert lines("SETTITLE") == ["cardbridge: " + cbtest.ORIGIN], shown()
-        assert "OPTION default-cancel=Anuluj" in shown(), shown()
-        assert softhsm.PIN not in shown()
+        assert dialogs.lines("SETPROMPT") == ["PIN użytkownika:"], dialogs.shown()
+        assert dialogs.lines("SETTITLE") == ["cardbridge: " + cbtest.ORIGIN], dialogs.shown()
+        assert "OPTION default-cancel=Anuluj" in dialogs.shown(), dialogs.shown()
+        assert softhsm.PIN not in dialogs.shown()
     finally:
         d.stop()
 
@@ -205,13 +188,13 @@ def test_with_lang_c_the_same_dialog_is_in_english():
     try:
         r = keygen(d, "karta", "cancel")
         assert error_reason(r) == "USER_CANCELLED", r
-        desc = lines("SETDESC")
+        desc = dialogs.lines("SETDESC")
         assert len(desc) == 1 and desc[0].startswith(
             cbtest.ORIGIN + " asks to generate an EC P-256 key pair on the token \"karta\" "
-            "(serial number "), shown()
+            "(serial number "), dialogs.shown()
         assert desc[0].endswith("\\n\\nEnter the user PIN of this token to allow it."), desc
-        assert lines("SETPROMPT") == ["User PIN:"], shown()
-        assert "OPTION default-cancel=Cancel" in shown(), shown()
+        assert dialogs.lines("SETPROMPT") == ["User PIN:"], dialogs.shown()
+        assert "OPTION default-cancel=Cancel" in dialogs.shown(), dialogs.shown()
     finally:
         d.stop()
 
@@ -223,11 +206,11 @@ def test_a_wrong_pin_and_a_short_one_get_polish_error_lines():
         # SoftHSM2's PINs have at least 4 characters: the plural form for 2-4.
         r = keygen(d, "karta", "pin 000000", "pin 12", "pin " + softhsm.PIN)
         assert "result" in r, r
-        errors = lines("SETERROR")
-        assert len(errors) == 2, shown()
+        errors = dialogs.lines("SETERROR")
+        assert len(errors) == 2, dialogs.shown()
         assert errors[0].startswith("Nieprawidłowy PIN. "), errors
         assert errors[1] == "PIN musi mieć co najmniej 4 znaki.", errors
-        assert "000000" not in shown() and softhsm.PIN not in shown()
+        assert "000000" not in dialogs.shown() and softhsm.PIN not in dialogs.shown()
     finally:
         d.stop()
 
@@ -238,14 +221,16 @@ def test_the_tries_left_and_the_last_try_are_said_in_polish():
     try:
         r = keygen(d, "mock token", "pin 0000", "pin 1111", "cancel")
         assert error_reason(r) == "USER_CANCELLED", r
-        assert lines("SETERROR") == [
+        assert dialogs.lines("SETERROR") == [
             "Nieprawidłowy PIN. Zostało tylko kilka prób przed zablokowaniem PIN-u.",
-            "Nieprawidłowy PIN. To ostatnia próba przed zablokowaniem PIN-u."], shown()
+            "Nieprawidłowy PIN. To ostatnia próba przed zablokowaniem PIN-u."], \
+            dialogs.shown()
         # The next request starts with the warning; the page's message stays
         # English (it is for the portal's developers).
         r = keygen(d, "mock token", "pin 2222")
         assert error_reason(r) == "PIN_LOCKED", r
-        assert lines("SETERROR") == ["To ostatnia próba przed zablokowaniem PIN-u."], shown()
+        assert dialogs.lines("SETERROR") == [
+            "To ostatnia próba przed zablokowaniem PIN-u."], dialogs.shown()
         assert "locked" in r["error"]["message"], r
         assert not re.search("[ąćęłńóśźżĄĆĘŁŃÓŚŹŻ„”]", d.read_log()), "Polish in the log"
     finally:
@@ -258,10 +243,10 @@ def test_the_pin_pad_notice_is_in_polish():
     try:
         r = keygen(d, "mock token")
         assert "result" in r, r
-        desc = lines("SETDESC")
+        desc = dialogs.lines("SETDESC")
         assert len(desc) == 1 and desc[0].endswith(
-            "\\n\\nWprowadź PIN użytkownika na klawiaturze czytnika."), shown()
-        assert "GETPIN" not in shown()
+            "\\n\\nWprowadź PIN użytkownika na klawiaturze czytnika."), dialogs.shown()
+        assert "GETPIN" not in dialogs.shown()
     finally:
         d.stop()
 
@@ -270,19 +255,19 @@ def test_the_consent_question_is_in_polish():
     needs("polish")
     d = daemon(POLISH, origins=(), XDG_RUNTIME_DIR=WORK)
     try:
-        pinentry("deny")
+        dialogs.answers("deny")
         ws = d.connect(origin=UNKNOWN, timeout=60)
         r = ws.call("tokens.list")
         ws.close()
         assert error_reason(r) == "ORIGIN_NOT_ALLOWED", r
-        assert lines("SETDESC") == [
+        assert dialogs.lines("SETDESC") == [
             "Zezwolić %s na korzystanie z Twoich kart inteligentnych?\\n\\n"
             "Strona zobaczy Twoje karty i tokeny oraz będzie mogła prosić o wygenerowanie "
             "na nich kluczy i zapisanie certyfikatów. PIN nadal będzie wymagany za każdym "
-            "razem." % UNKNOWN], shown()
-        assert lines("SETOK") == ["_Zawsze zezwalaj"], shown()
-        assert lines("SETNOTOK") == ["Zezwól _tym razem"], shown()
-        assert lines("SETCANCEL") == ["_Odmów"], shown()
+            "razem." % UNKNOWN], dialogs.shown()
+        assert dialogs.lines("SETOK") == ["_Zawsze zezwalaj"], dialogs.shown()
+        assert dialogs.lines("SETNOTOK") == ["Zezwól _tym razem"], dialogs.shown()
+        assert dialogs.lines("SETCANCEL") == ["_Odmów"], dialogs.shown()
     finally:
         d.stop()
 
@@ -297,8 +282,8 @@ def test_language_is_followed_under_c_utf8_but_not_under_c():
         try:
             r = keygen(d, "karta", "cancel")
             assert error_reason(r) == "USER_CANCELLED", r
-            assert lines("SETPROMPT") == ["PIN użytkownika:" if polish else "User PIN:"], \
-                (locale, shown())
+            assert dialogs.lines("SETPROMPT") == [
+                "PIN użytkownika:" if polish else "User PIN:"], (locale, dialogs.shown())
         finally:
             d.stop()
 
@@ -313,7 +298,7 @@ def test_the_catalog_directory_from_the_environment_needs_the_testing_hook():
     try:
         r = keygen(d, "karta", "cancel")
         assert error_reason(r) == "USER_CANCELLED", r
-        assert lines("SETPROMPT") == ["User PIN:"], shown()
+        assert dialogs.lines("SETPROMPT") == ["User PIN:"], dialogs.shown()
     finally:
         d.stop()
 

@@ -13,42 +13,25 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 
 import cbtest
 import pki
 import softhsm
 import tap
-from cbtest import error_reason
+from cbtest import error_reason, wait_for
 
 MOCK = os.path.join(cbtest.BUILDDIR, "tests", "mock-p11", "mock-p11.so")
 CANARY = "314159"
 
-hsm = daemon = ca = None
-SCRIPT = LOG = None
+hsm = daemon = ca = dialogs = None
 TOKENS = {}
 
 
-def pinentry(*actions):
-    """Queue answers for the next dialogs and start a fresh dialog log."""
-    with open(SCRIPT, "w") as f:
-        f.write("".join(a + "\n" for a in actions))
-    open(LOG, "w").close()
-
-
-def shown():
-    with open(LOG, encoding="utf-8") as f:
-        return f.read()
-
-
 def setup():
-    global hsm, daemon, ca, SCRIPT, LOG
+    global hsm, daemon, ca, dialogs
     hsm = softhsm.SoftHSM(["pin one", "pin two"])
-    d = tempfile.mkdtemp(prefix="cb-pin-")
-    SCRIPT = os.path.join(d, "script")
-    LOG = os.path.join(d, "pinentry.log")
-    pinentry()
+    dialogs = cbtest.Dialogs()
     daemon = start_daemon([softhsm.MODULE])
     ca = pki.TestCA()
 
@@ -61,7 +44,7 @@ def teardown():
 
 
 def start_daemon(modules, env=None, **kw):
-    environ = {"SOFTHSM2_CONF": hsm.conf, "CB_PINENTRY_SCRIPT": SCRIPT, "CB_PINENTRY_LOG": LOG}
+    environ = dict(dialogs.env(), SOFTHSM2_CONF=hsm.conf)
     environ.update(env or {})
     return cbtest.Daemon(modules=modules, env=environ, **kw)
 
@@ -79,13 +62,6 @@ def keygen_params(uri, curve="P-256"):
             "subject": {"CN": "Joe Doe"}}
 
 
-def wait_for(what, cond, timeout=20):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "timed out waiting for " + what
-        time.sleep(0.05)
-
-
 def pid_gone(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -94,20 +70,15 @@ def pid_gone(pid):
         return True
 
 
-def error_lines():
-    return [line[len("SETERROR "):] for line in shown().splitlines()
-            if line.startswith("SETERROR ")]
-
-
 # --- SoftHSM: retry, cancel, timeout, disconnect, one dialog at a time --------
 
 def test_wrong_then_right_pin_succeeds_with_an_error_line_on_the_second_prompt():
-    pinentry("pin 000000", "pin " + softhsm.PIN)
+    dialogs.answers("pin 000000", "pin " + softhsm.PIN)
     ws = daemon.connect()
     res = ws.result("keys.generate", keygen_params(token_uri("pin one")))
     ws.close()
     assert pki.verify_csr(res["csr"])
-    log = shown()
+    log = dialogs.shown()
     assert log.count("GETPIN -> pin") == 2, log
     first, second = log.split("START")[1:3]
     assert "SETERROR" not in first, first
@@ -117,7 +88,7 @@ def test_wrong_then_right_pin_succeeds_with_an_error_line_on_the_second_prompt()
 
 def test_cancel_is_user_cancelled_and_nothing_is_written():
     before = hsm.objects("pin two")
-    pinentry("cancel")
+    dialogs.answers("cancel")
     ws = daemon.connect()
     r = ws.call("keys.generate", keygen_params(token_uri("pin two")))
     ws.close()
@@ -128,7 +99,7 @@ def test_cancel_is_user_cancelled_and_nothing_is_written():
 def test_a_dialog_that_gets_no_answer_is_timeout():
     short = start_daemon([softhsm.MODULE], config={"promptTimeoutSeconds": 2})
     try:
-        pinentry("hang")
+        dialogs.answers("hang")
         ws = short.connect(timeout=60)
         start = time.monotonic()
         r = ws.call("keys.generate", keygen_params(token_uri("pin two", short)))
@@ -136,42 +107,42 @@ def test_a_dialog_that_gets_no_answer_is_timeout():
         ws.close()
         assert error_reason(r) == "TIMEOUT", r
         assert took < 15, took
-        assert "SETTIMEOUT 2" in shown()
+        assert "SETTIMEOUT 2" in dialogs.shown()
     finally:
         short.stop()
 
 
 def test_disconnecting_closes_the_pending_dialog():
     before = hsm.objects("pin two")
-    pinentry("hang")
+    dialogs.answers("hang")
     ws = daemon.connect()
     ws.send_frame('{"jsonrpc":"2.0","id":1,"method":"keys.generate","params":%s}'
                   % json.dumps(keygen_params(token_uri("pin two"))))
-    wait_for("the dialog", lambda: "GETPIN -> hang" in shown())
-    pid = int(re.search(r"START pid=(\d+)", shown()).group(1))
+    wait_for("the dialog", lambda: "GETPIN -> hang" in dialogs.shown())
+    pid = int(re.search(r"START pid=(\d+)", dialogs.shown()).group(1))
     assert not pid_gone(pid)
     ws.close()
     wait_for("the pinentry to go", lambda: pid_gone(pid), timeout=10)
-    assert "TERM" in shown()
+    assert "TERM" in dialogs.shown()
     assert hsm.objects("pin two") == before
 
 
 def test_a_second_request_on_another_token_waits_for_the_first_dialog():
-    pinentry("hang", "pin " + softhsm.PIN)
+    dialogs.answers("hang", "pin " + softhsm.PIN)
     first = daemon.connect()
     first.send_frame('{"jsonrpc":"2.0","id":1,"method":"keys.generate","params":%s}'
                      % json.dumps(keygen_params(token_uri("pin one"))))
-    wait_for("the first dialog", lambda: "GETPIN -> hang" in shown())
+    wait_for("the first dialog", lambda: "GETPIN -> hang" in dialogs.shown())
     second = daemon.connect(timeout=60)
     second.send_frame('{"jsonrpc":"2.0","id":2,"method":"keys.generate","params":%s}'
                       % json.dumps(keygen_params(token_uri("pin two"))))
     time.sleep(1.5)
-    assert shown().count("START") == 1, "a second dialog opened while the first was up"
+    assert dialogs.shown().count("START") == 1, "a second dialog opened while the first was up"
     first.close()  # the first page leaves: its dialog closes, the second one opens
     reply = second.recv()
     second.close()
     assert "result" in reply, reply
-    log = shown()
+    log = dialogs.shown()
     assert log.count("START") == 2 and log.index("TERM") < log.rindex("START"), log
 
 
@@ -184,7 +155,7 @@ def mock_daemon(**env):
 
 
 def mock_keygen(d, *answers):
-    pinentry(*answers)
+    dialogs.answers(*answers)
     ws = d.connect(timeout=60)
     r = ws.call("keys.generate", keygen_params(token_uri("mock token", d)))
     ws.close()
@@ -196,7 +167,7 @@ def test_pin_pad_reader_shows_a_notice_logs_in_without_a_pin_and_closes_it():
     try:
         r = mock_keygen(d)  # no answers queued: nothing may ask for a PIN
         assert "result" in r and pki.verify_csr(r["result"]["csr"]), r
-        log = shown()
+        log = dialogs.shown()
         assert "GETPIN" not in log, log
         assert "Enter the user PIN on the reader's keypad." in log, log
         assert log.index("MESSAGE") < log.index("TERM"), "the notice was not closed"
@@ -211,8 +182,9 @@ def test_pin_pad_wrong_pin_shows_the_notice_again_with_the_error():
     try:
         r = mock_keygen(d)
         assert "result" in r, r
-        assert shown().count("MESSAGE") == 2
-        assert error_lines() == ["Wrong PIN. Only a few tries are left before the PIN is locked."]
+        assert dialogs.shown().count("MESSAGE") == 2
+        assert dialogs.lines("SETERROR") == [
+            "Wrong PIN. Only a few tries are left before the PIN is locked."]
     finally:
         d.stop()
 
@@ -222,8 +194,9 @@ def test_retry_dialogs_count_down_and_right_on_the_last_try_succeeds():
     try:
         r = mock_keygen(d, "pin 0000", "pin 1111", "pin 123456")
         assert "result" in r, r
-        assert error_lines() == ["Wrong PIN. Only a few tries are left before the PIN is locked.",
-                                 "Wrong PIN. This is the last try before the PIN is locked."]
+        assert dialogs.lines("SETERROR") == [
+            "Wrong PIN. Only a few tries are left before the PIN is locked.",
+            "Wrong PIN. This is the last try before the PIN is locked."]
     finally:
         d.stop()
 
@@ -238,10 +211,10 @@ def test_three_wrong_pins_lock_and_then_no_dialog_is_shown():
         r = mock_keygen(d, "pin 2222")
         assert error_reason(r) == "PIN_LOCKED", r
         assert r["error"]["data"]["retriesLeft"] == 0, r
-        assert error_lines() == ["This is the last try before the PIN is locked."]
+        assert dialogs.lines("SETERROR") == ["This is the last try before the PIN is locked."]
         r = mock_keygen(d, "pin 123456")
         assert error_reason(r) == "PIN_LOCKED", r
-        assert "START" not in shown(), "a dialog for a locked PIN"
+        assert "START" not in dialogs.shown(), "a dialog for a locked PIN"
         ws = d.connect()
         flags = ws.result("tokens.list")["tokens"][0]["flags"]
         ws.close()
@@ -256,25 +229,25 @@ def test_the_third_wrong_pin_in_one_request_is_pin_incorrect_with_retries_left()
         r = mock_keygen(d, "pin 0000", "pin 1111", "pin 2222", "pin 123456")
         assert error_reason(r) == "PIN_INCORRECT", r
         assert r["error"]["data"]["retriesLeft"] == 1, r
-        assert shown().count("GETPIN") == 3
+        assert dialogs.shown().count("GETPIN") == 3
     finally:
         d.stop()
 
 
 def test_stopping_the_daemon_closes_the_dialog_and_the_helper_finalizes_its_modules():
-    finalized = os.path.join(os.path.dirname(SCRIPT), "finalized-1")
+    finalized = os.path.join(dialogs.dir, "finalized-1")
     d = mock_daemon(FINALIZE_LOG=finalized)
-    pinentry("hang")
+    dialogs.answers("hang")
     ws = d.connect()
     ws.send_frame('{"jsonrpc":"2.0","id":1,"method":"keys.generate","params":%s}'
                   % json.dumps(keygen_params(token_uri("mock token", d))))
-    wait_for("the dialog", lambda: "GETPIN -> hang" in shown())
-    pid = int(re.search(r"START pid=(\d+)", shown()).group(1))
+    wait_for("the dialog", lambda: "GETPIN -> hang" in dialogs.shown())
+    pid = int(re.search(r"START pid=(\d+)", dialogs.shown()).group(1))
     start = time.monotonic()
     assert d.stop() == 0
     print("# stopped with a dialog open in %.0f ms" % ((time.monotonic() - start) * 1000))
     wait_for("the pinentry to go", lambda: pid_gone(pid), timeout=10)
-    assert "TERM" in shown()
+    assert "TERM" in dialogs.shown()
     with open(finalized) as f:
         assert f.read() == "C_Finalize\n"
     log = d.read_log()
@@ -283,7 +256,7 @@ def test_stopping_the_daemon_closes_the_dialog_and_the_helper_finalizes_its_modu
 
 
 def test_a_helper_hanging_on_the_way_out_is_killed_and_the_daemon_still_stops():
-    finalized = os.path.join(os.path.dirname(SCRIPT), "finalized-2")
+    finalized = os.path.join(dialogs.dir, "finalized-2")
     d = mock_daemon(FINALIZE_LOG=finalized, FINALIZE_MS=600000)
     token_uri("mock token", d)
     helpers = [p for p in children(d.proc.pid) if p != d.proc.pid]
@@ -379,15 +352,14 @@ def test_the_pin_is_in_no_log_no_frame_and_no_core_dump_of_the_daemon():
     d = None
     try:
         d = cbtest.Daemon(modules=[softhsm.MODULE], log_level="debug",
-                          env={"SOFTHSM2_CONF": canary_hsm.conf, "CB_PINENTRY_SCRIPT": SCRIPT,
-                               "CB_PINENTRY_LOG": LOG})
+                          env=dict(dialogs.env(), SOFTHSM2_CONF=canary_hsm.conf))
         ws = Recorder(d.port, timeout=60)
         uri = {t["label"]: t["uri"] for t in ws.result("tokens.list")["tokens"]}["canary"]
-        pinentry("pin " + CANARY)
+        dialogs.answers("pin " + CANARY)
         res = ws.result("keys.generate", keygen_params(uri))
-        pinentry("pin " + CANARY)
+        dialogs.answers("pin " + CANARY)
         ws.result("certificates.install", {"certificate": ca.issue(res["csr"])})
-        pinentry("pin 271828", "cancel")  # a failed login, then the user gives up
+        dialogs.answers("pin 271828", "cancel")  # a failed login, then the user gives up
         r = ws.call("keys.generate", keygen_params(uri))
         assert error_reason(r) == "USER_CANCELLED", r
         assert len(Recorder.frames) >= 4
@@ -396,7 +368,7 @@ def test_the_pin_is_in_no_log_no_frame_and_no_core_dump_of_the_daemon():
         log = d.read_log()
         assert "debug" in log and "keys.generate" in log, "the log proves nothing"
         assert CANARY not in log and "271828" not in log, "the PIN in the daemon/helper log"
-        assert CANARY not in shown(), "the PIN in the dialog log"
+        assert CANARY not in dialogs.shown(), "the PIN in the dialog log"
         core = core_of(d.proc.pid, canary_hsm.dir)
         ws.close()
         if core is None:
@@ -414,9 +386,4 @@ def test_the_pin_is_in_no_log_no_frame_and_no_core_dump_of_the_daemon():
 
 
 if __name__ == "__main__":
-    why = softhsm.missing()
-    if why:
-        tap.skip_all(why)
-    if not os.access(cbtest.HELPER, os.X_OK):
-        tap.skip_all("cardbridge-pkcs11-helper not built")
-    tap.run(globals(), setup, teardown)
+    cbtest.run_tests(globals(), setup, teardown, softhsm.missing)

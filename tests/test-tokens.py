@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import tempfile
 import threading
 import time
 
@@ -20,30 +19,19 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 import cbtest
 import pki
 import softhsm
-import tap
 from cbtest import error_reason
 
-hsm = daemon = ca = None
-SCRIPT = LOG = None
+hsm = daemon = ca = dialogs = None
 TOKENS = {}
 
 
-def pinentry(*actions):
-    """Queue answers for the next dialogs."""
-    with open(SCRIPT, "w") as f:
-        f.write("".join(a + "\n" for a in actions))
-
-
 def setup():
-    global hsm, daemon, ca, SCRIPT, LOG
+    global hsm, daemon, ca, dialogs
     hsm = softhsm.SoftHSM(["alpha", "beta"])
-    d = tempfile.mkdtemp(prefix="cb-pin-")
-    SCRIPT = os.path.join(d, "script")
-    LOG = os.path.join(d, "pinentry.log")
-    pinentry()
+    # The log keeps every dialog so far: the PIN check looks at all of them.
+    dialogs = cbtest.Dialogs(keep_log=True)
     daemon = cbtest.Daemon(modules=[softhsm.MODULE],
-                           env={"SOFTHSM2_CONF": hsm.conf, "CB_PINENTRY_SCRIPT": SCRIPT,
-                                "CB_PINENTRY_LOG": LOG})
+                           env=dict(dialogs.env(), SOFTHSM2_CONF=hsm.conf))
     ca = pki.TestCA()
 
 
@@ -101,7 +89,7 @@ def token_public_key(label, key_id):
 def generate(label, algorithm, subject=None, ws=None):
     own = ws is None
     ws = ws or daemon.connect()
-    pinentry("pin " + softhsm.PIN)
+    dialogs.answers("pin " + softhsm.PIN)
     params = {"token": token_uri(label), "algorithm": algorithm, "label": "test key",
               "subject": subject or {"CN": "Joe Doe", "emailAddress": "joe@example.com",
                                      "C": "PL"}}
@@ -179,8 +167,7 @@ def test_keygen_p384_csr_verifies_and_matches_the_token():
 
 def test_pin_dialog_names_origin_operation_and_token():
     generate("alpha", {"type": "EC", "curve": "P-256"})
-    with open(LOG) as f:
-        shown = f.read()
+    shown = dialogs.shown()
     assert cbtest.ORIGIN in shown, shown[-500:]
     assert "alpha" in shown, shown[-500:]
     assert softhsm.PIN not in shown
@@ -188,7 +175,7 @@ def test_pin_dialog_names_origin_operation_and_token():
 
 def test_unsupported_algorithm_is_refused_before_any_dialog():
     ws = daemon.connect()
-    pinentry()
+    dialogs.answers()
     for alg in ({"type": "RSA", "bits": 1024}, {"type": "EC", "curve": "P-521"},
                 {"type": "DSA", "bits": 2048}):
         r = ws.call("keys.generate", {"token": token_uri("alpha"), "algorithm": alg})
@@ -207,7 +194,7 @@ def test_unknown_token_uri_is_token_not_present():
 def test_hostile_subject_is_invalid_params_and_nothing_written():
     before = hsm.objects("beta")
     ws = daemon.connect()
-    pinentry("pin " + softhsm.PIN)
+    dialogs.answers("pin " + softhsm.PIN)
     for subject in ({"CN": "a\u0000b"}, {"C": "P1"}, {"CN": "x" * 65}, {"CN": "line\nbreak"}):
         r = ws.call("keys.generate", {"token": token_uri("beta"), "subject": subject,
                                       "algorithm": {"type": "EC", "curve": "P-256"}})
@@ -219,7 +206,7 @@ def test_hostile_subject_is_invalid_params_and_nothing_written():
 def test_cancelled_pin_dialog_is_user_cancelled_and_leaves_no_objects():
     before = hsm.objects("beta")
     ws = daemon.connect()
-    pinentry("cancel")
+    dialogs.answers("cancel")
     r = ws.call("keys.generate", {"token": token_uri("beta"),
                                   "algorithm": {"type": "RSA", "bits": 2048}})
     ws.close()
@@ -230,7 +217,7 @@ def test_cancelled_pin_dialog_is_user_cancelled_and_leaves_no_objects():
 def test_wrong_pin_is_pin_incorrect_and_leaves_no_objects():
     before = hsm.objects("beta")
     ws = daemon.connect()
-    pinentry("pin 000000", "cancel")
+    dialogs.answers("pin 000000", "cancel")
     r = ws.call("keys.generate", {"token": token_uri("beta"),
                                   "algorithm": {"type": "EC", "curve": "P-256"}})
     ws.close()
@@ -242,7 +229,7 @@ def test_issued_certificate_installs_under_the_key_id():
     res = check_generated("beta", {"type": "RSA", "bits": 2048})
     cert = ca.issue(res["csr"])
     ws = daemon.connect()
-    pinentry("pin " + softhsm.PIN)
+    dialogs.answers("pin " + softhsm.PIN)
     r = ws.result("certificates.install", {"certificate": cert, "chain": [ca.pem()]})
     assert r["keyId"] == res["keyId"], r
     assert len(r["installed"]) >= 1, r
@@ -250,7 +237,7 @@ def test_issued_certificate_installs_under_the_key_id():
              and o["id"] == res["keyId"]]
     assert len(certs) == 1, hsm.objects("beta")
     # Second install: already there, nothing written, no dialog needed.
-    pinentry()
+    dialogs.answers()
     r2 = ws.result("certificates.install", {"certificate": cert})
     assert r2["alreadyPresent"] and not r2["installed"], r2
     assert len([o for o in hsm.objects("beta") if o["kind"] == "Certificate"
@@ -264,7 +251,7 @@ def test_issued_certificate_installs_under_the_key_id():
 def test_certificate_for_a_key_not_on_the_token_is_key_not_found():
     before = hsm.objects("alpha") + hsm.objects("beta")
     ws = daemon.connect()
-    pinentry("pin " + softhsm.PIN)
+    dialogs.answers("pin " + softhsm.PIN)
     r = ws.call("certificates.install", {"certificate": pki.foreign_certificate()})
     ws.close()
     assert error_reason(r) == "KEY_NOT_FOUND", r
@@ -286,7 +273,7 @@ def test_expired_certificate_is_refused_unless_allowed():
     ws = daemon.connect()
     r = ws.call("certificates.install", {"certificate": cert})
     assert r["error"]["code"] == -32602 and "expired" in r["error"]["message"].lower(), r
-    pinentry("pin " + softhsm.PIN)
+    dialogs.answers("pin " + softhsm.PIN)
     r = ws.result("certificates.install", {"certificate": cert, "allowExpired": True})
     assert r["keyId"] == res["keyId"], r
     ws.close()
@@ -294,7 +281,7 @@ def test_expired_certificate_is_refused_unless_allowed():
 
 def test_hello_answers_while_rsa_4096_keygen_runs_on_another_client():
     busy = daemon.connect()
-    pinentry("pin " + softhsm.PIN)
+    dialogs.answers("pin " + softhsm.PIN)
     busy.send_frame(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "keys.generate",
                                 "params": {"token": token_uri("alpha"),
                                            "algorithm": {"type": "RSA", "bits": 4096}}}))
@@ -318,7 +305,7 @@ def test_hello_answers_while_rsa_4096_keygen_runs_on_another_client():
 
 def test_killed_helper_gives_a_clean_error_and_the_next_request_works():
     ws = daemon.connect()
-    pinentry("hang")
+    dialogs.answers("hang")
     ws.send_frame(json.dumps({"jsonrpc": "2.0", "id": 5, "method": "keys.generate",
                               "params": {"token": token_uri("beta"),
                                          "algorithm": {"type": "EC", "curve": "P-256"}}}))
@@ -354,9 +341,4 @@ def test_pin_never_reaches_the_daemon_log():
 
 
 if __name__ == "__main__":
-    why = softhsm.missing()
-    if why:
-        tap.skip_all(why)
-    if not os.access(cbtest.HELPER, os.X_OK):
-        tap.skip_all("cardbridge-pkcs11-helper not built")
-    tap.run(globals(), setup, teardown)
+    cbtest.run_tests(globals(), setup, teardown, softhsm.missing)
