@@ -23,6 +23,7 @@
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/pem.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
 
@@ -297,20 +298,9 @@ csr_prepare(EVP_PKEY *pub, const X509_NAME *subject, bool rsa, X509_REQ **out)
 }
 
 static int
-csr_pem(X509_REQ *x, char **pem)
+csr_write_pem(BIO *bio, const void *x)
 {
-	BIO *bio;
-	char *data;
-	long len;
-	int r = CB_ERR_ALLOC;
-
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return CB_ERR_ALLOC;
-	if (PEM_write_bio_X509_REQ(bio, x) == 1 && (len = BIO_get_mem_data(bio, &data)) > 0 &&
-	    (*pem = strndup(data, (size_t)len)) != NULL)
-		r = 0;
-	BIO_free(bio);
-	return r;
+	return PEM_write_bio_X509_REQ(bio, x);
 }
 
 int
@@ -338,7 +328,7 @@ csr_create(
 		    "the token's signature on the certificate request does not verify");
 		goto out;
 	}
-	r = csr_pem(x, pem);
+	r = pem_string(csr_write_pem, x, pem);
  out:
 	OPENSSL_free(tbs);
 	OPENSSL_free(sig);

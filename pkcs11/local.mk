@@ -3,7 +3,7 @@
 libexec_PROGRAMS += pkcs11/cardbridge-pkcs11-helper
 pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/helper.h pkcs11/helper.c \
-	pkcs11/request.c \
+	pkcs11/request.c pkcs11/request_object.c \
 	pkcs11/field.h pkcs11/field.c \
 	pkcs11/secret.h pkcs11/secret.c \
 	pkcs11/module.h pkcs11/module.c \
@@ -11,6 +11,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/session.h pkcs11/session.c \
 	pkcs11/pin.h pkcs11/pin.c \
 	pkcs11/i18n.h pkcs11/i18n.c \
+	pkcs11/pem.h pkcs11/pem.c \
 	pkcs11/pubkey.h pkcs11/pubkey.c \
 	pkcs11/csr.h pkcs11/csr.c \
 	pkcs11/keygen.c \

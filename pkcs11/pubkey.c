@@ -20,6 +20,7 @@
 
 #include "protocol/cberr.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/pem.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/session.h"
 
@@ -245,20 +246,14 @@ pubkey_id(EVP_PKEY *pk, uint8_t id[SHA_DIGEST_LENGTH])
 	return r;
 }
 
+static int
+pubkey_write_pem(BIO *bio, const void *pk)
+{
+	return PEM_write_bio_PUBKEY(bio, pk);
+}
+
 int
 pubkey_pem(EVP_PKEY *pk, char **pem)
 {
-	BIO *bio;
-	char *data;
-	long len;
-	int r = CB_ERR_ALLOC;
-
-	*pem = NULL;
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		return CB_ERR_ALLOC;
-	if (PEM_write_bio_PUBKEY(bio, pk) == 1 && (len = BIO_get_mem_data(bio, &data)) > 0 &&
-	    (*pem = strndup(data, (size_t)len)) != NULL)
-		r = 0;
-	BIO_free(bio);
-	return r;
+	return pem_string(pubkey_write_pem, pk, pem);
 }
