@@ -85,15 +85,6 @@ param_text(const uint8_t *data, size_t size, const uint8_t **der, size_t *der_le
 	return text;
 }
 
-static bool
-printable(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
-
 static void
 check_page_text(const char *s)
 {
@@ -112,9 +103,9 @@ check_report(X509 *x)
 
 	(void)x509_expired(x);
 	x509_time_iso(X509_get0_notAfter(x), when, sizeof(when));
-	FUZZ_CHECK(strlen(when) < sizeof(when) && printable(when));
+	FUZZ_CHECK(strlen(when) < sizeof(when) && fuzz_printable(when));
 	x509_time_iso(X509_get0_notBefore(x), when, sizeof(when));
-	FUZZ_CHECK(strlen(when) < sizeof(when) && printable(when));
+	FUZZ_CHECK(strlen(when) < sizeof(when) && fuzz_printable(when));
 	if ((summary = x509_summary(x, "0a1b")) != NULL) {
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			FUZZ_CHECK(json_object_object_get_ex(summary, keys[i], &v));
@@ -182,7 +173,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(r == CB_ERR_INVALID_PARAMS || r == CB_ERR_ALLOC);
 		FUZZ_CHECK(r != CB_ERR_INVALID_PARAMS ||
 		    strncmp(req.message, "params.chain[3]: ", 17) == 0);
-		FUZZ_CHECK(printable(req.message));
+		FUZZ_CHECK(fuzz_printable(req.message));
 	} else {
 		FUZZ_CHECK(x != NULL && X509_get0_pubkey(x) != NULL);
 		check_report(x);

@@ -96,34 +96,6 @@ utf8_ok(const unsigned char *s, size_t len)
 }
 
 static bool
-printable_ascii(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
-
-static struct json_object *
-parse_strict(const char *text, size_t len, int depth, int flags)
-{
-	struct json_tokener *tok;
-	struct json_object *obj;
-
-	if ((tok = json_tokener_new_ex(depth)) == NULL)
-		abort();
-	json_tokener_set_flags(tok, flags);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
-}
-
-static bool
 id_matches(struct json_object *jid, const struct proto_id *id)
 {
 	switch (id->kind) {
@@ -146,7 +118,7 @@ check_reply(char *text, const struct proto_id *id, bool error)
 
 	FUZZ_CHECK(text != NULL);
 	FUZZ_CHECK(utf8_ok((const unsigned char *)text, strlen(text)));
-	reply = parse_strict(text, strlen(text), 64,
+	reply = fuzz_parse_json(text, strlen(text), 64,
 	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	FUZZ_CHECK(reply != NULL && json_object_is_type(reply, json_type_object));
 	FUZZ_CHECK(json_object_object_get_ex(reply, "id", &jid) && id_matches(jid, id));
@@ -159,7 +131,7 @@ static void
 check_failure(const struct proto_failure *fail)
 {
 	FUZZ_CHECK(fail->err < 0);
-	FUZZ_CHECK(printable_ascii(fail->detail));
+	FUZZ_CHECK(fuzz_printable(fail->detail));
 	FUZZ_CHECK(fail->id.kind != PROTO_ID_NONE);
 	check_reply(proto_emit_error(&fail->id, fail->err, fail->detail, -1), &fail->id, true);
 }
@@ -252,7 +224,7 @@ dispatch(struct proto_request *req)
 	}
 	if ((r = proto_check_params(req->params, m->schema, why, sizeof(why))) != 0) {
 		FUZZ_CHECK(r == CB_ERR_INVALID_PARAMS);
-		FUZZ_CHECK(why[0] != '\0' && printable_ascii(why));
+		FUZZ_CHECK(why[0] != '\0' && fuzz_printable(why));
 		check_reply(proto_emit_error(&req->id, r, why, -1), &req->id, true);
 		return;
 	}

@@ -67,23 +67,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* pkcs11/helper.c json_parse_strict(): json-c's default mode, depth 16. */
+/* How pkcs11/helper.c reads the daemon's frame (JSON_DEPTH_MAX there). */
 static struct json_object *
 helper_parse(const char *text, size_t len)
 {
-	struct json_tokener *tok;
-	struct json_object *obj;
+	struct proto_failure fail;
 
-	if ((tok = json_tokener_new_ex(16)) == NULL)
-		abort();
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
+	return proto_parse_object(text, len, 16, &fail);
 }
 
 /* The daemon's verdict on the whole request; its params when it accepts. */

@@ -29,15 +29,6 @@
 
 #define LISTEN_PORT 47110	/* any port: the daemon passes the one it listens on */
 
-static bool
-printable(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
-
 static void
 check_launch(const uint8_t *data, size_t size)
 {
@@ -54,7 +45,7 @@ check_launch(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(url_verb_name(verb), "start") == 0);
 	} else {
 		FUZZ_CHECK(r == CB_ERR_INVALID_PARAMS && verb == URL_VERB_NONE);
-		FUZZ_CHECK(why != NULL && *why != '\0' && printable(why));
+		FUZZ_CHECK(why != NULL && *why != '\0' && fuzz_printable(why));
 		FUZZ_CHECK(strcmp(url_verb_name(verb), "none") == 0);
 	}
 }
@@ -68,7 +59,7 @@ check_origin(const char *text)
 	bool ok;
 
 	if (origin_parse(text, &o, &why) != 0) {
-		FUZZ_CHECK(why != NULL && printable(why));
+		FUZZ_CHECK(why != NULL && fuzz_printable(why));
 		return;
 	}
 	FUZZ_CHECK(strcmp(o.scheme, "https") == 0 || strcmp(o.scheme, "http") == 0);
@@ -89,7 +80,7 @@ check_origin(const char *text)
 	why = NULL;
 	ok = origin_is_acceptable(&o, &why);
 	FUZZ_CHECK(ok == (strcmp(o.scheme, "https") == 0 || o.loopback));
-	FUZZ_CHECK(ok || (why != NULL && printable(why)));
+	FUZZ_CHECK(ok || (why != NULL && fuzz_printable(why)));
 }
 
 static void

@@ -45,10 +45,10 @@ fuzz_ldflags = $(AM_LDFLAGS) $(fuzz_engine_ldflags)
 fuzz_protocol_json = protocol/cberr.h protocol/errors.c protocol/jsonrpc.h protocol/jsonrpc.c \
 	protocol/json_strict.c protocol/params.h protocol/params.c protocol/schemas.h \
 	protocol/schemas.c
-fuzz_pkcs11_parse = pkcs11/helper.h pkcs11/field.h pkcs11/field.c pkcs11/x509.h \
-	pkcs11/x509.c fuzz/helper-stubs.c
+fuzz_pkcs11_parse = pkcs11/helper.h pkcs11/request_object.c pkcs11/field.h pkcs11/field.c \
+	pkcs11/x509.h pkcs11/x509.c fuzz/helper-stubs.c
 
-fuzz_fuzz_jsonrpc_SOURCES = fuzz/fuzz-jsonrpc.c fuzz/fuzz.h $(fuzz_driver) \
+fuzz_fuzz_jsonrpc_SOURCES = fuzz/fuzz-jsonrpc.c fuzz/fuzz.h fuzz/json-parse.c $(fuzz_driver) \
 	$(fuzz_protocol_json) protocol/ipc.h protocol/ipc.c
 fuzz_fuzz_jsonrpc_CFLAGS = $(fuzz_cflags)
 fuzz_fuzz_jsonrpc_LDFLAGS = $(fuzz_ldflags)
@@ -71,7 +71,8 @@ fuzz_fuzz_certificate_LDFLAGS = $(fuzz_ldflags)
 fuzz_fuzz_certificate_LDADD = $(OPENSSL_LIBS) $(JSONC_LIBS)
 
 fuzz_fuzz_subject_SOURCES = fuzz/fuzz-subject.c fuzz/fuzz.h $(fuzz_driver) \
-	$(fuzz_protocol_json) $(fuzz_pkcs11_parse) pkcs11/csr.h pkcs11/csr.c
+	$(fuzz_protocol_json) $(fuzz_pkcs11_parse) pkcs11/csr.h pkcs11/csr.c pkcs11/pem.h \
+	pkcs11/pem.c
 fuzz_fuzz_subject_CFLAGS = $(fuzz_cflags) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS)
 fuzz_fuzz_subject_LDFLAGS = $(fuzz_ldflags)
 fuzz_fuzz_subject_LDADD = $(OPENSSL_LIBS) $(JSONC_LIBS)

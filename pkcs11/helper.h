@@ -62,11 +62,13 @@ struct request {
 
 typedef int (*request_handler)(struct request *req, struct json_object **result);
 
-/* request.c */
+/* request_object.c: no threads, no module, so that fuzz targets link it too */
 struct request *request_new(void);
 void request_free(struct request *req);
 int request_fail(struct request *req, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* request.c */
 int request_register(struct request *req);
 bool request_cancel(uint64_t id);
 void request_cancel_all(void);

@@ -1,6 +1,7 @@
 /*
  * request.c - the life of one request: registry of requests in flight,
  * cancellation, the PIN-dialog watchdog, the worker pool and the answers.
+ * The request object itself is in request_object.c.
  *
  * Locks (never two at once, none held across PKCS#11 or pinentry calls):
  *   registry_lock  the list of requests in flight and their dialog fields;
@@ -15,8 +16,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,38 +59,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-struct request *
-request_new(void)
-{
-	struct request *req;
-
-	if ((req = calloc(1, sizeof(*req))) == NULL)
-		return NULL;
-	req->retries_left = -1;
-	req->origin = "";
-	return req;
-}
-
-void
-request_free(struct request *req)
-{
-	if (req == NULL)
-		return;
-	json_object_put(req->root);
-	free(req);
-}
-
-int
-request_fail(struct request *req, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(req->message, sizeof(req->message), fmt, ap);
-	va_end(ap);
-	return err;
 }
 
 int
