@@ -20,6 +20,7 @@
 
 #include <assuan.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -52,6 +53,8 @@ struct dialog {
 	struct request *req;
 	assuan_context_t ctx;
 	pid_t pid;
+	int guard;   /* write end of the guard's pipe, while guarded */
+	bool guarded;
 	bool locked; /* holds the dialog lock */
 	struct secret *pin;
 	bool pin_too_long;
@@ -126,6 +129,44 @@ dialog_command(struct dialog *d, const char *cmd, const char *text, bool must_su
 	return 0;
 }
 
+/* What the pinentry's process needs to know between fork and exec. */
+struct dialog_fork {
+	pid_t helper;
+	int guard[2]; /* pipe: the helper holds [1] while the dialog is open */
+};
+
+/*
+ * The guard: a small process that the pinentry forks before exec and that
+ * only waits for the helper's end of a pipe to close.  If that happens
+ * while the pinentry is still its parent, the helper died with the dialog
+ * open: SIGTERM, and SIGKILL if the dialog ignores that.  It does what the
+ * death signal does without relying on it (some environments clear or
+ * block it), and getppid() makes it safe from pid reuse.  Async-signal-safe
+ * calls only: this is a child of a multi-threaded process.
+ */
+static void __attribute__((noreturn))
+dialog_guard(int fd, pid_t dialog)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	char c;
+	int i;
+
+	/* Hold nothing of the helper's: its link to the daemon must close when it dies. */
+	if (dup2(fd, 0) < 0)
+		_exit(1);
+	closefrom(1);
+	while (read(0, &c, 1) < 0 && errno == EINTR)
+		;
+	if (getppid() == dialog) {
+		kill(dialog, SIGTERM);
+		for (i = 0; i < 60 && getppid() == dialog; i++)
+			nanosleep(&tick, NULL);
+		if (getppid() == dialog)
+			kill(dialog, SIGKILL);
+	}
+	_exit(0);
+}
+
 /*
  * Runs in the pinentry's process between fork and exec (async-signal-safe
  * calls only): if the helper dies (the daemon kills a hung helper), the
@@ -135,14 +176,15 @@ dialog_command(struct dialog *d, const char *cmd, const char *text, bool must_su
  * and whoever started us may have blocked or ignored SIGTERM, and both
  * would be inherited across exec, leaving a dialog that the death signal
  * below cannot end.  no_new_privs keeps the exec from raising privileges,
- * which would also make the kernel drop the death signal.
+ * which would also make the kernel drop the death signal.  The guard
+ * covers what the death signal still might not.
  */
 static void
 dialog_atfork(void *arg, int reserved)
 {
 	static const int reset[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM, SIGCHLD,
 		SIGUSR1, SIGUSR2 };
-	pid_t helper = *(const pid_t *)arg;
+	const struct dialog_fork *f = arg;
 	struct sigaction dfl;
 	sigset_t none;
 	size_t i;
@@ -156,8 +198,15 @@ dialog_atfork(void *arg, int reserved)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != helper)
+	if (getppid() != f->helper)
 		_exit(1); /* the helper died before the line above */
+	if (f->guard[0] >= 0 && fork() == 0)
+		dialog_guard(f->guard[0], getppid());
+	/* The pinentry keeps neither end (libassuan closes the rest). */
+	if (f->guard[0] >= 0) {
+		close(f->guard[0]);
+		close(f->guard[1]);
+	}
 }
 
 static void
@@ -229,6 +278,11 @@ dialog_acquire(struct dialog *d)
 static void
 dialog_release(struct dialog *d)
 {
+	/* The pinentry has been reaped: let its guard go. */
+	if (d->guarded) {
+		close(d->guard);
+		d->guarded = false;
+	}
 	if (!d->locked)
 		return;
 	pthread_mutex_lock(&dialog_lock);
@@ -241,7 +295,7 @@ dialog_release(struct dialog *d)
 static int
 dialog_start(struct dialog *d)
 {
-	pid_t self = getpid();
+	struct dialog_fork f = { .helper = getpid(), .guard = { -1, -1 } };
 	const char *argv[2];
 	char *program;
 	gpg_error_t err;
@@ -260,8 +314,16 @@ dialog_start(struct dialog *d)
 	assuan_set_flag(d->ctx, ASSUAN_NO_LOGGING, 1);
 	argv[0] = program;
 	argv[1] = NULL;
-	err = assuan_pipe_connect(d->ctx, program, argv, NULL, dialog_atfork, &self, 0);
+	/* No guard if no pipe: the death signal alone then. */
+	if (pipe2(f.guard, O_CLOEXEC) != 0)
+		f.guard[0] = f.guard[1] = -1;
+	err = assuan_pipe_connect(d->ctx, program, argv, NULL, dialog_atfork, &f, 0);
 	free(program);
+	if (f.guard[0] >= 0) {
+		close(f.guard[0]);
+		d->guard = f.guard[1];
+		d->guarded = true;
+	}
 	if (err != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start pinentry %s: gpg-error %u",
 		    helper_config.pinentry, gpg_err_code(err));

@@ -600,6 +600,74 @@ def test_a_dialog_does_not_outlive_a_killed_helper():
         time.sleep(0.05)
 
 
+def dialog_goes_with_the_helper(env, state):
+    """Kill a helper whose dialog hangs; the dialog (started in this state) must go."""
+    h = Helper(script=["hang"], env=env)
+    h.send("keys.generate", {"token": token_uri(TOKEN_A), "algorithm": ec_curve("P-256")})
+    deadline = time.monotonic() + 20
+    while "GETPIN -> hang" not in h.dialog_log():
+        assert time.monotonic() < deadline, "the dialog never opened"
+        time.sleep(0.05)
+    start = re.search(r"START pid=(\d+) (.*)", h.dialog_log())
+    pid = int(start.group(1))
+    assert state in start.group(2), start.group(0)
+    t0 = time.monotonic()
+    h.proc.kill()
+    h.close(expect=-9)
+    deadline = time.monotonic() + 15
+    while os.path.exists("/proc/%d" % pid) and not is_zombie(pid):
+        if time.monotonic() > deadline:
+            detail = proc_state(pid)
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError("pinentry %d outlived the helper: %s" % (pid, detail))
+        time.sleep(0.05)
+    print("# dialog (%s) gone %.0f ms after the helper was killed"
+          % (state, (time.monotonic() - t0) * 1000))
+    return h.dialog_log()
+
+
+def test_without_its_death_signal_a_dialog_is_still_ended_by_its_guard():
+    log = dialog_goes_with_the_helper({"CB_PINENTRY_NO_DEATHSIG": "1"}, "deathsig=none")
+    assert log.rstrip().endswith("TERM"), log
+
+
+def test_a_dialog_that_ignores_sigterm_is_killed_when_the_helper_dies():
+    log = dialog_goes_with_the_helper({"CB_PINENTRY_IGNORE_TERM": "1"}, "ignored=pipe,term")
+    assert "TERM" not in log, log
+
+
+def test_a_finished_dialog_leaves_no_process_behind():
+    h = Helper(script=["pin " + PIN])
+    res = result(h.call("keys.generate", {"token": token_uri(TOKEN_B),
+                                          "algorithm": ec_curve("P-256")}))
+    generated["guard-P-256"] = dict(res, token=TOKEN_B)
+    with open("/proc/%d/cmdline" % h.proc.pid, "rb") as f:
+        cmdline = f.read()
+    helper = h.proc.pid
+    assert h.close() == 0
+    # A dialog's guard is forked from the helper's image: same command line.
+    deadline = time.monotonic() + 10
+    while True:
+        left = [pid for pid in processes_with(cmdline) if pid != helper and not is_zombie(pid)]
+        if not left:
+            break
+        assert time.monotonic() < deadline, "left running: %r" % left
+        time.sleep(0.05)
+
+
+def processes_with(cmdline):
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % name, "rb") as f:
+                    if f.read() == cmdline:
+                        found.append(int(name))
+            except OSError:
+                pass
+    return found
+
+
 def proc_state(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
