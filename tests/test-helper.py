@@ -641,27 +641,27 @@ def test_a_finished_dialog_leaves_no_process_behind():
     res = result(h.call("keys.generate", {"token": token_uri(TOKEN_B),
                                           "algorithm": ec_curve("P-256")}))
     generated["guard-P-256"] = dict(res, token=TOKEN_B)
-    with open("/proc/%d/cmdline" % h.proc.pid, "rb") as f:
-        cmdline = f.read()
-    helper = h.proc.pid
-    assert h.close() == 0
-    # A dialog's guard is forked from the helper's image: same command line.
+    # The helper, its dialog and the dialog's guard all carry this Helper's
+    # environment (its own log file): once the answer is in, only the
+    # helper, which lives on, may be left.
+    mine = ("CB_PINENTRY_LOG=" + h.log).encode()
     deadline = time.monotonic() + 10
     while True:
-        left = [pid for pid in processes_with(cmdline) if pid != helper and not is_zombie(pid)]
-        if not left:
+        left = [pid for pid in processes_with_env(mine) if not is_zombie(pid)]
+        if left == [h.proc.pid]:
             break
-        assert time.monotonic() < deadline, "left running: %r" % left
+        assert time.monotonic() < deadline, "left running besides the helper: %r" % left
         time.sleep(0.05)
+    assert h.close() == 0
 
 
-def processes_with(cmdline):
+def processes_with_env(entry):
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                with open("/proc/%s/cmdline" % name, "rb") as f:
-                    if f.read() == cmdline:
+                with open("/proc/%s/environ" % name, "rb") as f:
+                    if entry in f.read().split(b"\0"):
                         found.append(int(name))
             except OSError:
                 pass
