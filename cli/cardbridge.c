@@ -9,11 +9,18 @@
  * Everything but "open" is one request on the control socket (client.c).
  * Text that came from a card or a configuration (labels, readers, paths)
  * is printed with control characters replaced, so a token label cannot
- * drive the terminal.  This file must never talk to the browser port.
+ * drive the terminal.  What is printed for a person follows the user's
+ * language (pkcs11/i18n.h); JSON, the origin list's "administrator" and
+ * "user" and the exit statuses do not.  This file must never talk to the
+ * browser port.
  */
 #include "config.h"
 
 #include <getopt.h>
+#include <langinfo.h>
+#include <libintl.h>
+#include <locale.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +28,47 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
+#include "pkcs11/i18n.h"
 #include "protocol/origin.h"
 
 #define CALL_TIMEOUT_MS 5000
 #define TOKENS_TIMEOUT_MS 135000	/* the daemon gives the helper 130 s */
+#define STATUS_LABEL_WIDTH 18		/* status values start here after "  ", or later */
+
+/* Written once by init_language(): a UTF-8 character may take several bytes. */
+static bool terminal_utf8 = true;
+
+/*
+ * The user's language, in the terminal's codeset: i18n.c converts for
+ * pinentry, which reads UTF-8 whatever the locale, but a terminal reads
+ * what LC_CTYPE says (a Latin-2 one, or ASCII with transliteration).
+ */
+static void
+init_language(void)
+{
+	locale_t user;
+
+	if (!i18n_init())
+		return;
+	if ((user = newlocale(LC_CTYPE_MASK, "", (locale_t)0)) == (locale_t)0)
+		return;
+	bind_textdomain_codeset(CB_TEXTDOMAIN, nl_langinfo_l(CODESET, user));
+	terminal_utf8 = strcmp(nl_langinfo_l(CODESET, user), "UTF-8") == 0;
+	freelocale(user);
+}
 
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "Usage: cardbridge [OPTION]... COMMAND [ARG]...\n"
-	    "Control cardbridged, the local smart-card helper for web portals.\n"
-	    "\n"
-	    "Commands:\n"
+	/* TRANSLATORS: keep the command, option and argument names (ORIGIN, URL). */
+	fputs(_("Usage: cardbridge [OPTION]... COMMAND [ARG]...\n"
+	    "Control cardbridged, the local smart-card helper for web portals.\n"), f);
+	fputs("\n", f);
+	/*
+	 * TRANSLATORS: keep the commands, "cardbridge://start" and the example
+	 * origin, and start each description in the 26th column.
+	 */
+	fputs(_("Commands:\n"
 	    "  open URL               handle a cardbridge:// link: start cardbridged if it\n"
 	    "                         is not running (only cardbridge://start is known)\n"
 	    "  status                 is cardbridged running; listeners, modules, tokens\n"
@@ -43,14 +78,27 @@ usage(FILE *f)
 	    "  origins revoke ORIGIN  take back an origin you allowed\n"
 	    "  browser-policy --origin ORIGIN [--origin ORIGIN]...\n"
 	    "                         print a Chromium/Chrome managed policy that lets\n"
-	    "                         these portals reach cardbridge without prompts\n"
-	    "\n"
-	    "Options:\n"
+	    "                         these portals reach cardbridge without prompts\n"), f);
+	fputs("\n", f);
+	/* TRANSLATORS: keep the options and $XDG_RUNTIME_DIR/cardbridge/control. */
+	fputs(_("Options:\n"
 	    "  --control-socket PATH  cardbridged's control socket\n"
 	    "                         (default: $XDG_RUNTIME_DIR/cardbridge/control)\n"
 	    "  --json                 print the daemon's answer as JSON\n"
 	    "  --version              print the version and exit\n"
-	    "  --help                 print this help and exit\n");
+	    "  --help                 print this help and exit\n"), f);
+}
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cardbridge: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 /* Print s with control and non-ASCII bytes as '?': card data is not trusted. */
@@ -80,14 +128,87 @@ member(struct json_object *o, const char *key)
 	return v;
 }
 
+/* The characters of a text, for lining up columns. */
+static size_t
+text_length(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += !terminal_utf8 || ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* The longest of labels, plus one for the space before a value. */
+static size_t
+label_width(const char *const *labels, size_t count)
+{
+	size_t i, width = 0;
+
+	for (i = 0; i < count; i++)
+		if (text_length(labels[i]) + 1 > width)
+			width = text_length(labels[i]) + 1;
+	return width;
+}
+
+/* A label and the spaces up to width (from label_width()). */
 static void
-print_list(const char *title, struct json_object *a)
+print_label(const char *label, size_t width)
+{
+	size_t n;
+
+	fputs(label, stdout);
+	for (n = text_length(label); n < width; n++)
+		putchar(' ');
+}
+
+/* The status labels: their values line up in one column after the longest. */
+enum status_label {
+	LABEL_LISTENING, LABEL_CONTROL_SOCKET, LABEL_CONNECTIONS, LABEL_MODULES, LABEL_READERS,
+	LABEL_TOKENS, LABEL_ORIGINS_ADMIN, LABEL_ORIGINS_USER, LABEL_COUNT
+};
+
+static const char *const status_labels[LABEL_COUNT] = {
+	/* TRANSLATORS: the labels of cardbridge status (colons included). */
+	[LABEL_LISTENING] = N_("listening:"),
+	[LABEL_CONTROL_SOCKET] = N_("control socket:"),
+	[LABEL_CONNECTIONS] = N_("connections:"),
+	[LABEL_MODULES] = N_("modules:"),
+	[LABEL_READERS] = N_("readers:"),
+	[LABEL_TOKENS] = N_("tokens:"),
+	[LABEL_ORIGINS_ADMIN] = N_("origins (admin):"),
+	[LABEL_ORIGINS_USER] = N_("origins (user):"),
+};
+
+/* The column of the status values, after "  ": 18, or more for a long translation. */
+static size_t
+status_width(void)
+{
+	const char *translated[LABEL_COUNT];
+	size_t i, width;
+
+	for (i = 0; i < LABEL_COUNT; i++)
+		translated[i] = _(status_labels[i]);
+	width = label_width(translated, LABEL_COUNT);
+	return width > STATUS_LABEL_WIDTH ? width : STATUS_LABEL_WIDTH;
+}
+
+/* "  label:" and the spaces up to its value's column. */
+static void
+print_status_label(enum status_label label, size_t width)
+{
+	fputs("  ", stdout);
+	print_label(_(status_labels[label]), width);
+}
+
+static void
+print_list(enum status_label label, size_t width, struct json_object *a)
 {
 	size_t i, n = json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
 
-	printf("  %-18s", title);
+	print_status_label(label, width);
 	if (n == 0)
-		printf("none");
+		fputs(_("none"), stdout);
 	for (i = 0; i < n; i++) {
 		printf("%s", i ? ", " : "");
 		print_safe(json_object_get_string(json_object_array_get_idx(a, i)));
@@ -100,10 +221,13 @@ print_tokens(struct json_object *tokens, const char *indent)
 {
 	size_t i, n = json_object_is_type(tokens, json_type_array) ?
 	    json_object_array_length(tokens) : 0;
+	/* TRANSLATORS: a token's reader and PKCS#11 URI, on lines of their own. */
+	const char *labels[] = { _("reader:"), _("uri:") };
+	size_t width = label_width(labels, 2);
 	struct json_object *t;
 
 	if (n == 0)
-		printf("%sno token\n", indent);
+		printf("%s%s\n", indent, _("no token"));
 	for (i = 0; i < n; i++) {
 		t = json_object_array_get_idx(tokens, i);
 		printf("%s", indent);
@@ -112,11 +236,14 @@ print_tokens(struct json_object *tokens, const char *indent)
 		print_safe(str_of(t, "manufacturer"));
 		printf(" ");
 		print_safe(str_of(t, "model"));
-		printf(", serial ");
+		/* TRANSLATORS: "label (manufacturer model, serial 3f0e2c1a)". */
+		printf(", %s ", _("serial"));
 		print_safe(str_of(t, "serial"));
-		printf(")\n%s  reader: ", indent);
+		printf(")\n%s  ", indent);
+		print_label(labels[0], width);
 		print_safe(str_of(t, "reader"));
-		printf("\n%s  uri:    ", indent);
+		printf("\n%s  ", indent);
+		print_label(labels[1], width);
 		print_safe(str_of(t, "uri"));
 		putchar('\n');
 	}
@@ -126,40 +253,49 @@ static void
 print_status(struct json_object *r)
 {
 	struct json_object *mods = member(r, "modules"), *m, *tokens = member(r, "tokens");
-	size_t i, n;
+	size_t i, n, width = status_width();
 
-	printf("cardbridged %s is running (pid %d)%s\n", str_of(r, "version"),
-	    json_object_get_int(member(r, "pid")),
-	    json_object_get_boolean(member(r, "socketActivated")) ? ", socket-activated" : "");
-	print_list("listening:", member(r, "listen"));
-	printf("  %-18s", "control socket:");
+	printf(json_object_get_boolean(member(r, "socketActivated")) ?
+	    _("cardbridged %s is running (pid %d), socket-activated") :
+	    _("cardbridged %s is running (pid %d)"), str_of(r, "version"),
+	    json_object_get_int(member(r, "pid")));
+	putchar('\n');
+	print_list(LABEL_LISTENING, width, member(r, "listen"));
+	print_status_label(LABEL_CONTROL_SOCKET, width);
 	print_safe(str_of(r, "controlSocket"));
-	printf("\n  %-18s%d\n", "connections:", json_object_get_int(member(r, "sessions")));
+	putchar('\n');
+	print_status_label(LABEL_CONNECTIONS, width);
+	printf("%d\n", json_object_get_int(member(r, "sessions")));
 	n = json_object_is_type(mods, json_type_array) ? json_object_array_length(mods) : 0;
-	if (n == 0)
-		printf("  %-18snone reported yet\n", "modules:");
-	else
-		printf("  modules:\n");
+	if (n == 0) {
+		print_status_label(LABEL_MODULES, width);
+		printf("%s\n", _("none reported yet"));
+	} else
+		printf("  %s\n", _(status_labels[LABEL_MODULES]));
 	for (i = 0; i < n; i++) {
 		m = json_object_array_get_idx(mods, i);
 		printf("    ");
 		print_safe(str_of(m, "path"));
-		printf(json_object_get_boolean(member(m, "ok")) ? " (ok)\n" : " (failed: ");
-		if (!json_object_get_boolean(member(m, "ok"))) {
+		if (json_object_get_boolean(member(m, "ok")))
+			/* TRANSLATORS: after a PKCS#11 module's path: it is loaded. */
+			printf(" (%s)\n", _("ok"));
+		else {
+			/* TRANSLATORS: after a module's path, before why it is not loaded. */
+			printf(" (%s: ", _("failed"));
 			print_safe(str_of(m, "error"));
 			printf(")\n");
 		}
 	}
-	print_list("readers:", member(r, "readers"));
-	if (tokens == NULL)
-		printf("  %-18snot read since the last card event (run: cardbridge tokens)\n",
-		    "tokens:");
-	else {
-		printf("  tokens:\n");
+	print_list(LABEL_READERS, width, member(r, "readers"));
+	if (tokens == NULL) {
+		print_status_label(LABEL_TOKENS, width);
+		printf("%s\n", _("not read since the last card event (run: cardbridge tokens)"));
+	} else {
+		printf("  %s\n", _(status_labels[LABEL_TOKENS]));
 		print_tokens(tokens, "    ");
 	}
-	print_list("origins (admin):", member(member(r, "origins"), "administrator"));
-	print_list("origins (user):", member(member(r, "origins"), "user"));
+	print_list(LABEL_ORIGINS_ADMIN, width, member(member(r, "origins"), "administrator"));
+	print_list(LABEL_ORIGINS_USER, width, member(member(r, "origins"), "user"));
 }
 
 static void
@@ -181,14 +317,24 @@ print_origins(struct json_object *r)
 static void
 print_change(const char *verb, struct json_object *r)
 {
+	const char *source = str_of(r, "source");
+	int closed = json_object_get_int(member(r, "closedConnections"));
+
 	print_safe(str_of(r, "origin"));
-	if (!json_object_get_boolean(member(r, "changed")))
-		printf(": already allowed (by the %s)\n", str_of(r, "source"));
-	else if (strcmp(verb, "allow") == 0)
-		printf(": allowed\n");
+	fputs(": ", stdout);
+	if (json_object_get_boolean(member(r, "changed")) && strcmp(verb, "allow") == 0)
+		/* TRANSLATORS: after an origin, "https://portal.example: allowed". */
+		fputs(_("allowed"), stdout);
+	else if (json_object_get_boolean(member(r, "changed")))
+		/* TRANSLATORS: after an origin; the English text is the same for every count. */
+		printf(P_("revoked (%d open connection(s) closed)",
+		    "revoked (%d open connection(s) closed)", (unsigned long)closed), closed);
+	/* The daemon's sources: "administrator" or "user" (daemon/control_methods.c). */
+	else if (strcmp(source, "administrator") == 0)
+		fputs(_("already allowed (by the administrator)"), stdout);
 	else
-		printf(": revoked (%d open connection(s) closed)\n",
-		    json_object_get_int(member(r, "closedConnections")));
+		fputs(_("already allowed (by the user)"), stdout);
+	putchar('\n');
 }
 
 /* One control request, printed; returns the exit status. */
@@ -209,11 +355,10 @@ run(const struct cli_options *o, const char *command, const char *method,
 	r = cli_call(path, method, params, strcmp(command, "tokens") == 0 ? TOKENS_TIMEOUT_MS :
 	    CALL_TIMEOUT_MS, &result, &message);
 	if (r != CLI_OK) {
-		fprintf(stderr, "cardbridge: ");
 		if (r == CLI_NOT_RUNNING && strcmp(command, "status") == 0)
-			fprintf(stderr, "cardbridged is not running\n");
+			cli_error("%s", _("cardbridged is not running"));
 		else
-			fprintf(stderr, "%s\n", message ? message : "out of memory");
+			cli_error("%s", message ? message : _("out of memory"));
 	} else if (o->json)
 		printf("%s\n", json_object_to_json_string_ext(result, JSON_C_TO_STRING_PRETTY |
 		    JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -247,8 +392,9 @@ browser_policy(int argc, char **argv)
 	int i;
 
 	if (argc < 2 || argc % 2 != 0) {
-		fprintf(stderr, "cardbridge: usage: cardbridge browser-policy --origin ORIGIN "
-		    "[--origin ORIGIN]...\n");
+		/* TRANSLATORS: translate "usage" and any words in parentheses only. */
+		cli_error("%s", _("usage: cardbridge browser-policy --origin ORIGIN "
+		    "[--origin ORIGIN]..."));
 		return CLI_USAGE;
 	}
 	policy = json_object_new_object();
@@ -256,7 +402,7 @@ browser_policy(int argc, char **argv)
 	allowed = json_object_new_array();
 	for (i = 0; i < argc; i += 2) {
 		if (strcmp(argv[i], "--origin") != 0) {
-			fprintf(stderr, "cardbridge: browser-policy: expected --origin ORIGIN\n");
+			cli_error("browser-policy: %s", _("expected --origin ORIGIN"));
 			json_object_put(policy);
 			json_object_put(lna);
 			json_object_put(allowed);
@@ -264,7 +410,7 @@ browser_policy(int argc, char **argv)
 		}
 		if (origin_parse(argv[i + 1], &parsed, &why) != 0 ||
 		    !origin_is_acceptable(&parsed, &why)) {
-			fprintf(stderr, "cardbridge: browser-policy: %s: %s\n", argv[i + 1], why);
+			cli_error("browser-policy: %s: %s", argv[i + 1], why);
 			json_object_put(policy);
 			json_object_put(lna);
 			json_object_put(allowed);
@@ -296,8 +442,7 @@ run_origins(const struct cli_options *o, int argc, char **argv)
 		return run(o, "allow", "control.origins.allow", argv[1]);
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0)
 		return run(o, "revoke", "control.origins.revoke", argv[1]);
-	fprintf(stderr, "cardbridge: usage: cardbridge origins list | allow ORIGIN | "
-	    "revoke ORIGIN\n");
+	cli_error("%s", _("usage: cardbridge origins list | allow ORIGIN | revoke ORIGIN"));
 	return CLI_USAGE;
 }
 
@@ -318,6 +463,7 @@ main(int argc, char **argv)
 	const char *cmd;
 	int c;
 
+	init_language();
 	/* "+": stop at the command, so a URL or origin is never taken for an option. */
 	while ((c = getopt_long(argc, argv, "+", long_options, NULL)) != -1) {
 		switch (c) {
@@ -348,7 +494,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "open") == 0 && argc == 1)
 		return cli_open(&o, argv[0]);
 	if (strcmp(cmd, "open") == 0) {
-		fprintf(stderr, "cardbridge: usage: cardbridge open URL (exactly one URL)\n");
+		cli_error("%s", _("usage: cardbridge open URL (exactly one URL)"));
 		return CLI_USAGE;
 	}
 	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "tokens") == 0) && argc == 0)
@@ -358,7 +504,6 @@ main(int argc, char **argv)
 		return run_origins(&o, argc, argv);
 	if (strcmp(cmd, "browser-policy") == 0)
 		return browser_policy(argc, argv);
-	fprintf(stderr, "cardbridge: unknown command, or wrong arguments for it (see "
-	    "cardbridge --help)\n");
+	cli_error("%s", _("unknown command, or wrong arguments for it (see cardbridge --help)"));
 	return CLI_USAGE;
 }

@@ -3,7 +3,8 @@
  *
  * cardbridge talks to cardbridged only over the control socket in
  * $XDG_RUNTIME_DIR (never over the browser port), and starts it for the
- * cardbridge:// URL scheme.  It is single-threaded.
+ * cardbridge:// URL scheme.  It is single-threaded.  Its messages are
+ * marked for translation with _() (pkcs11/i18n.h, listed in po/POTFILES).
  */
 #ifndef CB_CLI_H
 #define CB_CLI_H
@@ -24,6 +25,9 @@ struct cli_options {
 	const char *control_socket;	/* --control-socket, or NULL for the default */
 	bool json;			/* --json: print results as JSON */
 };
+
+/* cardbridge.c: "cardbridge: " and the message on stderr, for the user to read. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* client.c */
 

@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
+#include "pkcs11/i18n.h"
 
 #define CLIENT_MAX_ANSWER (4 * 1024 * 1024)
 #define CLIENT_MAX_DEPTH 32
@@ -36,8 +37,8 @@ cli_control_path(const struct cli_options *o)
 	if (o->control_socket != NULL)
 		return strdup(o->control_socket);
 	if (rt == NULL || rt[0] != '/') {
-		fprintf(stderr, "cardbridge: XDG_RUNTIME_DIR is not set, so the control socket "
-		    "cannot be found (use --control-socket PATH)\n");
+		cli_error("%s", _("XDG_RUNTIME_DIR is not set, so the control socket cannot be "
+		    "found (use --control-socket PATH)"));
 		return NULL;
 	}
 	if (asprintf(&p, "%s/cardbridge/control", rt) < 0)
@@ -123,10 +124,10 @@ read_line(int fd, int timeout_ms, const char **why)
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000;
 	}
-	*why = "the daemon closed the connection (refused, or it is stopping)";
+	*why = _("the daemon closed the connection (refused, or it is stopping)");
 	for (;;) {
 		if ((left = ms_left(&deadline)) <= 0) {
-			*why = "the daemon did not answer in time";
+			*why = _("the daemon did not answer in time");
 			break;
 		}
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
@@ -135,7 +136,7 @@ read_line(int fd, int timeout_ms, const char **why)
 			continue;
 		if (len + 4096 + 1 > cap) {
 			if (cap >= CLIENT_MAX_ANSWER || (nb = realloc(buf, cap + 65536)) == NULL) {
-				*why = "the answer is too large";
+				*why = _("the answer is too large");
 				break;
 			}
 			buf = nb;
@@ -169,7 +170,7 @@ parse_answer(const char *line, struct json_object **result, char **message)
 	if (root == NULL || !json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "id", &v) || json_object_get_int(v) !=
 	    CLIENT_REQUEST_ID) {
-		*message = strdup("the daemon sent an answer that is not ours");
+		*message = strdup(_("the daemon sent an answer that is not ours"));
 		goto out;
 	}
 	if (json_object_object_get_ex(root, "result", &v)) {
@@ -179,7 +180,7 @@ parse_answer(const char *line, struct json_object **result, char **message)
 	    json_object_object_get_ex(e, "message", &v))
 		*message = strdup(json_object_get_string(v));
 	else
-		*message = strdup("the daemon sent a malformed answer");
+		*message = strdup(_("the daemon sent a malformed answer"));
  out:
 	json_object_put(root);
 	if (tok)
@@ -200,7 +201,8 @@ cli_call(const char *path, const char *method, struct json_object *params, int t
 	*message = NULL;
 	if ((fd = connect_to(path)) < 0) {
 		r = CLI_NOT_RUNNING;
-		if (asprintf(message, "cardbridged is not running (no answer on %s: %s)", path,
+		/* TRANSLATORS: the control socket's path, and why (in English). */
+		if (asprintf(message, _("cardbridged is not running (no answer on %s: %s)"), path,
 		    strerror(errno)) < 0)
 			*message = NULL;
 		goto out;
@@ -216,7 +218,7 @@ cli_call(const char *path, const char *method, struct json_object *params, int t
 		goto out;
 	}
 	if (send_line(fd, text) != 0) {
-		if (asprintf(message, "cannot send to %s: %s", path, strerror(errno)) < 0)
+		if (asprintf(message, _("cannot send to %s: %s"), path, strerror(errno)) < 0)
 			*message = NULL;
 		goto out;
 	}

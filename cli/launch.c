@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "pkcs11/i18n.h"
 #include "protocol/url.h"
 
 #define LAUNCH_BUDGET_MS 900
@@ -88,7 +89,7 @@ take_lock(struct launch *l)
 	snprintf(path, sizeof(path), "%s/start.lock", l->dir);
 	if (make_dirs(l->dir) != 0 ||
 	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-		fprintf(stderr, "cardbridge: cannot open %s: %s\n", path, strerror(errno));
+		cli_error(_("cannot open %s: %s"), path, strerror(errno));
 		return -1;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -240,8 +241,28 @@ spawn_daemon(struct launch *l, const char *control, char *log, size_t loglen)
 	if (logfd >= 0)
 		close(logfd);
 	if (pid < 0)
-		fprintf(stderr, "cardbridge: cannot start %s: %s\n", l->exe, strerror(errno));
+		cli_error(_("cannot start %s: %s"), l->exe, strerror(errno));
 	return pid;
+}
+
+/* A spawned daemon that stopped: why, and where its output went. */
+static void
+report_stopped(const struct launch *l, int status, const char *log)
+{
+	char see[PATH_MAX + 64] = "";
+
+	if (log[0] != '\0')
+		/* TRANSLATORS: where the daemon's output went; ends the next two messages. */
+		snprintf(see, sizeof(see), _("; see %s"), log);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		cli_error(_("cannot run %s"), l->exe);
+	else if (WIFEXITED(status))
+		/* TRANSLATORS: the daemon's path, its exit status, and "; see LOG" or nothing. */
+		cli_error(_("%s stopped at once (exit status %d)%s"), l->exe, WEXITSTATUS(status),
+		    see);
+	else
+		/* TRANSLATORS: the daemon's path, the signal, and "; see LOG" or nothing. */
+		cli_error(_("%s stopped at once (signal %d)%s"), l->exe, WTERMSIG(status), see);
 }
 
 /* Wait for the control socket; a spawned daemon that dies is reported. */
@@ -252,17 +273,13 @@ wait_ready(struct launch *l, pid_t pid, const char *how, const char *log)
 
 	for (;;) {
 		if (cli_control_answers(l->control)) {
-			printf("cardbridged started (%s)\n", how);
+			/* TRANSLATORS: how: a systemctl command line, or "spawned". */
+			printf(_("cardbridged started (%s)"), how);
+			putchar('\n');
 			return CLI_OK;
 		}
 		if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-				fprintf(stderr, "cardbridge: cannot run %s\n", l->exe);
-			else
-				fprintf(stderr, "cardbridge: %s stopped at once (%s %d)%s%s\n",
-				    l->exe, WIFEXITED(status) ? "exit status" : "signal",
-				    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-				    log[0] ? "; see " : "", log);
+			report_stopped(l, status, log);
 			return CLI_FAILED;
 		}
 		if (ms_left(l) <= 0)
@@ -270,7 +287,8 @@ wait_ready(struct launch *l, pid_t pid, const char *how, const char *log)
 		nap();
 	}
 	/* Still starting: the page retries its connection, so this is no failure. */
-	printf("cardbridged is starting (%s)\n", how);
+	printf(_("cardbridged is starting (%s)"), how);
+	putchar('\n');
 	return CLI_OK;
 }
 
@@ -283,7 +301,7 @@ start_locked(struct launch *l, const struct cli_options *o)
 	pid_t pid;
 
 	if (cli_control_answers(l->control)) {
-		printf("cardbridged is already running\n");
+		printf("%s\n", _("cardbridged is already running"));
 		return CLI_OK;
 	}
 	/* A custom control socket is not the unit's: start that daemon ourselves. */
@@ -292,12 +310,15 @@ start_locked(struct launch *l, const struct cli_options *o)
 	if (how == SYSTEMD_STARTED)
 		return wait_ready(l, 0, "systemctl --user start cardbridge.service", log);
 	if (how == SYSTEMD_SLOW) {
-		printf("cardbridged is starting (systemctl --user start cardbridge.service)\n");
+		printf(_("cardbridged is starting (%s)"),
+		    "systemctl --user start cardbridge.service");
+		putchar('\n');
 		return CLI_OK;
 	}
 	if ((pid = spawn_daemon(l, o->control_socket, log, sizeof(log))) < 0)
 		return CLI_FAILED;
-	return wait_ready(l, pid, "spawned", log);
+	/* TRANSLATORS: how cardbridged was started: by us, as a process of its own. */
+	return wait_ready(l, pid, _("spawned"), log);
 }
 
 static int
@@ -307,7 +328,7 @@ start_daemon(struct launch *l, const struct cli_options *o)
 
 	if ((lock = take_lock(l)) == -2) {
 		/* Another "cardbridge open" holds it: that one is starting the daemon. */
-		printf("cardbridged is being started by another cardbridge open\n");
+		printf("%s\n", _("cardbridged is being started by another cardbridge open"));
 		return CLI_OK;
 	}
 	if (lock < 0)
@@ -329,7 +350,8 @@ cli_open(const struct cli_options *o, const char *url)
 
 	/* strnlen: a 10 MB argument is refused without being scanned. */
 	if (url_parse_launch(url, strnlen(url, URL_MAX + 1), &verb, &why) != 0) {
-		fprintf(stderr, "cardbridge: refusing the URL: %s\n", why);
+		/* TRANSLATORS: why is in English (protocol/url.c). */
+		cli_error(_("refusing the URL: %s"), why);
 		return CLI_USAGE;
 	}
 	if ((control = cli_control_path(o)) == NULL)
@@ -346,7 +368,7 @@ cli_open(const struct cli_options *o, const char *url)
 	switch (verb) {
 	case URL_VERB_START:
 		if (cli_control_answers(control)) {
-			printf("cardbridged is already running\n");
+			printf("%s\n", _("cardbridged is already running"));
 			r = CLI_OK;
 		} else
 			r = start_daemon(&l, o);

@@ -347,7 +347,8 @@ main(int argc, char **argv)
 
 	parse_args(argc, argv, modules, &nmodules);
 	harden();
-	i18n_init();
+	if (!i18n_init())
+		helper_log(CB_LOG_DEBUG, "the user's locale is not installed: dialogs in English");
 	secret_init();
 	if (nmodules == 0)
 		modules[nmodules++] = DEFAULT_MODULE;

@@ -1,16 +1,20 @@
 /*
- * i18n.c - the dialogs' language (issue 4 section 6).
+ * i18n.c - the dialogs' language (issue 4 section 6), and the cardbridge
+ * tool's.
  *
- * The helper itself stays in the C locale: setlocale(LC_ALL, "") would
+ * The programs themselves stay in the C locale: setlocale(LC_ALL, "") would
  * also translate strerror() and the libraries' messages that end up in
  * logs and in error messages to the page, and hand vendor PKCS#11 modules
  * and json-c a locale they do not expect.  Instead the user's LC_MESSAGES
  * is kept in a locale_t and selected with uselocale() for the length of
  * one dgettext() call, on the calling thread only.  Translations go to
  * pinentry, which reads UTF-8 whatever the user's codeset, so the catalog
- * is always converted to UTF-8.
+ * is converted to UTF-8 (the cardbridge tool rebinds it to its terminal's
+ * codeset).
  * Must never: read the catalog from a directory named by the environment
- * unless the helper runs under the test suite (CB_HELPER_TESTING=1).
+ * unless the program runs under the test suite (CB_HELPER_TESTING=1, which
+ * the cardbridge tool honours here too), or log: both programs link this
+ * file, and only the helper has a log.
  */
 #include "config.h"
 
@@ -19,26 +23,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkcs11/helper.h"
 #include "pkcs11/i18n.h"
 
 /* Written once by i18n_init() before the threads start, then only read. */
 static locale_t dialog_locale = (locale_t)0;
 
-void
+bool
 i18n_init(void)
 {
 	const char *dir = LOCALEDIR, *testing = getenv("CB_HELPER_TESTING"), *test_dir;
 
 	/* LC_MESSAGES from LC_ALL, LC_MESSAGES or LANG; every other category is C. */
-	if ((dialog_locale = newlocale(LC_MESSAGES_MASK, "", (locale_t)0)) == (locale_t)0)
-		helper_log(CB_LOG_DEBUG, "the user's locale is not installed: dialogs in English");
+	dialog_locale = newlocale(LC_MESSAGES_MASK, "", (locale_t)0);
 	/* The build tree's catalogs (po/locale), so that tests need no make install. */
 	if (testing != NULL && strcmp(testing, "1") == 0 &&
 	    (test_dir = getenv("CARDBRIDGE_LOCALEDIR")) != NULL && test_dir[0] == '/')
 		dir = test_dir;
 	bindtextdomain(CB_TEXTDOMAIN, dir);
 	bind_textdomain_codeset(CB_TEXTDOMAIN, "UTF-8");
+	return dialog_locale != (locale_t)0;
 }
 
 const char *

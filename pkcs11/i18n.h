@@ -7,12 +7,17 @@
  * so -Wformat still checks a translated format against its arguments.
  * Translations may reorder arguments with %1$s; the English text never
  * needs to.
+ * Two programs link it: the helper (the PIN dialogs) and the cardbridge
+ * tool (what it prints for the person at the terminal).
  * Must never: translate what goes to the page or to a log (error messages
  * and reasons stay English, so that logs and bug reports read the same in
- * every locale), or pass a PIN through any of these.
+ * every locale), nor what a program reads (JSON, exit statuses, reason
+ * names, origins, paths, option names), or pass a PIN through any of these.
  */
 #ifndef CB_PKCS11_I18N_H
 #define CB_PKCS11_I18N_H
+
+#include <stdbool.h>
 
 #define CB_TEXTDOMAIN PACKAGE /* "cardbridge", from config.h */
 
@@ -22,9 +27,10 @@
 
 /*
  * Read the user's LC_MESSAGES from the environment and bind the catalogs.
- * Called once from main(), before any thread starts.
+ * Called once from main(), before any thread starts.  False when the
+ * user's locale is not installed: then every text stays English.
  */
-void i18n_init(void);
+bool i18n_init(void);
 
 /* Any thread: msgid in the user's language (UTF-8), or msgid itself. */
 const char *i18n_text(const char *msgid) __attribute__((format_arg(1)));
