@@ -577,32 +577,14 @@ def test_a_request_waiting_for_the_dialog_gives_busy_after_the_prompt_timeout():
 
 
 def test_a_dialog_does_not_outlive_a_killed_helper():
-    h = Helper(script=["hang"])
-    h.send("keys.generate", {"token": token_uri(TOKEN_A), "algorithm": ec_curve("P-256")})
-    deadline = time.monotonic() + 20
-    while "GETPIN -> hang" not in h.dialog_log():
-        assert time.monotonic() < deadline, "the dialog never opened"
-        time.sleep(0.05)
-    start = re.search(r"START pid=(\d+) (.*)", h.dialog_log())
-    pid = int(start.group(1))
     # The dialog starts with no signal blocked and SIGTERM as its
-    # parent-death signal.
-    assert "blocked=none deathsig=term " in start.group(2), start.group(0)
-    h.proc.kill()  # as the daemon does with a hung helper
-    h.close(expect=-9)
-    deadline = time.monotonic() + 10
-    while os.path.exists("/proc/%d" % pid) and not is_zombie(pid):
-        if time.monotonic() > deadline:
-            state = proc_state(pid)
-            os.kill(pid, signal.SIGKILL)
-            raise AssertionError("pinentry %d outlived the helper: %s; its log: %s"
-                                 % (pid, state, h.dialog_log()))
-        time.sleep(0.05)
+    # parent-death signal; killed as the daemon kills a hung helper.
+    dialog_goes_with_the_helper({}, "blocked=none deathsig=term ")
 
 
 def dialog_goes_with_the_helper(env, state):
     """Kill a helper whose dialog hangs; the dialog (started in this state) must go."""
-    h = Helper(script=["hang"], env=env)
+    h = Helper(script=["hang"], env=env or None)
     h.send("keys.generate", {"token": token_uri(TOKEN_A), "algorithm": ec_curve("P-256")})
     deadline = time.monotonic() + 20
     while "GETPIN -> hang" not in h.dialog_log():
@@ -619,7 +601,8 @@ def dialog_goes_with_the_helper(env, state):
         if time.monotonic() > deadline:
             detail = proc_state(pid)
             os.kill(pid, signal.SIGKILL)
-            raise AssertionError("pinentry %d outlived the helper: %s" % (pid, detail))
+            raise AssertionError("pinentry %d outlived the helper: %s; its log: %s"
+                                 % (pid, detail, h.dialog_log()))
         time.sleep(0.05)
     print("# dialog (%s) gone %.0f ms after the helper was killed"
           % (state, (time.monotonic() - t0) * 1000))
