@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,6 +145,26 @@ struct dialog_fork {
  * block it), and getppid() makes it safe from pid reuse.  Async-signal-safe
  * calls only: this is a child of a multi-threaded process.
  */
+/*
+ * sig to the dialog if it is still our parent.  The pidfd, checked against
+ * getppid() after it is opened, names that very process even if it exits
+ * in between and its pid is taken again.
+ */
+static void
+guard_signal(pid_t dialog, int sig)
+{
+	int pfd = pidfd_open(dialog, 0);
+
+	if (getppid() == dialog) {
+		if (pfd >= 0)
+			pidfd_send_signal(pfd, sig, NULL, 0);
+		else
+			kill(dialog, sig); /* a kernel without pidfds (before 5.3) */
+	}
+	if (pfd >= 0)
+		close(pfd);
+}
+
 static void __attribute__((noreturn))
 dialog_guard(int fd, pid_t dialog)
 {
@@ -158,11 +179,10 @@ dialog_guard(int fd, pid_t dialog)
 	while (read(0, &c, 1) < 0 && errno == EINTR)
 		;
 	if (getppid() == dialog) {
-		kill(dialog, SIGTERM);
+		guard_signal(dialog, SIGTERM);
 		for (i = 0; i < 60 && getppid() == dialog; i++)
 			nanosleep(&tick, NULL);
-		if (getppid() == dialog)
-			kill(dialog, SIGKILL);
+		guard_signal(dialog, SIGKILL);
 	}
 	_exit(0);
 }
@@ -187,6 +207,7 @@ dialog_atfork(void *arg, int reserved)
 	const struct dialog_fork *f = arg;
 	struct sigaction dfl;
 	sigset_t none;
+	pid_t self;
 	size_t i;
 
 	(void)reserved;
@@ -200,8 +221,13 @@ dialog_atfork(void *arg, int reserved)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != f->helper)
 		_exit(1); /* the helper died before the line above */
+	/*
+	 * Our pid, taken here: the guard's getppid() would already name the
+	 * reaper if we died first, and the guard would signal that.
+	 */
+	self = getpid();
 	if (f->guard[0] >= 0 && fork() == 0)
-		dialog_guard(f->guard[0], getppid());
+		dialog_guard(f->guard[0], self);
 	/* The pinentry keeps neither end (libassuan closes the rest). */
 	if (f->guard[0] >= 0) {
 		close(f->guard[0]);
