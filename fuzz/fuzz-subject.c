@@ -67,13 +67,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* How pkcs11/helper.c reads the daemon's frame (JSON_DEPTH_MAX there). */
+/* How pkcs11/helper.c reads the daemon's frame. */
 static struct json_object *
 helper_parse(const char *text, size_t len)
 {
 	struct proto_failure fail;
 
-	return proto_parse_object(text, len, 16, &fail);
+	return proto_parse_object(text, len, PROTO_DEFAULT_MAX_DEPTH, &fail);
 }
 
 /* The daemon's verdict on the whole request; its params when it accepts. */

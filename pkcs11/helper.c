@@ -36,7 +36,6 @@
 #endif
 
 #define MODULES_MAX 32
-#define JSON_DEPTH_MAX 16
 #define PROMPT_TIMEOUT_MAX 3600
 
 struct helper_config helper_config = {
@@ -199,7 +198,7 @@ handle_frame(const char *text, size_t len)
 		helper_log(CB_LOG_ERROR, "out of memory");
 		return;
 	}
-	if ((req->root = proto_parse_object(text, len, JSON_DEPTH_MAX, &fail)) == NULL) {
+	if ((req->root = proto_parse_object(text, len, PROTO_DEFAULT_MAX_DEPTH, &fail)) == NULL) {
 		helper_log(CB_LOG_ERROR, "dropping a message that is not a JSON object: %s",
 		    fail.detail);
 		request_free(req);

@@ -142,7 +142,8 @@ struct dialog_fork {
  * while the pinentry is still its parent, the helper died with the dialog
  * open: SIGTERM, and SIGKILL if the dialog ignores that.  It does what the
  * death signal does without relying on it (some environments clear or
- * block it), and getppid() makes it safe from pid reuse.  Async-signal-safe
+ * block it); getppid() and a pidfd keep it from signalling any other
+ * process (guard_signal()).  Async-signal-safe
  * calls only: this is a child of a multi-threaded process.
  */
 /*
