@@ -54,8 +54,8 @@
 
 extern char **environ;
 
-#define RBUF_MAX (1 << 20)	/* largest frame accepted */
-#define CONN_BUF (64 * 1024)	/* per-connection read buffer */
+#define RBUF_MAX (1 << 20)   /* largest frame accepted */
+#define CONN_BUF (64 * 1024) /* per-connection read buffer */
 #define INFLIGHT_MAX 8
 #define WS_KEY "dGhlIHNhbXBsZSBub25jZQ=="
 
@@ -78,7 +78,7 @@ die(const char *what)
 static void
 sleep_us(long us)
 {
-	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -132,8 +132,8 @@ pct_us(const struct samples *s, double p)
 static size_t
 ws_client_frame(uint8_t *out, const char *payload, size_t n, uint32_t mask)
 {
-	uint8_t m[4] = { (uint8_t)(mask >> 24), (uint8_t)(mask >> 16), (uint8_t)(mask >> 8),
-			 (uint8_t)mask };
+	uint8_t m[4] = {
+	    (uint8_t)(mask >> 24), (uint8_t)(mask >> 16), (uint8_t)(mask >> 8), (uint8_t)mask};
 	size_t h = 0, i;
 
 	out[h++] = 0x81;
@@ -241,7 +241,8 @@ handshake_request(char *buf, size_t size, int port, const char *origin)
 	    "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
 	    "Connection: Upgrade\r\nSec-WebSocket-Key: " WS_KEY "\r\n"
 	    "Sec-WebSocket-Version: 13\r\nOrigin: %s\r\n"
-	    "Sec-WebSocket-Protocol: cardbridge.v1\r\n\r\n", port, origin);
+	    "Sec-WebSocket-Protocol: cardbridge.v1\r\n\r\n",
+	    port, origin);
 
 	return (size_t)n;
 }
@@ -258,14 +259,14 @@ struct conn {
 	uint64_t sent_at[INFLIGHT_MAX];
 	long long sent_id[INFLIGHT_MAX];
 	int inflight;
-	int idle_pos;		/* index in the idle list, or -1 */
+	int idle_pos; /* index in the idle list, or -1 */
 };
 
 struct client {
 	int port, nclients, ep;
 	const char *origin, *method;
 	struct conn *c;
-	int *idle;		/* connections with nothing in flight */
+	int *idle; /* connections with nothing in flight */
 	int nidle;
 	long long next_id;
 	bool recording;
@@ -342,8 +343,8 @@ send_request(struct client *cl, int i)
 	size_t n, flen;
 	long long id = cl->next_id++;
 
-	n = (size_t)snprintf(payload, sizeof(payload), "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"%s\"}",
-			     id, cl->method);
+	n = (size_t)snprintf(payload, sizeof(payload),
+	    "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"%s\"}", id, cl->method);
 	flen = ws_client_frame(frame, payload, n, (uint32_t)(id * 2654435761u));
 	c->sent_id[c->inflight] = id;
 	c->sent_at[c->inflight] = now_ns();
@@ -361,7 +362,7 @@ start_connect(struct client *cl, int i)
 {
 	struct conn *c = &cl->c[i];
 	struct sockaddr_in a = loopback(cl->port);
-	struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.u32 = (uint32_t)i };
+	struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.u32 = (uint32_t)i};
 
 	c->fd = tcp_socket();
 	c->state = C_CONNECTING;
@@ -387,7 +388,7 @@ on_message(struct client *cl, int i, const uint8_t *p, size_t n, uint64_t t)
 	int k;
 
 	if (id < 0)
-		return;		/* an event, not an answer */
+		return; /* an event, not an answer */
 	for (k = 0; k < c->inflight && c->sent_id[k] != id; k++)
 		;
 	if (k == c->inflight)
@@ -398,8 +399,10 @@ on_message(struct client *cl, int i, const uint8_t *p, size_t n, uint64_t t)
 		cl->errors++;
 	cl->answered++;
 	c->inflight--;
-	memmove(&c->sent_id[k], &c->sent_id[k + 1], (size_t)(c->inflight - k) * sizeof(c->sent_id[0]));
-	memmove(&c->sent_at[k], &c->sent_at[k + 1], (size_t)(c->inflight - k) * sizeof(c->sent_at[0]));
+	memmove(
+	    &c->sent_id[k], &c->sent_id[k + 1], (size_t)(c->inflight - k) * sizeof(c->sent_id[0]));
+	memmove(
+	    &c->sent_at[k], &c->sent_at[k + 1], (size_t)(c->inflight - k) * sizeof(c->sent_at[0]));
 	if (c->inflight == 0)
 		idle_add(cl, i);
 }
@@ -467,7 +470,7 @@ on_event(struct client *cl, struct epoll_event *ev)
 	struct conn *c = &cl->c[i];
 	socklen_t len = sizeof(err);
 	char req[512];
-	struct epoll_event mod = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+	struct epoll_event mod = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
 
 	if (c->state == C_DEAD)
 		return;
@@ -480,7 +483,8 @@ on_event(struct client *cl, struct epoll_event *ev)
 		}
 		c->state = C_HANDSHAKE;
 		epoll_ctl(cl->ep, EPOLL_CTL_MOD, c->fd, &mod);
-		if (!send_all(c->fd, req, handshake_request(req, sizeof(req), cl->port, cl->origin)))
+		if (!send_all(
+			c->fd, req, handshake_request(req, sizeof(req), cl->port, cl->origin)))
 			conn_kill(cl, i);
 		return;
 	}
@@ -539,10 +543,10 @@ report(struct client *cl, const char *phase, double rate, double secs, double co
 	       "\"seconds\":%.3f,\"samples\":%zu,\"throughput\":%.1f,\"p50_us\":%.1f,"
 	       "\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"errors\":%" PRIu64 ","
 	       "\"dropped\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"connect_ms\":%.1f}\n",
-	       phase, cl->nclients, open, cl->method, rate, secs, cl->lat.n,
-	       secs > 0 ? (double)cl->lat.n / secs : 0.0, pct_us(&cl->lat, 50),
-	       pct_us(&cl->lat, 90), pct_us(&cl->lat, 99), pct_us(&cl->lat, 100), cl->errors,
-	       cl->dropped, cl->failed, connect_ms);
+	    phase, cl->nclients, open, cl->method, rate, secs, cl->lat.n,
+	    secs > 0 ? (double)cl->lat.n / secs : 0.0, pct_us(&cl->lat, 50), pct_us(&cl->lat, 90),
+	    pct_us(&cl->lat, 99), pct_us(&cl->lat, 100), cl->errors, cl->dropped, cl->failed,
+	    connect_ms);
 	fflush(stdout);
 }
 
@@ -578,7 +582,7 @@ phase_paced(struct client *cl, double rate, int warmup_ms, int ms, double connec
 	double mean_ns = 1e9 / rate;
 	struct itimerspec its;
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC), i;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
 	struct epoll_event evs[256];
 	uint64_t expirations;
 	int n, k;
@@ -596,7 +600,8 @@ phase_paced(struct client *cl, double rate, int warmup_ms, int ms, double connec
 				/* Every connection busy: pipeline on one that has room. */
 				for (k = 0, i = (int)(random() % cl->nclients); k < cl->nclients;
 				     k++, i = (i + 1) % cl->nclients)
-					if (cl->c[i].state == C_OPEN && cl->c[i].inflight < INFLIGHT_MAX)
+					if (cl->c[i].state == C_OPEN &&
+					    cl->c[i].inflight < INFLIGHT_MAX)
 						break;
 				if (k < cl->nclients)
 					send_request(cl, i);
@@ -611,7 +616,8 @@ phase_paced(struct client *cl, double rate, int warmup_ms, int ms, double connec
 		n = epoll_wait(cl->ep, evs, 256, 100);
 		for (k = 0; k < n; k++) {
 			if (evs[k].data.u32 == UINT32_MAX) {
-				if (read(tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+				if (read(tfd, &expirations, sizeof(expirations)) < 0 &&
+				    errno != EAGAIN)
 					die("timerfd read");
 				continue;
 			}
@@ -655,7 +661,7 @@ client_reset_stats(struct client *cl)
 
 static int
 run_client(int port, int nclients, const char *method, const char *origin, double rate,
-	   int paced_ms, int closed_ms, int warmup_ms)
+    int paced_ms, int closed_ms, int warmup_ms)
 {
 	struct client cl;
 	double connect_ms;
@@ -752,13 +758,15 @@ run_serve(int port, int reply_bytes)
 			int op, fd;
 
 			if (c == NULL) {
-				while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+				while ((fd = accept4(
+					    lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 					if ((c = calloc(1, sizeof(*c))) == NULL ||
 					    (c->rbuf = malloc(CONN_BUF)) == NULL)
 						die("calloc");
 					c->fd = fd;
-					if ((conns = realloc(conns, (nconns + 1) * sizeof(*conns))) == NULL)
+					if ((conns = realloc(
+						 conns, (nconns + 1) * sizeof(*conns))) == NULL)
 						die("realloc");
 					conns[nconns++] = c;
 					ev.events = EPOLLIN;
@@ -793,13 +801,15 @@ run_serve(int port, int reply_bytes)
 					char body[8192];
 					uint8_t out[8200];
 					int len = snprintf(body, sizeof(body),
-					    "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"pad\":\"",
+					    "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"pad\":"
+					    "\"",
 					    json_id(payload, plen));
 					size_t h = 0, blen;
 
 					/* pad to reply_bytes in total */
 					blen = (size_t)len;
-					while (blen + 3 < (size_t)reply_bytes && blen < sizeof(body) - 4)
+					while (blen + 3 < (size_t)reply_bytes &&
+					       blen < sizeof(body) - 4)
 						body[blen++] = 'x';
 					memcpy(body + blen, "\"}}", 3);
 					blen += 3;
@@ -929,7 +939,7 @@ run_coldstart(int port, const char *origin, bool t0_at_connect, bool first_only,
 	if (fd < 0)
 		goto out;
 	t_listen = now_ns();
-	if (t0_at_connect)	/* socket activation: the connection is what starts it */
+	if (t0_at_connect) /* socket activation: the connection is what starts it */
 		t0 = t_listen;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	/* 2. handshake and the first system.hello */
@@ -956,10 +966,9 @@ run_coldstart(int port, const char *origin, bool t0_at_connect, bool first_only,
 	/* 3. hello until the module list shows a loaded module */
 	while (now_ns() < end && t_modules == 0) {
 		flen = ws_client_frame(frame, body,
-				       (size_t)snprintf(body, sizeof(body),
-							"{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"system.hello\"}",
-							id++),
-				       0x12345678u);
+		    (size_t)snprintf(body, sizeof(body),
+			"{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"system.hello\"}", id++),
+		    0x12345678u);
 		if (!send_all(fd, frame, flen) || !read_frame(fd, buf, &len, &payload, &plen, end))
 			goto out;
 		if (t_first == 0)
@@ -972,7 +981,7 @@ run_coldstart(int port, const char *origin, bool t0_at_connect, bool first_only,
 			sleep_us(500);
 	}
 	ok = first_only ? t_first != 0 : t_modules != 0;
- out:
+out:
 	if (fd >= 0)
 		close(fd);
 	kill(pid, SIGTERM);
@@ -990,9 +999,9 @@ run_coldstart(int port, const char *origin, bool t0_at_connect, bool first_only,
 	}
 	printf("{\"ok\":%s,\"listen_us\":%.1f,\"first_reply_us\":%.1f,\"modules_ready_us\":%.1f,"
 	       "\"attempts\":%zu}\n",
-	       ok ? "true" : "false", t_listen ? (double)(t_listen - t0) / 1000.0 : -1.0,
-	       t_first ? (double)(t_first - t0) / 1000.0 : -1.0,
-	       t_modules ? (double)(t_modules - t0) / 1000.0 : -1.0, attempts);
+	    ok ? "true" : "false", t_listen ? (double)(t_listen - t0) / 1000.0 : -1.0,
+	    t_first ? (double)(t_first - t0) / 1000.0 : -1.0,
+	    t_modules ? (double)(t_modules - t0) / 1000.0 : -1.0, attempts);
 	free(buf);
 	return ok ? 0 : 1;
 }
@@ -1071,7 +1080,8 @@ main(int argc, char **argv)
 	srandom((unsigned)now_ns());
 	if (strcmp(mode, "client") == 0 && port > 0 && clients > 0 && clients <= 100000 &&
 	    strlen(method) < 64)
-		return run_client(port, clients, method, origin, rate, paced_ms, closed_ms, warmup_ms);
+		return run_client(
+		    port, clients, method, origin, rate, paced_ms, closed_ms, warmup_ms);
 	if (strcmp(mode, "serve") == 0 && port > 0 && reply_bytes > 40 && reply_bytes < 8000)
 		return run_serve(port, reply_bytes);
 	if (strcmp(mode, "coldstart") == 0 && port > 0 && rest && rest[0])

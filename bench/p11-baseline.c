@@ -82,7 +82,7 @@ load(const char *module, const char *token)
 	if (get_list == NULL || get_list(&p11) != CKR_OK)
 		return false;
 	memset(&args, 0, sizeof(args));
-	args.flags = CKF_OS_LOCKING_OK;		/* as p11-kit initialises the helper's module */
+	args.flags = CKF_OS_LOCKING_OK; /* as p11-kit initialises the helper's module */
 	if (!ck(p11->C_Initialize(&args), "C_Initialize") ||
 	    !ck(p11->C_GetSlotList(CK_TRUE, slots, &n), "C_GetSlotList"))
 		return false;
@@ -100,10 +100,10 @@ load(const char *module, const char *token)
 
 /* Size, then value: the helper's session_get_attr(). */
 static bool
-get_attr(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, uint8_t *buf,
-	 CK_ULONG *len)
+get_attr(
+    CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, uint8_t *buf, CK_ULONG *len)
 {
-	CK_ATTRIBUTE a = { type, NULL, 0 };
+	CK_ATTRIBUTE a = {type, NULL, 0};
 
 	if (!ck(p11->C_GetAttributeValue(s, o, &a, 1), "C_GetAttributeValue(size)"))
 		return false;
@@ -152,25 +152,26 @@ static void
 generate(bool rsa)
 {
 	static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	static CK_BYTE exponent[] = { 0x01, 0x00, 0x01 };
+	static CK_BYTE exponent[] = {0x01, 0x00, 0x01};
 	/* prime256v1, as the helper's pubkey_ec_params() encodes it */
-	static CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+	static CK_BYTE p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 	CK_ULONG bits = 2048, npub = 0, npriv = 0, sig_len;
 	CK_ATTRIBUTE pub[12], priv[12], id_attr;
-	CK_MECHANISM gen = { rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-	CK_MECHANISM sign = { rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA, NULL, 0 };
+	CK_MECHANISM gen = {rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_MECHANISM sign = {rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA, NULL, 0};
 	CK_OBJECT_HANDLE hpub = 0, hpriv = 0;
 	CK_SESSION_HANDLE s;
-	uint8_t point[1024], tbs[300], digest[SHA256_DIGEST_LENGTH],
-		id[SHA_DIGEST_LENGTH], sig[1024];
+	uint8_t point[1024], tbs[300], digest[SHA256_DIGEST_LENGTH], id[SHA_DIGEST_LENGTH],
+	    sig[1024];
 	CK_ULONG point_len = sizeof(point);
 	uint64_t t0, t1;
 	char hex[2 * SHA_DIGEST_LENGTH + 1];
 	size_t i;
 	bool made = false, ok = false;
 
-#define ADD(t, n, ty, v, l) ((t)[(n)].type = (ty), (t)[(n)].pValue = (void *)(v), \
-			      (t)[(n)].ulValueLen = (CK_ULONG)(l), (n)++)
+#define ADD(t, n, ty, v, l)                                                                        \
+	((t)[(n)].type = (ty), (t)[(n)].pValue = (void *)(v), (t)[(n)].ulValueLen = (CK_ULONG)(l), \
+	    (n)++)
 	ADD(pub, npub, CKA_TOKEN, &yes, sizeof(yes));
 	ADD(pub, npub, CKA_PRIVATE, &no, sizeof(no));
 	ADD(pub, npub, CKA_VERIFY, &yes, sizeof(yes));
@@ -205,8 +206,8 @@ generate(bool rsa)
 		goto out;
 	/* The public key: CKA_MODULUS or CKA_EC_POINT is what the key ID is made from. */
 	if (rsa ? !get_attr(s, hpub, CKA_MODULUS, point, &point_len) ||
-		      !get_any(s, hpub, CKA_PUBLIC_EXPONENT) :
-		  !get_any(s, hpub, CKA_EC_PARAMS) ||
+		      !get_any(s, hpub, CKA_PUBLIC_EXPONENT)
+		: !get_any(s, hpub, CKA_EC_PARAMS) ||
 		      !get_attr(s, hpub, CKA_EC_POINT, point, &point_len))
 		goto out;
 	if (!get_any(s, hpriv, CKA_ID))
@@ -236,8 +237,8 @@ generate(bool rsa)
 			goto out;
 	}
 	ok = true;
- out:
-	if (made && !ok) {		/* failed half-way: leave nothing behind */
+out:
+	if (made && !ok) { /* failed half-way: leave nothing behind */
 		p11->C_DestroyObject(s, hpriv);
 		p11->C_DestroyObject(s, hpub);
 	}
@@ -257,7 +258,7 @@ generate(bool rsa)
 static long
 destroy_id(const uint8_t *id, size_t n)
 {
-	CK_ATTRIBUTE tmpl = { CKA_ID, (void *)id, (CK_ULONG)n };
+	CK_ATTRIBUTE tmpl = {CKA_ID, (void *)id, (CK_ULONG)n};
 	CK_OBJECT_HANDLE found[16];
 	CK_ULONG count = 0, i;
 	CK_SESSION_HANDLE s;

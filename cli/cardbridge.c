@@ -32,8 +32,8 @@
 #include "protocol/origin.h"
 
 #define CALL_TIMEOUT_MS 5000
-#define TOKENS_TIMEOUT_MS 135000	/* the daemon gives the helper 130 s */
-#define STATUS_LABEL_WIDTH 18		/* status values start here after "  ", or later */
+#define TOKENS_TIMEOUT_MS 135000 /* the daemon gives the helper 130 s */
+#define STATUS_LABEL_WIDTH 18	 /* status values start here after "  ", or later */
 
 /* Written once by init_language(): a UTF-8 character may take several bytes. */
 static bool terminal_utf8 = true;
@@ -62,31 +62,34 @@ usage(FILE *f)
 {
 	/* TRANSLATORS: keep the command, option and argument names (ORIGIN, URL). */
 	fputs(_("Usage: cardbridge [OPTION]... COMMAND [ARG]...\n"
-	    "Control cardbridged, the local smart-card helper for web portals.\n"), f);
+		"Control cardbridged, the local smart-card helper for web portals.\n"),
+	    f);
 	fputs("\n", f);
 	/*
 	 * TRANSLATORS: keep the commands, "cardbridge://start" and the example
 	 * origin, and start each description in the 26th column.
 	 */
 	fputs(_("Commands:\n"
-	    "  open URL               handle a cardbridge:// link: start cardbridged if it\n"
-	    "                         is not running (only cardbridge://start is known)\n"
-	    "  status                 is cardbridged running; listeners, modules, tokens\n"
-	    "  tokens                 list the tokens cardbridged sees\n"
-	    "  origins list           list the allowed origins (administrator's and yours)\n"
-	    "  origins allow ORIGIN   allow a portal, e.g. https://portal.example\n"
-	    "  origins revoke ORIGIN  take back an origin you allowed\n"
-	    "  browser-policy --origin ORIGIN [--origin ORIGIN]...\n"
-	    "                         print a Chromium/Chrome managed policy that lets\n"
-	    "                         these portals reach cardbridge without prompts\n"), f);
+		"  open URL               handle a cardbridge:// link: start cardbridged if it\n"
+		"                         is not running (only cardbridge://start is known)\n"
+		"  status                 is cardbridged running; listeners, modules, tokens\n"
+		"  tokens                 list the tokens cardbridged sees\n"
+		"  origins list           list the allowed origins (administrator's and yours)\n"
+		"  origins allow ORIGIN   allow a portal, e.g. https://portal.example\n"
+		"  origins revoke ORIGIN  take back an origin you allowed\n"
+		"  browser-policy --origin ORIGIN [--origin ORIGIN]...\n"
+		"                         print a Chromium/Chrome managed policy that lets\n"
+		"                         these portals reach cardbridge without prompts\n"),
+	    f);
 	fputs("\n", f);
 	/* TRANSLATORS: keep the options and $XDG_RUNTIME_DIR/cardbridge/control. */
 	fputs(_("Options:\n"
-	    "  --control-socket PATH  cardbridged's control socket\n"
-	    "                         (default: $XDG_RUNTIME_DIR/cardbridge/control)\n"
-	    "  --json                 print the daemon's answer as JSON\n"
-	    "  --version              print the version and exit\n"
-	    "  --help                 print this help and exit\n"), f);
+		"  --control-socket PATH  cardbridged's control socket\n"
+		"                         (default: $XDG_RUNTIME_DIR/cardbridge/control)\n"
+		"  --json                 print the daemon's answer as JSON\n"
+		"  --version              print the version and exit\n"
+		"  --help                 print this help and exit\n"),
+	    f);
 }
 
 void
@@ -164,20 +167,27 @@ print_label(const char *label, size_t width)
 
 /* The status labels: their values line up in one column after the longest. */
 enum status_label {
-	LABEL_LISTENING, LABEL_CONTROL_SOCKET, LABEL_CONNECTIONS, LABEL_MODULES, LABEL_READERS,
-	LABEL_TOKENS, LABEL_ORIGINS_ADMIN, LABEL_ORIGINS_USER, LABEL_COUNT
+	LABEL_LISTENING,
+	LABEL_CONTROL_SOCKET,
+	LABEL_CONNECTIONS,
+	LABEL_MODULES,
+	LABEL_READERS,
+	LABEL_TOKENS,
+	LABEL_ORIGINS_ADMIN,
+	LABEL_ORIGINS_USER,
+	LABEL_COUNT
 };
 
 static const char *const status_labels[LABEL_COUNT] = {
-	/* TRANSLATORS: the labels of cardbridge status (colons included). */
-	[LABEL_LISTENING] = N_("listening:"),
-	[LABEL_CONTROL_SOCKET] = N_("control socket:"),
-	[LABEL_CONNECTIONS] = N_("connections:"),
-	[LABEL_MODULES] = N_("modules:"),
-	[LABEL_READERS] = N_("readers:"),
-	[LABEL_TOKENS] = N_("tokens:"),
-	[LABEL_ORIGINS_ADMIN] = N_("origins (admin):"),
-	[LABEL_ORIGINS_USER] = N_("origins (user):"),
+    /* TRANSLATORS: the labels of cardbridge status (colons included). */
+    [LABEL_LISTENING] = N_("listening:"),
+    [LABEL_CONTROL_SOCKET] = N_("control socket:"),
+    [LABEL_CONNECTIONS] = N_("connections:"),
+    [LABEL_MODULES] = N_("modules:"),
+    [LABEL_READERS] = N_("readers:"),
+    [LABEL_TOKENS] = N_("tokens:"),
+    [LABEL_ORIGINS_ADMIN] = N_("origins (admin):"),
+    [LABEL_ORIGINS_USER] = N_("origins (user):"),
 };
 
 /* The column of the status values, after "  ": 18, or more for a long translation. */
@@ -219,10 +229,10 @@ print_list(enum status_label label, size_t width, struct json_object *a)
 static void
 print_tokens(struct json_object *tokens, const char *indent)
 {
-	size_t i, n = json_object_is_type(tokens, json_type_array) ?
-	    json_object_array_length(tokens) : 0;
+	size_t i,
+	    n = json_object_is_type(tokens, json_type_array) ? json_object_array_length(tokens) : 0;
 	/* TRANSLATORS: a token's reader and PKCS#11 URI, on lines of their own. */
-	const char *labels[] = { _("reader:"), _("uri:") };
+	const char *labels[] = {_("reader:"), _("uri:")};
 	size_t width = label_width(labels, 2);
 	struct json_object *t;
 
@@ -255,10 +265,10 @@ print_status(struct json_object *r)
 	struct json_object *mods = member(r, "modules"), *m, *tokens = member(r, "tokens");
 	size_t i, n, width = status_width();
 
-	printf(json_object_get_boolean(member(r, "socketActivated")) ?
-	    _("cardbridged %s is running (pid %d), socket-activated") :
-	    _("cardbridged %s is running (pid %d)"), str_of(r, "version"),
-	    json_object_get_int(member(r, "pid")));
+	printf(json_object_get_boolean(member(r, "socketActivated"))
+		   ? _("cardbridged %s is running (pid %d), socket-activated")
+		   : _("cardbridged %s is running (pid %d)"),
+	    str_of(r, "version"), json_object_get_int(member(r, "pid")));
 	putchar('\n');
 	print_list(LABEL_LISTENING, width, member(r, "listen"));
 	print_status_label(LABEL_CONTROL_SOCKET, width);
@@ -301,7 +311,7 @@ print_status(struct json_object *r)
 static void
 print_origins(struct json_object *r)
 {
-	static const char *const kinds[] = { "administrator", "user" };
+	static const char *const kinds[] = {"administrator", "user"};
 	struct json_object *a;
 	size_t k, i;
 
@@ -328,7 +338,8 @@ print_change(const char *verb, struct json_object *r)
 	else if (json_object_get_boolean(member(r, "changed")))
 		/* TRANSLATORS: after an origin; the English text is the same for every count. */
 		printf(P_("revoked (%d open connection(s) closed)",
-		    "revoked (%d open connection(s) closed)", (unsigned long)closed), closed);
+			   "revoked (%d open connection(s) closed)", (unsigned long)closed),
+		    closed);
 	/* The daemon's sources: "administrator" or "user" (daemon/control_methods.c). */
 	else if (strcmp(source, "administrator") == 0)
 		fputs(_("already allowed (by the administrator)"), stdout);
@@ -339,8 +350,7 @@ print_change(const char *verb, struct json_object *r)
 
 /* One control request, printed; returns the exit status. */
 static int
-run(const struct cli_options *o, const char *command, const char *method,
-    const char *origin)
+run(const struct cli_options *o, const char *command, const char *method, const char *origin)
 {
 	struct json_object *params = NULL, *result = NULL;
 	char *path, *message = NULL;
@@ -352,16 +362,17 @@ run(const struct cli_options *o, const char *command, const char *method,
 		params = json_object_new_object();
 		json_object_object_add(params, "origin", json_object_new_string(origin));
 	}
-	r = cli_call(path, method, params, strcmp(command, "tokens") == 0 ? TOKENS_TIMEOUT_MS :
-	    CALL_TIMEOUT_MS, &result, &message);
+	r = cli_call(path, method, params,
+	    strcmp(command, "tokens") == 0 ? TOKENS_TIMEOUT_MS : CALL_TIMEOUT_MS, &result,
+	    &message);
 	if (r != CLI_OK) {
 		if (r == CLI_NOT_RUNNING && strcmp(command, "status") == 0)
 			cli_error("%s", _("cardbridged is not running"));
 		else
 			cli_error("%s", message ? message : _("out of memory"));
 	} else if (o->json)
-		printf("%s\n", json_object_to_json_string_ext(result, JSON_C_TO_STRING_PRETTY |
-		    JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(result,
+				   JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else if (strcmp(command, "status") == 0)
 		print_status(result);
 	else if (strcmp(command, "tokens") == 0)
@@ -394,7 +405,7 @@ browser_policy(int argc, char **argv)
 	if (argc < 2 || argc % 2 != 0) {
 		/* TRANSLATORS: translate "usage" and any words in parentheses only. */
 		cli_error("%s", _("usage: cardbridge browser-policy --origin ORIGIN "
-		    "[--origin ORIGIN]..."));
+				  "[--origin ORIGIN]..."));
 		return CLI_USAGE;
 	}
 	policy = json_object_new_object();
@@ -427,8 +438,8 @@ browser_policy(int argc, char **argv)
 	auto_launch = json_object_new_array();
 	json_object_array_add(auto_launch, pair);
 	json_object_object_add(policy, "AutoLaunchProtocolsFromOrigins", auto_launch);
-	printf("%s\n", json_object_to_json_string_ext(policy, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", json_object_to_json_string_ext(
+			   policy, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(policy);
 	return 0;
 }
@@ -449,17 +460,17 @@ run_origins(const struct cli_options *o, int argc, char **argv)
 enum { OPT_CONTROL_SOCKET = 256, OPT_JSON, OPT_VERSION, OPT_HELP };
 
 static const struct option long_options[] = {
-	{ "control-socket", required_argument, NULL, OPT_CONTROL_SOCKET },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+    {"control-socket", required_argument, NULL, OPT_CONTROL_SOCKET},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 int
 main(int argc, char **argv)
 {
-	struct cli_options o = { NULL, false };
+	struct cli_options o = {NULL, false};
 	const char *cmd;
 	int c;
 
@@ -498,8 +509,8 @@ main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if ((strcmp(cmd, "status") == 0 || strcmp(cmd, "tokens") == 0) && argc == 0)
-		return run(&o, cmd, strcmp(cmd, "status") == 0 ? "control.status" :
-		    "control.tokens", NULL);
+		return run(&o, cmd,
+		    strcmp(cmd, "status") == 0 ? "control.status" : "control.tokens", NULL);
 	if (strcmp(cmd, "origins") == 0)
 		return run_origins(&o, argc, argv);
 	if (strcmp(cmd, "browser-policy") == 0)

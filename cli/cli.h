@@ -16,14 +16,14 @@ struct json_object;
 /* Exit statuses (documented in cardbridge.1). */
 enum {
 	CLI_OK = 0,
-	CLI_FAILED = 1,		/* the daemon said no, or a system call failed */
-	CLI_USAGE = 2,		/* bad command line, or a refused URL */
-	CLI_NOT_RUNNING = 3,	/* no cardbridged answers on the control socket */
+	CLI_FAILED = 1,	     /* the daemon said no, or a system call failed */
+	CLI_USAGE = 2,	     /* bad command line, or a refused URL */
+	CLI_NOT_RUNNING = 3, /* no cardbridged answers on the control socket */
 };
 
 struct cli_options {
-	const char *control_socket;	/* --control-socket, or NULL for the default */
-	bool json;			/* --json: print results as JSON */
+	const char *control_socket; /* --control-socket, or NULL for the default */
+	bool json;		    /* --json: print results as JSON */
 };
 
 /* cardbridge.c: "cardbridge: " and the message on stderr, for the user to read. */
@@ -42,8 +42,8 @@ bool cli_control_answers(const char *path);
  * CLI_FAILED with *message (the daemon's error text or ours; malloc'd),
  * or CLI_NOT_RUNNING.  params may be NULL; it is not consumed.
  */
-int cli_call(const char *path, const char *method, struct json_object *params,
-    int timeout_ms, struct json_object **result, char **message);
+int cli_call(const char *path, const char *method, struct json_object *params, int timeout_ms,
+    struct json_object **result, char **message);
 
 /* launch.c: "cardbridge open URL". */
 int cli_open(const struct cli_options *o, const char *url);

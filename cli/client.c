@@ -38,7 +38,7 @@ cli_control_path(const struct cli_options *o)
 		return strdup(o->control_socket);
 	if (rt == NULL || rt[0] != '/') {
 		cli_error("%s", _("XDG_RUNTIME_DIR is not set, so the control socket cannot be "
-		    "found (use --control-socket PATH)"));
+				  "found (use --control-socket PATH)"));
 		return NULL;
 	}
 	if (asprintf(&p, "%s/cardbridge/control", rt) < 0)
@@ -50,7 +50,7 @@ cli_control_path(const struct cli_options *o)
 static int
 connect_to(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd, saved;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -110,7 +110,7 @@ send_line(int fd, const char *text)
 static char *
 read_line(int fd, int timeout_ms, const char **why)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	struct timespec deadline;
 	size_t len = 0, cap = 0;
 	char *buf = NULL, *nb;
@@ -168,8 +168,8 @@ parse_answer(const char *line, struct json_object **result, char **message)
 		goto out;
 	root = json_tokener_parse_ex(tok, line, (int)strcspn(line, "\n"));
 	if (root == NULL || !json_object_is_type(root, json_type_object) ||
-	    !json_object_object_get_ex(root, "id", &v) || json_object_get_int(v) !=
-	    CLIENT_REQUEST_ID) {
+	    !json_object_object_get_ex(root, "id", &v) ||
+	    json_object_get_int(v) != CLIENT_REQUEST_ID) {
 		*message = strdup(_("the daemon sent an answer that is not ours"));
 		goto out;
 	}
@@ -177,11 +177,11 @@ parse_answer(const char *line, struct json_object **result, char **message)
 		*result = json_object_get(v);
 		r = CLI_OK;
 	} else if (json_object_object_get_ex(root, "error", &e) &&
-	    json_object_object_get_ex(e, "message", &v))
+		   json_object_object_get_ex(e, "message", &v))
 		*message = strdup(json_object_get_string(v));
 	else
 		*message = strdup(_("the daemon sent a malformed answer"));
- out:
+out:
 	json_object_put(root);
 	if (tok)
 		json_tokener_free(tok);
@@ -203,7 +203,7 @@ cli_call(const char *path, const char *method, struct json_object *params, int t
 		r = CLI_NOT_RUNNING;
 		/* TRANSLATORS: the control socket's path, and why (in English). */
 		if (asprintf(message, _("cardbridged is not running (no answer on %s: %s)"), path,
-		    strerror(errno)) < 0)
+			strerror(errno)) < 0)
 			*message = NULL;
 		goto out;
 	}
@@ -212,8 +212,8 @@ cli_call(const char *path, const char *method, struct json_object *params, int t
 	json_object_object_add(req, "method", json_object_new_string(method));
 	if (params != NULL)
 		json_object_object_add(req, "params", json_object_get(params));
-	if (asprintf(&text, "%s\n", json_object_to_json_string_ext(req,
-	    JSON_C_TO_STRING_PLAIN)) < 0) {
+	if (asprintf(&text, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) <
+	    0) {
 		text = NULL;
 		goto out;
 	}
@@ -227,7 +227,7 @@ cli_call(const char *path, const char *method, struct json_object *params, int t
 		goto out;
 	}
 	r = parse_answer(line, result, message);
- out:
+out:
 	if (fd >= 0)
 		close(fd);
 	free(text);

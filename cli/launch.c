@@ -35,9 +35,9 @@
 
 struct launch {
 	struct timespec deadline;
-	char exe[PATH_MAX];	/* the cardbridged we spawn */
-	const char *control;	/* the control socket path */
-	char dir[PATH_MAX];	/* its directory, where the lock lives */
+	char exe[PATH_MAX];  /* the cardbridged we spawn */
+	const char *control; /* the control socket path */
+	char dir[PATH_MAX];  /* its directory, where the lock lives */
 };
 
 static long
@@ -47,13 +47,13 @@ ms_left(const struct launch *l)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (l->deadline.tv_sec - now.tv_sec) * 1000 +
-	    (l->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	       (l->deadline.tv_nsec - now.tv_nsec) / 1000000;
 }
 
 static void
 nap(void)
 {
-	struct timespec t = { 0, LAUNCH_POLL_MS * 1000000L };
+	struct timespec t = {0, LAUNCH_POLL_MS * 1000000L};
 
 	nanosleep(&t, NULL);
 }
@@ -148,8 +148,8 @@ start_with_systemd(struct launch *l)
 		waitpid(pid, &status, 0);
 		return SYSTEMD_SLOW;
 	}
-	return w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? SYSTEMD_STARTED :
-	    SYSTEMD_REFUSED;
+	return w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? SYSTEMD_STARTED
+									 : SYSTEMD_REFUSED;
 }
 
 /* cardbridged next to our own executable (a relocated install), else BINDIR's. */
@@ -187,8 +187,8 @@ open_log(char *path, size_t pathlen)
 		snprintf(dir, sizeof(dir), "%s/.local/state/cardbridge", home);
 	else
 		return -1;
-	if (make_dirs(dir) != 0 || snprintf(path, pathlen, "%s/cardbridged.log", dir) >=
-	    (int)pathlen)
+	if (make_dirs(dir) != 0 ||
+	    snprintf(path, pathlen, "%s/cardbridged.log", dir) >= (int)pathlen)
 		return -1;
 	if (stat(path, &st) == 0 && st.st_size > LOG_MAX_BYTES)
 		flags |= O_TRUNC;
@@ -199,7 +199,7 @@ open_log(char *path, size_t pathlen)
 static void
 exec_daemon(const char *exe, const char *control, int logfd)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
 	int devnull, sig;
 
@@ -220,8 +220,8 @@ exec_daemon(const char *exe, const char *control, int logfd)
 	dup2(logfd, 2);
 	closefrom(3);
 	if (control != NULL)
-		execl(exe, "cardbridged", "--foreground", "--control-socket", control,
-		    (char *)NULL);
+		execl(
+		    exe, "cardbridged", "--foreground", "--control-socket", control, (char *)NULL);
 	else
 		execl(exe, "cardbridged", "--foreground", (char *)NULL);
 	_exit(127);
@@ -258,8 +258,8 @@ report_stopped(const struct launch *l, int status, const char *log)
 		cli_error(_("cannot run %s"), l->exe);
 	else if (WIFEXITED(status))
 		/* TRANSLATORS: the daemon's path, its exit status, and "; see LOG" or nothing. */
-		cli_error(_("%s stopped at once (exit status %d)%s"), l->exe, WEXITSTATUS(status),
-		    see);
+		cli_error(
+		    _("%s stopped at once (exit status %d)%s"), l->exe, WEXITSTATUS(status), see);
 	else
 		/* TRANSLATORS: the daemon's path, the signal, and "; see LOG" or nothing. */
 		cli_error(_("%s stopped at once (signal %d)%s"), l->exe, WTERMSIG(status), see);
@@ -310,8 +310,8 @@ start_locked(struct launch *l, const struct cli_options *o)
 	if (how == SYSTEMD_STARTED)
 		return wait_ready(l, 0, "systemctl --user start cardbridge.service", log);
 	if (how == SYSTEMD_SLOW) {
-		printf(_("cardbridged is starting (%s)"),
-		    "systemctl --user start cardbridge.service");
+		printf(
+		    _("cardbridged is starting (%s)"), "systemctl --user start cardbridge.service");
 		putchar('\n');
 		return CLI_OK;
 	}

@@ -47,8 +47,8 @@ struct inherited {
 	int fd;
 	int port;
 	char addr[INET6_ADDRSTRLEN];
-	char name[INET6_ADDRSTRLEN + 16];	/* vhost name, lives as long as the vhost */
-	struct lws_vhost *vhost;		/* the WebSocket vhost connections go to */
+	char name[INET6_ADDRSTRLEN + 16]; /* vhost name, lives as long as the vhost */
+	struct lws_vhost *vhost;	  /* the WebSocket vhost connections go to */
 };
 
 /* Service thread only; see the header for why this is file-static. */
@@ -114,8 +114,8 @@ accept_pending(struct inherited *in)
 }
 
 static int
-callback_activation(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-    size_t len)
+callback_activation(
+    struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct inherited *fd = lws_get_opaque_user_data(wsi);
 
@@ -136,9 +136,7 @@ callback_activation(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 static const struct lws_protocols activation_protocols[] = {
-	{ ACTIVATION_PROTOCOL, callback_activation, 0, 0, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+    {ACTIVATION_PROTOCOL, callback_activation, 0, 0, 0, NULL, 0}, {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /*
  * The idle-exit timer sleeps as long as it can: while busy it looks again
@@ -159,12 +157,14 @@ idle_tick(lws_sorted_usec_list_t *sul)
 		wait = act.last_accept + d->cfg->handshake_timeout - now;
 	if (wait <= 0) {
 		log_info("socket-activated and idle for %ld s: exiting (systemd starts "
-		    "cardbridged again on the next connection)", (long)(now - act.last_busy));
+			 "cardbridged again on the next connection)",
+		    (long)(now - act.last_busy));
 		d->stopping = 1;
 		lws_cancel_service(d->context);
 		return;
 	}
-	lws_sul_schedule(d->context, 0, &act.idle_sul, idle_tick, (lws_usec_t)wait * LWS_US_PER_SEC);
+	lws_sul_schedule(
+	    d->context, 0, &act.idle_sul, idle_tick, (lws_usec_t)wait * LWS_US_PER_SEC);
 	(void)sul;
 }
 
@@ -187,13 +187,13 @@ inspect(int fd, struct inherited *in)
 
 	memset(in, 0, sizeof(*in));
 	in->fd = fd;
-	if (!sdn_is_listening_tcp(fd) ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+	if (!sdn_is_listening_tcp(fd) || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
 		log_error("socket activation: descriptor %d is not a listening TCP socket", fd);
 		return CB_ERR_CONFIG;
 	}
 	if (describe(&ss, in->addr, sizeof(in->addr), &in->port) != 0) {
-		log_error("socket activation: %s:%d is not a loopback address; cardbridged only "
+		log_error(
+		    "socket activation: %s:%d is not a loopback address; cardbridged only "
 		    "listens on 127.0.0.0/8 or [::1] (fix ListenStream= in cardbridge.socket)",
 		    in->addr, in->port);
 		return CB_ERR_CONFIG;
@@ -204,8 +204,8 @@ inspect(int fd, struct inherited *in)
 
 /* A non-listening WebSocket vhost for in, and the watcher of its socket. */
 static int
-adopt_listener(struct daemon *d, struct lws_vhost *watch,
-    const struct lws_protocols *protocols, struct inherited *in)
+adopt_listener(struct daemon *d, struct lws_vhost *watch, const struct lws_protocols *protocols,
+    struct inherited *in)
 {
 	struct lws_context_creation_info info;
 	lws_sock_file_fd_type desc;
@@ -218,15 +218,15 @@ adopt_listener(struct daemon *d, struct lws_vhost *watch,
 	info.timeout_secs_ah_idle = (unsigned int)d->cfg->handshake_timeout;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 	if ((in->vhost = lws_create_vhost(d->context, &info)) == NULL) {
-		log_error("socket activation: cannot create the vhost for %s:%d", in->addr,
-		    in->port);
+		log_error(
+		    "socket activation: cannot create the vhost for %s:%d", in->addr, in->port);
 		return CB_ERR_SYSTEM;
 	}
 	desc.filefd = in->fd;
-	if ((wsi = lws_adopt_descriptor_vhost(watch, LWS_ADOPT_RAW_FILE_DESC, desc,
-	    ACTIVATION_PROTOCOL, NULL)) == NULL) {
-		log_error("socket activation: cannot watch the socket for %s:%d", in->addr,
-		    in->port);
+	if ((wsi = lws_adopt_descriptor_vhost(
+		 watch, LWS_ADOPT_RAW_FILE_DESC, desc, ACTIVATION_PROTOCOL, NULL)) == NULL) {
+		log_error(
+		    "socket activation: cannot watch the socket for %s:%d", in->addr, in->port);
 		return CB_ERR_SYSTEM;
 	}
 	lws_set_opaque_user_data(wsi, in);
@@ -246,8 +246,7 @@ activation_start(struct daemon *d, const struct lws_protocols *protocols)
 	if ((n = sdn_listen_fds()) <= 0)
 		return n < 0 ? CB_ERR_SYSTEM : 0;
 	if (n > CONFIG_MAX_LISTEN) {
-		log_error("socket activation: %d sockets passed, at most %d", n,
-		    CONFIG_MAX_LISTEN);
+		log_error("socket activation: %d sockets passed, at most %d", n, CONFIG_MAX_LISTEN);
 		return CB_ERR_CONFIG;
 	}
 	memset(&act, 0, sizeof(act));
@@ -269,8 +268,8 @@ activation_start(struct daemon *d, const struct lws_protocols *protocols)
 	act.last_busy = act.last_accept = now_s();
 	if (d->cfg->idle_exit > 0)
 		lws_sul_schedule(d->context, 0, &act.idle_sul, idle_tick, LWS_US_PER_SEC);
-	log_info("socket-activated with %d socket(s); idle exit after %d s%s", n,
-	    d->cfg->idle_exit, d->cfg->idle_exit > 0 ? "" : " (disabled)");
+	log_info("socket-activated with %d socket(s); idle exit after %d s%s", n, d->cfg->idle_exit,
+	    d->cfg->idle_exit > 0 ? "" : " (disabled)");
 	return 1;
 }
 
@@ -347,8 +346,9 @@ activation_check_loopback(void)
 			continue;
 		if (describe(&ss, addr, sizeof(addr), &port) != 0) {
 			log_error("a listening socket is bound to %s:%d, not loopback: refusing to "
-			    "run (libwebsockets falls back to the wildcard address when "
-			    "getifaddrs() fails, e.g. when AF_NETLINK is blocked)", addr, port);
+				  "run (libwebsockets falls back to the wildcard address when "
+				  "getifaddrs() fails, e.g. when AF_NETLINK is blocked)",
+			    addr, port);
 			r = CB_ERR_SYSTEM;
 		}
 	}

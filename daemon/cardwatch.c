@@ -42,12 +42,12 @@ struct cardwatch {
 	pthread_mutex_t lock;
 	void (*wake)(void *);
 	void *wake_arg;
-	int stop_fd;			/* eventfd: wakes the inotify wait */
+	int stop_fd; /* eventfd: wakes the inotify wait */
 
 	/* {lock} */
 	struct cardwatch_event *events, **tail;
 	bool stopping;
-	SCARDCONTEXT ctx;		/* valid while `have_ctx`: SCardCancel target */
+	SCARDCONTEXT ctx; /* valid while `have_ctx`: SCardCancel target */
 	bool have_ctx;
 
 	/* watcher thread only */
@@ -59,10 +59,14 @@ const char *
 cardwatch_type_name(enum cardwatch_type t)
 {
 	switch (t) {
-	case CW_READER_ADDED: return "readerAdded";
-	case CW_READER_REMOVED: return "readerRemoved";
-	case CW_CARD_INSERTED: return "cardInserted";
-	case CW_CARD_REMOVED: return "cardRemoved";
+	case CW_READER_ADDED:
+		return "readerAdded";
+	case CW_READER_REMOVED:
+		return "readerRemoved";
+	case CW_CARD_INSERTED:
+		return "cardInserted";
+	case CW_CARD_REMOVED:
+		return "cardRemoved";
 	}
 	return "?";
 }
@@ -79,8 +83,8 @@ is_stopping(struct cardwatch *w)
 }
 
 static void
-emit(struct cardwatch *w, enum cardwatch_type type, const char *reader,
-    const unsigned char *atr, size_t atrlen)
+emit(struct cardwatch *w, enum cardwatch_type type, const char *reader, const unsigned char *atr,
+    size_t atrlen)
 {
 	struct cardwatch_event *e;
 	size_t i;
@@ -91,8 +95,7 @@ emit(struct cardwatch *w, enum cardwatch_type type, const char *reader,
 	snprintf(e->reader, sizeof(e->reader), "%s", reader);
 	for (i = 0; atr && i < atrlen && i < 33; i++)
 		snprintf(e->atr + 2 * i, 3, "%02x", atr[i]);
-	log_info("%s: %s%s%s", cardwatch_type_name(type), reader, e->atr[0] ? " atr " : "",
-	    e->atr);
+	log_info("%s: %s%s%s", cardwatch_type_name(type), reader, e->atr[0] ? " atr " : "", e->atr);
 	pthread_mutex_lock(&w->lock);
 	*w->tail = e;
 	w->tail = &e->next;
@@ -204,7 +207,7 @@ watch_context(struct cardwatch *w, SCARDCONTEXT ctx)
 			if (rv == SCARD_S_SUCCESS)
 				report_changes(w);
 		} while (rv == SCARD_S_SUCCESS && !(pnp->dwEventState & SCARD_STATE_CHANGED) &&
-		    !is_stopping(w));
+			 !is_stopping(w));
 		if (rv != SCARD_S_SUCCESS || is_stopping(w))
 			break;
 	}
@@ -243,8 +246,8 @@ wait_for_pcscd(struct cardwatch *w, int timeout_ms)
 	snprintf(path, sizeof(path), "%s", sock ? sock : "/run/pcscd/pcscd.comm");
 	if (access(path, F_OK) != 0)
 		timeout_ms = -1;
-	pfd[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = w->stop_fd, .events = POLLIN };
+	pfd[0] = (struct pollfd){.fd = fd, .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = w->stop_fd, .events = POLLIN};
 	if (poll(pfd, 2, timeout_ms) > 0 && (pfd[0].revents & POLLIN))
 		while (read(fd, buf, sizeof(buf)) > 0)
 			;

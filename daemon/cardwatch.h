@@ -21,7 +21,7 @@ struct cardwatch_event {
 	struct cardwatch_event *next;
 	enum cardwatch_type type;
 	char reader[128];
-	char atr[2 * 33 + 1];	/* hex, empty when unknown */
+	char atr[2 * 33 + 1]; /* hex, empty when unknown */
 };
 
 struct cardwatch;

@@ -136,13 +136,14 @@ config_add_listen(struct cb_config *cfg, const char *spec)
 		strcpy(l->addr, "127.0.0.1");
 	if (!origin_addr_is_loopback(l->addr)) {
 		log_error("listen \"%s\": refusing a non-loopback address; cardbridged only "
-		    "listens on 127.0.0.0/8 or [::1]", spec);
+			  "listens on 127.0.0.0/8 or [::1]",
+		    spec);
 		return CB_ERR_CONFIG;
 	}
 	l->port = (int)port;
 	cfg->nlisten++;
 	return 0;
- bad:
+bad:
 	log_error("listen \"%s\": expected ADDR:PORT, e.g. 127.0.0.1:48801 or [::1]:48801", spec);
 	return CB_ERR_CONFIG;
 }
@@ -152,8 +153,8 @@ int
 config_set_control_socket(struct cb_config *cfg, const char *path)
 {
 	if (path[0] != '\0' && path[0] != '/') {
-		log_error("control socket \"%s\": must be an absolute path (or \"\" for none)",
-		    path);
+		log_error(
+		    "control socket \"%s\": must be an absolute path (or \"\" for none)", path);
 		return CB_ERR_CONFIG;
 	}
 	free(cfg->control_socket);
@@ -219,28 +220,30 @@ load_limits(struct cb_config *cfg, struct json_object *limits)
 		log_error("config: \"limits\" must be an object");
 		return CB_ERR_CONFIG;
 	}
-	json_object_object_foreach(limits, key, v) {
+	json_object_object_foreach(limits, key, v)
+	{
 		if (strcmp(key, "maxMessageBytes") == 0 &&
 		    (r = get_int(v, "limits.maxMessageBytes", 1024, 16 << 20, &n)) == 0)
 			cfg->max_message = (size_t)n;
 		else if (strcmp(key, "maxDepth") == 0 &&
-		    (r = get_int(v, "limits.maxDepth", 2, 64, &n)) == 0)
+			 (r = get_int(v, "limits.maxDepth", 2, 64, &n)) == 0)
 			cfg->max_depth = (int)n;
 		else if (strcmp(key, "maxConnections") == 0 &&
-		    (r = get_int(v, "limits.maxConnections", 1, 10000, &n)) == 0)
+			 (r = get_int(v, "limits.maxConnections", 1, 10000, &n)) == 0)
 			cfg->max_connections = (int)n;
 		else if (strcmp(key, "maxInFlight") == 0 &&
-		    (r = get_int(v, "limits.maxInFlight", 1, 64, &n)) == 0)
+			 (r = get_int(v, "limits.maxInFlight", 1, 64, &n)) == 0)
 			cfg->max_in_flight = (int)n;
 		else if (strcmp(key, "idleTimeoutSeconds") == 0 &&
-		    (r = get_int(v, "limits.idleTimeoutSeconds", 1, 86400, &n)) == 0)
+			 (r = get_int(v, "limits.idleTimeoutSeconds", 1, 86400, &n)) == 0)
 			cfg->idle_timeout = (int)n;
 		else if (strcmp(key, "handshakeTimeoutSeconds") == 0 &&
-		    (r = get_int(v, "limits.handshakeTimeoutSeconds", 1, 300, &n)) == 0)
+			 (r = get_int(v, "limits.handshakeTimeoutSeconds", 1, 300, &n)) == 0)
 			cfg->handshake_timeout = (int)n;
 		else if (r == 0 && strcmp(key, "maxMessageBytes") && strcmp(key, "maxDepth") &&
-		    strcmp(key, "maxConnections") && strcmp(key, "maxInFlight") &&
-		    strcmp(key, "idleTimeoutSeconds") && strcmp(key, "handshakeTimeoutSeconds")) {
+			 strcmp(key, "maxConnections") && strcmp(key, "maxInFlight") &&
+			 strcmp(key, "idleTimeoutSeconds") &&
+			 strcmp(key, "handshakeTimeoutSeconds")) {
 			log_error("config: unknown key \"limits.%s\"", key);
 			r = CB_ERR_CONFIG;
 		}
@@ -251,8 +254,8 @@ load_limits(struct cb_config *cfg, struct json_object *limits)
 }
 
 static int
-load_string_list(struct json_object *v, const char *key, int (*add)(struct cb_config *,
-    const char *), struct cb_config *cfg)
+load_string_list(struct json_object *v, const char *key,
+    int (*add)(struct cb_config *, const char *), struct cb_config *cfg)
 {
 	size_t i;
 	int r;
@@ -286,7 +289,8 @@ load_module(struct cb_config *cfg, struct json_object *m, size_t idx)
 		log_error("config: \"modules[%zu]\" must be an object", idx);
 		return CB_ERR_CONFIG;
 	}
-	json_object_object_foreach(m, key, v) {
+	json_object_object_foreach(m, key, v)
+	{
 		if (strcmp(key, "path") == 0)
 			path = v;
 		else if (strcmp(key, "atr") == 0)
@@ -315,7 +319,8 @@ load_module(struct cb_config *cfg, struct json_object *m, size_t idx)
 
 		if (!json_object_is_type(e, json_type_string) || !atr_pattern_valid(s)) {
 			log_error("config: \"modules[%zu].atr[%zu]\" must be a hex ATR "
-			    "(optionally \"/\" and a hex mask)", idx, i);
+				  "(optionally \"/\" and a hex mask)",
+			    idx, i);
 			return CB_ERR_CONFIG;
 		}
 		if ((mc->atrs[mc->natrs++] = strdup(s)) == NULL)
@@ -366,7 +371,7 @@ load_key(struct cb_config *cfg, const char *key, struct json_object *v, bool *li
 	if (strcmp(key, "unknownOrigins") == 0) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    (strcmp(json_object_get_string(v), "ask") != 0 &&
-		    strcmp(json_object_get_string(v), "refuse") != 0)) {
+			strcmp(json_object_get_string(v), "refuse") != 0)) {
 			log_error("config: \"unknownOrigins\" must be \"ask\" or \"refuse\"");
 			return CB_ERR_CONFIG;
 		}
@@ -429,14 +434,15 @@ config_load_file(struct cb_config *cfg, const char *path, bool must_exist)
 		r = CB_ERR_CONFIG;
 		goto out;
 	}
-	json_object_object_foreach(root, key, v) {
+	json_object_object_foreach(root, key, v)
+	{
 		if ((r = load_key(cfg, key, v, &listen_seen)) != 0) {
 			log_error("config %s: not started because of the error above", path);
 			goto out;
 		}
 	}
 	log_debug("config %s loaded", path);
- out:
+out:
 	json_object_put(root);
 	return r;
 }

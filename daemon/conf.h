@@ -19,14 +19,14 @@
 #define CONFIG_DEFAULT_PORT 48801
 
 struct listen_addr {
-	char addr[64];		/* numeric, no brackets */
+	char addr[64]; /* numeric, no brackets */
 	int port;
-	bool optional;		/* a default that may be missing (IPv6 off) */
+	bool optional; /* a default that may be missing (IPv6 off) */
 };
 
 struct module_conf {
-	char *path;		/* realpath()ed by config_finish() */
-	char **atrs;		/* hex ATR patterns, optional "/mask" suffix */
+	char *path;  /* realpath()ed by config_finish() */
+	char **atrs; /* hex ATR patterns, optional "/mask" suffix */
 	size_t natrs;
 };
 
@@ -40,19 +40,21 @@ struct cb_config {
 	int max_depth;
 	int max_connections;
 	int max_in_flight;
-	int idle_timeout;	/* seconds */
-	int handshake_timeout;	/* seconds */
+	int idle_timeout;      /* seconds */
+	int handshake_timeout; /* seconds */
 	struct module_conf *modules;
 	size_t nmodules;
 	char *pinentry;
 	int prompt_timeout;
-	int helper_timeout;	/* seconds a helper request may take before the helper is killed */
+	int helper_timeout; /* seconds a helper request may take before the helper is killed */
 	char *helper;
 	bool foreground;
 	bool card_watch;
-	bool ask_unknown_origins;	/* "unknownOrigins": "ask" (default) or "refuse" */	/* watch PC/SC for reader and card events */
-	char *control_socket;	/* NULL: $XDG_RUNTIME_DIR/cardbridge/control; "": none */
-	int idle_exit;		/* seconds idle before exiting when socket-activated; 0: never */
+	bool ask_unknown_origins;
+	    /* "unknownOrigins": "ask" (default) or "refuse" */ /* watch PC/SC for reader and card
+								   events */
+	char *control_socket; /* NULL: $XDG_RUNTIME_DIR/cardbridge/control; "": none */
+	int idle_exit;	      /* seconds idle before exiting when socket-activated; 0: never */
 };
 
 void config_init(struct cb_config *cfg);

@@ -32,7 +32,7 @@
 struct consent {
 	struct consent *next;
 	char origin[ORIGIN_MAX];
-	bool asking;		/* an origin.confirm is with the helper */
+	bool asking; /* an origin.confirm is with the helper */
 	bool denied;
 };
 
@@ -65,13 +65,13 @@ consent_admit(struct daemon *d, const char *origin)
 static void
 ask(struct daemon *d, struct consent *c)
 {
-	struct proto_id id = { .kind = PROTO_ID_STRING, .str = c->origin };
+	struct proto_id id = {.kind = PROTO_ID_STRING, .str = c->origin};
 
 	if (c->asking)
 		return;
 	/* Session 0: the dialog belongs to the origin, not to one connection. */
 	if (p11client_submit(d->p11, P11_SESSION_DAEMON, &id, "origin.confirm", c->origin, NULL,
-	    d->cfg->prompt_timeout + 30) == 0)
+		d->cfg->prompt_timeout + 30) == 0)
 		c->asking = true;
 }
 
@@ -85,19 +85,21 @@ consent_hold(struct daemon *d, struct session *s, struct proto_request *req)
 		return false;
 	if ((c = consent_find(d, s->origin, true)) == NULL || c->denied) {
 		if (req->id.kind != PROTO_ID_NONE)
-			session_send_text(d, s, proto_emit_error(&req->id, CB_ERR_ORIGIN_NOT_ALLOWED,
-			    "the user did not allow this site to use smart cards", -1));
+			session_send_text(d, s,
+			    proto_emit_error(&req->id, CB_ERR_ORIGIN_NOT_ALLOWED,
+				"the user did not allow this site to use smart cards", -1));
 		proto_request_free(req);
 		return true;
 	}
 	if (s->in_flight >= d->cfg->max_in_flight || (p = calloc(1, sizeof(*p))) == NULL) {
 		if (req->id.kind != PROTO_ID_NONE)
-			session_send_text(d, s, proto_emit_error(&req->id, CB_ERR_BUSY,
-			    "too many requests in flight on this connection", -1));
+			session_send_text(d, s,
+			    proto_emit_error(&req->id, CB_ERR_BUSY,
+				"too many requests in flight on this connection", -1));
 		proto_request_free(req);
 		return true;
 	}
-	p->req = req;	/* transferred */
+	p->req = req; /* transferred */
 	for (tail = &s->parked; *tail; tail = &(*tail)->next)
 		;
 	*tail = p;
@@ -125,11 +127,11 @@ resolve(struct daemon *d, const char *origin, int err, const char *message)
 			next = p->next;
 			s->in_flight--;
 			if (err == 0)
-				dispatch_request(d, s, p->req);	/* transferred */
+				dispatch_request(d, s, p->req); /* transferred */
 			else {
 				if (p->req->id.kind != PROTO_ID_NONE)
-					session_send_text(d, s, proto_emit_error(&p->req->id, err,
-					    message, -1));
+					session_send_text(
+					    d, s, proto_emit_error(&p->req->id, err, message, -1));
 				proto_request_free(p->req);
 			}
 			free(p);
@@ -145,7 +147,8 @@ consent_reply(struct daemon *d, struct p11_reply *r)
 	const char *decision = "";
 	struct consent *c;
 
-	if (r->rpc_id.kind != PROTO_ID_STRING || (c = consent_find(d, r->rpc_id.str, false)) == NULL)
+	if (r->rpc_id.kind != PROTO_ID_STRING ||
+	    (c = consent_find(d, r->rpc_id.str, false)) == NULL)
 		return;
 	c->asking = false;
 	if (r->err != 0) {

@@ -19,9 +19,9 @@ struct proto_request;
 struct p11_reply;
 
 enum consent_admission {
-	CONSENT_REFUSE = -1,	/* handshake gets 403 */
-	CONSENT_GRANTED = 0,	/* allow-listed */
-	CONSENT_ASK = 1,	/* admitted; ask at the first card operation */
+	CONSENT_REFUSE = -1, /* handshake gets 403 */
+	CONSENT_GRANTED = 0, /* allow-listed */
+	CONSENT_ASK = 1,     /* admitted; ask at the first card operation */
 };
 
 enum consent_admission consent_admit(struct daemon *d, const char *origin);

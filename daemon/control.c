@@ -103,8 +103,8 @@ client_admit(struct daemon *d, struct lws *wsi, struct control_client *c)
 	}
 	if (cred.uid != geteuid()) {
 		log_warn("control: refused a connection from uid %u (pid %d); only uid %u may "
-		    "use the control socket", (unsigned)cred.uid, (int)cred.pid,
-		    (unsigned)geteuid());
+			 "use the control socket",
+		    (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
 		return -1;
 	}
 	if (ctl == NULL || ctl->nclients >= CONTROL_MAX_CLIENTS) {
@@ -147,7 +147,7 @@ client_gone(struct daemon *d, struct control_client *c)
 static void
 handle_line(struct daemon *d, struct control_client *c, const char *text, size_t len)
 {
-	struct proto_limits lim = { CONTROL_MAX_LINE, PROTO_DEFAULT_MAX_DEPTH };
+	struct proto_limits lim = {CONTROL_MAX_LINE, PROTO_DEFAULT_MAX_DEPTH};
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
@@ -160,13 +160,13 @@ handle_line(struct daemon *d, struct control_client *c, const char *text, size_t
 		proto_failure_clear(&fail);
 		return;
 	}
-	control_dispatch(d, c, req);	/* transferred */
+	control_dispatch(d, c, req); /* transferred */
 }
 
 static int
 client_receive(struct daemon *d, struct control_client *c, const char *in, size_t len)
 {
-	struct proto_id null_id = { .kind = PROTO_ID_NULL };
+	struct proto_id null_id = {.kind = PROTO_ID_NULL};
 	size_t cap, used;
 	char *nl, *n;
 
@@ -190,7 +190,7 @@ client_receive(struct daemon *d, struct control_client *c, const char *in, size_
 	}
 	if (!c->closing && c->rxlen > CONTROL_MAX_LINE) {
 		control_send(c, proto_emit_error(&null_id, CB_ERR_TOO_LARGE,
-		    "a request line is longer than 64 KiB", -1));
+				    "a request line is longer than 64 KiB", -1));
 		c->closing = true;
 	}
 	if (!c->waiting_tokens)
@@ -199,8 +199,8 @@ client_receive(struct daemon *d, struct control_client *c, const char *in, size_
 }
 
 static int
-callback_control(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-    size_t len)
+callback_control(
+    struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct daemon *d = lws_context_user(lws_get_context(wsi));
 	struct control_client *c = user;
@@ -227,15 +227,14 @@ callback_control(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 }
 
 static const struct lws_protocols control_protocols[] = {
-	{ CONTROL_PROTOCOL, callback_control, sizeof(struct control_client), 4096, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+    {CONTROL_PROTOCOL, callback_control, sizeof(struct control_client), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 /* Does a server answer on path?  Then it is another cardbridged's socket. */
 static bool
 socket_answers(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	bool answers;
 	int fd;
 
@@ -287,23 +286,23 @@ open_socket(struct daemon *d, struct control *ctl, bool is_default)
 	int r;
 
 	if (strlen(ctl->path) >= sizeof(sa.sun_path)) {
-		log_warn("control: %s is too long for a UNIX socket; no control socket",
-		    ctl->path);
+		log_warn("control: %s is too long for a UNIX socket; no control socket", ctl->path);
 		return 0;
 	}
 	if ((r = prepare_dir(ctl->path, is_default)) != 0)
 		return r == CB_ERR_CONFIG ? r : 0;
 	if (socket_answers(ctl->path)) {
 		log_warn("control: another cardbridged answers on %s; this one runs without "
-		    "a control socket", ctl->path);
+			 "a control socket",
+		    ctl->path);
 		return 0;
 	}
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = CONTROL_PROTOCOL;
 	info.iface = ctl->path;
 	info.protocols = control_protocols;
-	info.options = LWS_SERVER_OPTION_UNIX_SOCK |
-	    LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+	info.options =
+	    LWS_SERVER_OPTION_UNIX_SOCK | LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
 	info.listen_accept_role = "raw-skt";
 	info.listen_accept_protocol = CONTROL_PROTOCOL;
 	/* No other thread runs yet, so the process umask may change briefly. */
@@ -348,7 +347,7 @@ control_start(struct daemon *d)
 	if (r != 0)
 		return r;
 	if (conf != NULL && conf[0] == '\0')
-		return 0;	/* "controlSocket": "" turns it off */
+		return 0; /* "controlSocket": "" turns it off */
 	ctl->path = conf ? strdup(conf) : default_path();
 	if (ctl->path == NULL) {
 		if (conf != NULL)

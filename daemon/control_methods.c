@@ -32,10 +32,9 @@
 #include "protocol/origin.h"
 #include "protocol/params.h"
 
-#define CONTROL_TOKENS_TIMEOUT 130	/* the helper's own limit is 120 s */
+#define CONTROL_TOKENS_TIMEOUT 130 /* the helper's own limit is 120 s */
 
-typedef void (*control_fn)(struct daemon *d, struct control_client *c,
-    struct proto_request *req);
+typedef void (*control_fn)(struct daemon *d, struct control_client *c, struct proto_request *req);
 
 struct control_row {
 	const char *name;
@@ -44,12 +43,12 @@ struct control_row {
 };
 
 static const struct proto_field schema_none[] = {
-	{ NULL, 0, false, 0, NULL },
+    {NULL, 0, false, 0, NULL},
 };
 
 static const struct proto_field schema_origin[] = {
-	{ "origin", PROTO_T_STRING, true, ORIGIN_MAX, NULL },
-	{ NULL, 0, false, 0, NULL },
+    {"origin", PROTO_T_STRING, true, ORIGIN_MAX, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 static time_t
@@ -126,7 +125,7 @@ readers_of(struct json_object *tokens)
 			continue;
 		for (j = 0; j < json_object_array_length(a); j++)
 			if (strcmp(json_object_get_string(json_object_array_get_idx(a, j)),
-			    json_object_get_string(r)) == 0)
+				json_object_get_string(r)) == 0)
 				break;
 		if (j == json_object_array_length(a))
 			json_object_array_add(a, json_object_get(r));
@@ -144,15 +143,15 @@ handle_status(struct daemon *d, struct control_client *c, struct proto_request *
 	json_object_object_add(r, "name", json_object_new_string("cardbridge"));
 	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
-	json_object_object_add(r, "socketActivated", json_object_new_boolean(
-	    activation_is_active()));
+	json_object_object_add(
+	    r, "socketActivated", json_object_new_boolean(activation_is_active()));
 	json_object_object_add(r, "listen", activation_listening(d));
 	json_object_object_add(r, "controlSocket", json_object_new_string(d->control->path));
 	json_object_object_add(r, "sessions", json_object_new_int(d->nsessions));
-	json_object_object_add(r, "helperPid", json_object_new_int(d->p11 ?
-	    p11client_helper_pid(d->p11) : 0));
-	json_object_object_add(r, "modules", d->modules ? json_object_get(d->modules) :
-	    json_object_new_array());
+	json_object_object_add(
+	    r, "helperPid", json_object_new_int(d->p11 ? p11client_helper_pid(d->p11) : 0));
+	json_object_object_add(
+	    r, "modules", d->modules ? json_object_get(d->modules) : json_object_new_array());
 	/* null: not read since the last card event; control.tokens reads it. */
 	json_object_object_add(r, "tokens", tokens ? json_object_get(tokens) : NULL);
 	json_object_object_add(r, "readers", readers_of(tokens));
@@ -161,8 +160,7 @@ handle_status(struct daemon *d, struct control_client *c, struct proto_request *
 }
 
 static void
-tokens_finish(struct control_client *c, struct json_object *result, int err,
-    const char *detail)
+tokens_finish(struct control_client *c, struct json_object *result, int err, const char *detail)
 {
 	if (err == 0)
 		reply_result(c, &c->tokens_id, json_object_get(result));
@@ -209,8 +207,8 @@ control_tokens_poll(struct daemon *d)
 			waiting = true;
 	}
 	if (waiting)
-		lws_sul_schedule(ctl->context, 0, &ctl->tokens_sul, tokens_tick,
-		    100 * LWS_US_PER_MS);
+		lws_sul_schedule(
+		    ctl->context, 0, &ctl->tokens_sul, tokens_tick, 100 * LWS_US_PER_MS);
 }
 
 static void
@@ -232,7 +230,7 @@ handle_tokens(struct daemon *d, struct control_client *c, struct proto_request *
 	c->tokens_retries = 0;
 	c->tokens_deadline = now_s() + CONTROL_TOKENS_TIMEOUT;
 	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
-	dispatch_refresh_tokens(d);	/* the same refresh tokens.list triggers */
+	dispatch_refresh_tokens(d); /* the same refresh tokens.list triggers */
 	control_tokens_poll(d);
 }
 
@@ -282,13 +280,15 @@ handle_origins_allow(struct daemon *d, struct control_client *c, struct proto_re
 	if ((origin = origin_param(c, req)) == NULL)
 		return;
 	if (admin_allows(d, origin) || origins_store_contains(st, origin)) {
-		reply_result(c, &req->id, change_result(origin, true, false,
-		    admin_allows(d, origin) ? "administrator" : "user"));
+		reply_result(c, &req->id,
+		    change_result(
+			origin, true, false, admin_allows(d, origin) ? "administrator" : "user"));
 		return;
 	}
 	if ((r = origins_store_add(st, origin)) != 0) {
 		snprintf(detail, sizeof(detail), "could not save %s: %s",
-		    origins_store_path(st) ? origins_store_path(st) : "(no XDG_CONFIG_HOME or HOME)",
+		    origins_store_path(st) ? origins_store_path(st)
+					   : "(no XDG_CONFIG_HOME or HOME)",
 		    r == CB_ERR_SYSTEM ? strerror(errno) : cb_err_str(r));
 		log_warn("control: allowing %s failed: %s", origin, detail);
 		reply_error(c, &req->id, r == CB_ERR_SYSTEM ? CB_ERR_INTERNAL : r, detail);
@@ -325,23 +325,26 @@ handle_origins_revoke(struct daemon *d, struct control_client *c, struct proto_r
 	if ((origin = origin_param(c, req)) == NULL)
 		return;
 	if (admin_allows(d, origin)) {
-		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS, "this origin is allowed by the "
+		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS,
+		    "this origin is allowed by the "
 		    "administrator (a configuration file or --allow-origin); the cardbridge "
 		    "tool cannot revoke it");
 		return;
 	}
 	if (!origins_store_contains(st, origin)) {
-		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS, "this origin is not in your "
+		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS,
+		    "this origin is not in your "
 		    "allow-list");
 		return;
 	}
-	r = origins_store_remove(st, origin);	/* gone from memory even if not saved */
+	r = origins_store_remove(st, origin); /* gone from memory even if not saved */
 	closed = close_sessions_of(d, origin);
 	log_info("control: the user revoked origin %s (%d connection(s) closed)", origin, closed);
 	if (r != 0) {
-		snprintf(detail, sizeof(detail), "revoked until cardbridged stops, but could not "
-		    "save %s: %s", origins_store_path(st) ? origins_store_path(st) : "(no file)",
-		    strerror(errno));
+		snprintf(detail, sizeof(detail),
+		    "revoked until cardbridged stops, but could not "
+		    "save %s: %s",
+		    origins_store_path(st) ? origins_store_path(st) : "(no file)", strerror(errno));
 		reply_error(c, &req->id, CB_ERR_INTERNAL, detail);
 		return;
 	}
@@ -351,12 +354,12 @@ handle_origins_revoke(struct daemon *d, struct control_client *c, struct proto_r
 }
 
 static const struct control_row rows[] = {
-	{ "control.status", handle_status, schema_none },
-	{ "control.tokens", handle_tokens, schema_none },
-	{ "control.origins.list", handle_origins_list, schema_none },
-	{ "control.origins.allow", handle_origins_allow, schema_origin },
-	{ "control.origins.revoke", handle_origins_revoke, schema_origin },
-	{ NULL, NULL, NULL },
+    {"control.status", handle_status, schema_none},
+    {"control.tokens", handle_tokens, schema_none},
+    {"control.origins.list", handle_origins_list, schema_none},
+    {"control.origins.allow", handle_origins_allow, schema_origin},
+    {"control.origins.revoke", handle_origins_revoke, schema_origin},
+    {NULL, NULL, NULL},
 };
 
 void
@@ -379,6 +382,6 @@ control_dispatch(struct daemon *d, struct control_client *c, struct proto_reques
 	}
 	log_debug("control: %s", row->name);
 	row->handler(d, c, req);
- out:
+out:
 	proto_request_free(req);
 }

@@ -18,19 +18,19 @@
 
 struct origins_store;
 
-#define CONTROL_IDLE_TIMEOUT 60		/* seconds a client may wait between requests */
+#define CONTROL_IDLE_TIMEOUT 60 /* seconds a client may wait between requests */
 
 /* One connection of the cardbridge tool; the lws per-session data. */
 struct control_client {
 	struct control_client *next;
 	struct lws *wsi;
-	bool admitted;			/* SO_PEERCRED said: our uid */
-	bool closing;			/* close once the answers are written */
-	char *rx;			/* bytes of the line being received */
+	bool admitted; /* SO_PEERCRED said: our uid */
+	bool closing;  /* close once the answers are written */
+	char *rx;      /* bytes of the line being received */
 	size_t rxlen, rxcap;
 	struct outmsg *out_head, *out_tail;
 	size_t out_bytes;
-	bool waiting_tokens;		/* control.tokens waits for a cache refresh */
+	bool waiting_tokens; /* control.tokens waits for a cache refresh */
 	int tokens_retries;
 	struct proto_id tokens_id;
 	time_t tokens_deadline;
@@ -38,7 +38,7 @@ struct control_client {
 
 struct control {
 	struct lws_context *context;
-	char *path;			/* lws keeps this pointer while the vhost lives */
+	char *path; /* lws keeps this pointer while the vhost lives */
 	struct control_client *clients;
 	int nclients;
 	struct origins_store *user_origins;

@@ -26,7 +26,7 @@ struct cardwatch;
 struct outmsg {
 	struct outmsg *next;
 	size_t len;
-	unsigned char buf[];	/* LWS_PRE bytes of headroom, then len bytes */
+	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes */
 };
 
 struct parked {
@@ -37,22 +37,22 @@ struct parked {
 struct consent;
 
 struct session {
-	struct session *next, *prev;	/* daemon's list of established sessions */
+	struct session *next, *prev; /* daemon's list of established sessions */
 	struct lws *wsi;
 	uint64_t id;
 	char origin[ORIGIN_MAX];
 	int in_flight;
 	bool subscribed;
 	bool registered;
-	time_t idle_armed;		/* when the idle timeout was last armed; 0: not */
-	bool consent_pending;		/* origin not allow-listed: ask first (consent.c) */
-	struct parked *parked;		/* requests waiting for the user's answer */
+	time_t idle_armed;     /* when the idle timeout was last armed; 0: not */
+	bool consent_pending;  /* origin not allow-listed: ask first (consent.c) */
+	struct parked *parked; /* requests waiting for the user's answer */
 	struct outmsg *out_head, *out_tail;
 	size_t out_bytes;
-	char *rx;			/* fragments of the message being received */
+	char *rx; /* fragments of the message being received */
 	size_t rxlen, rxcap;
 	bool rx_too_large;
-	int close_code;			/* nonzero: close after the queue drains */
+	int close_code; /* nonzero: close after the queue drains */
 	char close_reason[64];
 };
 
@@ -60,7 +60,7 @@ struct session {
 struct reader_state {
 	struct reader_state *next;
 	char reader[128];
-	char atr[2 * 33 + 1];		/* empty: no card */
+	char atr[2 * 33 + 1]; /* empty: no card */
 };
 
 struct waiter {
@@ -74,31 +74,33 @@ struct daemon {
 	struct lws_context *context;
 	struct p11client *p11;
 	struct cardwatch *watch;
-	bool announce_tokens;		/* send tokensChanged after the next refresh */
+	bool announce_tokens; /* send tokensChanged after the next refresh */
 	struct session *sessions;
 	int nsessions;
 	uint64_t next_session_id;
-	struct json_object *modules;	/* from the helper's hello */
-	struct json_object *tokens;	/* cached tokens.list result, NULL when stale */
+	struct json_object *modules; /* from the helper's hello */
+	struct json_object *tokens;  /* cached tokens.list result, NULL when stale */
 	bool tokens_refreshing;
-	unsigned tokens_generation;	/* bumped by every invalidation */
-	unsigned refresh_generation;	/* generation the running refresh started at */
+	unsigned tokens_generation;  /* bumped by every invalidation */
+	unsigned refresh_generation; /* generation the running refresh started at */
 	struct waiter *token_waiters;
 	struct control *control;
 	struct consent *consents;
-	struct reader_state *readers;	/* per-origin answers and dialogs (consent.c) */	/* control socket and user allow-list (control.c) */
+	struct reader_state *readers;
+	    /* per-origin answers and dialogs (consent.c) */ /* control socket and user allow-list
+								(control.c) */
 	volatile int stopping;
 };
 
 /* session.c */
-int session_send_text(struct daemon *d, struct session *s, char *text);	/* takes text */
+int session_send_text(struct daemon *d, struct session *s, char *text); /* takes text */
 void session_close(struct session *s, int code, const char *reason);
 struct session *session_find(struct daemon *d, uint64_t id);
 void session_register(struct daemon *d, struct session *s);
 void session_unregister(struct daemon *d, struct session *s);
 void session_touch(struct daemon *d, struct session *s);
-int session_receive(struct daemon *d, struct session *s, const void *in, size_t len,
-    bool first, bool final, bool binary);
+int session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,
+    bool final, bool binary);
 int session_writeable(struct daemon *d, struct session *s);
 
 /* dispatch.c */
@@ -108,7 +110,7 @@ void dispatch_session_gone(struct daemon *d, struct session *s);
 void dispatch_free(struct daemon *d);
 void dispatch_card_events(struct daemon *d);
 struct json_object *dispatch_method_names(void);
-void dispatch_refresh_tokens(struct daemon *d);	/* for control.tokens */
+void dispatch_refresh_tokens(struct daemon *d); /* for control.tokens */
 
 /* server.c */
 int server_run(struct daemon *d);

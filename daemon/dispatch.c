@@ -26,41 +26,40 @@
 #include "protocol/params.h"
 #include "protocol/schemas.h"
 
-#define NEEDS_TOKEN 0x1		/* goes to the helper */
-#define CHANGES_TOKEN 0x2	/* invalidates the token cache when done */
+#define NEEDS_TOKEN 0x1	  /* goes to the helper */
+#define CHANGES_TOKEN 0x2 /* invalidates the token cache when done */
 
 struct method_row;
-typedef void (*method_fn)(struct daemon *d, struct session *s, struct proto_request *req,
-    const struct method_row *row);
+typedef void (*method_fn)(
+    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row);
 
 struct method_row {
 	const char *name;
 	method_fn handler;
 	const struct proto_field *schema;
 	unsigned flags;
-	int timeout_s;		/* for helper calls; dialogs included */
+	int timeout_s; /* for helper calls; dialogs included */
 };
 
-static void handle_system_hello(struct daemon *, struct session *, struct proto_request *,
-    const struct method_row *);
-static void handle_tokens_list(struct daemon *, struct session *, struct proto_request *,
-    const struct method_row *);
-static void handle_forward(struct daemon *, struct session *, struct proto_request *,
-    const struct method_row *);
-static void handle_events_subscribe(struct daemon *, struct session *, struct proto_request *,
-    const struct method_row *);
+static void handle_system_hello(
+    struct daemon *, struct session *, struct proto_request *, const struct method_row *);
+static void handle_tokens_list(
+    struct daemon *, struct session *, struct proto_request *, const struct method_row *);
+static void handle_forward(
+    struct daemon *, struct session *, struct proto_request *, const struct method_row *);
+static void handle_events_subscribe(
+    struct daemon *, struct session *, struct proto_request *, const struct method_row *);
 
 static const struct method_row methods[] = {
-	{ "system.hello", handle_system_hello, proto_schema_none, 0, 0 },
-	{ "tokens.list", handle_tokens_list, proto_schema_none, NEEDS_TOKEN, 120 },
-	{ "keys.generate", handle_forward, proto_schema_keys_generate,
-	    NEEDS_TOKEN | CHANGES_TOKEN, 600 },
-	{ "certificates.install", handle_forward, proto_schema_certificates_install,
-	    NEEDS_TOKEN | CHANGES_TOKEN, 300 },
-	{ "certificates.list", handle_forward, proto_schema_token_only, NEEDS_TOKEN, 120 },
-	{ "events.subscribe", handle_events_subscribe, proto_schema_none, 0, 0 },
-	{ "events.unsubscribe", handle_events_subscribe, proto_schema_none, 0, 0 },
-	{ NULL, NULL, NULL, 0, 0 },
+    {"system.hello", handle_system_hello, proto_schema_none, 0, 0},
+    {"tokens.list", handle_tokens_list, proto_schema_none, NEEDS_TOKEN, 120},
+    {"keys.generate", handle_forward, proto_schema_keys_generate, NEEDS_TOKEN | CHANGES_TOKEN, 600},
+    {"certificates.install", handle_forward, proto_schema_certificates_install,
+	NEEDS_TOKEN | CHANGES_TOKEN, 300},
+    {"certificates.list", handle_forward, proto_schema_token_only, NEEDS_TOKEN, 120},
+    {"events.subscribe", handle_events_subscribe, proto_schema_none, 0, 0},
+    {"events.unsubscribe", handle_events_subscribe, proto_schema_none, 0, 0},
+    {NULL, NULL, NULL, 0, 0},
 };
 
 struct json_object *
@@ -79,13 +78,13 @@ reply_error(struct daemon *d, struct session *s, const struct proto_id *id, int 
     const char *detail, int retries_left)
 {
 	if (id->kind == PROTO_ID_NONE)
-		return;		/* a notification: no answer */
+		return; /* a notification: no answer */
 	session_send_text(d, s, proto_emit_error(id, err, detail, retries_left));
 }
 
 static void
-reply_result(struct daemon *d, struct session *s, const struct proto_id *id,
-    struct json_object *result)
+reply_result(
+    struct daemon *d, struct session *s, const struct proto_id *id, struct json_object *result)
 {
 	if (id->kind == PROTO_ID_NONE) {
 		json_object_put(result);
@@ -95,8 +94,8 @@ reply_result(struct daemon *d, struct session *s, const struct proto_id *id,
 }
 
 static void
-handle_system_hello(struct daemon *d, struct session *s, struct proto_request *req,
-    const struct method_row *row)
+handle_system_hello(
+    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row)
 {
 	struct json_object *r = json_object_new_object();
 
@@ -104,8 +103,8 @@ handle_system_hello(struct daemon *d, struct session *s, struct proto_request *r
 	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(r, "protocol", json_object_new_int(1));
 	json_object_object_add(r, "methods", dispatch_method_names());
-	json_object_object_add(r, "modules",
-	    d->modules ? json_object_get(d->modules) : json_object_new_array());
+	json_object_object_add(
+	    r, "modules", d->modules ? json_object_get(d->modules) : json_object_new_array());
 	reply_result(d, s, &req->id, r);
 	(void)row;
 }
@@ -114,8 +113,8 @@ static int
 begin_helper_call(struct daemon *d, struct session *s, const struct proto_id *id)
 {
 	if (s->in_flight >= d->cfg->max_in_flight) {
-		reply_error(d, s, id, CB_ERR_BUSY, "too many requests in flight on this connection",
-		    -1);
+		reply_error(
+		    d, s, id, CB_ERR_BUSY, "too many requests in flight on this connection", -1);
 		return CB_ERR_BUSY;
 	}
 	s->in_flight++;
@@ -124,23 +123,23 @@ begin_helper_call(struct daemon *d, struct session *s, const struct proto_id *id
 }
 
 static void
-handle_forward(struct daemon *d, struct session *s, struct proto_request *req,
-    const struct method_row *row)
+handle_forward(
+    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row)
 {
 	int r;
 
 	if (begin_helper_call(d, s, &req->id) != 0)
 		return;
-	if ((r = p11client_submit(d->p11, s->id, &req->id, req->method, s->origin,
-	    req->params, row->timeout_s)) != 0) {
+	if ((r = p11client_submit(d->p11, s->id, &req->id, req->method, s->origin, req->params,
+		 row->timeout_s)) != 0) {
 		s->in_flight--;
 		reply_error(d, s, &req->id, r, NULL, -1);
 	}
 }
 
 static void
-handle_events_subscribe(struct daemon *d, struct session *s, struct proto_request *req,
-    const struct method_row *row)
+handle_events_subscribe(
+    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row)
 {
 	struct json_object *r = json_object_new_object();
 
@@ -181,8 +180,8 @@ dispatch_refresh_tokens(struct daemon *d)
 }
 
 static void
-handle_tokens_list(struct daemon *d, struct session *s, struct proto_request *req,
-    const struct method_row *row)
+handle_tokens_list(
+    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row)
 {
 	struct waiter *w;
 
@@ -227,9 +226,9 @@ dispatch_request(struct daemon *d, struct session *s, struct proto_request *req)
 	log_debug("session %llu (%s): %s", (unsigned long long)s->id, s->origin, m->name);
 	/* An origin nobody allow-listed may only say hello until the user answers. */
 	if (m->handler != handle_system_hello && consent_hold(d, s, req))
-		return;		/* transferred */
+		return; /* transferred */
 	m->handler(d, s, req, m);
- out:
+out:
 	proto_request_free(req);
 }
 
@@ -365,8 +364,10 @@ filter_tokens(struct daemon *d, struct json_object *result)
 		return;
 	for (i = 0; i < json_object_array_length(list); i++) {
 		t = json_object_array_get_idx(list, i);
-		module = json_object_object_get_ex(t, "module", &v) ? json_object_get_string(v) : "";
-		reader = json_object_object_get_ex(t, "reader", &v) ? json_object_get_string(v) : "";
+		module =
+		    json_object_object_get_ex(t, "module", &v) ? json_object_get_string(v) : "";
+		reader =
+		    json_object_object_get_ex(t, "reader", &v) ? json_object_get_string(v) : "";
 		claim = claiming_module(d, reader);
 		if (claim != NULL && strcmp(claim, module) != 0) {
 			log_debug("token in %s hidden: its card belongs to %s", reader, claim);
@@ -375,7 +376,7 @@ filter_tokens(struct daemon *d, struct json_object *result)
 		json_object_object_del(t, "module");
 		json_object_array_add(kept, json_object_get(t));
 	}
-	json_object_object_add(result, "tokens", kept);	/* replaces list */
+	json_object_object_add(result, "tokens", kept); /* replaces list */
 }
 
 void
@@ -389,8 +390,8 @@ dispatch_card_events(struct daemon *d)
 	for (e = list; e; e = e->next) {
 		track_reader(d, e);
 		p = json_object_new_object();
-		json_object_object_add(p, "type",
-		    json_object_new_string(cardwatch_type_name(e->type)));
+		json_object_object_add(
+		    p, "type", json_object_new_string(cardwatch_type_name(e->type)));
 		json_object_object_add(p, "reader", json_object_new_string(e->reader));
 		if (e->atr[0])
 			json_object_object_add(p, "atr", json_object_new_string(e->atr));
@@ -433,7 +434,7 @@ daemon_reply(struct daemon *d, struct p11_reply *r)
 		} else
 			answer_token_waiters(d, r);
 		if (d->tokens == NULL && d->announce_tokens)
-			refresh_tokens(d);	/* changed again meanwhile */
+			refresh_tokens(d); /* changed again meanwhile */
 		else if (d->announce_tokens && d->tokens)
 			announce_tokens(d);
 		return;
@@ -467,14 +468,14 @@ dispatch_replies(struct daemon *d)
 		    r->err == CB_ERR_PIN_LOCKED)
 			invalidate_tokens(d);
 		if ((s = session_find(d, r->session)) == NULL)
-			continue;	/* the page left; drop the answer */
+			continue; /* the page left; drop the answer */
 		s->in_flight--;
 		session_touch(d, s);
 		log_info("session %llu: %s -> %s", (unsigned long long)s->id, r->method,
 		    cb_err_reason(r->err));
 		if (r->err == 0) {
 			reply_result(d, s, &r->rpc_id, r->result);
-			r->result = NULL;	/* transferred */
+			r->result = NULL; /* transferred */
 		} else
 			reply_error(d, s, &r->rpc_id, r->err, r->message, r->retries_left);
 	}

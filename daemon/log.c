@@ -22,9 +22,15 @@ static int use_prefix;
 int
 log_level_parse(const char *name, enum log_level *out)
 {
-	static const struct { const char *name; enum log_level level; } names[] = {
-		{ "error", LOG_LVL_ERROR }, { "warn", LOG_LVL_WARN }, { "warning", LOG_LVL_WARN },
-		{ "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG },
+	static const struct {
+		const char *name;
+		enum log_level level;
+	} names[] = {
+	    {"error", LOG_LVL_ERROR},
+	    {"warn", LOG_LVL_WARN},
+	    {"warning", LOG_LVL_WARN},
+	    {"info", LOG_LVL_INFO},
+	    {"debug", LOG_LVL_DEBUG},
 	};
 	size_t i;
 
@@ -59,10 +65,14 @@ static const char *
 level_name(enum log_level level)
 {
 	switch (level) {
-	case LOG_LVL_ERROR: return "error";
-	case LOG_LVL_WARN: return "warning";
-	case LOG_LVL_INFO: return "info";
-	default: return "debug";
+	case LOG_LVL_ERROR:
+		return "error";
+	case LOG_LVL_WARN:
+		return "warning";
+	case LOG_LVL_INFO:
+		return "info";
+	default:
+		return "debug";
 	}
 }
 
@@ -84,5 +94,6 @@ cb_log(enum log_level level, const char *fmt, ...)
 	if (use_prefix)
 		fprintf(stderr, "<%d>%s\n", (int)level, msg);
 	else
-		fprintf(stderr, "%s[%d]: %s: %s\n", log_ident, (int)getpid(), level_name(level), msg);
+		fprintf(
+		    stderr, "%s[%d]: %s: %s\n", log_ident, (int)getpid(), level_name(level), msg);
 }

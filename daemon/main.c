@@ -47,26 +47,36 @@ usage(FILE *f)
 }
 
 enum {
-	OPT_LISTEN = 256, OPT_ALLOW_ORIGIN, OPT_CONFIG, OPT_NO_DEFAULT_CONFIG, OPT_MODULE,
-	OPT_PINENTRY, OPT_HELPER, OPT_LOG_LEVEL, OPT_FOREGROUND, OPT_VERSION, OPT_HELP,
-	OPT_CONTROL_SOCKET, OPT_IDLE_EXIT,
+	OPT_LISTEN = 256,
+	OPT_ALLOW_ORIGIN,
+	OPT_CONFIG,
+	OPT_NO_DEFAULT_CONFIG,
+	OPT_MODULE,
+	OPT_PINENTRY,
+	OPT_HELPER,
+	OPT_LOG_LEVEL,
+	OPT_FOREGROUND,
+	OPT_VERSION,
+	OPT_HELP,
+	OPT_CONTROL_SOCKET,
+	OPT_IDLE_EXIT,
 };
 
 static const struct option long_options[] = {
-	{ "listen", required_argument, NULL, OPT_LISTEN },
-	{ "allow-origin", required_argument, NULL, OPT_ALLOW_ORIGIN },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "no-default-config", no_argument, NULL, OPT_NO_DEFAULT_CONFIG },
-	{ "module", required_argument, NULL, OPT_MODULE },
-	{ "pinentry", required_argument, NULL, OPT_PINENTRY },
-	{ "helper", required_argument, NULL, OPT_HELPER },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "foreground", no_argument, NULL, OPT_FOREGROUND },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "control-socket", required_argument, NULL, OPT_CONTROL_SOCKET },
-	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
-	{ NULL, 0, NULL, 0 },
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"allow-origin", required_argument, NULL, OPT_ALLOW_ORIGIN},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"no-default-config", no_argument, NULL, OPT_NO_DEFAULT_CONFIG},
+    {"module", required_argument, NULL, OPT_MODULE},
+    {"pinentry", required_argument, NULL, OPT_PINENTRY},
+    {"helper", required_argument, NULL, OPT_HELPER},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"foreground", no_argument, NULL, OPT_FOREGROUND},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"control-socket", required_argument, NULL, OPT_CONTROL_SOCKET},
+    {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
+    {NULL, 0, NULL, 0},
 };
 
 /* Flags win over files, so they are applied after all files are read. */
@@ -115,7 +125,8 @@ apply_flags(struct cb_config *cfg, int argc, char **argv)
 			break;
 		case OPT_IDLE_EXIT:
 			if (optarg[0] == '\0' || strlen(optarg) > 5 ||
-			    strspn(optarg, "0123456789") != strlen(optarg) || atoi(optarg) > 86400) {
+			    strspn(optarg, "0123456789") != strlen(optarg) ||
+			    atoi(optarg) > 86400) {
 				log_error("--idle-exit: expected 0 to 86400 seconds");
 				r = CB_ERR_CONFIG;
 			} else
@@ -173,7 +184,7 @@ scan_flags(int argc, char **argv, const char **config_file, bool *no_defaults)
 static void
 harden_process(void)
 {
-	struct rlimit no_core = { 0, 0 };
+	struct rlimit no_core = {0, 0};
 
 	/* No core dumps, no ptrace by other same-uid processes. */
 	prctl(PR_SET_DUMPABLE, 0);

@@ -31,7 +31,7 @@
 #define STORE_MAX_BYTES (1024 * 1024)
 
 struct origins_store {
-	char *path;		/* NULL: in memory only */
+	char *path; /* NULL: in memory only */
 	char **origins;
 	size_t n;
 };
@@ -86,15 +86,16 @@ load_entries(struct origins_store *st, struct json_object *root)
 	const char *why, *s;
 	size_t i;
 
-	json_object_object_foreach(root, key, v) {
+	json_object_object_foreach(root, key, v)
+	{
 		if (strcmp(key, "allowedOrigins") == 0)
 			list = v;
 		else
 			log_warn("%s: unknown key \"%.64s\" ignored", st->path, key);
 	}
 	if (list == NULL || !json_object_is_type(list, json_type_array)) {
-		log_warn("%s: \"allowedOrigins\" must be an array; no user origin loaded",
-		    st->path);
+		log_warn(
+		    "%s: \"allowedOrigins\" must be an array; no user origin loaded", st->path);
 		return;
 	}
 	for (i = 0; i < json_object_array_length(list); i++) {
@@ -131,14 +132,15 @@ origins_store_load(struct origins_store **out, const char *path)
 	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > STORE_MAX_BYTES)
 		log_error("%s: not a regular file of at most 1 MiB; no user origin loaded", path);
 	else if ((root = json_object_from_file(path)) == NULL ||
-	    !json_object_is_type(root, json_type_object))
+		 !json_object_is_type(root, json_type_object))
 		log_error("%s: not a JSON object; no user origin loaded (the next "
-		    "\"cardbridge origins allow\" replaces it)", path);
+			  "\"cardbridge origins allow\" replaces it)",
+		    path);
 	else {
 		load_entries(st, root);
 		log_info("%zu origin(s) allowed by the user (%s)", st->n, path);
 	}
- out:
+out:
 	json_object_put(root);
 	if (r == 0) {
 		*out = st;
@@ -243,7 +245,7 @@ save(const struct origins_store *st, char *const *names, size_t n)
 
 	if (st->path == NULL) {
 		errno = ENOENT;
-		return CB_ERR_SYSTEM;	/* neither XDG_CONFIG_HOME nor HOME */
+		return CB_ERR_SYSTEM; /* neither XDG_CONFIG_HOME nor HOME */
 	}
 	if ((r = make_dirs(st->path, dir, sizeof(dir))) != 0)
 		goto out;
@@ -253,8 +255,8 @@ save(const struct origins_store *st, char *const *names, size_t n)
 	json_object_object_add(root, "allowedOrigins", list);
 	for (i = 0; i < n; i++)
 		json_object_array_add(list, json_object_new_string(names[i]));
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+	    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	r = CB_ERR_SYSTEM;
 	if (snprintf(tmp, sizeof(tmp), "%s/.origins.json.XXXXXX", dir) >= (int)sizeof(tmp) ||
 	    (fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
@@ -273,7 +275,7 @@ save(const struct origins_store *st, char *const *names, size_t n)
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
 		fsync(dfd);
 	r = 0;
- out:
+out:
 	saved = errno;
 	if (fd >= 0)
 		close(fd);

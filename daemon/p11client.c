@@ -49,25 +49,25 @@ struct call {
 	uint64_t session;
 	struct proto_id rpc_id;
 	char *method;
-	char *frame_json;		/* until written */
+	char *frame_json; /* until written */
 	int timeout_s;
 	struct timespec deadline;
-	bool orphaned;			/* the session left: drop the answer */
+	bool orphaned; /* the session left: drop the answer */
 };
 
 struct p11client {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	int wake_fd;			/* eventfd: new work or stop */
+	int wake_fd; /* eventfd: new work or stop */
 	void (*wake)(void *);
 	void *wake_arg;
 	char **argv;
 
 	/* {lock} */
-	struct call *queued;		/* submitted, not yet sent */
-	struct call *sent;		/* written to the helper, awaiting an answer */
+	struct call *queued; /* submitted, not yet sent */
+	struct call *sent;   /* written to the helper, awaiting an answer */
 	struct p11_reply *replies, **replies_tail;
-	uint64_t *cancelled;		/* sessions whose calls must be cancelled */
+	uint64_t *cancelled; /* sessions whose calls must be cancelled */
 	size_t ncancelled;
 	bool stopping;
 	uint32_t next_id;
@@ -162,8 +162,8 @@ build_request(uint32_t id, const char *method, const char *origin, struct json_o
 	json_object_object_add(msg, "id", json_object_new_int64(id));
 	json_object_object_add(msg, "method", json_object_new_string(method));
 	json_object_object_add(msg, "origin", json_object_new_string(origin ? origin : ""));
-	json_object_object_add(msg, "params",
-	    params ? json_object_get(params) : json_object_new_object());
+	json_object_object_add(
+	    msg, "params", params ? json_object_get(params) : json_object_new_object());
 	text = strdup(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
 	json_object_put(msg);
 	return text;
@@ -192,7 +192,7 @@ p11client_submit(struct p11client *c, uint64_t session, const struct proto_id *i
 	pthread_mutex_lock(&c->lock);
 	for (tail = &c->queued; *tail; tail = &(*tail)->next)
 		;
-	*tail = call;		/* transferred */
+	*tail = call; /* transferred */
 	pthread_mutex_unlock(&c->lock);
 	if (write(c->wake_fd, &one, sizeof(one)) < 0)
 		log_warn("p11client: wake-up failed: %s", strerror(errno));
@@ -294,7 +294,7 @@ spawn_helper(struct p11client *c)
 static bool
 reap_within(int pid, int ms)
 {
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	struct timespec tick = {0, 10 * 1000 * 1000};
 	int status, r;
 
 	for (;;) {
@@ -353,8 +353,8 @@ drop_helper(struct p11client *c, int err, const char *message, uint32_t timed_ou
 	c->out = NULL;
 	c->outlen = 0;
 	/* A helper that dies right after start is not respawned in a tight loop. */
-	c->backoff_ms = ms_until(&c->spawned_at) > -2000 ?
-	    (c->backoff_ms ? c->backoff_ms * 2 : 250) : 0;
+	c->backoff_ms =
+	    ms_until(&c->spawned_at) > -2000 ? (c->backoff_ms ? c->backoff_ms * 2 : 250) : 0;
 	if (c->backoff_ms > 30000)
 		c->backoff_ms = 30000;
 	c->wake(c->wake_arg);
@@ -451,7 +451,8 @@ reply_from_json(struct p11_reply *r, struct json_object *msg)
 		r->err = cb_err_from_reason(json_object_get_string(v));
 	if (json_object_object_get_ex(e, "message", &v) && json_object_is_type(v, json_type_string))
 		r->message = strndup(json_object_get_string(v), 300);
-	if (json_object_object_get_ex(e, "retriesLeft", &v) && json_object_is_type(v, json_type_int))
+	if (json_object_object_get_ex(e, "retriesLeft", &v) &&
+	    json_object_is_type(v, json_type_int))
 		r->retries_left = json_object_get_int(v);
 	return 0;
 }
@@ -475,7 +476,8 @@ handle_frame(struct p11client *c, const char *text, size_t len)
 		ret = CB_ERR_ALLOC;
 		goto out;
 	}
-	if (json_object_object_get_ex(msg, "event", &v) && json_object_is_type(v, json_type_string)) {
+	if (json_object_object_get_ex(msg, "event", &v) &&
+	    json_object_is_type(v, json_type_string)) {
 		r->session = P11_SESSION_DAEMON;
 		r->method = strdup(json_object_get_string(v));
 		pthread_mutex_lock(&c->lock);
@@ -516,7 +518,7 @@ handle_frame(struct p11client *c, const char *text, size_t len)
 	pthread_mutex_unlock(&c->lock);
 	c->backoff_ms = 0;
 	ret = 0;
- out:
+out:
 	call_free(call);
 	p11_reply_free(r);
 	json_object_put(msg);
@@ -620,8 +622,8 @@ client_thread(void *arg)
 		timeout = next_deadline(c, &expiring);
 		if (c->fd < 0 && (timeout < 0 || timeout > c->backoff_ms))
 			timeout = c->backoff_ms > 0 ? c->backoff_ms : timeout;
-		pfd[0] = (struct pollfd){ .fd = c->wake_fd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = c->fd, .events = POLLIN | (c->outlen ? POLLOUT : 0) };
+		pfd[0] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = c->fd, .events = POLLIN | (c->outlen ? POLLOUT : 0)};
 		r = poll(pfd, c->fd >= 0 ? 2 : 1, timeout);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -629,12 +631,14 @@ client_thread(void *arg)
 			log_debug("p11client: wake-up read: %s", strerror(errno));
 		if (c->fd < 0) {
 			if (r == 0)
-				c->backoff_ms = 0;	/* backoff over: spawn again */
+				c->backoff_ms = 0; /* backoff over: spawn again */
 			continue;
 		}
 		if (r == 0 && expiring != 0 && next_deadline(c, &expiring) == 0) {
-			drop_helper(c, CB_ERR_MODULE_ERROR, "the token helper was restarted "
-			    "because another request hung", expiring, false);
+			drop_helper(c, CB_ERR_MODULE_ERROR,
+			    "the token helper was restarted "
+			    "because another request hung",
+			    expiring, false);
 			continue;
 		}
 		r = 0;
@@ -643,9 +647,10 @@ client_thread(void *arg)
 		if (r == 0 && pfd[1].revents & POLLOUT)
 			r = write_helper(c);
 		if (r != 0)
-			drop_helper(c, CB_ERR_MODULE_ERROR, r == CB_ERR_IPC ?
-			    "the token helper sent a malformed message" :
-			    "the token helper stopped unexpectedly", 0, false);
+			drop_helper(c, CB_ERR_MODULE_ERROR,
+			    r == CB_ERR_IPC ? "the token helper sent a malformed message"
+					    : "the token helper stopped unexpectedly",
+			    0, false);
 		else if (have_work(c))
 			continue;
 	}
@@ -673,17 +678,18 @@ build_argv(const struct cb_config *cfg)
 	argv[n++] = strdup("--prompt-timeout");
 	argv[n++] = strdup(num);
 	argv[n++] = strdup("--log-level");
-	argv[n++] = strdup(cfg->log_level >= LOG_LVL_DEBUG ? "debug" :
-	    cfg->log_level >= LOG_LVL_INFO ? "info" : "warn");
+	argv[n++] = strdup(cfg->log_level >= LOG_LVL_DEBUG  ? "debug"
+			   : cfg->log_level >= LOG_LVL_INFO ? "info"
+							    : "warn");
 	for (i = 0; i < n; i++)
 		if (argv[i] == NULL)
-			return NULL;	/* tiny leak on OOM at start-up; we exit */
+			return NULL; /* tiny leak on OOM at start-up; we exit */
 	return argv;
 }
 
 int
-p11client_start(struct p11client **out, const struct cb_config *cfg,
-    void (*wake)(void *), void *wake_arg)
+p11client_start(
+    struct p11client **out, const struct cb_config *cfg, void (*wake)(void *), void *wake_arg)
 {
 	struct p11client *c;
 

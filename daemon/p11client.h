@@ -26,16 +26,16 @@ struct p11_reply {
 	struct p11_reply *next;
 	uint64_t session;
 	struct proto_id rpc_id;
-	char *method;			/* "tokensChanged" for helper notifications */
-	int err;			/* 0: result is valid */
-	struct json_object *result;	/* owned */
-	char *message;			/* error text safe for a page, or NULL */
-	int retries_left;		/* -1 when unknown */
+	char *method;		    /* "tokensChanged" for helper notifications */
+	int err;		    /* 0: result is valid */
+	struct json_object *result; /* owned */
+	char *message;		    /* error text safe for a page, or NULL */
+	int retries_left;	    /* -1 when unknown */
 };
 
 /* Runs on the service thread: start the thread and the helper. */
-int p11client_start(struct p11client **out, const struct cb_config *cfg,
-    void (*wake)(void *), void *wake_arg);
+int p11client_start(
+    struct p11client **out, const struct cb_config *cfg, void (*wake)(void *), void *wake_arg);
 
 /* Queue a request; params are copied.  Runs on the service thread. */
 int p11client_submit(struct p11client *c, uint64_t session, const struct proto_id *id,

@@ -66,7 +66,7 @@ sdn_listen_fds(void)
 	for (i = 0; i < n; i++)
 		fcntl(SD_LISTEN_FDS_START + (int)i, F_SETFD, FD_CLOEXEC);
 	r = (int)n;
- out:
+out:
 	/* Children (the helper) must not think the sockets are theirs. */
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");

@@ -32,7 +32,7 @@
 
 #define SUBPROTOCOL "cardbridge.v1"
 
-static struct daemon *the_daemon;	/* for the signal handler only */
+static struct daemon *the_daemon; /* for the signal handler only */
 
 void
 server_wake(void *arg)
@@ -51,14 +51,13 @@ origin_allowed(const struct daemon *d, const char *origin)
 	for (i = 0; i < d->cfg->norigins; i++)
 		if (strcmp(d->cfg->origins[i], origin) == 0)
 			return true;
-	return control_origin_allowed(d, origin);	/* "cardbridge origins allow" */
+	return control_origin_allowed(d, origin); /* "cardbridge origins allow" */
 }
 
 static int
 refuse(struct lws *wsi, int status, const char *what, const char *origin, const char *host)
 {
-	log_warn("refused connection: %s (origin \"%.100s\", host \"%.100s\")", what,
-	    origin, host);
+	log_warn("refused connection: %s (origin \"%.100s\", host \"%.100s\")", what, origin, host);
 	lws_return_http_status(wsi, (unsigned int)status, NULL);
 	return -1;
 }
@@ -100,16 +99,16 @@ admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subproto
 	if (origin[0] == '\0')
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "no Origin header", origin, host);
 	if (origin_parse(origin, &parsed, &why) != 0 || !origin_is_acceptable(&parsed, &why))
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "malformed or unacceptable Origin",
-		    origin, host);
+		return refuse(
+		    wsi, HTTP_STATUS_FORBIDDEN, "malformed or unacceptable Origin", origin, host);
 	if (!origin_allowed(d, origin) && consent_admit(d, origin) == CONSENT_REFUSE)
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed", origin, host);
 	if (!offers_subprotocol(subprotocol))
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "subprotocol cardbridge.v1 not requested",
 		    origin, host);
 	if (d->nsessions >= d->cfg->max_connections)
-		return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections",
-		    origin, host);
+		return refuse(
+		    wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections", origin, host);
 	memset(s, 0, sizeof(*s));
 	snprintf(s->origin, sizeof(s->origin), "%s", origin);
 	s->consent_pending = !origin_allowed(d, origin);
@@ -117,8 +116,8 @@ admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subproto
 }
 
 static int
-callback_cardbridge(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-    void *in, size_t len)
+callback_cardbridge(
+    struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct daemon *d = lws_context_user(lws_get_context(wsi));
 	struct session *s = user;
@@ -175,7 +174,9 @@ lws_log_bridge(int level, const char *line)
 	n = strlen(buf);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	cb_log(level == LLL_ERR ? LOG_LVL_ERROR : level == LLL_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG,
+	cb_log(level == LLL_ERR	   ? LOG_LVL_ERROR
+	       : level == LLL_WARN ? LOG_LVL_WARN
+				   : LOG_LVL_DEBUG,
 	    "%s", buf);
 }
 
@@ -191,9 +192,8 @@ on_signal(int sig)
 }
 
 static struct lws_protocols protocols[] = {
-	{ SUBPROTOCOL, callback_cardbridge, sizeof(struct session), 16384, 0, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+    {SUBPROTOCOL, callback_cardbridge, sizeof(struct session), 16384, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 static int
 create_vhosts(struct daemon *d)
@@ -215,16 +215,17 @@ create_vhosts(struct daemon *d)
 		info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
 		if (strchr(l->addr, ':'))
 			info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY |
-			    LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
-		else	/* lws 4.1.6 binds an IPv4 iface on an IPv6 vhost to [::] */
+					LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
+		else /* lws 4.1.6 binds an IPv4 iface on an IPv6 vhost to [::] */
 			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 		if (lws_create_vhost(d->context, &info) == NULL) {
 			if (l->optional) {
-				log_info("not listening on [%s]:%d (IPv6 unavailable)", l->addr, l->port);
+				log_info("not listening on [%s]:%d (IPv6 unavailable)", l->addr,
+				    l->port);
 				continue;
 			}
-			log_error("cannot listen on %s:%d (in use, or not an address here)", l->addr,
-			    l->port);
+			log_error("cannot listen on %s:%d (in use, or not an address here)",
+			    l->addr, l->port);
 			return CB_ERR_SYSTEM;
 		}
 		log_info("listening on %s%s%s:%d", strchr(l->addr, ':') ? "[" : "", l->addr,
@@ -273,7 +274,7 @@ server_run(struct daemon *d)
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
-	r = activation_start(d, protocols);	/* > 0: systemd passed the listeners */
+	r = activation_start(d, protocols); /* > 0: systemd passed the listeners */
 	if (r == 0)
 		r = create_vhosts(d);
 	if (r < 0 || (r = activation_check_loopback()) != 0 || (r = control_start(d)) != 0)
@@ -294,11 +295,11 @@ server_run(struct daemon *d)
 	until.tv_sec += 2;
 	/* Not even one lws_service() without sessions: it may sleep ~25 s. */
 	while (d->nsessions > 0 && (t.tv_sec < until.tv_sec ||
-	    (t.tv_sec == until.tv_sec && t.tv_nsec < until.tv_nsec))) {
+				       (t.tv_sec == until.tv_sec && t.tv_nsec < until.tv_nsec))) {
 		lws_service(d->context, 50);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	}
- out:
+out:
 	cardwatch_stop(d->watch);
 	d->watch = NULL;
 	p11client_stop(d->p11);

@@ -120,8 +120,8 @@ session_send_text(struct daemon *d, struct session *s, char *text)
 		return CB_ERR_ALLOC;
 	len = strlen(text);
 	if (s->out_bytes + len > SESSION_MAX_BACKLOG) {
-		log_warn("session %llu (%s): answers not read, closing",
-		    (unsigned long long)s->id, s->origin);
+		log_warn("session %llu (%s): answers not read, closing", (unsigned long long)s->id,
+		    s->origin);
 		free(text);
 		session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "answers not read");
 		return CB_ERR_TOO_LARGE;
@@ -175,7 +175,7 @@ session_writeable(struct daemon *d, struct session *s)
 static void
 handle_message(struct daemon *d, struct session *s, const char *text, size_t len)
 {
-	struct proto_limits lim = { d->cfg->max_message, d->cfg->max_depth };
+	struct proto_limits lim = {d->cfg->max_message, d->cfg->max_depth};
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
@@ -187,20 +187,20 @@ handle_message(struct daemon *d, struct session *s, const char *text, size_t len
 		proto_failure_clear(&fail);
 		return;
 	}
-	dispatch_request(d, s, req);	/* transferred */
+	dispatch_request(d, s, req); /* transferred */
 }
 
 /* Collect fragments; parse once the message is complete. */
 int
-session_receive(struct daemon *d, struct session *s, const void *in, size_t len,
-    bool first, bool final, bool binary)
+session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,
+    bool final, bool binary)
 {
 	size_t cap;
 	char *n;
 
 	if (binary) {
-		session_close(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-		    "binary frames are not accepted");
+		session_close(
+		    s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted");
 		return 0;
 	}
 	if (first) {
@@ -226,7 +226,7 @@ session_receive(struct daemon *d, struct session *s, const void *in, size_t len,
 		return 0;
 	session_touch(d, s);
 	if (s->rx_too_large) {
-		struct proto_id null_id = { .kind = PROTO_ID_NULL };
+		struct proto_id null_id = {.kind = PROTO_ID_NULL};
 		char detail[96];
 
 		snprintf(detail, sizeof(detail), "message exceeds the limit of %zu bytes",

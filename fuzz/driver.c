@@ -108,7 +108,7 @@ read_input(const char *path, uint8_t **data, size_t *size)
 	if (*size > 0 && ((*data = malloc(*size)) == NULL || fread(*data, 1, *size, f) != *size))
 		goto out;
 	r = 0;
- out:
+out:
 	if (r != 0) {
 		free(*data);
 		*data = NULL;
@@ -139,7 +139,7 @@ default_corpus(const char *argv0)
 int
 main(int argc, char **argv)
 {
-	struct list l = { NULL, 0, 0 };
+	struct list l = {NULL, 0, 0};
 	char *corpus = NULL;
 	uint8_t *data;
 	size_t i, size;
@@ -149,8 +149,8 @@ main(int argc, char **argv)
 		LLVMFuzzerInitialize(&argc, &argv);
 	if (argc < 2) {
 		if ((corpus = default_corpus(argv[0])) == NULL || list_arg(&l, corpus) != 0) {
-			printf("Bail out! cannot read the corpus %s: %s\n",
-			    corpus ? corpus : "?", strerror(errno));
+			printf("Bail out! cannot read the corpus %s: %s\n", corpus ? corpus : "?",
+			    strerror(errno));
 			return 99;
 		}
 	}

@@ -98,7 +98,7 @@ check_report(X509 *x)
 	struct json_object *summary, *v;
 	char when[32];
 	char *cn;
-	const char *keys[] = { "subject", "issuer", "serial" };
+	const char *keys[] = {"subject", "issuer", "serial"};
 	size_t i;
 
 	(void)x509_expired(x);
@@ -139,8 +139,8 @@ check_store(X509 *x, const uint8_t *der, size_t der_len)
 	(void)i2d_X509_NAME(X509_get_issuer_name(x), &issuer);
 	(void)i2d_ASN1_INTEGER(X509_get_serialNumber(x), &serial);
 	FUZZ_CHECK(value_len > 0);
-	FUZZ_CHECK(der == NULL || ((size_t)value_len == der_len &&
-	    memcmp(value, der, der_len) == 0));
+	FUZZ_CHECK(
+	    der == NULL || ((size_t)value_len == der_len && memcmp(value, der, der_len) == 0));
 	p = value;
 	FUZZ_CHECK((back = d2i_X509(NULL, &p, value_len)) != NULL && p == value + value_len);
 	FUZZ_CHECK(i2d_X509(back, &again) == value_len && memcmp(again, value, value_len) == 0);
@@ -172,7 +172,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(x == NULL);
 		FUZZ_CHECK(r == CB_ERR_INVALID_PARAMS || r == CB_ERR_ALLOC);
 		FUZZ_CHECK(r != CB_ERR_INVALID_PARAMS ||
-		    strncmp(req.message, "params.chain[3]: ", 17) == 0);
+			   strncmp(req.message, "params.chain[3]: ", 17) == 0);
 		FUZZ_CHECK(fuzz_printable(req.message));
 	} else {
 		FUZZ_CHECK(x != NULL && X509_get0_pubkey(x) != NULL);

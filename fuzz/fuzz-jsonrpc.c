@@ -35,30 +35,30 @@
 
 /* daemon/control_methods.c's one schema of its own (static there); keep in step. */
 static const struct proto_field schema_origin[] = {
-	{ "origin", PROTO_T_STRING, true, ORIGIN_MAX, NULL },
-	{ NULL, 0, false, 0, NULL },
+    {"origin", PROTO_T_STRING, true, ORIGIN_MAX, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 /* The method tables of daemon/dispatch.c and daemon/control_methods.c. */
 static const struct method_row {
 	const char *name;
 	const struct proto_field *schema;
-	bool to_helper;		/* forwarded with its params (handle_forward) */
+	bool to_helper; /* forwarded with its params (handle_forward) */
 } methods[] = {
-	{ "system.hello", proto_schema_none, false },
-	{ "tokens.list", proto_schema_none, false },
-	{ "keys.generate", proto_schema_keys_generate, true },
-	{ "certificates.install", proto_schema_certificates_install, true },
-	{ "certificates.list", proto_schema_token_only, true },
-	{ "events.subscribe", proto_schema_none, false },
-	{ "events.unsubscribe", proto_schema_none, false },
-	/* the control socket's table */
-	{ "control.status", proto_schema_none, false },
-	{ "control.tokens", proto_schema_none, false },
-	{ "control.origins.list", proto_schema_none, false },
-	{ "control.origins.allow", schema_origin, false },
-	{ "control.origins.revoke", schema_origin, false },
-	{ NULL, NULL, false },
+    {"system.hello", proto_schema_none, false},
+    {"tokens.list", proto_schema_none, false},
+    {"keys.generate", proto_schema_keys_generate, true},
+    {"certificates.install", proto_schema_certificates_install, true},
+    {"certificates.list", proto_schema_token_only, true},
+    {"events.subscribe", proto_schema_none, false},
+    {"events.unsubscribe", proto_schema_none, false},
+    /* the control socket's table */
+    {"control.status", proto_schema_none, false},
+    {"control.tokens", proto_schema_none, false},
+    {"control.origins.list", proto_schema_none, false},
+    {"control.origins.allow", schema_origin, false},
+    {"control.origins.revoke", schema_origin, false},
+    {NULL, NULL, false},
 };
 
 /* RFC 3629, written apart from protocol/jsonrpc.c's so that they check each other. */
@@ -101,10 +101,10 @@ id_matches(struct json_object *jid, const struct proto_id *id)
 	switch (id->kind) {
 	case PROTO_ID_INT:
 		return json_object_is_type(jid, json_type_int) &&
-		    json_object_get_int64(jid) == id->num;
+		       json_object_get_int64(jid) == id->num;
 	case PROTO_ID_STRING:
 		return json_object_is_type(jid, json_type_string) &&
-		    strcmp(json_object_get_string(jid), id->str) == 0;
+		       strcmp(json_object_get_string(jid), id->str) == 0;
 	default:
 		return jid == NULL;
 	}
@@ -118,8 +118,8 @@ check_reply(char *text, const struct proto_id *id, bool error)
 
 	FUZZ_CHECK(text != NULL);
 	FUZZ_CHECK(utf8_ok((const unsigned char *)text, strlen(text)));
-	reply = fuzz_parse_json(text, strlen(text), 64,
-	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	reply = fuzz_parse_json(
+	    text, strlen(text), 64, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	FUZZ_CHECK(reply != NULL && json_object_is_type(reply, json_type_object));
 	FUZZ_CHECK(json_object_object_get_ex(reply, "id", &jid) && id_matches(jid, id));
 	FUZZ_CHECK(json_object_object_get_ex(reply, error ? "error" : "result", &member));
@@ -162,7 +162,7 @@ static void
 check_reparse(const struct proto_request *req)
 {
 	/* Serialising may lengthen the text: json-c writes "/" as "\/". */
-	struct proto_limits lim = { 4 * PROTO_DEFAULT_MAX_MESSAGE, PROTO_DEFAULT_MAX_DEPTH };
+	struct proto_limits lim = {4 * PROTO_DEFAULT_MAX_MESSAGE, PROTO_DEFAULT_MAX_DEPTH};
 	struct proto_request *again = NULL;
 	struct proto_failure fail;
 	char *text = serialise(req);
@@ -193,16 +193,16 @@ check_helper_frame(const char *method, struct json_object *params)
 	json_object_object_add(msg, "id", json_object_new_int64(1));
 	json_object_object_add(msg, "method", json_object_new_string(method));
 	json_object_object_add(msg, "origin", json_object_new_string("https://portal.example"));
-	json_object_object_add(msg, "params",
-	    params ? json_object_get(params) : json_object_new_object());
+	json_object_object_add(
+	    msg, "params", params ? json_object_get(params) : json_object_new_object());
 	text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
 	FUZZ_CHECK(ipc_frame_encode(text, strlen(text), &frame, &flen) == 0);
 	free(frame);
 	back = proto_parse_object(text, strlen(text), 16, &fail);
 	FUZZ_CHECK(back != NULL);
 	FUZZ_CHECK(json_object_object_get_ex(back, "params", &bparams));
-	FUZZ_CHECK(params ? json_object_equal(bparams, params) :
-	    json_object_is_type(bparams, json_type_object));
+	FUZZ_CHECK(params ? json_object_equal(bparams, params)
+			  : json_object_is_type(bparams, json_type_object));
 	json_object_put(back);
 	json_object_put(msg);
 }
@@ -218,8 +218,9 @@ dispatch(struct proto_request *req)
 		if (strcmp(m->name, req->method) == 0)
 			break;
 	if (m->name == NULL) {
-		check_reply(proto_emit_error(&req->id, CB_ERR_METHOD_NOT_FOUND, "method not found",
-		    -1), &req->id, true);
+		check_reply(
+		    proto_emit_error(&req->id, CB_ERR_METHOD_NOT_FOUND, "method not found", -1),
+		    &req->id, true);
 		return;
 	}
 	if ((r = proto_check_params(req->params, m->schema, why, sizeof(why))) != 0) {
@@ -232,14 +233,14 @@ dispatch(struct proto_request *req)
 		check_helper_frame(m->name, req->params);
 	/* Echo params as a result: the emitter on every string a schema lets through. */
 	check_reply(proto_emit_result(&req->id,
-	    req->params ? json_object_get(req->params) : json_object_new_object()), &req->id,
-	    false);
+			req->params ? json_object_get(req->params) : json_object_new_object()),
+	    &req->id, false);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct proto_limits lim = { PROTO_DEFAULT_MAX_MESSAGE, PROTO_DEFAULT_MAX_DEPTH };
+	struct proto_limits lim = {PROTO_DEFAULT_MAX_MESSAGE, PROTO_DEFAULT_MAX_DEPTH};
 	struct proto_request *req = NULL;
 	struct json_object *obj;
 	struct proto_failure fail;
@@ -251,8 +252,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strlen(where) < sizeof(where));
 
 	/* The daemon <-> helper link's parser: only objects, details printable. */
-	if ((obj = proto_parse_object((const char *)data, size, PROTO_DEFAULT_MAX_DEPTH,
-	    &fail)) == NULL)
+	if ((obj = proto_parse_object((const char *)data, size, PROTO_DEFAULT_MAX_DEPTH, &fail)) ==
+	    NULL)
 		check_failure(&fail);
 	FUZZ_CHECK(obj == NULL || json_object_is_type(obj, json_type_object));
 

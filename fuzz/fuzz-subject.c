@@ -44,19 +44,25 @@ static const struct {
 	const char *key;
 	int nid;
 } attributes[] = {
-	{ "C", NID_countryName }, { "ST", NID_stateOrProvinceName },
-	{ "L", NID_localityName }, { "O", NID_organizationName },
-	{ "OU", NID_organizationalUnitName }, { "CN", NID_commonName },
-	{ "SN", NID_surname }, { "GN", NID_givenName },
-	{ "serialNumber", NID_serialNumber }, { "emailAddress", NID_pkcs9_emailAddress },
+    {"C", NID_countryName},
+    {"ST", NID_stateOrProvinceName},
+    {"L", NID_localityName},
+    {"O", NID_organizationName},
+    {"OU", NID_organizationalUnitName},
+    {"CN", NID_commonName},
+    {"SN", NID_surname},
+    {"GN", NID_givenName},
+    {"serialNumber", NID_serialNumber},
+    {"emailAddress", NID_pkcs9_emailAddress},
 };
 
-#define REQUEST_HEAD "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"keys.generate\",\"params\":" \
-	"{\"token\":\"pkcs11:token=Fuzz\",\"algorithm\":{\"type\":\"ec\",\"curve\":\"P-256\"}," \
+#define REQUEST_HEAD                                                                               \
+	"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"keys.generate\",\"params\":"                   \
+	"{\"token\":\"pkcs11:token=Fuzz\",\"algorithm\":{\"type\":\"ec\",\"curve\":\"P-256\"},"    \
 	"\"subject\":"
 #define REQUEST_TAIL "}}"
 
-static EVP_PKEY *key;		/* the token key's public half, made once */
+static EVP_PKEY *key; /* the token key's public half, made once */
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -80,7 +86,7 @@ helper_parse(const char *text, size_t len)
 static struct json_object *
 daemon_params(const uint8_t *data, size_t size)
 {
-	struct proto_limits lim = { PROTO_DEFAULT_MAX_MESSAGE, PROTO_DEFAULT_MAX_DEPTH };
+	struct proto_limits lim = {PROTO_DEFAULT_MAX_MESSAGE, PROTO_DEFAULT_MAX_DEPTH};
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 	struct json_object *params = NULL;
@@ -95,7 +101,7 @@ daemon_params(const uint8_t *data, size_t size)
 	if (proto_parse_request(text, hlen + size + tlen, &lim, &req, &fail) != 0)
 		proto_failure_clear(&fail);
 	else if (strcmp(req->method, "keys.generate") == 0 &&
-	    proto_check_params(req->params, proto_schema_keys_generate, why, sizeof(why)) == 0)
+		 proto_check_params(req->params, proto_schema_keys_generate, why, sizeof(why)) == 0)
 		params = json_object_get(req->params);
 	proto_request_free(req);
 	free(text);
@@ -147,8 +153,8 @@ check_fields(struct json_object *subject, X509_NAME *name)
 			want[2] = '\0';
 			s = want;
 		}
-		len = ASN1_STRING_to_UTF8(&utf8,
-		    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+		len = ASN1_STRING_to_UTF8(
+		    &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
 		FUZZ_CHECK(len >= 0 && (size_t)len == strlen(s) && memcmp(utf8, s, len) == 0);
 		OPENSSL_free(utf8);
 	}
@@ -179,7 +185,7 @@ check_name(X509_NAME *name)
 	free(text);
 	FUZZ_CHECK((csr = X509_REQ_new()) != NULL);
 	FUZZ_CHECK(X509_REQ_set_version(csr, X509_REQ_VERSION_1) == 1 &&
-	    X509_REQ_set_subject_name(csr, name) == 1 && X509_REQ_set_pubkey(csr, key) == 1);
+		   X509_REQ_set_subject_name(csr, name) == 1 && X509_REQ_set_pubkey(csr, key) == 1);
 	FUZZ_CHECK(i2d_re_X509_REQ_tbs(csr, &tbs) > 0);
 	OPENSSL_free(tbs);
 	X509_REQ_free(csr);
@@ -208,8 +214,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = csr_subject(&req, subject, &name);
 	if (r != 0) {
 		FUZZ_CHECK(name == NULL && (r == CB_ERR_INVALID_PARAMS || r == CB_ERR_ALLOC));
-		FUZZ_CHECK(r != CB_ERR_INVALID_PARAMS ||
-		    strncmp(req.message, "params.subject", 14) == 0);
+		FUZZ_CHECK(
+		    r != CB_ERR_INVALID_PARAMS || strncmp(req.message, "params.subject", 14) == 0);
 		FUZZ_CHECK(!daemon_ok || field_text_ok(req.message, strlen(req.message)));
 	} else {
 		FUZZ_CHECK(name != NULL);

@@ -27,7 +27,7 @@
 #include "protocol/origin.h"
 #include "protocol/url.h"
 
-#define LISTEN_PORT 47110	/* any port: the daemon passes the one it listens on */
+#define LISTEN_PORT 47110 /* any port: the daemon passes the one it listens on */
 
 static void
 check_launch(const uint8_t *data, size_t size)
@@ -76,7 +76,7 @@ check_origin(const char *text)
 	FUZZ_CHECK(strcmp(again, text) == 0);
 	/* Loopback names are only these; everything else is a remote site. */
 	FUZZ_CHECK(!o.loopback || strcmp(o.host, "localhost") == 0 ||
-	    strncmp(o.host, "127.", 4) == 0 || o.host[0] == '[');
+		   strncmp(o.host, "127.", 4) == 0 || o.host[0] == '[');
 	why = NULL;
 	ok = origin_is_acceptable(&o, &why);
 	FUZZ_CHECK(ok == (strcmp(o.scheme, "https") == 0 || o.loopback));
@@ -93,7 +93,7 @@ check_host(const char *text, int port)
 	snprintf(want[1], sizeof(want[1]), "localhost:%d", port);
 	snprintf(want[2], sizeof(want[2]), "[::1]:%d", port);
 	match = strcasecmp(text, want[0]) == 0 || strcasecmp(text, want[1]) == 0 ||
-	    strcmp(text, want[2]) == 0;
+		strcmp(text, want[2]) == 0;
 	FUZZ_CHECK(origin_host_is_loopback(text, port) == match);
 }
 

@@ -26,13 +26,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * crash of the harness.  abort() so libFuzzer saves the input and the
  * replay driver's TAP stream ends in an error.
  */
-#define FUZZ_CHECK(cond)							\
-	do {									\
-		if (!(cond)) {							\
-			fprintf(stderr, "%s:%d: property violated: %s\n",	\
-			    __FILE__, __LINE__, #cond);				\
-			abort();						\
-		}								\
+#define FUZZ_CHECK(cond)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(                                                                   \
+			    stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, #cond);  \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* Printable ASCII only: what texts that reach logs or the page may hold. */

@@ -104,7 +104,7 @@ list_entry(struct session *s, CK_OBJECT_HANDLE obj, struct json_object **out)
 	*out = entry;
 	entry = NULL;
 	r = 0;
- out:
+out:
 	json_object_put(entry);
 	X509_free(x);
 	free(value);
@@ -139,7 +139,7 @@ list_token(struct request *req, struct token *t, struct json_object *array)
 		if (entry != NULL)
 			json_object_array_add(array, entry);
 	}
- out:
+out:
 	session_close(&s);
 	return r;
 }
@@ -177,7 +177,7 @@ handle_certificates_list(struct request *req, struct json_object **result)
 	*result = obj;
 	obj = NULL;
 	r = 0;
- out:
+out:
 	json_object_put(obj);
 	token_list_free(list, n);
 	token_clear(&one);

@@ -118,7 +118,7 @@ cert_present(struct session *s, X509 *x, bool *present)
 		*present = len == der_len && memcmp(value, der, len) == 0;
 		free(value);
 	}
- out:
+out:
 	OPENSSL_free(der);
 	return r;
 }
@@ -482,7 +482,7 @@ install_write(struct install *in)
 	for (i = 0; i < in->nchain && r == 0; i++)
 		if (write[i])
 			r = install_authority(in, &s, in->chain[i]);
- out:
+out:
 	session_close(&s);
 	return r;
 }
@@ -528,7 +528,7 @@ handle_certificates_install(struct request *req, struct json_object **result)
 	if ((r = install_write(&in)) != 0)
 		goto out;
 	r = install_result(&in, result);
- out:
+out:
 	if (r != 0 && in.token.module != NULL)
 		r = token_check_removed(req, &in.token, r);
 	X509_free(in.cert);

@@ -171,7 +171,7 @@ csr_subject(struct request *req, struct json_object *subject, X509_NAME **out)
 	*out = name;
 	name = NULL;
 	r = 0;
- out:
+out:
 	X509_NAME_free(name);
 	return r;
 }
@@ -199,7 +199,7 @@ ecdsa_raw_to_der(const uint8_t *raw, size_t len, uint8_t **der, size_t *der_len)
 	*der = p;
 	*der_len = (size_t)n;
 	ret = 0;
- out:
+out:
 	BN_free(r);
 	BN_free(s);
 	ECDSA_SIG_free(sig);
@@ -291,7 +291,7 @@ csr_prepare(EVP_PKEY *pub, const X509_NAME *subject, bool rsa, X509_REQ **out)
 	*out = x;
 	x = NULL;
 	r = 0;
- out:
+out:
 	X509_ALGOR_free(alg);
 	X509_REQ_free(x);
 	return r;
@@ -329,7 +329,7 @@ csr_create(
 		goto out;
 	}
 	r = pem_string(csr_write_pem, x, pem);
- out:
+out:
 	OPENSSL_free(tbs);
 	OPENSSL_free(sig);
 	X509_REQ_free(x);

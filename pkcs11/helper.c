@@ -199,8 +199,8 @@ handle_frame(const char *text, size_t len)
 		return;
 	}
 	if ((req->root = proto_parse_object(text, len, PROTO_DEFAULT_MAX_DEPTH, &fail)) == NULL) {
-		helper_log(CB_LOG_ERROR, "dropping a message that is not a JSON object: %s",
-		    fail.detail);
+		helper_log(
+		    CB_LOG_ERROR, "dropping a message that is not a JSON object: %s", fail.detail);
 		request_free(req);
 		return;
 	}
@@ -242,7 +242,7 @@ read_loop(void)
 		helper_log(CB_LOG_ERROR, "reading from the daemon: %s", strerror(errno));
 	ipc_reader_clear(&reader);
 	return;
- bad:
+bad:
 	helper_log(CB_LOG_ERROR, "malformed frame from the daemon (%s); exiting", cb_err_str(r));
 	/*
 	 * _exit: atexit handlers (OpenSSL's, the modules') must not run under
@@ -317,7 +317,7 @@ parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
 	}
 	if (optind == argc)
 		return;
- bad:
+bad:
 	usage(stderr);
 	exit(2);
 }

@@ -53,11 +53,11 @@ struct request {
 	char message[REQUEST_MESSAGE_MAX]; /* error text for the page; "" = default */
 	int retries_left;		   /* -1 when unknown */
 
-	bool cancelled;		    /* {registry_lock} */
-	bool timed_out;		    /* {registry_lock} */
-	pid_t dialog_pid;	    /* {registry_lock} pinentry, 0 if none */
-	uint64_t dialog_deadline;   /* {registry_lock} monotonic ms */
-	struct request *next;	    /* {registry_lock} registry list */
+	bool cancelled;		  /* {registry_lock} */
+	bool timed_out;		  /* {registry_lock} */
+	pid_t dialog_pid;	  /* {registry_lock} pinentry, 0 if none */
+	uint64_t dialog_deadline; /* {registry_lock} monotonic ms */
+	struct request *next;	  /* {registry_lock} registry list */
 };
 
 typedef int (*request_handler)(struct request *req, struct json_object **result);

@@ -446,7 +446,7 @@ keygen_on_token(struct keygen *k)
 	if ((r = keygen_inspect(k)) != 0)
 		goto out;
 	r = keygen_certify(k);
- out:
+out:
 	if (r != 0 && k->made)
 		keygen_undo(k);
 	session_close(&k->session);
@@ -465,7 +465,7 @@ handle_keys_generate(struct request *req, struct json_object **result)
 	    (r = keygen_check_token(&k)) != 0 || (r = keygen_on_token(&k)) != 0)
 		goto out;
 	r = keygen_result(&k, result);
- out:
+out:
 	if (r != 0 && k.token.module != NULL)
 		r = token_check_removed(req, &k.token, r);
 	X509_NAME_free(k.subject);

@@ -235,7 +235,7 @@ handle_hello(struct request *req, struct json_object **result)
 	*result = obj;
 	obj = NULL;
 	r = 0;
- out:
+out:
 	json_object_put(obj);
 	return r;
 }

@@ -54,7 +54,7 @@ struct dialog {
 	struct request *req;
 	assuan_context_t ctx;
 	pid_t pid;
-	int guard;   /* write end of the guard's pipe, while guarded */
+	int guard; /* write end of the guard's pipe, while guarded */
 	bool guarded;
 	bool locked; /* holds the dialog lock */
 	struct secret *pin;
@@ -166,10 +166,9 @@ guard_signal(pid_t dialog, int sig)
 		close(pfd);
 }
 
-static void __attribute__((noreturn))
-dialog_guard(int fd, pid_t dialog)
+static void __attribute__((noreturn)) dialog_guard(int fd, pid_t dialog)
 {
-	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	struct timespec tick = {0, 50 * 1000 * 1000};
 	char c;
 	int i;
 
@@ -203,8 +202,8 @@ dialog_guard(int fd, pid_t dialog)
 static void
 dialog_atfork(void *arg, int reserved)
 {
-	static const int reset[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM, SIGCHLD,
-		SIGUSR1, SIGUSR2 };
+	static const int reset[] = {
+	    SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM, SIGCHLD, SIGUSR1, SIGUSR2};
 	const struct dialog_fork *f = arg;
 	struct sigaction dfl;
 	sigset_t none;
@@ -322,7 +321,7 @@ dialog_release(struct dialog *d)
 static int
 dialog_start(struct dialog *d)
 {
-	struct dialog_fork f = { .helper = getpid(), .guard = { -1, -1 } };
+	struct dialog_fork f = {.helper = getpid(), .guard = {-1, -1}};
 	const char *argv[2];
 	char *program;
 	gpg_error_t err;

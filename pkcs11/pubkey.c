@@ -89,7 +89,7 @@ rsa_from_parts(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, EVP
 	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
 		goto out;
 	r = pkey_from_params("RSA", params, out);
- out:
+out:
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn_n);
@@ -111,7 +111,7 @@ rsa_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 	if (nlen == 0 || elen == 0)
 		goto out;
 	r = rsa_from_parts(n, nlen, e, elen, out);
- out:
+out:
 	free(n);
 	free(e);
 	return r;
@@ -173,7 +173,7 @@ ec_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 	ossl[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, point_len);
 	ossl[2] = OSSL_PARAM_construct_end();
 	r = pkey_from_params("EC", ossl, out);
- out:
+out:
 	free(params);
 	free(value);
 	return r;
@@ -241,7 +241,7 @@ pubkey_id(EVP_PKEY *pk, uint8_t id[SHA_DIGEST_LENGTH])
 	}
 	SHA1(buf, len, id);
 	r = 0;
- out:
+out:
 	BN_free(n);
 	return r;
 }

@@ -275,7 +275,7 @@ token_find(struct request *req, const char *text, struct token *out)
 	*out = list[match];
 	list[match].uri = NULL; /* transferred */
 	r = 0;
- out:
+out:
 	token_list_free(list, n);
 	p11_kit_uri_free(uri);
 	return r;
@@ -579,8 +579,8 @@ token_json(const struct token *t)
 	json_object_object_add(obj, "keyTypes", types);
 	/* For the daemon's module-by-ATR choice; it strips this before a page sees it. */
 	if (t->module != NULL)
-		json_object_object_add(obj, "module", json_object_new_string(
-		    t->module->real ? t->module->real : t->module->path));
+		json_object_object_add(obj, "module",
+		    json_object_new_string(t->module->real ? t->module->real : t->module->path));
 	return obj;
 }
 
@@ -635,7 +635,7 @@ handle_tokens_list(struct request *req, struct json_object **result)
 	*result = obj;
 	obj = NULL;
 	r = 0;
- out:
+out:
 	json_object_put(obj);
 	token_list_free(list, n);
 	return r;

@@ -98,7 +98,7 @@ pem_tail_is_blank(const char *text)
 	const char *p = strstr(text, end);
 
 	if (p == NULL)
-		return true;	/* PEM_read_bio has refused it already */
+		return true; /* PEM_read_bio has refused it already */
 	for (p += sizeof(end) - 1; *p; p++)
 		if (!isspace((unsigned char)*p))
 			return false;
@@ -136,7 +136,7 @@ x509_from_pem(struct request *req, const char *field, const char *text, X509 **o
 		goto out;
 	}
 	r = x509_from_der(req, field, der, (size_t)len, out);
- out:
+out:
 	OPENSSL_free(name);
 	OPENSSL_free(header);
 	OPENSSL_free(der);

@@ -12,11 +12,11 @@
 enum cb_err {
 	CB_OK = 0,
 	/* JSON-RPC 2.0 standard errors */
-	CB_ERR_PARSE = -1,		/* -32700 PARSE_ERROR */
-	CB_ERR_INVALID_REQUEST = -2,	/* -32600 INVALID_REQUEST */
-	CB_ERR_METHOD_NOT_FOUND = -3,	/* -32601 METHOD_NOT_FOUND */
-	CB_ERR_INVALID_PARAMS = -4,	/* -32602 INVALID_PARAMS */
-	CB_ERR_INTERNAL = -5,		/* -32603 INTERNAL_ERROR */
+	CB_ERR_PARSE = -1,	      /* -32700 PARSE_ERROR */
+	CB_ERR_INVALID_REQUEST = -2,  /* -32600 INVALID_REQUEST */
+	CB_ERR_METHOD_NOT_FOUND = -3, /* -32601 METHOD_NOT_FOUND */
+	CB_ERR_INVALID_PARAMS = -4,   /* -32602 INVALID_PARAMS */
+	CB_ERR_INTERNAL = -5,	      /* -32603 INTERNAL_ERROR */
 	/* application errors, reason strings in doc/PROTOCOL.md */
 	CB_ERR_ORIGIN_NOT_ALLOWED = -10,
 	CB_ERR_BUSY = -11,
@@ -36,10 +36,10 @@ enum cb_err {
 	CB_ERR_PIN_INVALID = -25,
 	/* internal-only conditions: reach a page as INTERNAL_ERROR */
 	CB_ERR_ALLOC = -40,
-	CB_ERR_SYSTEM = -41,		/* errno is meaningful */
+	CB_ERR_SYSTEM = -41, /* errno is meaningful */
 	CB_ERR_CONFIG = -42,
-	CB_ERR_IPC = -43,		/* malformed daemon<->helper message */
-	CB_ERR_AGAIN = -44,		/* need more input */
+	CB_ERR_IPC = -43,   /* malformed daemon<->helper message */
+	CB_ERR_AGAIN = -44, /* need more input */
 };
 
 /* Human-readable text for logs; never NULL. */

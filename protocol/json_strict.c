@@ -104,11 +104,21 @@ decode_string(const char *t, size_t len, size_t *pos, size_t *outlen)
 		if (++i >= end)
 			break;
 		switch (t[i]) {
-		case 'b': out[o++] = '\b'; break;
-		case 'f': out[o++] = '\f'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 'r': out[o++] = '\r'; break;
-		case 't': out[o++] = '\t'; break;
+		case 'b':
+			out[o++] = '\b';
+			break;
+		case 'f':
+			out[o++] = '\f';
+			break;
+		case 'n':
+			out[o++] = '\n';
+			break;
+		case 'r':
+			out[o++] = '\r';
+			break;
+		case 't':
+			out[o++] = '\t';
+			break;
 		case 'u':
 			if (i + 4 >= end)
 				break;
@@ -123,11 +133,13 @@ decode_string(const char *t, size_t len, size_t *pos, size_t *outlen)
 				}
 			}
 			if (cp >= 0xd800 && cp < 0xe000)
-				cp = 0xfffd;	/* what json-c makes of a lone surrogate */
+				cp = 0xfffd; /* what json-c makes of a lone surrogate */
 			/* Encoded UTF-8 of one \u escape never exceeds its 6 escaped bytes. */
 			o += put_utf8(out + o, cp);
 			break;
-		default: out[o++] = t[i]; break;
+		default:
+			out[o++] = t[i];
+			break;
 		}
 		i++;
 	}

@@ -225,7 +225,7 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 	if (jerr == json_tokener_continue && end == len && !all_blank(text, len)) {
 		root = json_tokener_parse_ex(tok, "", 1);
 		if ((jerr = json_tokener_get_error(tok)) != json_tokener_success)
-			jerr = json_tokener_continue;	/* truncated: "unexpected end of input" */
+			jerr = json_tokener_continue; /* truncated: "unexpected end of input" */
 	}
 	json_tokener_free(tok);
 	if (jerr == json_tokener_success && container_depth(text, end) > depth) {
@@ -234,13 +234,14 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 	}
 	if (jerr == json_tokener_error_depth) {
 		fail_with(fail, CB_ERR_TOO_DEEP, "JSON nesting too deep", NULL);
-		snprintf(fail->detail, sizeof(fail->detail), "JSON nesting exceeds %d levels", depth);
+		snprintf(
+		    fail->detail, sizeof(fail->detail), "JSON nesting exceeds %d levels", depth);
 		return NULL;
 	}
 	if (jerr != json_tokener_success) {
 		fail_with(fail, CB_ERR_PARSE, "invalid JSON: ",
-		    jerr == json_tokener_continue ? "unexpected end of input" :
-		    json_tokener_error_desc(jerr));
+		    jerr == json_tokener_continue ? "unexpected end of input"
+						  : json_tokener_error_desc(jerr));
 		json_object_put(root);
 		return NULL;
 	}
@@ -287,12 +288,13 @@ proto_parse_object(const char *text, size_t len, int max_depth, struct proto_fai
 static int
 check_members(struct json_object *root, struct proto_failure *fail)
 {
-	json_object_object_foreach(root, key, val) {
+	json_object_object_foreach(root, key, val)
+	{
 		(void)val;
 		if (strcmp(key, "jsonrpc") != 0 && strcmp(key, "method") != 0 &&
 		    strcmp(key, "params") != 0 && strcmp(key, "id") != 0)
-			return fail_with(fail, CB_ERR_INVALID_REQUEST,
-			    "unknown member in request: ", key);
+			return fail_with(
+			    fail, CB_ERR_INVALID_REQUEST, "unknown member in request: ", key);
 	}
 	return 0;
 }
@@ -305,16 +307,18 @@ check_envelope(struct json_object *root, struct proto_request *req, struct proto
 
 	if (json_object_object_get_ex(root, "id", &jid)) {
 		if ((r = parse_id(jid, &req->id)) != 0)
-			return fail_with(fail, r, "id must be a string of at most 128 bytes "
-			    "or an integer within +-2^53", NULL);
+			return fail_with(fail, r,
+			    "id must be a string of at most 128 bytes "
+			    "or an integer within +-2^53",
+			    NULL);
 		if ((r = proto_id_copy(&fail->id, &req->id)) != 0)
 			return fail_with(fail, r, "out of memory", NULL);
 	}
 	if ((r = check_members(root, fail)) != 0)
 		return r;
 	if (!json_object_object_get_ex(root, "jsonrpc", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) != 3 || strcmp(json_object_get_string(v), "2.0") != 0)
+	    !json_object_is_type(v, json_type_string) || json_object_get_string_len(v) != 3 ||
+	    strcmp(json_object_get_string(v), "2.0") != 0)
 		return fail_with(fail, CB_ERR_INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"", NULL);
 	if (!json_object_object_get_ex(root, "method", &v) ||
 	    !json_object_is_type(v, json_type_string))
@@ -360,7 +364,8 @@ proto_parse_request(const char *text, size_t len, const struct proto_limits *lim
 		goto out;
 	}
 	if (json_object_is_type(root, json_type_array)) {
-		r = fail_with(fail, CB_ERR_INVALID_REQUEST, "batch requests are not supported", NULL);
+		r = fail_with(
+		    fail, CB_ERR_INVALID_REQUEST, "batch requests are not supported", NULL);
 		goto out;
 	}
 	if (!json_object_is_type(root, json_type_object)) {
@@ -379,7 +384,7 @@ proto_parse_request(const char *text, size_t len, const struct proto_limits *lim
 	*out = req;
 	req = NULL;
 	r = 0;
- out:
+out:
 	proto_request_free(req);
 	json_object_put(root);
 	return r;
@@ -408,7 +413,8 @@ emit(struct json_object *msg)
 
 	if (msg == NULL)
 		return NULL;
-	s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+	    msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (s != NULL)
 		text = strdup(s);
 	json_object_put(msg);
@@ -436,13 +442,13 @@ proto_emit_result(const struct proto_id *id, struct json_object *result)
 		json_object_put(result);
 		return NULL;
 	}
-	json_object_object_add(msg, "result", result);	/* transferred */
+	json_object_object_add(msg, "result", result); /* transferred */
 	return emit(msg);
 }
 
 char *
-proto_emit_error_data(const struct proto_id *id, int err, const char *detail,
-    struct json_object *data)
+proto_emit_error_data(
+    const struct proto_id *id, int err, const char *detail, struct json_object *data)
 {
 	struct json_object *msg = NULL, *error = NULL;
 
@@ -455,11 +461,11 @@ proto_emit_error_data(const struct proto_id *id, int err, const char *detail,
 		return NULL;
 	}
 	json_object_object_add(error, "code", json_object_new_int(cb_err_rpc_code(err)));
-	json_object_object_add(error, "message",
-	    json_object_new_string(detail && *detail ? detail : cb_err_str(err)));
+	json_object_object_add(
+	    error, "message", json_object_new_string(detail && *detail ? detail : cb_err_str(err)));
 	json_object_object_add(data, "reason", json_object_new_string(cb_err_reason(err)));
-	json_object_object_add(error, "data", data);	/* transferred */
-	json_object_object_add(msg, "error", error);	/* transferred */
+	json_object_object_add(error, "data", data); /* transferred */
+	json_object_object_add(msg, "error", error); /* transferred */
 	return emit(msg);
 }
 
@@ -486,6 +492,6 @@ proto_emit_event(struct json_object *params)
 	}
 	json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
 	json_object_object_add(msg, "method", json_object_new_string("event"));
-	json_object_object_add(msg, "params", params);	/* transferred */
+	json_object_object_add(msg, "params", params); /* transferred */
 	return emit(msg);
 }

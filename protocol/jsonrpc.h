@@ -14,8 +14,8 @@
 struct json_object;
 
 struct proto_limits {
-	size_t max_message;	/* bytes of one message */
-	int max_depth;		/* JSON nesting */
+	size_t max_message; /* bytes of one message */
+	int max_depth;	    /* JSON nesting */
 };
 
 #define PROTO_DEFAULT_MAX_MESSAGE (256 * 1024)
@@ -35,14 +35,14 @@ struct proto_id {
 struct proto_request {
 	struct proto_id id;
 	char *method;
-	struct json_object *params;	/* object, or NULL when absent */
+	struct json_object *params; /* object, or NULL when absent */
 };
 
 /* What to tell the client when parsing fails. */
 struct proto_failure {
-	int err;			/* cb_err */
-	struct proto_id id;		/* the request's id if it could be read */
-	char detail[160];		/* names the offending field; never echoes values */
+	int err;	    /* cb_err */
+	struct proto_id id; /* the request's id if it could be read */
+	char detail[160];   /* names the offending field; never echoes values */
 };
 
 /*
@@ -61,8 +61,8 @@ void proto_request_free(struct proto_request *req);
  * for the daemon <-> helper link, where a message that fails this means
  * the peer is broken.  NULL with *fail filled otherwise.
  */
-struct json_object *proto_parse_object(const char *text, size_t len, int max_depth,
-    struct proto_failure *fail);
+struct json_object *proto_parse_object(
+    const char *text, size_t len, int max_depth, struct proto_failure *fail);
 void proto_failure_clear(struct proto_failure *fail);
 
 int proto_id_copy(struct proto_id *dst, const struct proto_id *src);
@@ -73,11 +73,10 @@ void proto_id_clear(struct proto_id *id);
  * failure.  proto_emit_result takes ownership of result.
  */
 char *proto_emit_result(const struct proto_id *id, struct json_object *result);
-char *proto_emit_error(const struct proto_id *id, int err, const char *detail,
-    int retries_left);
+char *proto_emit_error(const struct proto_id *id, int err, const char *detail, int retries_left);
 /* Like proto_emit_error with extra members merged into error.data (owned). */
-char *proto_emit_error_data(const struct proto_id *id, int err, const char *detail,
-    struct json_object *data);
+char *proto_emit_error_data(
+    const struct proto_id *id, int err, const char *detail, struct json_object *data);
 /* {"jsonrpc":"2.0","method":"event","params":params}; takes ownership. */
 char *proto_emit_event(struct json_object *params);
 

@@ -89,7 +89,7 @@ ipv6_serialise(const struct in6_addr *a, char *out)
 
 	for (i = 0; i < 8; i++)
 		piece[i] = (unsigned)a->s6_addr[2 * i] << 8 | a->s6_addr[2 * i + 1];
-	for (i = 0; i < 8; i += run > 0 ? run : 1) {
+	for (i = 0; i<8; i += run> 0 ? run : 1) {
 		for (run = 0; i + run < 8 && piece[i + run] == 0; run++)
 			;
 		if (run > longest) {
@@ -140,7 +140,8 @@ parse_host(const char *start, size_t n, struct origin *o, const char **why)
 			*why = "IPv6 literal in upper case (origins are lower case)";
 			return CB_ERR_INVALID_PARAMS;
 		}
-		/* Nor "[0::1]", "[::0:1]" or "[::ffff:127.0.0.1]": browsers send "[::1]", "[::ffff:7f00:1]". */
+		/* Nor "[0::1]", "[::0:1]" or "[::ffff:127.0.0.1]": browsers send "[::1]",
+		 * "[::ffff:7f00:1]". */
 		ipv6_serialise(&a6, canonical);
 		if (strcmp(inner, canonical) != 0) {
 			*why = "IPv6 literal not in its shortest form (as browsers write it)";
@@ -150,7 +151,8 @@ parse_host(const char *start, size_t n, struct origin *o, const char **why)
 	}
 	for (i = 0; i < n; i++)
 		if (!host_char_ok(o->host[i])) {
-			*why = "host has characters other than a-z 0-9 - . (origins are lower case)";
+			*why =
+			    "host has characters other than a-z 0-9 - . (origins are lower case)";
 			return CB_ERR_INVALID_PARAMS;
 		}
 	if (o->host[0] == '.' || o->host[0] == '-' || o->host[n - 1] == '.' ||
@@ -234,7 +236,7 @@ bool
 origin_host_is_loopback(const char *host, int port)
 {
 	char want[32];
-	static const char *const names[] = { "127.0.0.1", "localhost", "[::1]" };
+	static const char *const names[] = {"127.0.0.1", "localhost", "[::1]"};
 	size_t i;
 
 	if (host == NULL)

@@ -13,10 +13,10 @@
 #define ORIGIN_MAX 256
 
 struct origin {
-	char scheme[8];		/* "https" or "http" */
-	char host[ORIGIN_MAX];	/* lower case; IPv6 literals keep their brackets */
-	int port;		/* explicit port, or 0 when the default one */
-	bool loopback;		/* 127.0.0.0/8, [::1] or localhost */
+	char scheme[8];	       /* "https" or "http" */
+	char host[ORIGIN_MAX]; /* lower case; IPv6 literals keep their brackets */
+	int port;	       /* explicit port, or 0 when the default one */
+	bool loopback;	       /* 127.0.0.0/8, [::1] or localhost */
 };
 
 /*

@@ -19,11 +19,16 @@ static const char *
 type_name(enum proto_type t)
 {
 	switch (t) {
-	case PROTO_T_STRING: return "a string";
-	case PROTO_T_INT: return "an integer";
-	case PROTO_T_BOOL: return "a boolean";
-	case PROTO_T_OBJECT: return "an object";
-	case PROTO_T_ARRAY_OF_STRINGS: return "an array of strings";
+	case PROTO_T_STRING:
+		return "a string";
+	case PROTO_T_INT:
+		return "an integer";
+	case PROTO_T_BOOL:
+		return "a boolean";
+	case PROTO_T_OBJECT:
+		return "an object";
+	case PROTO_T_ARRAY_OF_STRINGS:
+		return "an array of strings";
 	}
 	return "?";
 }
@@ -45,8 +50,8 @@ string_ok(struct json_object *v)
 }
 
 static int
-check_string(struct json_object *v, const struct proto_field *f, const char *path,
-    char *why, size_t whylen)
+check_string(
+    struct json_object *v, const struct proto_field *f, const char *path, char *why, size_t whylen)
 {
 	if (!string_ok(v)) {
 		snprintf(why, whylen, "\"%s\" contains control characters", path);
@@ -63,8 +68,8 @@ static int check_object(struct json_object *obj, const struct proto_field *schem
     const char *prefix, char *why, size_t whylen);
 
 static int
-check_value(struct json_object *v, const struct proto_field *f, const char *path,
-    char *why, size_t whylen)
+check_value(
+    struct json_object *v, const struct proto_field *f, const char *path, char *why, size_t whylen)
 {
 	size_t i, n;
 
@@ -94,11 +99,13 @@ check_value(struct json_object *v, const struct proto_field *f, const char *path
 			return CB_ERR_INVALID_PARAMS;
 		}
 		for (i = 0; i < n; i++)
-			if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string)) {
+			if (!json_object_is_type(
+				json_object_array_get_idx(v, i), json_type_string)) {
 				snprintf(why, whylen, "\"%s[%zu]\" must be a string", path, i);
 				return CB_ERR_INVALID_PARAMS;
 			} else if (!string_ok(json_object_array_get_idx(v, i))) {
-				snprintf(why, whylen, "\"%s[%zu]\" contains control characters", path, i);
+				snprintf(why, whylen, "\"%s[%zu]\" contains control characters",
+				    path, i);
 				return CB_ERR_INVALID_PARAMS;
 			}
 		return 0;
@@ -116,7 +123,8 @@ check_object(struct json_object *obj, const struct proto_field *schema, const ch
 	char path[128];
 	int r;
 
-	json_object_object_foreach(obj, key, val) {
+	json_object_object_foreach(obj, key, val)
+	{
 		(void)val;
 		for (f = schema; f->name != NULL; f++)
 			if (strcmp(f->name, key) == 0)
@@ -143,10 +151,10 @@ check_object(struct json_object *obj, const struct proto_field *schema, const ch
 }
 
 int
-proto_check_params(struct json_object *params, const struct proto_field *schema,
-    char *why, size_t whylen)
+proto_check_params(
+    struct json_object *params, const struct proto_field *schema, char *why, size_t whylen)
 {
-	static const struct proto_field none[] = { { NULL, 0, false, 0, NULL } };
+	static const struct proto_field none[] = {{NULL, 0, false, 0, NULL}};
 	struct json_object *empty = NULL;
 	char *p;
 	int r;

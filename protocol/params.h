@@ -25,12 +25,12 @@ struct proto_field {
 	const char *name;
 	enum proto_type type;
 	bool required;
-	size_t max;		/* strings: bytes; arrays: elements; 0 = no limit */
-	const struct proto_field *fields;	/* PROTO_T_OBJECT: its schema, NULL = any */
+	size_t max;			  /* strings: bytes; arrays: elements; 0 = no limit */
+	const struct proto_field *fields; /* PROTO_T_OBJECT: its schema, NULL = any */
 };
 
 /* The schema ends with a row whose name is NULL. */
-int proto_check_params(struct json_object *params, const struct proto_field *schema,
-    char *why, size_t whylen);
+int proto_check_params(
+    struct json_object *params, const struct proto_field *schema, char *why, size_t whylen);
 
 #endif /* CB_PARAMS_H */

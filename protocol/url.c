@@ -22,8 +22,8 @@ struct verb_row {
 };
 
 static const struct verb_row verbs[] = {
-	{ "start", URL_VERB_START },
-	{ NULL, URL_VERB_NONE },
+    {"start", URL_VERB_START},
+    {NULL, URL_VERB_NONE},
 };
 
 /* RFC 3986 characters: unreserved, reserved, and '%'. */
@@ -78,7 +78,7 @@ url_parse_launch(const char *text, size_t len, enum url_verb *verb, const char *
 	for (i = 0; i < len; i++)
 		if (!uri_char_ok((unsigned char)text[i]))
 			return refuse(why, "the URL has a byte that is not allowed in a URL "
-			    "(space, control, quote, NUL or non-ASCII)");
+					   "(space, control, quote, NUL or non-ASCII)");
 	if (len < plen || memcmp(text, prefix, plen) != 0)
 		return refuse(why, "the URL does not start with cardbridge://");
 	rest = text + plen;
@@ -95,7 +95,7 @@ url_parse_launch(const char *text, size_t len, enum url_verb *verb, const char *
 		return refuse(why, "unknown verb (the only one is start)");
 	if (slash != NULL && (size_t)(slash - rest) + 1 != rlen)
 		return refuse(why, "a path is not accepted (only cardbridge://start or "
-		    "cardbridge://start/)");
+				   "cardbridge://start/)");
 	*verb = v;
 	return 0;
 }

@@ -19,7 +19,7 @@
 /* The verbs a page may ask for.  0 is never a valid verb. */
 enum url_verb {
 	URL_VERB_NONE = 0,
-	URL_VERB_START,		/* cardbridge://start: make sure cardbridged runs */
+	URL_VERB_START, /* cardbridge://start: make sure cardbridged runs */
 };
 
 /*

@@ -11,13 +11,12 @@
 
 static int tap_count, tap_failed, tap_current_failed;
 
-#define TAP_CHECK(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			printf("# %s:%d: check failed: %s\n", __FILE__,	\
-			    __LINE__, #cond);				\
-			tap_current_failed = 1;				\
-		}							\
+#define TAP_CHECK(cond)                                                                            \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);          \
+			tap_current_failed = 1;                                                    \
+		}                                                                                  \
 	} while (0)
 
 static inline void

@@ -41,7 +41,7 @@ test_malformed_patterns_match_nothing(void)
 	TAP_CHECK(!atr_pattern_valid("3bda/ff"));
 	TAP_CHECK(!atr_pattern_valid("3bda/"));
 	TAP_CHECK(!atr_pattern_valid("3bda18ff81b1fe751f030031f573c00180059000f93bda18ff81b1fe751f"
-	    "030031f573c00180059000f9"));
+				     "030031f573c00180059000f9"));
 	TAP_CHECK(atr_pattern_valid("3bda/ffff"));
 	TAP_CHECK(!atr_matches("3bzz", "3bzz"));
 	TAP_CHECK(!atr_matches(NULL, VCARD_ATR));

@@ -28,16 +28,15 @@
 #define REQ(more) "{\"jsonrpc\":\"2.0\",\"method\":\"tokens.list\"" more "}"
 
 static const struct proto_limits default_limits = {
-	PROTO_DEFAULT_MAX_MESSAGE, PROTO_DEFAULT_MAX_DEPTH
-};
+    PROTO_DEFAULT_MAX_MESSAGE, PROTO_DEFAULT_MAX_DEPTH};
 
 /*
  * Parse len bytes.  Returns the cb_err, or 1 if the result breaks the
  * contract (a request returned with an error, or none with success).
  */
 static int
-parse_len(const char *text, size_t len, const struct proto_limits *lim,
-    struct proto_request **out, struct proto_failure *fail)
+parse_len(const char *text, size_t len, const struct proto_limits *lim, struct proto_request **out,
+    struct proto_failure *fail)
 {
 	int r = proto_parse_request(text, len, lim, out, fail);
 
@@ -146,7 +145,7 @@ string_at(struct json_object *obj, const char *path, const char *want)
 	struct json_object *v = dig(obj, path);
 
 	return json_object_is_type(v, json_type_string) &&
-	    strcmp(json_object_get_string(v), want) == 0;
+	       strcmp(json_object_get_string(v), want) == 0;
 }
 
 static bool
@@ -235,8 +234,8 @@ test_request_with_params_object_keeps_the_params(void)
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
-	TAP_CHECK(parse(REQ(",\"id\":1,\"params\":{\"token\":\"t1\",\"bits\":2048}"),
-	    &req, &fail) == 0);
+	TAP_CHECK(
+	    parse(REQ(",\"id\":1,\"params\":{\"token\":\"t1\",\"bits\":2048}"), &req, &fail) == 0);
 	TAP_CHECK(req && json_object_is_type(req->params, json_type_object));
 	TAP_CHECK(req && string_at(req->params, "token", "t1"));
 	TAP_CHECK(req && int_at(req->params, "bits", 2048));
@@ -260,8 +259,8 @@ test_members_may_come_in_any_order(void)
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
-	TAP_CHECK(parse("{\"params\":{},\"id\":3,\"method\":\"hello\",\"jsonrpc\":\"2.0\"}",
-	    &req, &fail) == 0);
+	TAP_CHECK(parse("{\"params\":{},\"id\":3,\"method\":\"hello\",\"jsonrpc\":\"2.0\"}", &req,
+		      &fail) == 0);
 	TAP_CHECK(req && req->id.num == 3 && strcmp(req->method, "hello") == 0);
 	proto_request_free(req);
 }
@@ -314,8 +313,8 @@ test_malformed_json_is_a_parse_error_with_null_id(void)
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
-	TAP_CHECK(parse("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":tokens}", &req, &fail) ==
-	    CB_ERR_PARSE);
+	TAP_CHECK(
+	    parse("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":tokens}", &req, &fail) == CB_ERR_PARSE);
 	TAP_CHECK(failure_id_is_null(&fail));
 	TAP_CHECK(fail.detail[0] != '\0');
 	proto_failure_clear(&fail);
@@ -385,7 +384,7 @@ test_batch_request_is_rejected(void)
 	struct proto_failure fail;
 
 	TAP_CHECK(parse("[" REQ(",\"id\":1") "," REQ(",\"id\":2") "]", &req, &fail) ==
-	    CB_ERR_INVALID_REQUEST);
+		  CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(failure_id_is_null(&fail));
 	TAP_CHECK(strstr(fail.detail, "batch") != NULL);
 	proto_failure_clear(&fail);
@@ -427,21 +426,20 @@ test_missing_jsonrpc_is_invalid_request(void)
 static void
 test_jsonrpc_other_than_2_0_is_invalid_request(void)
 {
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"1.0\",\"method\":\"m\",\"id\":1}") ==
-	    CB_ERR_INVALID_REQUEST);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":2.0,\"method\":\"m\",\"id\":1}") ==
-	    CB_ERR_INVALID_REQUEST);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.00\",\"method\":\"m\",\"id\":1}") ==
-	    CB_ERR_INVALID_REQUEST);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":null,\"method\":\"m\",\"id\":1}") ==
-	    CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":\"1.0\",\"method\":\"m\",\"id\":1}") == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(REFUSAL("{\"jsonrpc\":2.0,\"method\":\"m\",\"id\":1}") == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":\"2.00\",\"method\":\"m\",\"id\":1}") == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":null,\"method\":\"m\",\"id\":1}") == CB_ERR_INVALID_REQUEST);
 }
 
 static void
 test_jsonrpc_with_text_after_escaped_nul_is_invalid_request(void)
 {
 	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\\u0000x\",\"method\":\"m\",\"id\":1}") ==
-	    CB_ERR_INVALID_REQUEST);
+		  CB_ERR_INVALID_REQUEST);
 }
 
 static void
@@ -450,8 +448,7 @@ test_missing_method_is_invalid_request(void)
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
-	TAP_CHECK(parse("{\"jsonrpc\":\"2.0\",\"id\":9}", &req, &fail) ==
-	    CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(parse("{\"jsonrpc\":\"2.0\",\"id\":9}", &req, &fail) == CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(fail.id.kind == PROTO_ID_INT && fail.id.num == 9);
 	proto_failure_clear(&fail);
 }
@@ -459,27 +456,26 @@ test_missing_method_is_invalid_request(void)
 static void
 test_non_string_method_is_invalid_request(void)
 {
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":1,\"id\":1}") ==
-	    CB_ERR_INVALID_REQUEST);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":null,\"id\":1}") ==
-	    CB_ERR_INVALID_REQUEST);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":[\"m\"],\"id\":1}") ==
-	    CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":1,\"id\":1}") == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":null,\"id\":1}") == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":[\"m\"],\"id\":1}") == CB_ERR_INVALID_REQUEST);
 }
 
 static void
 test_method_with_bad_characters_is_method_not_found(void)
 {
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens-list\"}") ==
-	    CB_ERR_METHOD_NOT_FOUND);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens list\"}") ==
-	    CB_ERR_METHOD_NOT_FOUND);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"../etc\"}") ==
-	    CB_ERR_METHOD_NOT_FOUND);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens\\n\"}") ==
-	    CB_ERR_METHOD_NOT_FOUND);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"t\xc3\xa9\"}") ==
-	    CB_ERR_METHOD_NOT_FOUND);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens-list\"}") == CB_ERR_METHOD_NOT_FOUND);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens list\"}") == CB_ERR_METHOD_NOT_FOUND);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"../etc\"}") == CB_ERR_METHOD_NOT_FOUND);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens\\n\"}") == CB_ERR_METHOD_NOT_FOUND);
+	TAP_CHECK(
+	    REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"t\xc3\xa9\"}") == CB_ERR_METHOD_NOT_FOUND);
 }
 
 static void
@@ -492,41 +488,39 @@ static void
 test_method_with_rpc_prefix_is_method_not_found(void)
 {
 	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"rpc.discover\"}") ==
-	    CB_ERR_METHOD_NOT_FOUND);
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"rpc.\"}") ==
-	    CB_ERR_METHOD_NOT_FOUND);
+		  CB_ERR_METHOD_NOT_FOUND);
+	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"rpc.\"}") == CB_ERR_METHOD_NOT_FOUND);
 }
 
 static void
 test_method_of_64_bytes_is_accepted(void)
 {
 	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\""
-	    "a123456789b123456789c123456789d123456789e123456789f123456789g123"
-	    "\"}") == 0);
+			  "a123456789b123456789c123456789d123456789e123456789f123456789g123"
+			  "\"}") == 0);
 }
 
 static void
 test_method_of_65_bytes_is_method_not_found(void)
 {
 	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\""
-	    "a123456789b123456789c123456789d123456789e123456789f123456789g1234"
-	    "\"}") == CB_ERR_METHOD_NOT_FOUND);
+			  "a123456789b123456789c123456789d123456789e123456789f123456789g1234"
+			  "\"}") == CB_ERR_METHOD_NOT_FOUND);
 }
 
 static void
 test_method_with_escaped_nul_is_method_not_found(void)
 {
 	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens.list\\u0000x\"}") ==
-	    CB_ERR_METHOD_NOT_FOUND);
+		  CB_ERR_METHOD_NOT_FOUND);
 	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens.list\\u0000\"}") ==
-	    CB_ERR_METHOD_NOT_FOUND);
+		  CB_ERR_METHOD_NOT_FOUND);
 }
 
 static void
 test_method_with_raw_nul_is_a_parse_error(void)
 {
-	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens\0.list\"}") ==
-	    CB_ERR_PARSE);
+	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"tokens\0.list\"}") == CB_ERR_PARSE);
 }
 
 static void
@@ -536,7 +530,7 @@ test_method_not_found_echoes_the_id(void)
 	struct proto_failure fail;
 
 	TAP_CHECK(parse("{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"rpc.x\"}", &req, &fail) ==
-	    CB_ERR_METHOD_NOT_FOUND);
+		  CB_ERR_METHOD_NOT_FOUND);
 	TAP_CHECK(fail.id.kind == PROTO_ID_STRING && strcmp(fail.id.str, "x") == 0);
 	proto_failure_clear(&fail);
 }
@@ -582,13 +576,19 @@ test_unknown_member_detail_is_printable_ascii(void)
 
 	/* 0xc3 0xa9 pairs so that a byte-counted cut would split one. */
 	TAP_CHECK(parse(REQ(",\"\\n[fake log line]x\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\":1"),
-	    &req, &fail) == CB_ERR_INVALID_REQUEST);
+			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+			    "\xa9\xc3\xa9"
+			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+			    "\xa9\xc3\xa9"
+			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+			    "\xa9\xc3\xa9"
+			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+			    "\xa9\xc3\xa9"
+			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+			    "\xa9\xc3\xa9"
+			    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+			    "\xa9\xc3\xa9\":1"),
+		      &req, &fail) == CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(printable_ascii(fail.detail));
 	text = proto_emit_error(&fail.id, fail.err, fail.detail, -1);
 	TAP_CHECK(text != NULL);
@@ -658,39 +658,40 @@ test_integer_id_beyond_64_bits_is_invalid_request(void)
 {
 	/* json-c clamps these to INT64_MAX / UINT64_MAX / INT64_MIN. */
 	TAP_CHECK(REFUSAL(REQ(",\"id\":18446744073709551615")) == CB_ERR_INVALID_REQUEST);
-	TAP_CHECK(REFUSAL(REQ(",\"id\":100000000000000000000000000000")) ==
-	    CB_ERR_INVALID_REQUEST);
-	TAP_CHECK(REFUSAL(REQ(",\"id\":-100000000000000000000000000000")) ==
-	    CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(REFUSAL(REQ(",\"id\":100000000000000000000000000000")) == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL(REQ(",\"id\":-100000000000000000000000000000")) == CB_ERR_INVALID_REQUEST);
 }
 
 static void
 test_string_id_of_128_bytes_is_accepted(void)
 {
 	/* 64 two-byte characters: the limit counts bytes. */
-	TAP_CHECK(REFUSAL(REQ(",\"id\":\""
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"")) == 0);
+	TAP_CHECK(REFUSAL(REQ(
+		      ",\"id\":\""
+		      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"")) == 0);
 }
 
 static void
 test_string_id_of_129_bytes_is_invalid_request(void)
 {
-	TAP_CHECK(REFUSAL(REQ(",\"id\":\"x"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"")) ==
+	TAP_CHECK(
+	    REFUSAL(REQ(",\"id\":\"x"
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"")) ==
 	    CB_ERR_INVALID_REQUEST);
 }
 
@@ -761,8 +762,10 @@ test_the_depth_limit_counts_containers_whatever_they_hold(void)
 	TAP_CHECK(arrays != NULL && refusal_len(arrays, strlen(arrays)) == 0);
 	TAP_CHECK(deeper != NULL && refusal_len(deeper, strlen(deeper)) == CB_ERR_TOO_DEEP);
 	/* Brackets inside strings are text, not nesting. */
-	TAP_CHECK(REFUSAL(REQ(",\"id\":1,\"params\":{\"a\":\"[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{{\"}"))
-	    == 0);
+	TAP_CHECK(
+	    REFUSAL(REQ(
+		",\"id\":1,\"params\":{\"a\":\"[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{{\"}")) ==
+	    0);
 	free(objects);
 	free(arrays);
 	free(deeper);
@@ -771,7 +774,7 @@ test_the_depth_limit_counts_containers_whatever_they_hold(void)
 static void
 test_depth_limit_is_taken_from_the_limits(void)
 {
-	const struct proto_limits shallow = { PROTO_DEFAULT_MAX_MESSAGE, 3 };
+	const struct proto_limits shallow = {PROTO_DEFAULT_MAX_MESSAGE, 3};
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 	char *ok = request_of_depth(3), *deep = request_of_depth(4);
@@ -780,7 +783,7 @@ test_depth_limit_is_taken_from_the_limits(void)
 	proto_request_free(req);
 	req = NULL;
 	TAP_CHECK(deep != NULL &&
-	    parse_len(deep, strlen(deep), &shallow, &req, &fail) == CB_ERR_TOO_DEEP);
+		  parse_len(deep, strlen(deep), &shallow, &req, &fail) == CB_ERR_TOO_DEEP);
 	proto_failure_clear(&fail);
 	free(ok);
 	free(deep);
@@ -818,9 +821,10 @@ test_multibyte_utf8_in_params_is_kept(void)
 	struct proto_failure fail;
 
 	TAP_CHECK(parse(REQ(",\"params\":{\"label\":"
-	    "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}"), &req, &fail) == 0);
-	TAP_CHECK(req && string_at(req->params, "label",
-	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+			    "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}"),
+		      &req, &fail) == 0);
+	TAP_CHECK(
+	    req && string_at(req->params, "label", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
 	proto_request_free(req);
 }
 
@@ -830,8 +834,8 @@ test_escaped_surrogate_pair_is_decoded_to_utf8(void)
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
-	TAP_CHECK(parse(REQ(",\"params\":{\"label\":\"\\ud83d\\ude00\\u00e9\"}"), &req,
-	    &fail) == 0);
+	TAP_CHECK(
+	    parse(REQ(",\"params\":{\"label\":\"\\ud83d\\ude00\\u00e9\"}"), &req, &fail) == 0);
 	TAP_CHECK(req && string_at(req->params, "label", "\xf0\x9f\x98\x80\xc3\xa9"));
 	proto_request_free(req);
 }
@@ -842,8 +846,8 @@ test_invalid_utf8_byte_is_a_parse_error(void)
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
-	TAP_CHECK(parse(REQ(",\"id\":1,\"params\":{\"label\":\"\xff\"}"), &req, &fail) ==
-	    CB_ERR_PARSE);
+	TAP_CHECK(
+	    parse(REQ(",\"id\":1,\"params\":{\"label\":\"\xff\"}"), &req, &fail) == CB_ERR_PARSE);
 	TAP_CHECK(failure_id_is_null(&fail));
 	proto_failure_clear(&fail);
 	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"label\":\"\xfe\"}")) == CB_ERR_PARSE);
@@ -910,16 +914,16 @@ test_duplicate_top_level_key_is_invalid_request(void)
 	TAP_CHECK(failure_id_is_null(&fail));
 	proto_failure_clear(&fail);
 	TAP_CHECK(REFUSAL("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"method\":\"b\"}") ==
-	    CB_ERR_INVALID_REQUEST);
+		  CB_ERR_INVALID_REQUEST);
 }
 
 static void
 test_duplicate_nested_key_is_invalid_request(void)
 {
-	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"pin\":\"1\",\"pin\":\"2\"}")) ==
-	    CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL(REQ(",\"params\":{\"pin\":\"1\",\"pin\":\"2\"}")) == CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"a\":{\"b\":[{\"c\":1,\"c\":2}]}}")) ==
-	    CB_ERR_INVALID_REQUEST);
+		  CB_ERR_INVALID_REQUEST);
 }
 
 static void
@@ -927,10 +931,10 @@ test_escaped_spelling_of_a_key_is_a_duplicate(void)
 {
 	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"a\":1,\"\\u0061\":2}")) == CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(REFUSAL(REQ(",\"id\":1,\"\\u0069\\u0064\":2")) == CB_ERR_INVALID_REQUEST);
-	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"\xc3\xa9\":1,\"\\u00e9\":2}")) ==
-	    CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL(REQ(",\"params\":{\"\xc3\xa9\":1,\"\\u00e9\":2}")) == CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"\xf0\x9f\x98\x80\":1,\"\\ud83d\\ude00\":2}")) ==
-	    CB_ERR_INVALID_REQUEST);
+		  CB_ERR_INVALID_REQUEST);
 }
 
 static void
@@ -939,24 +943,24 @@ test_keys_equal_up_to_an_escaped_nul_are_duplicates(void)
 	/* json-c cuts keys at NUL, so it merges these into one "id". */
 	TAP_CHECK(REFUSAL(REQ(",\"id\":1,\"id\\u0000x\":2")) == CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"a\\u0000x\":1,\"a\\u0000y\":2}")) ==
-	    CB_ERR_INVALID_REQUEST);
+		  CB_ERR_INVALID_REQUEST);
 }
 
 static void
 test_lone_surrogate_keys_are_duplicates(void)
 {
 	/* json-c turns every lone surrogate into U+FFFD. */
-	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"\\ud800\":1,\"\\udbff\":2}")) ==
-	    CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL(REQ(",\"params\":{\"\\ud800\":1,\"\\udbff\":2}")) == CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"\\udc00\":1,\"\xef\xbf\xbd\":2}")) ==
-	    CB_ERR_INVALID_REQUEST);
+		  CB_ERR_INVALID_REQUEST);
 }
 
 static void
 test_same_key_in_sibling_objects_is_accepted(void)
 {
 	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"a\":{\"k\":1},\"b\":{\"k\":2},"
-	    "\"c\":[{\"k\":1},{\"k\":2}]}")) == 0);
+			      "\"c\":[{\"k\":1},{\"k\":2}]}")) == 0);
 }
 
 static void
@@ -982,7 +986,7 @@ test_duplicate_key_check_names_the_key(void)
 	char where[64];
 
 	TAP_CHECK(proto_check_duplicate_keys(text, sizeof(text) - 1, where, sizeof(where)) ==
-	    CB_ERR_INVALID_REQUEST);
+		  CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(strcmp(where, "\"label\"") == 0);
 }
 
@@ -993,7 +997,7 @@ test_duplicate_key_description_is_printable_and_bounded(void)
 	char where[8];
 
 	TAP_CHECK(proto_check_duplicate_keys(text, sizeof(text) - 1, where, sizeof(where)) ==
-	    CB_ERR_INVALID_REQUEST);
+		  CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(strlen(where) < sizeof(where) && printable_ascii(where));
 }
 
@@ -1002,7 +1006,7 @@ test_duplicate_key_description_is_printable_and_bounded(void)
 static void
 test_result_echoes_an_integer_id(void)
 {
-	struct proto_id id = { PROTO_ID_INT, INT64_C(9007199254740991), NULL };
+	struct proto_id id = {PROTO_ID_INT, INT64_C(9007199254740991), NULL};
 	struct json_object *result = json_object_new_object(), *obj;
 	char *text;
 
@@ -1022,7 +1026,7 @@ static void
 test_result_echoes_a_string_id(void)
 {
 	char str[] = "a\"b\\c/\xc3\xa9\x01";
-	struct proto_id id = { PROTO_ID_STRING, 0, str };
+	struct proto_id id = {PROTO_ID_STRING, 0, str};
 	struct json_object *obj;
 	char *text;
 
@@ -1038,7 +1042,7 @@ test_result_echoes_a_string_id(void)
 static void
 test_responses_without_an_id_carry_a_null_id(void)
 {
-	struct proto_id none = { PROTO_ID_NONE, 0, NULL }, null = { PROTO_ID_NULL, 0, NULL };
+	struct proto_id none = {PROTO_ID_NONE, 0, NULL}, null = {PROTO_ID_NULL, 0, NULL};
 	struct json_object *a, *b, *c;
 	char *ta, *tb, *tc;
 
@@ -1062,7 +1066,7 @@ test_responses_without_an_id_carry_a_null_id(void)
 static void
 test_error_has_code_message_reason_and_retries_left(void)
 {
-	struct proto_id id = { PROTO_ID_INT, 12, NULL };
+	struct proto_id id = {PROTO_ID_INT, 12, NULL};
 	struct json_object *obj;
 	char *text;
 
@@ -1082,7 +1086,7 @@ test_error_has_code_message_reason_and_retries_left(void)
 static void
 test_error_with_zero_retries_left_says_so(void)
 {
-	struct proto_id id = { PROTO_ID_INT, 1, NULL };
+	struct proto_id id = {PROTO_ID_INT, 1, NULL};
 	struct json_object *obj;
 	char *text;
 
@@ -1097,7 +1101,7 @@ test_error_with_zero_retries_left_says_so(void)
 static void
 test_error_without_retries_omits_retries_left(void)
 {
-	struct proto_id id = { PROTO_ID_STRING, 0, "q" };
+	struct proto_id id = {PROTO_ID_STRING, 0, "q"};
 	struct json_object *obj;
 	char *text;
 
@@ -1132,7 +1136,7 @@ test_error_without_detail_uses_the_error_text(void)
 static void
 test_error_data_keeps_extra_members_and_the_table_reason(void)
 {
-	struct proto_id id = { PROTO_ID_INT, 3, NULL };
+	struct proto_id id = {PROTO_ID_INT, 3, NULL};
 	struct json_object *data = json_object_new_object(), *obj;
 	char *text;
 
@@ -1166,8 +1170,8 @@ test_error_data_may_be_absent(void)
 static void
 test_internal_errors_reach_the_page_as_internal_error(void)
 {
-	static const int internal[] = { CB_ERR_ALLOC, CB_ERR_SYSTEM, CB_ERR_CONFIG, CB_ERR_IPC,
-		CB_ERR_AGAIN, -999 };
+	static const int internal[] = {
+	    CB_ERR_ALLOC, CB_ERR_SYSTEM, CB_ERR_CONFIG, CB_ERR_IPC, CB_ERR_AGAIN, -999};
 	struct json_object *obj;
 	size_t i;
 	char *text;
@@ -1185,8 +1189,8 @@ test_internal_errors_reach_the_page_as_internal_error(void)
 static void
 test_emitted_text_does_not_escape_slashes(void)
 {
-	char *text = proto_emit_error(NULL, CB_ERR_ORIGIN_NOT_ALLOWED,
-	    "https://portal.example is not allowed", -1);
+	char *text = proto_emit_error(
+	    NULL, CB_ERR_ORIGIN_NOT_ALLOWED, "https://portal.example is not allowed", -1);
 
 	TAP_CHECK(text != NULL && strstr(text, "https://portal.example") != NULL);
 	TAP_CHECK(text != NULL && strchr(text, '\n') == NULL);
@@ -1219,8 +1223,8 @@ test_parse_failure_is_answered_with_its_id_and_detail(void)
 	struct json_object *obj;
 	char *text;
 
-	TAP_CHECK(parse(REQ(",\"id\":\"abc\",\"params\":[1]"), &req, &fail) ==
-	    CB_ERR_INVALID_PARAMS);
+	TAP_CHECK(
+	    parse(REQ(",\"id\":\"abc\",\"params\":[1]"), &req, &fail) == CB_ERR_INVALID_PARAMS);
 	text = proto_emit_error(&fail.id, fail.err, fail.detail, -1);
 	obj = reparse(text);
 	TAP_CHECK(obj != NULL);
@@ -1237,7 +1241,7 @@ static void
 test_id_copy_duplicates_the_string(void)
 {
 	char str[] = "id-1";
-	struct proto_id src = { PROTO_ID_STRING, 0, str }, dst;
+	struct proto_id src = {PROTO_ID_STRING, 0, str}, dst;
 
 	TAP_CHECK(proto_id_copy(&dst, &src) == 0);
 	TAP_CHECK(dst.kind == PROTO_ID_STRING && dst.str != str && strcmp(dst.str, "id-1") == 0);
@@ -1248,24 +1252,24 @@ test_id_copy_duplicates_the_string(void)
 /* --- params schemas ----------------------------------------------------- */
 
 static const struct proto_field subject_fields[] = {
-	{ "cn", PROTO_T_STRING, true, 64, NULL },
-	{ "o", PROTO_T_STRING, false, 64, NULL },
-	{ NULL, 0, false, 0, NULL },
+    {"cn", PROTO_T_STRING, true, 64, NULL},
+    {"o", PROTO_T_STRING, false, 64, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 static const struct proto_field keygen_schema[] = {
-	{ "token", PROTO_T_STRING, true, 32, NULL },
-	{ "bits", PROTO_T_INT, false, 0, NULL },
-	{ "extractable", PROTO_T_BOOL, false, 0, NULL },
-	{ "subject", PROTO_T_OBJECT, false, 0, subject_fields },
-	{ "extra", PROTO_T_OBJECT, false, 0, NULL },
-	{ "usages", PROTO_T_ARRAY_OF_STRINGS, false, 3, NULL },
-	{ NULL, 0, false, 0, NULL },
+    {"token", PROTO_T_STRING, true, 32, NULL},
+    {"bits", PROTO_T_INT, false, 0, NULL},
+    {"extractable", PROTO_T_BOOL, false, 0, NULL},
+    {"subject", PROTO_T_OBJECT, false, 0, subject_fields},
+    {"extra", PROTO_T_OBJECT, false, 0, NULL},
+    {"usages", PROTO_T_ARRAY_OF_STRINGS, false, 3, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 static const struct proto_field optional_schema[] = {
-	{ "verbose", PROTO_T_BOOL, false, 0, NULL },
-	{ NULL, 0, false, 0, NULL },
+    {"verbose", PROTO_T_BOOL, false, 0, NULL},
+    {NULL, 0, false, 0, NULL},
 };
 
 /* Check params text against schema; why receives the message. */
@@ -1301,8 +1305,9 @@ test_params_matching_the_schema_pass(void)
 	char why[160] = "x";
 
 	TAP_CHECK(check_params_text("{\"token\":\"t1\",\"bits\":2048,\"extractable\":false,"
-	    "\"subject\":{\"cn\":\"Alice\",\"o\":\"Example\"},\"extra\":{},"
-	    "\"usages\":[\"sign\",\"decrypt\"]}", keygen_schema, why, sizeof(why)) == 0);
+				    "\"subject\":{\"cn\":\"Alice\",\"o\":\"Example\"},\"extra\":{},"
+				    "\"usages\":[\"sign\",\"decrypt\"]}",
+		      keygen_schema, why, sizeof(why)) == 0);
 	TAP_CHECK(why[0] == '\0');
 	TAP_CHECK(check_params_text("{\"token\":\"t1\"}", keygen_schema, why, sizeof(why)) == 0);
 }
@@ -1310,16 +1315,16 @@ test_params_matching_the_schema_pass(void)
 static void
 test_unknown_parameter_is_named(void)
 {
-	TAP_CHECK(params_refused_naming("{\"token\":\"t1\",\"colour\":\"red\"}", "unknown",
-	    "\"colour\""));
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"t1\",\"colour\":\"red\"}", "unknown", "\"colour\""));
 }
 
 static void
 test_unknown_nested_parameter_is_named_with_its_path(void)
 {
-	TAP_CHECK(params_refused_naming(
-	    "{\"token\":\"t1\",\"subject\":{\"cn\":\"A\",\"ou\":\"B\"}}", "unknown",
-	    "\"subject.ou\""));
+	TAP_CHECK(
+	    params_refused_naming("{\"token\":\"t1\",\"subject\":{\"cn\":\"A\",\"ou\":\"B\"}}",
+		"unknown", "\"subject.ou\""));
 }
 
 static void
@@ -1328,7 +1333,7 @@ test_unknown_parameter_message_is_printable_ascii(void)
 	char why[160];
 
 	TAP_CHECK(check_params_text("{\"token\":\"t1\",\"\\n\xc3\xa9\\u001b[2J\":1}", keygen_schema,
-	    why, sizeof(why)) == CB_ERR_INVALID_PARAMS);
+		      why, sizeof(why)) == CB_ERR_INVALID_PARAMS);
 	TAP_CHECK(printable_ascii(why));
 }
 
@@ -1341,8 +1346,8 @@ test_missing_required_parameter_is_named(void)
 static void
 test_missing_nested_parameter_is_named_with_its_path(void)
 {
-	TAP_CHECK(params_refused_naming("{\"token\":\"t1\",\"subject\":{\"o\":\"B\"}}", "missing",
-	    "\"subject.cn\""));
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"t1\",\"subject\":{\"o\":\"B\"}}", "missing", "\"subject.cn\""));
 }
 
 static void
@@ -1350,8 +1355,9 @@ test_absent_params_fail_only_when_a_parameter_is_required(void)
 {
 	char why[160];
 
-	TAP_CHECK(proto_check_params(NULL, keygen_schema, why, sizeof(why)) ==
-	    CB_ERR_INVALID_PARAMS && strstr(why, "\"token\"") != NULL);
+	TAP_CHECK(
+	    proto_check_params(NULL, keygen_schema, why, sizeof(why)) == CB_ERR_INVALID_PARAMS &&
+	    strstr(why, "\"token\"") != NULL);
 	TAP_CHECK(proto_check_params(NULL, optional_schema, why, sizeof(why)) == 0);
 }
 
@@ -1369,16 +1375,16 @@ static void
 test_wrong_type_is_named_with_the_expected_type(void)
 {
 	TAP_CHECK(params_refused_naming("{\"token\":1}", "\"token\"", "a string"));
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"bits\":\"2048\"}", "\"bits\"",
-	    "an integer"));
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"bits\":2048.0}", "\"bits\"",
-	    "an integer"));
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"extractable\":1}", "\"extractable\"",
-	    "a boolean"));
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"subject\":[]}", "\"subject\"",
-	    "an object"));
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"usages\":\"sign\"}", "\"usages\"",
-	    "an array of strings"));
+	TAP_CHECK(
+	    params_refused_naming("{\"token\":\"t\",\"bits\":\"2048\"}", "\"bits\"", "an integer"));
+	TAP_CHECK(
+	    params_refused_naming("{\"token\":\"t\",\"bits\":2048.0}", "\"bits\"", "an integer"));
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"t\",\"extractable\":1}", "\"extractable\"", "a boolean"));
+	TAP_CHECK(
+	    params_refused_naming("{\"token\":\"t\",\"subject\":[]}", "\"subject\"", "an object"));
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"t\",\"usages\":\"sign\"}", "\"usages\"", "an array of strings"));
 }
 
 static void
@@ -1394,18 +1400,20 @@ test_string_at_its_maximum_length_passes(void)
 	char why[160];
 
 	TAP_CHECK(check_params_text("{\"token\":\"0123456789abcdef0123456789abcdef\"}",
-	    keygen_schema, why, sizeof(why)) == 0);
+		      keygen_schema, why, sizeof(why)) == 0);
 }
 
 static void
 test_string_longer_than_its_maximum_is_refused(void)
 {
-	TAP_CHECK(params_refused_naming("{\"token\":\"0123456789abcdef0123456789abcdefX\"}",
-	    "\"token\"", "longer than 32"));
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"0123456789abcdef0123456789abcdefX\"}", "\"token\"", "longer than 32"));
 	/* 17 two-byte characters: the limit counts bytes, not characters. */
-	TAP_CHECK(params_refused_naming("{\"token\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
 	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-	    "\xc3\xa9\xc3\xa9\"}", "\"token\"", "longer than 32"));
+	    "\xc3\xa9\xc3\xa9\"}",
+	    "\"token\"", "longer than 32"));
 }
 
 static void
@@ -1415,8 +1423,8 @@ test_control_characters_in_strings_are_refused(void)
 	TAP_CHECK(params_refused_naming("{\"token\":\"a\\u0001\"}", "\"token\"", "control"));
 	TAP_CHECK(params_refused_naming("{\"token\":\"\\u001b[2J\"}", "\"token\"", "control"));
 	TAP_CHECK(params_refused_naming("{\"token\":\"a\\u007f\"}", "\"token\"", "control"));
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"subject\":{\"cn\":\"\\b\"}}",
-	    "\"subject.cn\"", "control"));
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"t\",\"subject\":{\"cn\":\"\\b\"}}", "\"subject.cn\"", "control"));
 }
 
 static void
@@ -1424,8 +1432,8 @@ test_tab_and_newlines_in_strings_are_allowed(void)
 {
 	char why[160];
 
-	TAP_CHECK(check_params_text("{\"token\":\"a\\tb\\r\\nc\"}", keygen_schema, why,
-	    sizeof(why)) == 0);
+	TAP_CHECK(check_params_text(
+		      "{\"token\":\"a\\tb\\r\\nc\"}", keygen_schema, why, sizeof(why)) == 0);
 }
 
 static void
@@ -1433,9 +1441,9 @@ test_object_without_a_schema_accepts_any_members(void)
 {
 	char why[160];
 
-	TAP_CHECK(check_params_text(
-	    "{\"token\":\"t\",\"extra\":{\"any\":[1,{\"x\":null}],\"b\":1}}", keygen_schema,
-	    why, sizeof(why)) == 0);
+	TAP_CHECK(
+	    check_params_text("{\"token\":\"t\",\"extra\":{\"any\":[1,{\"x\":null}],\"b\":1}}",
+		keygen_schema, why, sizeof(why)) == 0);
 }
 
 static void
@@ -1444,32 +1452,32 @@ test_array_of_strings_at_its_limit_passes(void)
 	char why[160];
 
 	TAP_CHECK(check_params_text("{\"token\":\"t\",\"usages\":[\"a\",\"b\",\"c\"]}",
-	    keygen_schema, why, sizeof(why)) == 0);
-	TAP_CHECK(check_params_text("{\"token\":\"t\",\"usages\":[]}", keygen_schema, why,
-	    sizeof(why)) == 0);
+		      keygen_schema, why, sizeof(why)) == 0);
+	TAP_CHECK(check_params_text(
+		      "{\"token\":\"t\",\"usages\":[]}", keygen_schema, why, sizeof(why)) == 0);
 }
 
 static void
 test_array_of_strings_over_its_limit_is_refused(void)
 {
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"usages\":[\"a\",\"b\",\"c\",\"d\"]}",
-	    "\"usages\"", "more than 3"));
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"t\",\"usages\":[\"a\",\"b\",\"c\",\"d\"]}", "\"usages\"", "more than 3"));
 }
 
 static void
 test_array_element_of_wrong_type_is_named_by_index(void)
 {
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"usages\":[\"a\",1]}", "\"usages[1]\"",
-	    "a string"));
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"usages\":[null]}", "\"usages[0]\"",
-	    NULL));
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"t\",\"usages\":[\"a\",1]}", "\"usages[1]\"", "a string"));
+	TAP_CHECK(
+	    params_refused_naming("{\"token\":\"t\",\"usages\":[null]}", "\"usages[0]\"", NULL));
 }
 
 static void
 test_array_element_with_control_characters_is_refused(void)
 {
-	TAP_CHECK(params_refused_naming("{\"token\":\"t\",\"usages\":[\"ok\",\"a\\u0000\"]}",
-	    "\"usages[1]\"", "control"));
+	TAP_CHECK(params_refused_naming(
+	    "{\"token\":\"t\",\"usages\":[\"ok\",\"a\\u0000\"]}", "\"usages[1]\"", "control"));
 }
 
 static void
@@ -1478,7 +1486,7 @@ test_params_message_fits_a_small_buffer(void)
 	char why[8];
 
 	TAP_CHECK(check_params_text("{\"colour\":1}", keygen_schema, why, sizeof(why)) ==
-	    CB_ERR_INVALID_PARAMS);
+		  CB_ERR_INVALID_PARAMS);
 	TAP_CHECK(strlen(why) < sizeof(why));
 }
 
@@ -1535,8 +1543,8 @@ test_ipc_frame_fed_byte_by_byte_is_reassembled(void)
 static void
 test_two_ipc_frames_in_one_feed_come_out_in_order(void)
 {
-	static const uint8_t two[] = { 0, 0, 0, 3, 'o', 'n', 'e', 0, 0, 0, 5,
-		't', 'h', 'r', 'e', 'e', 0, 0 };
+	static const uint8_t two[] = {
+	    0, 0, 0, 3, 'o', 'n', 'e', 0, 0, 0, 5, 't', 'h', 'r', 'e', 'e', 0, 0};
 	struct ipc_reader r;
 	size_t len;
 	char *out;
@@ -1555,8 +1563,8 @@ test_two_ipc_frames_in_one_feed_come_out_in_order(void)
 static void
 test_ipc_oversize_length_is_refused_before_the_body_arrives(void)
 {
-	static const uint8_t header[] = { 0x00, 0x10, 0x00, 0x01 };	/* 1 MiB + 1 */
-	static const uint8_t body[64] = { 'x' };
+	static const uint8_t header[] = {0x00, 0x10, 0x00, 0x01}; /* 1 MiB + 1 */
+	static const uint8_t body[64] = {'x'};
 	struct ipc_reader r;
 	size_t len;
 	char *out;
@@ -1572,7 +1580,7 @@ test_ipc_oversize_length_is_refused_before_the_body_arrives(void)
 static void
 test_ipc_frame_at_the_reader_limit_is_accepted(void)
 {
-	static const uint8_t frame[] = { 0, 0, 0, 8, '{', '"', 'a', '"', ':', '1', '}', ' ' };
+	static const uint8_t frame[] = {0, 0, 0, 8, '{', '"', 'a', '"', ':', '1', '}', ' '};
 	struct ipc_reader r;
 	size_t len;
 	char *out;
@@ -1588,7 +1596,7 @@ test_ipc_frame_at_the_reader_limit_is_accepted(void)
 static void
 test_ipc_frame_one_byte_over_the_reader_limit_is_refused(void)
 {
-	static const uint8_t header[] = { 0, 0, 0, 9 };
+	static const uint8_t header[] = {0, 0, 0, 9};
 	struct ipc_reader r;
 	size_t len;
 	char *out;
@@ -1604,7 +1612,7 @@ test_ipc_frame_one_byte_over_the_reader_limit_is_refused(void)
 static void
 test_ipc_zero_length_frame_is_refused(void)
 {
-	static const uint8_t frame[] = { 0, 0, 0, 0, 0, 0, 0, 1, 'x' };
+	static const uint8_t frame[] = {0, 0, 0, 0, 0, 0, 0, 1, 'x'};
 	struct ipc_reader r;
 	size_t len;
 	char *out;
@@ -1618,7 +1626,7 @@ test_ipc_zero_length_frame_is_refused(void)
 static void
 test_ipc_frame_with_nul_is_refused(void)
 {
-	static const uint8_t frame[] = { 0, 0, 0, 4, '{', '\0', '}', ' ' };
+	static const uint8_t frame[] = {0, 0, 0, 4, '{', '\0', '}', ' '};
 	struct ipc_reader r;
 	size_t len;
 	char *out;
@@ -1641,12 +1649,12 @@ test_ipc_encoder_refuses_empty_and_oversize_text(void)
 	TAP_CHECK(big != NULL);
 	if (big != NULL) {
 		memset(big, ' ', CB_IPC_MAX_FRAME + 1);
-		TAP_CHECK(ipc_frame_encode(big, CB_IPC_MAX_FRAME + 1, &frame, &flen) ==
-		    CB_ERR_TOO_LARGE);
+		TAP_CHECK(
+		    ipc_frame_encode(big, CB_IPC_MAX_FRAME + 1, &frame, &flen) == CB_ERR_TOO_LARGE);
 		TAP_CHECK(ipc_frame_encode(big, CB_IPC_MAX_FRAME, &frame, &flen) == 0);
 		TAP_CHECK(flen == CB_IPC_MAX_FRAME + CB_IPC_HEADER);
-		TAP_CHECK(frame != NULL && frame[0] == 0x00 && frame[1] == 0x10 &&
-		    frame[2] == 0 && frame[3] == 0);
+		TAP_CHECK(frame != NULL && frame[0] == 0x00 && frame[1] == 0x10 && frame[2] == 0 &&
+			  frame[3] == 0);
 		free(frame);
 	}
 	free(big);
@@ -1655,22 +1663,53 @@ test_ipc_encoder_refuses_empty_and_oversize_text(void)
 /* --- the cb_err table ---------------------------------------------------- */
 
 static const int all_errors[] = {
-	CB_ERR_PARSE, CB_ERR_INVALID_REQUEST, CB_ERR_METHOD_NOT_FOUND, CB_ERR_INVALID_PARAMS,
-	CB_ERR_INTERNAL, CB_ERR_ORIGIN_NOT_ALLOWED, CB_ERR_BUSY, CB_ERR_TOO_LARGE,
-	CB_ERR_USER_CANCELLED, CB_ERR_PIN_INCORRECT, CB_ERR_PIN_LOCKED, CB_ERR_TOKEN_NOT_PRESENT,
-	CB_ERR_CARD_REMOVED, CB_ERR_KEY_NOT_FOUND, CB_ERR_SLOT_OCCUPIED,
-	CB_ERR_UNSUPPORTED_ALGORITHM, CB_ERR_TOKEN_WRITE_PROTECTED, CB_ERR_MODULE_ERROR,
-	CB_ERR_TIMEOUT, CB_ERR_TOO_DEEP, CB_ERR_PIN_INVALID, CB_ERR_ALLOC, CB_ERR_SYSTEM,
-	CB_ERR_CONFIG, CB_ERR_IPC, CB_ERR_AGAIN,
+    CB_ERR_PARSE,
+    CB_ERR_INVALID_REQUEST,
+    CB_ERR_METHOD_NOT_FOUND,
+    CB_ERR_INVALID_PARAMS,
+    CB_ERR_INTERNAL,
+    CB_ERR_ORIGIN_NOT_ALLOWED,
+    CB_ERR_BUSY,
+    CB_ERR_TOO_LARGE,
+    CB_ERR_USER_CANCELLED,
+    CB_ERR_PIN_INCORRECT,
+    CB_ERR_PIN_LOCKED,
+    CB_ERR_TOKEN_NOT_PRESENT,
+    CB_ERR_CARD_REMOVED,
+    CB_ERR_KEY_NOT_FOUND,
+    CB_ERR_SLOT_OCCUPIED,
+    CB_ERR_UNSUPPORTED_ALGORITHM,
+    CB_ERR_TOKEN_WRITE_PROTECTED,
+    CB_ERR_MODULE_ERROR,
+    CB_ERR_TIMEOUT,
+    CB_ERR_TOO_DEEP,
+    CB_ERR_PIN_INVALID,
+    CB_ERR_ALLOC,
+    CB_ERR_SYSTEM,
+    CB_ERR_CONFIG,
+    CB_ERR_IPC,
+    CB_ERR_AGAIN,
 };
 
 /* The reasons a helper may send (doc/HELPER-IPC.md). */
 static const int application_errors[] = {
-	CB_ERR_INVALID_PARAMS, CB_ERR_ORIGIN_NOT_ALLOWED, CB_ERR_BUSY, CB_ERR_TOO_LARGE,
-	CB_ERR_USER_CANCELLED, CB_ERR_PIN_INCORRECT, CB_ERR_PIN_LOCKED, CB_ERR_TOKEN_NOT_PRESENT,
-	CB_ERR_CARD_REMOVED, CB_ERR_KEY_NOT_FOUND, CB_ERR_SLOT_OCCUPIED,
-	CB_ERR_UNSUPPORTED_ALGORITHM, CB_ERR_TOKEN_WRITE_PROTECTED, CB_ERR_MODULE_ERROR,
-	CB_ERR_TIMEOUT, CB_ERR_TOO_DEEP, CB_ERR_PIN_INVALID,
+    CB_ERR_INVALID_PARAMS,
+    CB_ERR_ORIGIN_NOT_ALLOWED,
+    CB_ERR_BUSY,
+    CB_ERR_TOO_LARGE,
+    CB_ERR_USER_CANCELLED,
+    CB_ERR_PIN_INCORRECT,
+    CB_ERR_PIN_LOCKED,
+    CB_ERR_TOKEN_NOT_PRESENT,
+    CB_ERR_CARD_REMOVED,
+    CB_ERR_KEY_NOT_FOUND,
+    CB_ERR_SLOT_OCCUPIED,
+    CB_ERR_UNSUPPORTED_ALGORITHM,
+    CB_ERR_TOKEN_WRITE_PROTECTED,
+    CB_ERR_MODULE_ERROR,
+    CB_ERR_TIMEOUT,
+    CB_ERR_TOO_DEEP,
+    CB_ERR_PIN_INVALID,
 };
 
 static void
@@ -1702,9 +1741,9 @@ test_application_errors_have_distinct_codes_and_reasons(void)
 	for (i = 0; i < ARRAY_SIZE(application_errors); i++)
 		for (j = i + 1; j < ARRAY_SIZE(application_errors); j++)
 			if (cb_err_rpc_code(application_errors[i]) ==
-			    cb_err_rpc_code(application_errors[j]) ||
+				cb_err_rpc_code(application_errors[j]) ||
 			    strcmp(cb_err_reason(application_errors[i]),
-			    cb_err_reason(application_errors[j])) == 0)
+				cb_err_reason(application_errors[j])) == 0)
 				clashes++;
 	TAP_CHECK(clashes == 0);
 }
@@ -1809,130 +1848,130 @@ main(void)
 		const char *name;
 		void (*fn)(void);
 	} tests[] = {
-#define T(fn) { #fn, fn }
-		T(test_request_with_integer_id_is_parsed),
-		T(test_request_with_string_id_is_parsed),
-		T(test_request_with_params_object_keeps_the_params),
-		T(test_request_with_empty_params_object_is_accepted),
-		T(test_members_may_come_in_any_order),
-		T(test_notification_has_no_id),
-		T(test_null_id_is_kept_as_null_id),
-		T(test_successful_parse_leaves_nothing_to_free_in_the_failure),
-		T(test_surrounding_whitespace_is_accepted),
-		T(test_malformed_json_is_a_parse_error_with_null_id),
-		T(test_truncated_json_is_a_parse_error),
-		T(test_empty_message_is_a_parse_error),
-		T(test_trailing_garbage_is_a_parse_error),
-		T(test_trailing_nul_bytes_are_a_parse_error),
-		T(test_comments_and_trailing_commas_are_parse_errors),
-		T(test_single_quoted_strings_are_parse_errors),
-		T(test_nan_and_infinity_are_parse_errors),
-		T(test_batch_request_is_rejected),
-		T(test_empty_batch_is_rejected),
-		T(test_non_object_top_level_is_invalid_request),
-		T(test_top_level_null_is_invalid_request),
-		T(test_missing_jsonrpc_is_invalid_request),
-		T(test_jsonrpc_other_than_2_0_is_invalid_request),
-		T(test_jsonrpc_with_text_after_escaped_nul_is_invalid_request),
-		T(test_missing_method_is_invalid_request),
-		T(test_non_string_method_is_invalid_request),
-		T(test_method_with_bad_characters_is_method_not_found),
-		T(test_empty_method_is_method_not_found),
-		T(test_method_with_rpc_prefix_is_method_not_found),
-		T(test_method_of_64_bytes_is_accepted),
-		T(test_method_of_65_bytes_is_method_not_found),
-		T(test_method_with_escaped_nul_is_method_not_found),
-		T(test_method_with_raw_nul_is_a_parse_error),
-		T(test_method_not_found_echoes_the_id),
-		T(test_params_array_is_invalid_params),
-		T(test_params_of_other_types_are_invalid_params),
-		T(test_unknown_top_level_member_is_invalid_request),
-		T(test_unknown_member_detail_is_printable_ascii),
-		T(test_float_id_is_invalid_request),
-		T(test_boolean_id_is_invalid_request),
-		T(test_object_and_array_ids_are_invalid_request),
-		T(test_integer_id_within_2_pow_53_is_accepted),
-		T(test_integer_id_beyond_2_pow_53_is_invalid_request),
-		T(test_integer_id_beyond_64_bits_is_invalid_request),
-		T(test_string_id_of_128_bytes_is_accepted),
-		T(test_string_id_of_129_bytes_is_invalid_request),
-		T(test_string_id_with_escaped_nul_is_invalid_request),
-		T(test_nesting_at_the_depth_limit_is_accepted),
-		T(test_nesting_one_beyond_the_depth_limit_is_too_deep),
-		T(test_depth_limit_is_taken_from_the_limits),
-		T(test_the_depth_limit_counts_containers_whatever_they_hold),
-		T(test_message_of_exactly_max_message_bytes_is_accepted),
-		T(test_message_one_byte_over_max_message_is_too_large),
-		T(test_multibyte_utf8_in_params_is_kept),
-		T(test_escaped_surrogate_pair_is_decoded_to_utf8),
-		T(test_invalid_utf8_byte_is_a_parse_error),
-		T(test_stray_continuation_byte_is_a_parse_error),
-		T(test_truncated_utf8_sequence_is_a_parse_error),
-		T(test_overlong_utf8_is_a_parse_error),
-		T(test_utf8_encoded_surrogate_is_a_parse_error),
-		T(test_code_point_beyond_u10ffff_is_a_parse_error),
-		T(test_largest_code_points_are_accepted),
-		T(test_duplicate_top_level_key_is_invalid_request),
-		T(test_duplicate_nested_key_is_invalid_request),
-		T(test_escaped_spelling_of_a_key_is_a_duplicate),
-		T(test_keys_equal_up_to_an_escaped_nul_are_duplicates),
-		T(test_lone_surrogate_keys_are_duplicates),
-		T(test_same_key_in_sibling_objects_is_accepted),
-		T(test_keys_differing_only_in_case_are_not_duplicates),
-		T(test_duplicate_key_check_ignores_text_inside_strings),
-		T(test_duplicate_key_check_names_the_key),
-		T(test_duplicate_key_description_is_printable_and_bounded),
-		T(test_result_echoes_an_integer_id),
-		T(test_result_echoes_a_string_id),
-		T(test_responses_without_an_id_carry_a_null_id),
-		T(test_error_has_code_message_reason_and_retries_left),
-		T(test_error_with_zero_retries_left_says_so),
-		T(test_error_without_retries_omits_retries_left),
-		T(test_error_without_detail_uses_the_error_text),
-		T(test_error_data_keeps_extra_members_and_the_table_reason),
-		T(test_error_data_may_be_absent),
-		T(test_internal_errors_reach_the_page_as_internal_error),
-		T(test_emitted_text_does_not_escape_slashes),
-		T(test_event_has_method_event_and_no_id),
-		T(test_parse_failure_is_answered_with_its_id_and_detail),
-		T(test_id_copy_duplicates_the_string),
-		T(test_params_matching_the_schema_pass),
-		T(test_unknown_parameter_is_named),
-		T(test_unknown_nested_parameter_is_named_with_its_path),
-		T(test_unknown_parameter_message_is_printable_ascii),
-		T(test_missing_required_parameter_is_named),
-		T(test_missing_nested_parameter_is_named_with_its_path),
-		T(test_absent_params_fail_only_when_a_parameter_is_required),
-		T(test_method_without_a_schema_accepts_only_empty_params),
-		T(test_wrong_type_is_named_with_the_expected_type),
-		T(test_null_is_not_an_absent_parameter),
-		T(test_string_at_its_maximum_length_passes),
-		T(test_string_longer_than_its_maximum_is_refused),
-		T(test_control_characters_in_strings_are_refused),
-		T(test_tab_and_newlines_in_strings_are_allowed),
-		T(test_object_without_a_schema_accepts_any_members),
-		T(test_array_of_strings_at_its_limit_passes),
-		T(test_array_of_strings_over_its_limit_is_refused),
-		T(test_array_element_of_wrong_type_is_named_by_index),
-		T(test_array_element_with_control_characters_is_refused),
-		T(test_params_message_fits_a_small_buffer),
-		T(test_ipc_frame_round_trips),
-		T(test_ipc_frame_fed_byte_by_byte_is_reassembled),
-		T(test_two_ipc_frames_in_one_feed_come_out_in_order),
-		T(test_ipc_oversize_length_is_refused_before_the_body_arrives),
-		T(test_ipc_frame_at_the_reader_limit_is_accepted),
-		T(test_ipc_frame_one_byte_over_the_reader_limit_is_refused),
-		T(test_ipc_zero_length_frame_is_refused),
-		T(test_ipc_frame_with_nul_is_refused),
-		T(test_ipc_encoder_refuses_empty_and_oversize_text),
-		T(test_every_error_has_a_reason_and_a_code_in_range),
-		T(test_application_errors_have_distinct_codes_and_reasons),
-		T(test_standard_errors_have_json_rpc_codes),
-		T(test_application_reasons_round_trip),
-		T(test_internal_reasons_from_the_helper_are_refused),
-		T(test_unknown_reasons_from_the_helper_are_internal_errors),
-		T(test_unknown_error_values_map_to_internal_error),
-		T(test_link_messages_are_objects_parsed_strictly),
+#define T(fn) {#fn, fn}
+	    T(test_request_with_integer_id_is_parsed),
+	    T(test_request_with_string_id_is_parsed),
+	    T(test_request_with_params_object_keeps_the_params),
+	    T(test_request_with_empty_params_object_is_accepted),
+	    T(test_members_may_come_in_any_order),
+	    T(test_notification_has_no_id),
+	    T(test_null_id_is_kept_as_null_id),
+	    T(test_successful_parse_leaves_nothing_to_free_in_the_failure),
+	    T(test_surrounding_whitespace_is_accepted),
+	    T(test_malformed_json_is_a_parse_error_with_null_id),
+	    T(test_truncated_json_is_a_parse_error),
+	    T(test_empty_message_is_a_parse_error),
+	    T(test_trailing_garbage_is_a_parse_error),
+	    T(test_trailing_nul_bytes_are_a_parse_error),
+	    T(test_comments_and_trailing_commas_are_parse_errors),
+	    T(test_single_quoted_strings_are_parse_errors),
+	    T(test_nan_and_infinity_are_parse_errors),
+	    T(test_batch_request_is_rejected),
+	    T(test_empty_batch_is_rejected),
+	    T(test_non_object_top_level_is_invalid_request),
+	    T(test_top_level_null_is_invalid_request),
+	    T(test_missing_jsonrpc_is_invalid_request),
+	    T(test_jsonrpc_other_than_2_0_is_invalid_request),
+	    T(test_jsonrpc_with_text_after_escaped_nul_is_invalid_request),
+	    T(test_missing_method_is_invalid_request),
+	    T(test_non_string_method_is_invalid_request),
+	    T(test_method_with_bad_characters_is_method_not_found),
+	    T(test_empty_method_is_method_not_found),
+	    T(test_method_with_rpc_prefix_is_method_not_found),
+	    T(test_method_of_64_bytes_is_accepted),
+	    T(test_method_of_65_bytes_is_method_not_found),
+	    T(test_method_with_escaped_nul_is_method_not_found),
+	    T(test_method_with_raw_nul_is_a_parse_error),
+	    T(test_method_not_found_echoes_the_id),
+	    T(test_params_array_is_invalid_params),
+	    T(test_params_of_other_types_are_invalid_params),
+	    T(test_unknown_top_level_member_is_invalid_request),
+	    T(test_unknown_member_detail_is_printable_ascii),
+	    T(test_float_id_is_invalid_request),
+	    T(test_boolean_id_is_invalid_request),
+	    T(test_object_and_array_ids_are_invalid_request),
+	    T(test_integer_id_within_2_pow_53_is_accepted),
+	    T(test_integer_id_beyond_2_pow_53_is_invalid_request),
+	    T(test_integer_id_beyond_64_bits_is_invalid_request),
+	    T(test_string_id_of_128_bytes_is_accepted),
+	    T(test_string_id_of_129_bytes_is_invalid_request),
+	    T(test_string_id_with_escaped_nul_is_invalid_request),
+	    T(test_nesting_at_the_depth_limit_is_accepted),
+	    T(test_nesting_one_beyond_the_depth_limit_is_too_deep),
+	    T(test_depth_limit_is_taken_from_the_limits),
+	    T(test_the_depth_limit_counts_containers_whatever_they_hold),
+	    T(test_message_of_exactly_max_message_bytes_is_accepted),
+	    T(test_message_one_byte_over_max_message_is_too_large),
+	    T(test_multibyte_utf8_in_params_is_kept),
+	    T(test_escaped_surrogate_pair_is_decoded_to_utf8),
+	    T(test_invalid_utf8_byte_is_a_parse_error),
+	    T(test_stray_continuation_byte_is_a_parse_error),
+	    T(test_truncated_utf8_sequence_is_a_parse_error),
+	    T(test_overlong_utf8_is_a_parse_error),
+	    T(test_utf8_encoded_surrogate_is_a_parse_error),
+	    T(test_code_point_beyond_u10ffff_is_a_parse_error),
+	    T(test_largest_code_points_are_accepted),
+	    T(test_duplicate_top_level_key_is_invalid_request),
+	    T(test_duplicate_nested_key_is_invalid_request),
+	    T(test_escaped_spelling_of_a_key_is_a_duplicate),
+	    T(test_keys_equal_up_to_an_escaped_nul_are_duplicates),
+	    T(test_lone_surrogate_keys_are_duplicates),
+	    T(test_same_key_in_sibling_objects_is_accepted),
+	    T(test_keys_differing_only_in_case_are_not_duplicates),
+	    T(test_duplicate_key_check_ignores_text_inside_strings),
+	    T(test_duplicate_key_check_names_the_key),
+	    T(test_duplicate_key_description_is_printable_and_bounded),
+	    T(test_result_echoes_an_integer_id),
+	    T(test_result_echoes_a_string_id),
+	    T(test_responses_without_an_id_carry_a_null_id),
+	    T(test_error_has_code_message_reason_and_retries_left),
+	    T(test_error_with_zero_retries_left_says_so),
+	    T(test_error_without_retries_omits_retries_left),
+	    T(test_error_without_detail_uses_the_error_text),
+	    T(test_error_data_keeps_extra_members_and_the_table_reason),
+	    T(test_error_data_may_be_absent),
+	    T(test_internal_errors_reach_the_page_as_internal_error),
+	    T(test_emitted_text_does_not_escape_slashes),
+	    T(test_event_has_method_event_and_no_id),
+	    T(test_parse_failure_is_answered_with_its_id_and_detail),
+	    T(test_id_copy_duplicates_the_string),
+	    T(test_params_matching_the_schema_pass),
+	    T(test_unknown_parameter_is_named),
+	    T(test_unknown_nested_parameter_is_named_with_its_path),
+	    T(test_unknown_parameter_message_is_printable_ascii),
+	    T(test_missing_required_parameter_is_named),
+	    T(test_missing_nested_parameter_is_named_with_its_path),
+	    T(test_absent_params_fail_only_when_a_parameter_is_required),
+	    T(test_method_without_a_schema_accepts_only_empty_params),
+	    T(test_wrong_type_is_named_with_the_expected_type),
+	    T(test_null_is_not_an_absent_parameter),
+	    T(test_string_at_its_maximum_length_passes),
+	    T(test_string_longer_than_its_maximum_is_refused),
+	    T(test_control_characters_in_strings_are_refused),
+	    T(test_tab_and_newlines_in_strings_are_allowed),
+	    T(test_object_without_a_schema_accepts_any_members),
+	    T(test_array_of_strings_at_its_limit_passes),
+	    T(test_array_of_strings_over_its_limit_is_refused),
+	    T(test_array_element_of_wrong_type_is_named_by_index),
+	    T(test_array_element_with_control_characters_is_refused),
+	    T(test_params_message_fits_a_small_buffer),
+	    T(test_ipc_frame_round_trips),
+	    T(test_ipc_frame_fed_byte_by_byte_is_reassembled),
+	    T(test_two_ipc_frames_in_one_feed_come_out_in_order),
+	    T(test_ipc_oversize_length_is_refused_before_the_body_arrives),
+	    T(test_ipc_frame_at_the_reader_limit_is_accepted),
+	    T(test_ipc_frame_one_byte_over_the_reader_limit_is_refused),
+	    T(test_ipc_zero_length_frame_is_refused),
+	    T(test_ipc_frame_with_nul_is_refused),
+	    T(test_ipc_encoder_refuses_empty_and_oversize_text),
+	    T(test_every_error_has_a_reason_and_a_code_in_range),
+	    T(test_application_errors_have_distinct_codes_and_reasons),
+	    T(test_standard_errors_have_json_rpc_codes),
+	    T(test_application_reasons_round_trip),
+	    T(test_internal_reasons_from_the_helper_are_refused),
+	    T(test_unknown_reasons_from_the_helper_are_internal_errors),
+	    T(test_unknown_error_values_map_to_internal_error),
+	    T(test_link_messages_are_objects_parsed_strictly),
 #undef T
 	};
 	size_t i;

@@ -32,7 +32,7 @@ refused_n(const char *text, size_t len)
 	const char *why = NULL;
 
 	return url_parse_launch(text, len, &verb, &why) == CB_ERR_INVALID_PARAMS &&
-	    verb == URL_VERB_NONE && why != NULL && *why != '\0';
+	       verb == URL_VERB_NONE && why != NULL && *why != '\0';
 }
 
 static bool
@@ -197,8 +197,11 @@ static void
 test_reasons_never_quote_the_url(void)
 {
 	static const char *const hostile[] = {
-		"cardbridge://evil?cmd=$(id)", "cardbridge://start/../../x", "http://xyzzy",
-		"cardbridge://xyzzy", "cardbridge://start%xyzzy",
+	    "cardbridge://evil?cmd=$(id)",
+	    "cardbridge://start/../../x",
+	    "http://xyzzy",
+	    "cardbridge://xyzzy",
+	    "cardbridge://start%xyzzy",
 	};
 	size_t i;
 
@@ -223,23 +226,23 @@ main(void)
 		const char *name;
 		void (*fn)(void);
 	} tests[] = {
-#define T(f) { #f, f }
-		T(test_start_is_accepted),
-		T(test_start_with_one_trailing_slash_is_accepted),
-		T(test_only_the_given_length_is_read),
-		T(test_empty_url_is_refused),
-		T(test_other_schemes_are_refused),
-		T(test_scheme_must_be_lower_case_and_have_two_slashes),
-		T(test_unknown_verbs_are_refused),
-		T(test_paths_are_refused),
-		T(test_queries_and_fragments_are_refused),
-		T(test_percent_encoding_is_refused),
-		T(test_user_info_and_ports_are_refused),
-		T(test_bytes_outside_uri_characters_are_refused),
-		T(test_embedded_nul_is_refused),
-		T(test_long_urls_are_refused),
-		T(test_reasons_never_quote_the_url),
-		T(test_verb_names_are_known),
+#define T(f) {#f, f}
+	    T(test_start_is_accepted),
+	    T(test_start_with_one_trailing_slash_is_accepted),
+	    T(test_only_the_given_length_is_read),
+	    T(test_empty_url_is_refused),
+	    T(test_other_schemes_are_refused),
+	    T(test_scheme_must_be_lower_case_and_have_two_slashes),
+	    T(test_unknown_verbs_are_refused),
+	    T(test_paths_are_refused),
+	    T(test_queries_and_fragments_are_refused),
+	    T(test_percent_encoding_is_refused),
+	    T(test_user_info_and_ports_are_refused),
+	    T(test_bytes_outside_uri_characters_are_refused),
+	    T(test_embedded_nul_is_refused),
+	    T(test_long_urls_are_refused),
+	    T(test_reasons_never_quote_the_url),
+	    T(test_verb_names_are_known),
 #undef T
 	};
 	size_t i;

@@ -239,7 +239,7 @@ finalize_effects(void)
 {
 	long ms = atol(env_or("MOCK_P11_FINALIZE_MS", "0"));
 	const char *path = getenv("MOCK_P11_FINALIZE_LOG");
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	FILE *f;
 
 	if (ms > 0)
@@ -299,7 +299,9 @@ C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 		return CKR_SLOT_ID_INVALID;
 	memset(info, 0, sizeof(*info));
 	pad(info->slotDescription, sizeof(info->slotDescription),
-	    reader[0] ? reader : pinpad ? "mock PIN-pad reader" : "mock reader");
+	    reader[0] ? reader
+	    : pinpad  ? "mock PIN-pad reader"
+		      : "mock reader");
 	pad(info->manufacturerID, sizeof(info->manufacturerID), "cardbridge tests");
 	info->flags = CKF_TOKEN_PRESENT | CKF_HW_SLOT | CKF_REMOVABLE_DEVICE;
 	return CKR_OK;

@@ -17,13 +17,13 @@
 
 #include "vcard.h"
 
-typedef uint16_t (*vcard_handler)(struct vcard_card *card, const struct apdu *cmd,
-				  struct vcard_buf *resp);
+typedef uint16_t (*vcard_handler)(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
 
 enum command_flags {
-	WHEN_TERMINATED = 1 << 0,	/* allowed while the application is terminated */
-	SECRET_DATA = 1 << 1,		/* command data holds PINs: never log it */
-	PERSISTS = 1 << 2,		/* may change persistent state */
+	WHEN_TERMINATED = 1 << 0, /* allowed while the application is terminated */
+	SECRET_DATA = 1 << 1,	  /* command data holds PINs: never log it */
+	PERSISTS = 1 << 2,	  /* may change persistent state */
 };
 
 struct vcard_command {
@@ -34,24 +34,25 @@ struct vcard_command {
 
 /* One row per instruction the OpenPGP application understands. */
 static const struct vcard_command commands[] = {
-	{ 0xa4, handle_select, WHEN_TERMINATED },
-	{ 0xca, handle_get_data, 0 },
-	{ 0xcc, handle_get_next_data, 0 },
-	{ 0xa5, handle_select_data, 0 },
-	{ 0xda, handle_put_data, PERSISTS },
-	{ 0x20, handle_verify, SECRET_DATA | PERSISTS },
-	{ 0x24, handle_change_reference_data, SECRET_DATA | PERSISTS },
-	{ 0x2c, handle_reset_retry_counter, SECRET_DATA | PERSISTS },
-	{ 0x47, handle_generate_key, PERSISTS },
-	{ 0x2a, handle_pso, PERSISTS },
-	{ 0x88, handle_internal_authenticate, 0 },
-	{ 0x22, handle_mse, 0 },
-	{ 0x84, handle_get_challenge, 0 },
-	{ 0xe6, handle_terminate_df, PERSISTS },
-	{ 0x44, handle_activate_file, WHEN_TERMINATED | PERSISTS },
+    {0xa4, handle_select, WHEN_TERMINATED},
+    {0xca, handle_get_data, 0},
+    {0xcc, handle_get_next_data, 0},
+    {0xa5, handle_select_data, 0},
+    {0xda, handle_put_data, PERSISTS},
+    {0x20, handle_verify, SECRET_DATA | PERSISTS},
+    {0x24, handle_change_reference_data, SECRET_DATA | PERSISTS},
+    {0x2c, handle_reset_retry_counter, SECRET_DATA | PERSISTS},
+    {0x47, handle_generate_key, PERSISTS},
+    {0x2a, handle_pso, PERSISTS},
+    {0x88, handle_internal_authenticate, 0},
+    {0x22, handle_mse, 0},
+    {0x84, handle_get_challenge, 0},
+    {0xe6, handle_terminate_df, PERSISTS},
+    {0x44, handle_activate_file, WHEN_TERMINATED | PERSISTS},
 };
 
-void buf_put(struct vcard_buf *b, const void *data, size_t len)
+void
+buf_put(struct vcard_buf *b, const void *data, size_t len)
 {
 	if (b->overflow || len > sizeof(b->data) - b->len) {
 		b->overflow = true;
@@ -62,13 +63,15 @@ void buf_put(struct vcard_buf *b, const void *data, size_t len)
 	b->len += len;
 }
 
-void buf_put_byte(struct vcard_buf *b, uint8_t byte)
+void
+buf_put_byte(struct vcard_buf *b, uint8_t byte)
 {
 	buf_put(b, &byte, 1);
 }
 
 /* BER-TLV with one- or two-byte tag and definite length (up to 65535). */
-void buf_put_tlv(struct vcard_buf *b, unsigned int tag, const void *data, size_t len)
+void
+buf_put_tlv(struct vcard_buf *b, unsigned int tag, const void *data, size_t len)
 {
 	if (tag > 0xff)
 		buf_put_byte(b, (uint8_t)(tag >> 8));
@@ -89,7 +92,8 @@ void buf_put_tlv(struct vcard_buf *b, unsigned int tag, const void *data, size_t
 	buf_put(b, data, len);
 }
 
-void vcard_log_hex(const char *prefix, const uint8_t *data, size_t len)
+void
+vcard_log_hex(const char *prefix, const uint8_t *data, size_t len)
 {
 	char line[2 * 64 + 4];
 	size_t i, n = len < 64 ? len : 64;
@@ -101,7 +105,8 @@ void vcard_log_hex(const char *prefix, const uint8_t *data, size_t len)
 }
 
 /* Parse the short and extended cases of ISO 7816-3 12.1. */
-static uint16_t apdu_parse(const uint8_t *in, size_t len, struct apdu *cmd)
+static uint16_t
+apdu_parse(const uint8_t *in, size_t len, struct apdu *cmd)
 {
 	const uint8_t *body = in + 4;
 	size_t n;
@@ -157,8 +162,8 @@ static uint16_t apdu_parse(const uint8_t *in, size_t len, struct apdu *cmd)
  * Copy at most le bytes of the pending response into out, followed by 61xx
  * when more remains (xx = 00 for 256 or more) or 9000 when done.
  */
-static size_t apdu_emit_pending(struct vcard_card *card, size_t le, uint16_t sw, uint8_t *out,
-				size_t out_cap)
+static size_t
+apdu_emit_pending(struct vcard_card *card, size_t le, uint16_t sw, uint8_t *out, size_t out_cap)
 {
 	size_t remaining = card->pending.len - card->pending_off;
 	size_t n = remaining < le ? remaining : le;
@@ -180,14 +185,16 @@ static size_t apdu_emit_pending(struct vcard_card *card, size_t le, uint16_t sw,
 	return n + 2;
 }
 
-static size_t apdu_sw(uint16_t sw, uint8_t *out)
+static size_t
+apdu_sw(uint16_t sw, uint8_t *out)
 {
 	out[0] = (uint8_t)(sw >> 8);
 	out[1] = (uint8_t)sw;
 	return 2;
 }
 
-static const struct vcard_command *apdu_find_command(uint8_t ins)
+static const struct vcard_command *
+apdu_find_command(uint8_t ins)
 {
 	size_t i;
 
@@ -201,8 +208,8 @@ static const struct vcard_command *apdu_find_command(uint8_t ins)
  * Add a chained part. A part whose header differs from the chain's drops
  * the stale chain (a host that gave up half way) and starts a new one.
  */
-static uint16_t apdu_chain_add(struct vcard_card *card, const uint8_t *header,
-			       const struct apdu *cmd)
+static uint16_t
+apdu_chain_add(struct vcard_card *card, const uint8_t *header, const struct apdu *cmd)
 {
 	if (card->chain_len > 0 && memcmp(card->chain_header + 1, header + 1, 3) != 0)
 		card->chain_len = 0;
@@ -217,8 +224,9 @@ static uint16_t apdu_chain_add(struct vcard_card *card, const uint8_t *header,
 	return SW_OK;
 }
 
-static uint16_t apdu_run(struct vcard_card *card, const struct vcard_command *command,
-			 const struct apdu *cmd, struct vcard_buf *resp)
+static uint16_t
+apdu_run(struct vcard_card *card, const struct vcard_command *command, const struct apdu *cmd,
+    struct vcard_buf *resp)
 {
 	uint16_t sw;
 
@@ -232,8 +240,8 @@ static uint16_t apdu_run(struct vcard_card *card, const struct vcard_command *co
 	}
 	sw = command->handler(card, cmd, resp);
 	if (resp->overflow) {
-		vcard_logf("response to INS %02x does not fit in %d bytes", cmd->ins,
-			   VCARD_MAX_RESPONSE);
+		vcard_logf(
+		    "response to INS %02x does not fit in %d bytes", cmd->ins, VCARD_MAX_RESPONSE);
 		sw = SW_MEMORY_FAILURE;
 	}
 	/* A change the card cannot keep is a failed command. */
@@ -251,8 +259,9 @@ static uint16_t apdu_run(struct vcard_card *card, const struct vcard_command *co
  * Process one command APDU and write the response APDU (data + SW) to out,
  * which must hold at least 258 bytes. Returns the response length.
  */
-size_t vcard_process_apdu(struct vcard_card *card, const uint8_t *in, size_t in_len,
-			  uint8_t *out, size_t out_cap)
+size_t
+vcard_process_apdu(
+    struct vcard_card *card, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap)
 {
 	const struct vcard_command *command;
 	struct apdu cmd;
@@ -262,7 +271,7 @@ size_t vcard_process_apdu(struct vcard_card *card, const uint8_t *in, size_t in_
 	sw = apdu_parse(in, in_len, &cmd);
 	if (sw != SW_OK)
 		return apdu_sw(sw, out);
-	if (cmd.ins == 0xc0 && (cmd.cla & ~0x10) == 0) {	/* GET RESPONSE */
+	if (cmd.ins == 0xc0 && (cmd.cla & ~0x10) == 0) { /* GET RESPONSE */
 		if (card->pending.len == 0)
 			return apdu_sw(SW_CONDITIONS_NOT_SATISFIED, out);
 		return apdu_emit_pending(card, cmd.le ? cmd.le : 256, SW_OK, out, out_cap);
@@ -271,7 +280,7 @@ size_t vcard_process_apdu(struct vcard_card *card, const uint8_t *in, size_t in_
 	card->pending.overflow = false;
 	card->pending_off = 0;
 	if (cmd.cla & 0x0c)
-		return apdu_sw(0x6882, out);	/* secure messaging not supported */
+		return apdu_sw(0x6882, out); /* secure messaging not supported */
 	if ((cmd.cla & ~0x10) != 0)
 		return apdu_sw(SW_CLA_NOT_SUPPORTED, out);
 	command = apdu_find_command(cmd.ins);

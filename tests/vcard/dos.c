@@ -20,51 +20,63 @@
 #define VCARD_HIST 0x00, 0x31, 0xf5, 0x73, 0xc0, 0x01, 0x80, 0x05, 0x90, 0x00
 
 const uint8_t vcard_atr[] = {
-	0x3b, 0xda, 0x18, 0xff, 0x81, 0xb1, 0xfe, 0x75, 0x1f, 0x03, VCARD_HIST, 0xf9,
+    0x3b,
+    0xda,
+    0x18,
+    0xff,
+    0x81,
+    0xb1,
+    0xfe,
+    0x75,
+    0x1f,
+    0x03,
+    VCARD_HIST,
+    0xf9,
 };
 const size_t vcard_atr_len = sizeof(vcard_atr);
 
-static const uint8_t hist_bytes[] = { VCARD_HIST };
+static const uint8_t hist_bytes[] = {VCARD_HIST};
 
 /* 7F66 extended length information: 2048-byte commands and responses. */
-static const uint8_t ext_length_info[] = { 0x02, 0x02, 0x08, 0x00, 0x02, 0x02, 0x08, 0x00 };
+static const uint8_t ext_length_info[] = {0x02, 0x02, 0x08, 0x00, 0x02, 0x02, 0x08, 0x00};
 
 enum do_access { ALWAYS, PW1, PW3, NEVER };
 
 struct do_rule {
 	uint16_t tag;
 	uint8_t read, write;
-	uint16_t min_len, max_len;	/* for PUT DATA; 0 always deletes */
+	uint16_t min_len, max_len; /* for PUT DATA; 0 always deletes */
 };
 
 static const struct do_rule do_rules[] = {
-	{ 0x005b, ALWAYS, PW3, 0, 39 },		/* name */
-	{ 0x005e, ALWAYS, PW3, 0, 254 },	/* login data */
-	{ 0x5f2d, ALWAYS, PW3, 2, 8 },		/* language preferences */
-	{ 0x5f35, ALWAYS, PW3, 1, 1 },		/* sex */
-	{ 0x5f50, ALWAYS, PW3, 0, 254 },	/* URL */
-	{ 0x0101, ALWAYS, PW1, 0, VCARD_MAX_SPECIAL_DO },
-	{ 0x0102, ALWAYS, PW3, 0, VCARD_MAX_SPECIAL_DO },
-	{ 0x0103, PW1, PW1, 0, VCARD_MAX_SPECIAL_DO },
-	{ 0x0104, PW3, PW3, 0, VCARD_MAX_SPECIAL_DO },
-	{ 0x00c1, ALWAYS, PW3, 2, 16 },		/* algorithm attributes */
-	{ 0x00c2, ALWAYS, PW3, 2, 16 },
-	{ 0x00c3, ALWAYS, PW3, 2, 16 },
-	{ 0x00c7, NEVER, PW3, 20, 20 },		/* fingerprints, read via C5 */
-	{ 0x00c8, NEVER, PW3, 20, 20 },
-	{ 0x00c9, NEVER, PW3, 20, 20 },
-	{ 0x00ca, NEVER, PW3, 20, 20 },		/* CA fingerprints, read via C6 */
-	{ 0x00cb, NEVER, PW3, 20, 20 },
-	{ 0x00cc, NEVER, PW3, 20, 20 },
-	{ 0x00ce, NEVER, PW3, 4, 4 },		/* generation dates, read via CD */
-	{ 0x00cf, NEVER, PW3, 4, 4 },
-	{ 0x00d0, NEVER, PW3, 4, 4 },
-	{ 0x00d6, ALWAYS, PW3, 2, 2 },		/* user interaction flags */
-	{ 0x00d7, ALWAYS, PW3, 2, 2 },
-	{ 0x00d8, ALWAYS, PW3, 2, 2 },
+    {0x005b, ALWAYS, PW3, 0, 39},  /* name */
+    {0x005e, ALWAYS, PW3, 0, 254}, /* login data */
+    {0x5f2d, ALWAYS, PW3, 2, 8},   /* language preferences */
+    {0x5f35, ALWAYS, PW3, 1, 1},   /* sex */
+    {0x5f50, ALWAYS, PW3, 0, 254}, /* URL */
+    {0x0101, ALWAYS, PW1, 0, VCARD_MAX_SPECIAL_DO},
+    {0x0102, ALWAYS, PW3, 0, VCARD_MAX_SPECIAL_DO},
+    {0x0103, PW1, PW1, 0, VCARD_MAX_SPECIAL_DO},
+    {0x0104, PW3, PW3, 0, VCARD_MAX_SPECIAL_DO},
+    {0x00c1, ALWAYS, PW3, 2, 16}, /* algorithm attributes */
+    {0x00c2, ALWAYS, PW3, 2, 16},
+    {0x00c3, ALWAYS, PW3, 2, 16},
+    {0x00c7, NEVER, PW3, 20, 20}, /* fingerprints, read via C5 */
+    {0x00c8, NEVER, PW3, 20, 20},
+    {0x00c9, NEVER, PW3, 20, 20},
+    {0x00ca, NEVER, PW3, 20, 20}, /* CA fingerprints, read via C6 */
+    {0x00cb, NEVER, PW3, 20, 20},
+    {0x00cc, NEVER, PW3, 20, 20},
+    {0x00ce, NEVER, PW3, 4, 4}, /* generation dates, read via CD */
+    {0x00cf, NEVER, PW3, 4, 4},
+    {0x00d0, NEVER, PW3, 4, 4},
+    {0x00d6, ALWAYS, PW3, 2, 2}, /* user interaction flags */
+    {0x00d7, ALWAYS, PW3, 2, 2},
+    {0x00d8, ALWAYS, PW3, 2, 2},
 };
 
-static const struct do_rule *dos_rule(uint16_t tag)
+static const struct do_rule *
+dos_rule(uint16_t tag)
 {
 	size_t i;
 
@@ -74,7 +86,8 @@ static const struct do_rule *dos_rule(uint16_t tag)
 	return NULL;
 }
 
-static bool dos_access_ok(const struct vcard_card *card, uint8_t access)
+static bool
+dos_access_ok(const struct vcard_card *card, uint8_t access)
 {
 	switch (access) {
 	case ALWAYS:
@@ -88,7 +101,8 @@ static bool dos_access_ok(const struct vcard_card *card, uint8_t access)
 	}
 }
 
-const struct vcard_blob *dos_find(const struct vcard_card *card, uint16_t tag)
+const struct vcard_blob *
+dos_find(const struct vcard_card *card, uint16_t tag)
 {
 	size_t i;
 
@@ -99,7 +113,8 @@ const struct vcard_blob *dos_find(const struct vcard_card *card, uint16_t tag)
 }
 
 /* Store a simple DO; an empty value deletes it. */
-int dos_set(struct vcard_card *card, uint16_t tag, const void *data, size_t len)
+int
+dos_set(struct vcard_card *card, uint16_t tag, const void *data, size_t len)
 {
 	size_t i;
 
@@ -125,7 +140,8 @@ int dos_set(struct vcard_card *card, uint16_t tag, const void *data, size_t len)
 }
 
 /* A new key (or none) in a slot makes its fingerprint and date stale. */
-void dos_forget_key(struct vcard_card *card, enum vcard_slot slot)
+void
+dos_forget_key(struct vcard_card *card, enum vcard_slot slot)
 {
 	if (card->keys[slot] != NULL) {
 		EVP_PKEY_free(card->keys[slot]);
@@ -137,7 +153,8 @@ void dos_forget_key(struct vcard_card *card, enum vcard_slot slot)
 	card->dirty = true;
 }
 
-static void dos_put_stored(const struct vcard_card *card, uint16_t tag, struct vcard_buf *out)
+static void
+dos_put_stored(const struct vcard_card *card, uint16_t tag, struct vcard_buf *out)
 {
 	const struct vcard_blob *v = dos_find(card, tag);
 
@@ -145,7 +162,8 @@ static void dos_put_stored(const struct vcard_card *card, uint16_t tag, struct v
 		buf_put(out, v->data, v->len);
 }
 
-static void dos_put_stored_tlv(const struct vcard_card *card, uint16_t tag, struct vcard_buf *out)
+static void
+dos_put_stored_tlv(const struct vcard_card *card, uint16_t tag, struct vcard_buf *out)
 {
 	const struct vcard_blob *v = dos_find(card, tag);
 
@@ -153,8 +171,8 @@ static void dos_put_stored_tlv(const struct vcard_card *card, uint16_t tag, stru
 }
 
 /* Three fixed-size fields in a row, zero when unset (C5, C6, CD). */
-static void dos_put_triplet(const struct vcard_card *card, uint16_t first, size_t size,
-			    struct vcard_buf *out)
+static void
+dos_put_triplet(const struct vcard_card *card, uint16_t first, size_t size, struct vcard_buf *out)
 {
 	static const uint8_t zeros[20];
 	const struct vcard_blob *v;
@@ -166,56 +184,60 @@ static void dos_put_triplet(const struct vcard_card *card, uint16_t first, size_
 	}
 }
 
-void dos_put_aid(const struct vcard_card *card, struct vcard_buf *out)
+void
+dos_put_aid(const struct vcard_card *card, struct vcard_buf *out)
 {
 	uint32_t s = card->opts->serial;
-	uint8_t aid[16] = { 0xd2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x03, 0x04, 0xff, 0xfe,
-			    (uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8), (uint8_t)s,
-			    0x00, 0x00 };
+	uint8_t aid[16] = {0xd2, 0x76, 0x00, 0x01, 0x24, 0x01, 0x03, 0x04, 0xff, 0xfe,
+	    (uint8_t)(s >> 24), (uint8_t)(s >> 16), (uint8_t)(s >> 8), (uint8_t)s, 0x00, 0x00};
 
 	buf_put(out, aid, sizeof(aid));
 }
 
-static void dos_put_hist(const struct vcard_card *card, struct vcard_buf *out)
+static void
+dos_put_hist(const struct vcard_card *card, struct vcard_buf *out)
 {
 	uint8_t hist[sizeof(hist_bytes)];
 
 	memcpy(hist, hist_bytes, sizeof(hist));
 	if (card->terminated)
-		hist[sizeof(hist) - 3] = 0x03;	/* life cycle: terminated */
+		hist[sizeof(hist) - 3] = 0x03; /* life cycle: terminated */
 	buf_put(out, hist, sizeof(hist));
 }
 
-static void dos_put_pw_status(const struct vcard_card *card, struct vcard_buf *out)
+static void
+dos_put_pw_status(const struct vcard_card *card, struct vcard_buf *out)
 {
-	uint8_t c4[7] = { card->pw1_status, VCARD_PIN_MAX, VCARD_PIN_MAX, VCARD_PIN_MAX,
-			  card->pw1.tries, card->rc.len ? card->rc.tries : 0, card->pw3.tries };
+	uint8_t c4[7] = {card->pw1_status, VCARD_PIN_MAX, VCARD_PIN_MAX, VCARD_PIN_MAX,
+	    card->pw1.tries, card->rc.len ? card->rc.tries : 0, card->pw3.tries};
 
 	buf_put(out, c4, sizeof(c4));
 }
 
-static void dos_put_ext_caps(struct vcard_buf *out)
+static void
+dos_put_ext_caps(struct vcard_buf *out)
 {
 	/* GET CHALLENGE, C4 changeable, private DOs, algorithm attributes
 	 * changeable; no SM, no key import; 255-byte challenges, cert size,
 	 * special DO size, no PIN block 2, MSE supported. */
-	const uint8_t c0[10] = { 0x5c, 0x00, 0x00, 0xff, VCARD_MAX_CERT >> 8, VCARD_MAX_CERT & 0xff,
-				 0x00, VCARD_MAX_SPECIAL_DO, 0x00, 0x01 };
+	const uint8_t c0[10] = {0x5c, 0x00, 0x00, 0xff, VCARD_MAX_CERT >> 8, VCARD_MAX_CERT & 0xff,
+	    0x00, VCARD_MAX_SPECIAL_DO, 0x00, 0x01};
 
 	buf_put(out, c0, sizeof(c0));
 }
 
-static void dos_put_algorithm_info(struct vcard_buf *out)
+static void
+dos_put_algorithm_info(struct vcard_buf *out)
 {
 	static const uint8_t rsa[][6] = {
-		{ 0x01, 0x08, 0x00, 0x00, 0x20, 0x00 },
-		{ 0x01, 0x0c, 0x00, 0x00, 0x20, 0x00 },
-		{ 0x01, 0x10, 0x00, 0x00, 0x20, 0x00 },
+	    {0x01, 0x08, 0x00, 0x00, 0x20, 0x00},
+	    {0x01, 0x0c, 0x00, 0x00, 0x20, 0x00},
+	    {0x01, 0x10, 0x00, 0x00, 0x20, 0x00},
 	};
 	static const uint8_t curves[][9] = {
-		{ 8, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 },	/* P-256 */
-		{ 5, 0x2b, 0x81, 0x04, 0x00, 0x22 },			/* P-384 */
-		{ 5, 0x2b, 0x81, 0x04, 0x00, 0x23 },			/* P-521 */
+	    {8, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}, /* P-256 */
+	    {5, 0x2b, 0x81, 0x04, 0x00, 0x22},			 /* P-384 */
+	    {5, 0x2b, 0x81, 0x04, 0x00, 0x23},			 /* P-521 */
 	};
 	uint8_t attr[9];
 	size_t i, j;
@@ -224,7 +246,7 @@ static void dos_put_algorithm_info(struct vcard_buf *out)
 		for (j = 0; j < ARRAY_SIZE(rsa); j++)
 			buf_put_tlv(out, 0xc1 + i, rsa[j], sizeof(rsa[j]));
 		for (j = 0; j < ARRAY_SIZE(curves); j++) {
-			attr[0] = i == VCARD_SLOT_DEC ? 0x12 : 0x13;	/* ECDH : ECDSA */
+			attr[0] = i == VCARD_SLOT_DEC ? 0x12 : 0x13; /* ECDH : ECDSA */
 			memcpy(attr + 1, curves[j] + 1, curves[j][0]);
 			buf_put_tlv(out, 0xc1 + i, attr, 1 + curves[j][0]);
 		}
@@ -232,9 +254,10 @@ static void dos_put_algorithm_info(struct vcard_buf *out)
 }
 
 /* 73: discretionary data objects. */
-static void dos_put_discretionary(const struct vcard_card *card, struct vcard_buf *out)
+static void
+dos_put_discretionary(const struct vcard_card *card, struct vcard_buf *out)
 {
-	struct vcard_buf tmp = { .len = 0 };
+	struct vcard_buf tmp = {.len = 0};
 	uint16_t t;
 	size_t i;
 
@@ -263,9 +286,10 @@ static void dos_put_discretionary(const struct vcard_card *card, struct vcard_bu
 }
 
 /* Append the value of a readable DO; false when the tag is unknown. */
-static bool dos_read(const struct vcard_card *card, uint16_t tag, struct vcard_buf *out)
+static bool
+dos_read(const struct vcard_card *card, uint16_t tag, struct vcard_buf *out)
 {
-	struct vcard_buf tmp = { .len = 0 };
+	struct vcard_buf tmp = {.len = 0};
 	uint8_t counter[3];
 
 	switch (tag) {
@@ -323,14 +347,15 @@ static bool dos_read(const struct vcard_card *card, uint16_t tag, struct vcard_b
 		return true;
 	case 0x7f21:
 		buf_put(out, card->certs[card->cert_occurrence].data,
-			card->certs[card->cert_occurrence].len);
+		    card->certs[card->cert_occurrence].len);
 		return true;
 	default:
 		return false;
 	}
 }
 
-uint16_t handle_get_data(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
+uint16_t
+handle_get_data(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	uint16_t tag = (uint16_t)(cmd->p1 << 8 | cmd->p2);
 	const struct do_rule *rule = dos_rule(tag);
@@ -351,7 +376,8 @@ uint16_t handle_get_data(struct vcard_card *card, const struct apdu *cmd, struct
 }
 
 /* C1-C3: a different algorithm deletes the key of that slot. */
-static uint16_t dos_put_algorithm(struct vcard_card *card, uint16_t tag, const struct apdu *cmd)
+static uint16_t
+dos_put_algorithm(struct vcard_card *card, uint16_t tag, const struct apdu *cmd)
 {
 	enum vcard_slot slot = (enum vcard_slot)(tag - 0xc1);
 	const struct vcard_blob *old = dos_find(card, tag);
@@ -366,7 +392,8 @@ static uint16_t dos_put_algorithm(struct vcard_card *card, uint16_t tag, const s
 	return SW_OK;
 }
 
-static uint16_t dos_put_special(struct vcard_card *card, uint16_t tag, const struct apdu *cmd)
+static uint16_t
+dos_put_special(struct vcard_card *card, uint16_t tag, const struct apdu *cmd)
 {
 	switch (tag) {
 	case 0x00c4:
@@ -374,7 +401,7 @@ static uint16_t dos_put_special(struct vcard_card *card, uint16_t tag, const str
 			return SW_WRONG_DATA;
 		card->pw1_status = cmd->data[0];
 		return SW_OK;
-	case 0x00d3:	/* resetting code: empty deletes it */
+	case 0x00d3: /* resetting code: empty deletes it */
 		if (cmd->lc != 0 && (cmd->lc < 8 || cmd->lc > VCARD_PIN_MAX))
 			return SW_WRONG_DATA;
 		OPENSSL_cleanse(card->rc.value, sizeof(card->rc.value));
@@ -394,7 +421,8 @@ static uint16_t dos_put_special(struct vcard_card *card, uint16_t tag, const str
 	}
 }
 
-uint16_t handle_put_data(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
+uint16_t
+handle_put_data(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	uint16_t tag = (uint16_t)(cmd->p1 << 8 | cmd->p2);
 	const struct do_rule *rule = dos_rule(tag);
@@ -425,10 +453,10 @@ uint16_t handle_put_data(struct vcard_card *card, const struct apdu *cmd, struct
 }
 
 /* SELECT DATA: P1 is the occurrence of 7F21, counted from 0. */
-uint16_t handle_select_data(struct vcard_card *card, const struct apdu *cmd,
-			    struct vcard_buf *resp)
+uint16_t
+handle_select_data(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
-	static const uint8_t cert_tag[] = { 0x7f, 0x21 };
+	static const uint8_t cert_tag[] = {0x7f, 0x21};
 	size_t i;
 	bool found = false;
 
@@ -447,15 +475,15 @@ uint16_t handle_select_data(struct vcard_card *card, const struct apdu *cmd,
 }
 
 /* GET NEXT DATA 7F21: move to the next occurrence and read it. */
-uint16_t handle_get_next_data(struct vcard_card *card, const struct apdu *cmd,
-			      struct vcard_buf *resp)
+uint16_t
+handle_get_next_data(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	if (cmd->p1 != 0x7f || cmd->p2 != 0x21)
 		return SW_INCORRECT_P1P2;
 	if (card->cert_occurrence + 1 >= VCARD_CERT_SLOTS)
 		return SW_DATA_NOT_FOUND;
 	card->cert_occurrence++;
-	buf_put(resp, card->certs[card->cert_occurrence].data,
-		card->certs[card->cert_occurrence].len);
+	buf_put(
+	    resp, card->certs[card->cert_occurrence].data, card->certs[card->cert_occurrence].len);
 	return SW_OK;
 }

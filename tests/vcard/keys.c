@@ -26,12 +26,13 @@ struct keys_curve {
 };
 
 static const struct keys_curve keys_curves[] = {
-	{ { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 }, 8, "P-256" },
-	{ { 0x2b, 0x81, 0x04, 0x00, 0x22 }, 5, "P-384" },
-	{ { 0x2b, 0x81, 0x04, 0x00, 0x23 }, 5, "P-521" },
+    {{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}, 8, "P-256"},
+    {{0x2b, 0x81, 0x04, 0x00, 0x22}, 5, "P-384"},
+    {{0x2b, 0x81, 0x04, 0x00, 0x23}, 5, "P-521"},
 };
 
-static const struct keys_curve *keys_find_curve(const uint8_t *oid, size_t len)
+static const struct keys_curve *
+keys_find_curve(const uint8_t *oid, size_t len)
 {
 	size_t i;
 
@@ -42,7 +43,8 @@ static const struct keys_curve *keys_find_curve(const uint8_t *oid, size_t len)
 }
 
 /* EC attributes: algorithm id, OID, optionally an import format byte. */
-static const struct keys_curve *keys_attr_curve(const uint8_t *attr, size_t len)
+static const struct keys_curve *
+keys_attr_curve(const uint8_t *attr, size_t len)
 {
 	const struct keys_curve *c = keys_find_curve(attr + 1, len - 1);
 
@@ -51,34 +53,37 @@ static const struct keys_curve *keys_attr_curve(const uint8_t *attr, size_t len)
 	return c;
 }
 
-static unsigned int keys_attr_rsa_bits(const uint8_t *attr)
+static unsigned int
+keys_attr_rsa_bits(const uint8_t *attr)
 {
 	return (unsigned int)attr[1] << 8 | attr[2];
 }
 
-bool keys_attr_supported(const uint8_t *attr, size_t len)
+bool
+keys_attr_supported(const uint8_t *attr, size_t len)
 {
 	unsigned int bits;
 
 	if (len < 2)
 		return false;
 	switch (attr[0]) {
-	case 0x01:	/* RSA: bits(2) exponent bits(2) [format(1)] */
+	case 0x01: /* RSA: bits(2) exponent bits(2) [format(1)] */
 		if (len < 5 || len > 6 || (len == 6 && attr[5] > 3))
 			return false;
 		bits = keys_attr_rsa_bits(attr);
 		if (bits != 2048 && bits != 3072 && bits != 4096)
 			return false;
 		return ((unsigned int)attr[3] << 8 | attr[4]) >= 17;
-	case 0x12:	/* ECDH */
-	case 0x13:	/* ECDSA */
+	case 0x12: /* ECDH */
+	case 0x13: /* ECDSA */
 		return keys_attr_curve(attr, len) != NULL;
 	default:
 		return false;
 	}
 }
 
-int keys_generate(const uint8_t *attr, size_t attr_len, EVP_PKEY **out)
+int
+keys_generate(const uint8_t *attr, size_t attr_len, EVP_PKEY **out)
 {
 	const struct keys_curve *curve;
 	EVP_PKEY *pkey;
@@ -97,12 +102,14 @@ int keys_generate(const uint8_t *attr, size_t attr_len, EVP_PKEY **out)
 	return VCARD_OK;
 }
 
-bool keys_is_rsa(EVP_PKEY *pkey)
+bool
+keys_is_rsa(EVP_PKEY *pkey)
 {
 	return EVP_PKEY_is_a(pkey, "RSA");
 }
 
-static int keys_put_bn(EVP_PKEY *pkey, const char *param, unsigned int tag, struct vcard_buf *out)
+static int
+keys_put_bn(EVP_PKEY *pkey, const char *param, unsigned int tag, struct vcard_buf *out)
 {
 	uint8_t bytes[1024];
 	BIGNUM *bn = NULL;
@@ -120,15 +127,16 @@ static int keys_put_bn(EVP_PKEY *pkey, const char *param, unsigned int tag, stru
 	BN_bn2bin(bn, bytes);
 	buf_put_tlv(out, tag, bytes, (size_t)n);
 	r = VCARD_OK;
- out:
+out:
 	BN_free(bn);
 	return r;
 }
 
 /* 7F49: 81 modulus, 82 exponent for RSA; 86 uncompressed point for EC. */
-int keys_public_do(EVP_PKEY *pkey, struct vcard_buf *out)
+int
+keys_public_do(EVP_PKEY *pkey, struct vcard_buf *out)
 {
-	struct vcard_buf inner = { .len = 0 };
+	struct vcard_buf inner = {.len = 0};
 	uint8_t point[256];
 	size_t point_len = 0;
 	int r;
@@ -139,8 +147,8 @@ int keys_public_do(EVP_PKEY *pkey, struct vcard_buf *out)
 		if ((r = keys_put_bn(pkey, OSSL_PKEY_PARAM_RSA_E, 0x82, &inner)) != VCARD_OK)
 			return r;
 	} else {
-		if (!EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
-						     sizeof(point), &point_len))
+		if (!EVP_PKEY_get_octet_string_param(
+			pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point), &point_len))
 			return VCARD_ERR_CRYPTO;
 		buf_put_tlv(&inner, 0x86, point, point_len);
 	}
@@ -149,8 +157,8 @@ int keys_public_do(EVP_PKEY *pkey, struct vcard_buf *out)
 }
 
 /* ECDSA gives DER; the OpenPGP card answers r || s, each the order's size. */
-static int keys_der_to_raw(EVP_PKEY *pkey, const uint8_t *der, size_t der_len,
-			   struct vcard_buf *out)
+static int
+keys_der_to_raw(EVP_PKEY *pkey, const uint8_t *der, size_t der_len, struct vcard_buf *out)
 {
 	const unsigned char *p = der;
 	const BIGNUM *r_bn, *s_bn;
@@ -170,7 +178,7 @@ static int keys_der_to_raw(EVP_PKEY *pkey, const uint8_t *der, size_t der_len,
 	}
 	buf_put(out, raw, 2 * (size_t)size);
 	r = VCARD_OK;
- out:
+out:
 	ECDSA_SIG_free(sig);
 	return r;
 }
@@ -179,7 +187,8 @@ static int keys_der_to_raw(EVP_PKEY *pkey, const uint8_t *der, size_t der_len,
  * PSO:CDS and INTERNAL AUTHENTICATE. RSA: the input (a DigestInfo) gets
  * PKCS#1 v1.5 type 1 padding, no hashing. ECDSA: the input is the hash.
  */
-int keys_sign(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vcard_buf *out)
+int
+keys_sign(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vcard_buf *out)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	uint8_t sig[1024];
@@ -205,14 +214,14 @@ int keys_sign(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vcard_buf
 	} else {
 		r = keys_der_to_raw(pkey, sig, sig_len, out);
 	}
- out:
+out:
 	EVP_PKEY_CTX_free(ctx);
 	return r;
 }
 
 /* Find the value of tag in a BER-TLV list; NULL when absent or malformed. */
-static const uint8_t *keys_tlv_find(const uint8_t *p, size_t len, unsigned int tag,
-				    size_t *value_len)
+static const uint8_t *
+keys_tlv_find(const uint8_t *p, size_t len, unsigned int tag, size_t *value_len)
 {
 	size_t i = 0, n;
 	unsigned int t;
@@ -248,7 +257,8 @@ static const uint8_t *keys_tlv_find(const uint8_t *p, size_t len, unsigned int t
 	return NULL;
 }
 
-static int keys_ecdh(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vcard_buf *out)
+static int
+keys_ecdh(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vcard_buf *out)
 {
 	const uint8_t *a6, *pk, *point;
 	size_t a6_len, pk_len, point_len, secret_len;
@@ -263,12 +273,12 @@ static int keys_ecdh(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vc
 	    (pk = keys_tlv_find(a6, a6_len, 0x7f49, &pk_len)) == NULL ||
 	    (point = keys_tlv_find(pk, pk_len, 0x86, &point_len)) == NULL)
 		goto out;
-	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-					    NULL))
+	if (!EVP_PKEY_get_utf8_string_param(
+		pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL))
 		goto out;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point,
-						      point_len);
+	params[1] =
+	    OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, point_len);
 	params[2] = OSSL_PARAM_construct_end();
 	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
@@ -284,7 +294,7 @@ static int keys_ecdh(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vc
 	buf_put(out, secret, secret_len);
 	OPENSSL_cleanse(secret, sizeof(secret));
 	r = VCARD_OK;
- out:
+out:
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(peer);
 	return r;
@@ -294,7 +304,8 @@ static int keys_ecdh(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vc
  * PSO:DECIPHER. RSA: 00 (padding indicator) || cryptogram, PKCS#1 v1.5.
  * ECDH: A6 { 7F49 { 86 point } }, answered with the shared secret.
  */
-int keys_decipher(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vcard_buf *out)
+int
+keys_decipher(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vcard_buf *out)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	uint8_t plain[1024];
@@ -316,14 +327,15 @@ int keys_decipher(EVP_PKEY *pkey, const uint8_t *in, size_t in_len, struct vcard
 	}
 	buf_put(out, plain, plain_len);
 	r = VCARD_OK;
- out:
+out:
 	OPENSSL_cleanse(plain, sizeof(plain));
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
 	return r;
 }
 
-int keys_to_der(EVP_PKEY *pkey, uint8_t **der, size_t *der_len)
+int
+keys_to_der(EVP_PKEY *pkey, uint8_t **der, size_t *der_len)
 {
 	unsigned char *p = NULL;
 	int n = i2d_PrivateKey(pkey, &p);
@@ -335,7 +347,8 @@ int keys_to_der(EVP_PKEY *pkey, uint8_t **der, size_t *der_len)
 	return VCARD_OK;
 }
 
-int keys_from_der(const uint8_t *der, size_t der_len, EVP_PKEY **out)
+int
+keys_from_der(const uint8_t *der, size_t der_len, EVP_PKEY **out)
 {
 	const unsigned char *p = der;
 	EVP_PKEY *pkey = d2i_AutoPrivateKey(NULL, &p, (long)der_len);

@@ -21,9 +21,10 @@
 
 #include "vcard.h"
 
-static const uint8_t crt_tags[VCARD_KEY_SLOTS] = { 0xb6, 0xb8, 0xa4 };
+static const uint8_t crt_tags[VCARD_KEY_SLOTS] = {0xb6, 0xb8, 0xa4};
 
-void openpgp_reset_volatile(struct vcard_card *card)
+void
+openpgp_reset_volatile(struct vcard_card *card)
 {
 	card->pw1_sign_ok = false;
 	card->pw1_other_ok = false;
@@ -36,9 +37,10 @@ void openpgp_reset_volatile(struct vcard_card *card)
 	card->pending_off = 0;
 }
 
-uint16_t handle_select(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
+uint16_t
+handle_select(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
-	struct vcard_buf aid = { .len = 0 };
+	struct vcard_buf aid = {.len = 0};
 
 	(void)resp;
 	/* The host may give the whole AID or any prefix of it of at least the
@@ -52,12 +54,14 @@ uint16_t handle_select(struct vcard_card *card, const struct apdu *cmd, struct v
 	return card->terminated ? SW_TERMINATED : SW_OK;
 }
 
-static struct vcard_pin *openpgp_pin(struct vcard_card *card, uint8_t ref)
+static struct vcard_pin *
+openpgp_pin(struct vcard_card *card, uint8_t ref)
 {
 	return ref == 0x83 ? &card->pw3 : &card->pw1;
 }
 
-static bool *openpgp_pin_flag(struct vcard_card *card, uint8_t ref)
+static bool *
+openpgp_pin_flag(struct vcard_card *card, uint8_t ref)
 {
 	switch (ref) {
 	case 0x81:
@@ -69,7 +73,8 @@ static bool *openpgp_pin_flag(struct vcard_card *card, uint8_t ref)
 	}
 }
 
-static uint16_t openpgp_tries_sw(const struct vcard_pin *pin)
+static uint16_t
+openpgp_tries_sw(const struct vcard_pin *pin)
 {
 	return pin->tries == 0 ? SW_AUTH_BLOCKED : (uint16_t)(0x63c0 | pin->tries);
 }
@@ -79,8 +84,8 @@ static uint16_t openpgp_tries_sw(const struct vcard_pin *pin)
  * answers 63Cx with the tries left; the last one answers 63C0 and every
  * attempt after it 6983.
  */
-static uint16_t openpgp_check_pin(struct vcard_card *card, struct vcard_pin *pin,
-				  const uint8_t *value, size_t len)
+static uint16_t
+openpgp_check_pin(struct vcard_card *card, struct vcard_pin *pin, const uint8_t *value, size_t len)
 {
 	if (pin->tries == 0)
 		return SW_AUTH_BLOCKED;
@@ -95,7 +100,8 @@ static uint16_t openpgp_check_pin(struct vcard_card *card, struct vcard_pin *pin
 	return (uint16_t)(0x63c0 | pin->tries);
 }
 
-static void openpgp_set_pin(struct vcard_pin *pin, const uint8_t *value, size_t len)
+static void
+openpgp_set_pin(struct vcard_pin *pin, const uint8_t *value, size_t len)
 {
 	OPENSSL_cleanse(pin->value, sizeof(pin->value));
 	memcpy(pin->value, value, len);
@@ -103,12 +109,14 @@ static void openpgp_set_pin(struct vcard_pin *pin, const uint8_t *value, size_t 
 	pin->tries = VCARD_PIN_TRIES;
 }
 
-static size_t openpgp_min_len(uint8_t ref)
+static size_t
+openpgp_min_len(uint8_t ref)
 {
 	return ref == 0x83 ? 8 : 6;
 }
 
-uint16_t handle_verify(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
+uint16_t
+handle_verify(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	struct vcard_pin *pin;
 	bool *flag;
@@ -119,13 +127,13 @@ uint16_t handle_verify(struct vcard_card *card, const struct apdu *cmd, struct v
 		return SW_WRONG_P1P2;
 	pin = openpgp_pin(card, cmd->p2);
 	flag = openpgp_pin_flag(card, cmd->p2);
-	if (cmd->p1 == 0xff) {	/* 3.4: reset the access status */
+	if (cmd->p1 == 0xff) { /* 3.4: reset the access status */
 		if (cmd->lc != 0)
 			return SW_WRONG_LENGTH;
 		*flag = false;
 		return SW_OK;
 	}
-	if (cmd->lc == 0)	/* status check, costs no try */
+	if (cmd->lc == 0) /* status check, costs no try */
 		return *flag ? SW_OK : openpgp_tries_sw(pin);
 	sw = openpgp_check_pin(card, pin, cmd->data, cmd->lc);
 	*flag = sw == SW_OK;
@@ -133,8 +141,9 @@ uint16_t handle_verify(struct vcard_card *card, const struct apdu *cmd, struct v
 }
 
 /* Data: old PIN || new PIN; the card knows where the old one ends. */
-uint16_t handle_change_reference_data(struct vcard_card *card, const struct apdu *cmd,
-				      struct vcard_buf *resp)
+uint16_t
+handle_change_reference_data(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	struct vcard_pin *pin;
 	size_t new_len;
@@ -161,8 +170,8 @@ uint16_t handle_change_reference_data(struct vcard_card *card, const struct apdu
 }
 
 /* P1=02: new PW1 after PW3; P1=00: resetting code || new PW1. */
-uint16_t handle_reset_retry_counter(struct vcard_card *card, const struct apdu *cmd,
-				    struct vcard_buf *resp)
+uint16_t
+handle_reset_retry_counter(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	const uint8_t *new_pin = cmd->data;
 	size_t new_len = cmd->lc;
@@ -192,7 +201,8 @@ uint16_t handle_reset_retry_counter(struct vcard_card *card, const struct apdu *
 	return SW_OK;
 }
 
-static int openpgp_slot_of_crt(const struct apdu *cmd)
+static int
+openpgp_slot_of_crt(const struct apdu *cmd)
 {
 	int i;
 
@@ -204,8 +214,8 @@ static int openpgp_slot_of_crt(const struct apdu *cmd)
 	return -1;
 }
 
-uint16_t handle_generate_key(struct vcard_card *card, const struct apdu *cmd,
-			     struct vcard_buf *resp)
+uint16_t
+handle_generate_key(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	const struct vcard_blob *attr;
 	EVP_PKEY *pkey = NULL;
@@ -235,10 +245,9 @@ uint16_t handle_generate_key(struct vcard_card *card, const struct apdu *cmd,
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (vcard_verbose)
 			vcard_logf("generated key %d in %ld ms", slot + 1,
-				   (t1.tv_sec - t0.tv_sec) * 1000 +
-					   (t1.tv_nsec - t0.tv_nsec) / 1000000);
+			    (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		dos_forget_key(card, (enum vcard_slot)slot);
-		card->keys[slot] = pkey;	/* transferred */
+		card->keys[slot] = pkey; /* transferred */
 		card->key_origin[slot] = 0x01;
 		if (slot == VCARD_SLOT_SIG)
 			card->sig_count = 0;
@@ -251,7 +260,8 @@ uint16_t handle_generate_key(struct vcard_card *card, const struct apdu *cmd,
 	return SW_OK;
 }
 
-static uint16_t openpgp_sign_with(EVP_PKEY *pkey, const struct apdu *cmd, struct vcard_buf *resp)
+static uint16_t
+openpgp_sign_with(EVP_PKEY *pkey, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	int r;
 
@@ -263,8 +273,8 @@ static uint16_t openpgp_sign_with(EVP_PKEY *pkey, const struct apdu *cmd, struct
 	return r == VCARD_OK ? SW_OK : SW_UNKNOWN;
 }
 
-static uint16_t openpgp_compute_signature(struct vcard_card *card, const struct apdu *cmd,
-					  struct vcard_buf *resp)
+static uint16_t
+openpgp_compute_signature(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	uint16_t sw;
 
@@ -281,8 +291,8 @@ static uint16_t openpgp_compute_signature(struct vcard_card *card, const struct 
 	return SW_OK;
 }
 
-static uint16_t openpgp_decipher(struct vcard_card *card, const struct apdu *cmd,
-				 struct vcard_buf *resp)
+static uint16_t
+openpgp_decipher(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	EVP_PKEY *pkey = card->keys[card->dec_slot];
 
@@ -295,7 +305,8 @@ static uint16_t openpgp_decipher(struct vcard_card *card, const struct apdu *cmd
 	return SW_OK;
 }
 
-uint16_t handle_pso(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
+uint16_t
+handle_pso(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	if (cmd->p1 == 0x9e && cmd->p2 == 0x9a)
 		return openpgp_compute_signature(card, cmd, resp);
@@ -304,8 +315,9 @@ uint16_t handle_pso(struct vcard_card *card, const struct apdu *cmd, struct vcar
 	return SW_INCORRECT_P1P2;
 }
 
-uint16_t handle_internal_authenticate(struct vcard_card *card, const struct apdu *cmd,
-				      struct vcard_buf *resp)
+uint16_t
+handle_internal_authenticate(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
 		return SW_WRONG_P1P2;
@@ -315,7 +327,8 @@ uint16_t handle_internal_authenticate(struct vcard_card *card, const struct apdu
 }
 
 /* MSE SET: 22 41 {A4|B8} 83 01 {02|03} swaps DEC and AUT keys (3.3+). */
-uint16_t handle_mse(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
+uint16_t
+handle_mse(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	enum vcard_slot slot;
 
@@ -333,8 +346,8 @@ uint16_t handle_mse(struct vcard_card *card, const struct apdu *cmd, struct vcar
 	return SW_OK;
 }
 
-uint16_t handle_get_challenge(struct vcard_card *card, const struct apdu *cmd,
-			      struct vcard_buf *resp)
+uint16_t
+handle_get_challenge(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	uint8_t random[255];
 
@@ -350,8 +363,8 @@ uint16_t handle_get_challenge(struct vcard_card *card, const struct apdu *cmd,
 }
 
 /* Allowed after PW3, or when PW3 is blocked (the way out of a lost card). */
-uint16_t handle_terminate_df(struct vcard_card *card, const struct apdu *cmd,
-			     struct vcard_buf *resp)
+uint16_t
+handle_terminate_df(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	(void)resp;
 	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
@@ -365,8 +378,8 @@ uint16_t handle_terminate_df(struct vcard_card *card, const struct apdu *cmd,
 }
 
 /* ACTIVATE FILE on a terminated card is the factory reset. */
-uint16_t handle_activate_file(struct vcard_card *card, const struct apdu *cmd,
-			      struct vcard_buf *resp)
+uint16_t
+handle_activate_file(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp)
 {
 	(void)resp;
 	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)

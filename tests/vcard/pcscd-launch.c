@@ -17,7 +17,7 @@
  * tests; it never touches the system socket.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* unshare(), CLONE_NEWNS */
+#define _GNU_SOURCE /* unshare(), CLONE_NEWNS */
 #endif
 #include <errno.h>
 #include <fcntl.h>
@@ -31,26 +31,28 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define LISTEN_FD 3	/* SD_LISTEN_FDS_START */
+#define LISTEN_FD 3 /* SD_LISTEN_FDS_START */
 
-static void launch_private_run_dir(void)
+static void
+launch_private_run_dir(void)
 {
 	const char *dir = "/run/pcscd";
 
 	if (geteuid() != 0)
 		return;
 	(void)mkdir(dir, 0755);
-	if (unshare(CLONE_NEWNS) != 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
 	    mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
-		fprintf(stderr, "cardbridge-pcscd-launch: no private %s (%s); pcscd will "
-				"overwrite the system pcscd's pid file\n",
-			dir, strerror(errno));
+		fprintf(stderr,
+		    "cardbridge-pcscd-launch: no private %s (%s); pcscd will "
+		    "overwrite the system pcscd's pid file\n",
+		    dir, strerror(errno));
 }
 
-static int launch_listen(const char *path)
+static int
+launch_listen(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -66,15 +68,16 @@ static int launch_listen(const char *path)
 	    listen(fd, 64) != 0)
 		goto fail;
 	return fd;
- fail:
-	fprintf(stderr, "cardbridge-pcscd-launch: cannot listen on %s: %s\n", path,
-		strerror(errno));
+fail:
+	fprintf(
+	    stderr, "cardbridge-pcscd-launch: cannot listen on %s: %s\n", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return -1;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	char pid[32];
 	int fd;
@@ -93,7 +96,7 @@ int main(int argc, char **argv)
 		}
 		close(fd);
 	}
-	(void)fcntl(LISTEN_FD, F_SETFD, 0);	/* must survive exec */
+	(void)fcntl(LISTEN_FD, F_SETFD, 0); /* must survive exec */
 	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
 	if (setenv("LISTEN_FDS", "1", 1) != 0 || setenv("LISTEN_PID", pid, 1) != 0) {
 		perror("cardbridge-pcscd-launch: setenv");

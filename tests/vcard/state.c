@@ -32,7 +32,8 @@
 
 #define STATE_MAGIC "cardbridge-vcard-state 1"
 
-int blob_set(struct vcard_blob *blob, const void *data, size_t len)
+int
+blob_set(struct vcard_blob *blob, const void *data, size_t len)
 {
 	uint8_t *copy = NULL;
 
@@ -42,19 +43,21 @@ int blob_set(struct vcard_blob *blob, const void *data, size_t len)
 		memcpy(copy, data, len);
 	}
 	blob_clear(blob);
-	blob->data = copy;	/* transferred */
+	blob->data = copy; /* transferred */
 	blob->len = len;
 	return VCARD_OK;
 }
 
-void blob_clear(struct vcard_blob *blob)
+void
+blob_clear(struct vcard_blob *blob)
 {
 	free(blob->data);
 	blob->data = NULL;
 	blob->len = 0;
 }
 
-void state_free(struct vcard_card *card)
+void
+state_free(struct vcard_card *card)
 {
 	size_t i;
 
@@ -74,9 +77,10 @@ void state_free(struct vcard_card *card)
 }
 
 /* Everything back to how a new card leaves the factory. */
-int state_factory_reset(struct vcard_card *card)
+int
+state_factory_reset(struct vcard_card *card)
 {
-	static const uint8_t rsa2048[] = { 0x01, 0x08, 0x00, 0x00, 0x20, 0x00 };
+	static const uint8_t rsa2048[] = {0x01, 0x08, 0x00, 0x00, 0x20, 0x00};
 	uint16_t tag;
 	int r = VCARD_OK;
 
@@ -100,7 +104,8 @@ int state_factory_reset(struct vcard_card *card)
 	return r;
 }
 
-static void state_put_hex(FILE *f, const uint8_t *data, size_t len)
+static void
+state_put_hex(FILE *f, const uint8_t *data, size_t len)
 {
 	size_t i;
 
@@ -110,14 +115,16 @@ static void state_put_hex(FILE *f, const uint8_t *data, size_t len)
 		fprintf(f, "%02x", data[i]);
 }
 
-static void state_put_pin(FILE *f, const char *name, const struct vcard_pin *pin)
+static void
+state_put_pin(FILE *f, const char *name, const struct vcard_pin *pin)
 {
 	fprintf(f, "pin %s ", name);
 	state_put_hex(f, pin->value, pin->len);
 	fprintf(f, " %u\n", pin->tries);
 }
 
-static int state_write(const struct vcard_card *card, FILE *f)
+static int
+state_write(const struct vcard_card *card, FILE *f)
 {
 	uint8_t *der = NULL;
 	size_t der_len, i;
@@ -128,7 +135,7 @@ static int state_write(const struct vcard_card *card, FILE *f)
 	state_put_pin(f, "pw3", &card->pw3);
 	state_put_pin(f, "rc", &card->rc);
 	fprintf(f, "pw1-status %u\nsig-count %u\nterminated %d\n", card->pw1_status,
-		card->sig_count, card->terminated ? 1 : 0);
+	    card->sig_count, card->terminated ? 1 : 0);
 	for (i = 0; i < VCARD_KEY_SLOTS; i++) {
 		if (card->keys[i] == NULL)
 			continue;
@@ -154,7 +161,8 @@ static int state_write(const struct vcard_card *card, FILE *f)
 	return ferror(f) ? VCARD_ERR_SYSTEM : VCARD_OK;
 }
 
-static void state_fsync_dir(const char *path)
+static void
+state_fsync_dir(const char *path)
 {
 	char *copy = strdup(path);
 	int fd;
@@ -169,7 +177,8 @@ static void state_fsync_dir(const char *path)
 	free(copy);
 }
 
-int state_save(const struct vcard_card *card, const char *path)
+int
+state_save(const struct vcard_card *card, const char *path)
 {
 	char tmp[4096];
 	FILE *f = NULL;
@@ -185,7 +194,7 @@ int state_save(const struct vcard_card *card, const char *path)
 		r = VCARD_ERR_SYSTEM;
 		goto out;
 	}
-	fd = -1;	/* transferred to f */
+	fd = -1; /* transferred to f */
 	if ((r = state_write(card, f)) != VCARD_OK)
 		goto out;
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
@@ -198,11 +207,11 @@ int state_save(const struct vcard_card *card, const char *path)
 		r = VCARD_ERR_SYSTEM;
 	if (r == VCARD_OK)
 		state_fsync_dir(path);
- out:
+out:
 	if (r != VCARD_OK) {
 		vcard_logf("cannot save state to %s: %s%s%s", path, vcard_err_str(r),
-			   r == VCARD_ERR_SYSTEM ? ": " : "",
-			   r == VCARD_ERR_SYSTEM ? strerror(errno) : "");
+		    r == VCARD_ERR_SYSTEM ? ": " : "",
+		    r == VCARD_ERR_SYSTEM ? strerror(errno) : "");
 		(void)unlink(tmp);
 	}
 	if (f != NULL)
@@ -213,7 +222,8 @@ int state_save(const struct vcard_card *card, const char *path)
 }
 
 /* Decode hex ("-" is empty) into a malloc'ed buffer. */
-static int state_hex(const char *hex, uint8_t **out, size_t *out_len)
+static int
+state_hex(const char *hex, uint8_t **out, size_t *out_len)
 {
 	size_t n = strlen(hex), i;
 	uint8_t *bytes;
@@ -237,8 +247,8 @@ static int state_hex(const char *hex, uint8_t **out, size_t *out_len)
 	return VCARD_OK;
 }
 
-static int state_parse_pin(struct vcard_pin *pin, const uint8_t *value, size_t len,
-			   unsigned long tries)
+static int
+state_parse_pin(struct vcard_pin *pin, const uint8_t *value, size_t len, unsigned long tries)
 {
 	if (len > VCARD_PIN_MAX || tries > VCARD_PIN_TRIES)
 		return VCARD_ERR_STATE_FORMAT;
@@ -251,7 +261,8 @@ static int state_parse_pin(struct vcard_pin *pin, const uint8_t *value, size_t l
 }
 
 /* One line: keyword, first argument, optional number, optional hex value. */
-static int state_parse_line(struct vcard_card *card, char *line)
+static int
+state_parse_line(struct vcard_card *card, char *line)
 {
 	char *word = strtok(line, " \n"), *a1 = strtok(NULL, " \n"), *a2 = strtok(NULL, " \n");
 	char *a3 = strtok(NULL, " \n");
@@ -290,7 +301,7 @@ static int state_parse_line(struct vcard_card *card, char *line)
 		   state_hex(a2, &value, &len) == VCARD_OK && len <= VCARD_MAX_CERT) {
 		r = blob_set(&card->certs[n1], value, len);
 	}
- out:
+out:
 	if (value != NULL)
 		OPENSSL_clear_free(value, len);
 	return r;
@@ -300,7 +311,8 @@ static int state_parse_line(struct vcard_card *card, char *line)
  * Load the state file over factory defaults. A missing file is a new card
  * (and is created); a damaged one is an error naming the line.
  */
-int state_load(struct vcard_card *card, const char *path)
+int
+state_load(struct vcard_card *card, const char *path)
 {
 	FILE *f = NULL;
 	char *line = NULL;
@@ -335,7 +347,7 @@ int state_load(struct vcard_card *card, const char *path)
 		r = VCARD_ERR_STATE_FORMAT;
 	if (r != VCARD_OK)
 		vcard_logf("state file %s is damaged at line %zu", path, lineno);
- out:
+out:
 	if (line != NULL) {
 		OPENSSL_cleanse(line, cap);
 		free(line);

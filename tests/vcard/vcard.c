@@ -24,12 +24,13 @@
 
 #include "vcard.h"
 
-#define SERVE_REMOVED 1	/* serve() result besides enum vcard_err */
+#define SERVE_REMOVED 1 /* serve() result besides enum vcard_err */
 
 volatile int vcard_stop;
 bool vcard_verbose;
 
-void vcard_logf(const char *fmt, ...)
+void
+vcard_logf(const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -40,7 +41,8 @@ void vcard_logf(const char *fmt, ...)
 	fprintf(stderr, "cardbridge-vcard[%ld]: %s\n", (long)getpid(), line);
 }
 
-const char *vcard_err_str(int err)
+const char *
+vcard_err_str(int err)
 {
 	switch (err) {
 	case VCARD_OK:
@@ -68,21 +70,24 @@ const char *vcard_err_str(int err)
 	}
 }
 
-static void vcard_on_signal(int sig)
+static void
+vcard_on_signal(int sig)
 {
 	(void)sig;
 	vcard_stop = 1;
 }
 
-static void vcard_sleep_ms(long ms)
+static void
+vcard_sleep_ms(long ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !vcard_stop)
 		;
 }
 
-static bool vcard_parse_long(const char *what, const char *s, long max, long *out)
+static bool
+vcard_parse_long(const char *what, const char *s, long max, long *out)
 {
 	char *end;
 	long v;
@@ -97,42 +102,46 @@ static bool vcard_parse_long(const char *what, const char *s, long max, long *ou
 	return true;
 }
 
-static bool vcard_env_flag(const char *name)
+static bool
+vcard_env_flag(const char *name)
 {
 	const char *v = getenv(name);
 
 	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
-static bool vcard_env_long(const char *name, long max, long *out)
+static bool
+vcard_env_long(const char *name, long max, long *out)
 {
 	const char *v = getenv(name);
 
 	return v == NULL || *v == '\0' || vcard_parse_long(name, v, max, out);
 }
 
-static void vcard_usage(FILE *f)
+static void
+vcard_usage(FILE *f)
 {
 	fprintf(f, "usage: cardbridge-vcard [--port N] [--host ADDR] [--state FILE]\n"
 		   "         [--remove-after N [--reinsert-after-ms M]] [--delay-ms N]\n"
 		   "         [--fail-keygen] [--serial N] [--connect-timeout-ms N] [--verbose]\n");
 }
 
-static int vcard_parse_options(int argc, char **argv, struct vcard_options *o)
+static int
+vcard_parse_options(int argc, char **argv, struct vcard_options *o)
 {
 	static const struct option longopts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "state", required_argument, NULL, 's' },
-		{ "remove-after", required_argument, NULL, 'r' },
-		{ "reinsert-after-ms", required_argument, NULL, 'R' },
-		{ "delay-ms", required_argument, NULL, 'd' },
-		{ "fail-keygen", no_argument, NULL, 'f' },
-		{ "serial", required_argument, NULL, 'S' },
-		{ "connect-timeout-ms", required_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"port", required_argument, NULL, 'p'},
+	    {"host", required_argument, NULL, 'H'},
+	    {"state", required_argument, NULL, 's'},
+	    {"remove-after", required_argument, NULL, 'r'},
+	    {"reinsert-after-ms", required_argument, NULL, 'R'},
+	    {"delay-ms", required_argument, NULL, 'd'},
+	    {"fail-keygen", no_argument, NULL, 'f'},
+	    {"serial", required_argument, NULL, 'S'},
+	    {"connect-timeout-ms", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	long v;
 	int c;
@@ -164,8 +173,8 @@ static int vcard_parse_options(int argc, char **argv, struct vcard_options *o)
 				return -1;
 			break;
 		case 'R':
-			if (!vcard_parse_long("--reinsert-after-ms", optarg, 3600000,
-					      &o->reinsert_after_ms))
+			if (!vcard_parse_long(
+				"--reinsert-after-ms", optarg, 3600000, &o->reinsert_after_ms))
 				return -1;
 			break;
 		case 'd':
@@ -181,8 +190,8 @@ static int vcard_parse_options(int argc, char **argv, struct vcard_options *o)
 			o->serial = (uint32_t)v;
 			break;
 		case 'c':
-			if (!vcard_parse_long("--connect-timeout-ms", optarg, 3600000,
-					      &o->connect_timeout_ms))
+			if (!vcard_parse_long(
+				"--connect-timeout-ms", optarg, 3600000, &o->connect_timeout_ms))
 				return -1;
 			break;
 		case 'v':
@@ -203,15 +212,16 @@ static int vcard_parse_options(int argc, char **argv, struct vcard_options *o)
 	return 0;
 }
 
-static int vcard_control(struct vcard_card *card, int fd, uint8_t code)
+static int
+vcard_control(struct vcard_card *card, int fd, uint8_t code)
 {
 	switch (code) {
-	case 0x00:	/* power off */
-	case 0x01:	/* power on */
-	case 0x02:	/* reset */
+	case 0x00: /* power off */
+	case 0x01: /* power on */
+	case 0x02: /* reset */
 		openpgp_reset_volatile(card);
 		return VCARD_OK;
-	case 0x04:	/* get ATR; vpcd also polls this to see the card is there */
+	case 0x04: /* get ATR; vpcd also polls this to see the card is there */
 		return vpcd_link_send(fd, vcard_atr, vcard_atr_len);
 	default:
 		vcard_logf("ignoring unknown vpcd control code %u", code);
@@ -220,7 +230,8 @@ static int vcard_control(struct vcard_card *card, int fd, uint8_t code)
 }
 
 /* Answer vpcd until it hangs up, we are stopped, or the card is "removed". */
-static int vcard_serve(struct vcard_card *card, int fd, long *apdus)
+static int
+vcard_serve(struct vcard_card *card, int fd, long *apdus)
 {
 	static uint8_t in[65536], out[VCARD_MAX_RESPONSE + 2];
 	const struct vcard_options *o = card->opts;
@@ -250,7 +261,8 @@ static int vcard_serve(struct vcard_card *card, int fd, long *apdus)
 	}
 }
 
-static int vcard_run(struct vcard_card *card, struct vcard_options *o)
+static int
+vcard_run(struct vcard_card *card, struct vcard_options *o)
 {
 	long apdus = 0;
 	int fd, r;
@@ -270,7 +282,7 @@ static int vcard_run(struct vcard_card *card, struct vcard_options *o)
 			if (o->reinsert_after_ms < 0)
 				return VCARD_EXIT_REMOVED;
 			vcard_sleep_ms(o->reinsert_after_ms);
-			o->remove_after = 0;	/* one removal per run */
+			o->remove_after = 0; /* one removal per run */
 			continue;
 		}
 		if (r == VCARD_ERR_INTERRUPTED || vcard_stop)
@@ -283,17 +295,18 @@ static int vcard_run(struct vcard_card *card, struct vcard_options *o)
 	}
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static struct vcard_card card;
 	struct vcard_options opts = {
-		.host = "127.0.0.1",
-		.port = 35963,
-		.reinsert_after_ms = -1,
-		.connect_timeout_ms = 10000,
-		.serial = 1,
+	    .host = "127.0.0.1",
+	    .port = 35963,
+	    .reinsert_after_ms = -1,
+	    .connect_timeout_ms = 10000,
+	    .serial = 1,
 	};
-	struct sigaction sa = { .sa_handler = vcard_on_signal };
+	struct sigaction sa = {.sa_handler = vcard_on_signal};
 	int r, status;
 
 	if (vcard_parse_options(argc, argv, &opts) != 0)
@@ -301,7 +314,7 @@ int main(int argc, char **argv)
 	vcard_verbose = opts.verbose;
 	card.opts = &opts;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: recv() must return */
+	sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: recv() must return */
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stderr, NULL, _IOLBF, 0);
@@ -316,7 +329,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	status = vcard_run(&card, &opts);
- out:
+out:
 	state_free(&card);
 	return status;
 }

@@ -30,15 +30,15 @@
 /* Errors of the program (not status words, which are plain uint16_t). */
 enum vcard_err {
 	VCARD_OK = 0,
-	VCARD_ERR_SYSTEM = -1,		/* see errno */
+	VCARD_ERR_SYSTEM = -1, /* see errno */
 	VCARD_ERR_NO_MEMORY = -2,
-	VCARD_ERR_CONNECT = -3,		/* vpcd not listening in time */
-	VCARD_ERR_PEER_CLOSED = -4,	/* vpcd closed the connection */
-	VCARD_ERR_PROTOCOL = -5,	/* malformed vpcd frame */
-	VCARD_ERR_CRYPTO = -6,		/* OpenSSL failed */
-	VCARD_ERR_UNSUPPORTED = -7,	/* algorithm or attribute not supported */
-	VCARD_ERR_STATE_FORMAT = -8,	/* state file damaged */
-	VCARD_ERR_INTERRUPTED = -9,	/* SIGTERM or SIGINT */
+	VCARD_ERR_CONNECT = -3,	     /* vpcd not listening in time */
+	VCARD_ERR_PEER_CLOSED = -4,  /* vpcd closed the connection */
+	VCARD_ERR_PROTOCOL = -5,     /* malformed vpcd frame */
+	VCARD_ERR_CRYPTO = -6,	     /* OpenSSL failed */
+	VCARD_ERR_UNSUPPORTED = -7,  /* algorithm or attribute not supported */
+	VCARD_ERR_STATE_FORMAT = -8, /* state file damaged */
+	VCARD_ERR_INTERRUPTED = -9,  /* SIGTERM or SIGINT */
 };
 
 const char *vcard_err_str(int err);
@@ -52,15 +52,15 @@ const char *vcard_err_str(int err);
 /* Key slots in OpenPGP order; the CRT tags are B6, B8, A4. */
 enum vcard_slot { VCARD_SLOT_SIG = 0, VCARD_SLOT_DEC = 1, VCARD_SLOT_AUT = 2 };
 #define VCARD_KEY_SLOTS 3
-#define VCARD_CERT_SLOTS 3	/* 7F21 occurrences: 0 = AUT, 1 = DEC, 2 = SIG */
+#define VCARD_CERT_SLOTS 3 /* 7F21 occurrences: 0 = AUT, 1 = DEC, 2 = SIG */
 
 #define VCARD_PIN_MAX 127
 #define VCARD_PIN_TRIES 3
-#define VCARD_MAX_CERT 2048		/* announced in C0 */
-#define VCARD_MAX_SPECIAL_DO 255	/* announced in C0 */
-#define VCARD_MAX_CHAIN 4096		/* largest command a chain may build */
-#define VCARD_MAX_RESPONSE 4096		/* largest response data we build */
-#define VCARD_MAX_DOS 48		/* simple DOs held by the DO store */
+#define VCARD_MAX_CERT 2048	 /* announced in C0 */
+#define VCARD_MAX_SPECIAL_DO 255 /* announced in C0 */
+#define VCARD_MAX_CHAIN 4096	 /* largest command a chain may build */
+#define VCARD_MAX_RESPONSE 4096	 /* largest response data we build */
+#define VCARD_MAX_DOS 48	 /* simple DOs held by the DO store */
 
 /* Status words used by more than one file. */
 #define SW_OK 0x9000
@@ -102,7 +102,7 @@ void blob_clear(struct vcard_blob *blob);
 
 struct vcard_pin {
 	uint8_t value[VCARD_PIN_MAX];
-	size_t len;		/* 0: not set (only the resetting code) */
+	size_t len; /* 0: not set (only the resetting code) */
 	uint8_t tries;
 };
 
@@ -116,19 +116,19 @@ struct apdu {
 	uint8_t cla, ins, p1, p2;
 	const uint8_t *data;
 	size_t lc;
-	size_t le;		/* 0 when absent; 256 or 65536 for "00" */
+	size_t le; /* 0 when absent; 256 or 65536 for "00" */
 	bool extended;
 };
 
 struct vcard_options {
 	const char *host;
 	unsigned int port;
-	const char *state_path;		/* NULL: memory only */
-	long remove_after;		/* APDUs; 0: never */
-	long reinsert_after_ms;		/* -1: exit after removal */
+	const char *state_path; /* NULL: memory only */
+	long remove_after;	/* APDUs; 0: never */
+	long reinsert_after_ms; /* -1: exit after removal */
 	long delay_ms;
 	long connect_timeout_ms;
-	uint32_t serial;		/* card serial number in the AID */
+	uint32_t serial; /* card serial number in the AID */
 	bool fail_keygen;
 	bool verbose;
 };
@@ -136,9 +136,9 @@ struct vcard_options {
 struct vcard_card {
 	/* persistent: state.c saves all of these */
 	struct vcard_pin pw1, pw3, rc;
-	uint8_t pw1_status;		/* C4 byte 1: 00 = PW1 valid for one PSO:CDS */
+	uint8_t pw1_status; /* C4 byte 1: 00 = PW1 valid for one PSO:CDS */
 	EVP_PKEY *keys[VCARD_KEY_SLOTS];
-	uint8_t key_origin[VCARD_KEY_SLOTS];	/* DE: 0 none, 1 generated */
+	uint8_t key_origin[VCARD_KEY_SLOTS]; /* DE: 0 none, 1 generated */
 	uint32_t sig_count;
 	bool terminated;
 	struct vcard_do dos[VCARD_MAX_DOS];
@@ -148,50 +148,50 @@ struct vcard_card {
 	/* volatile: cleared on power on, reset and SELECT */
 	bool pw1_sign_ok, pw1_other_ok, pw3_ok;
 	unsigned int cert_occurrence;
-	enum vcard_slot dec_slot, aut_slot;	/* MSE */
+	enum vcard_slot dec_slot, aut_slot; /* MSE */
 	uint8_t chain_header[4];
 	uint8_t chain[VCARD_MAX_CHAIN];
 	size_t chain_len;
-	struct vcard_buf pending;	/* for GET RESPONSE */
+	struct vcard_buf pending; /* for GET RESPONSE */
 	size_t pending_off;
 
-	bool dirty;			/* persistent part changed */
+	bool dirty; /* persistent part changed */
 	const struct vcard_options *opts;
 };
 
 /* apdu.c */
-size_t vcard_process_apdu(struct vcard_card *card, const uint8_t *in, size_t in_len,
-			  uint8_t *out, size_t out_cap);
+size_t vcard_process_apdu(
+    struct vcard_card *card, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap);
 void vcard_log_hex(const char *prefix, const uint8_t *data, size_t len);
 
 /* openpgp.c: handlers return a status word and append data to resp */
 uint16_t handle_select(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
 uint16_t handle_verify(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
-uint16_t handle_change_reference_data(struct vcard_card *card, const struct apdu *cmd,
-				      struct vcard_buf *resp);
-uint16_t handle_reset_retry_counter(struct vcard_card *card, const struct apdu *cmd,
-				    struct vcard_buf *resp);
-uint16_t handle_generate_key(struct vcard_card *card, const struct apdu *cmd,
-			     struct vcard_buf *resp);
+uint16_t handle_change_reference_data(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
+uint16_t handle_reset_retry_counter(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
+uint16_t handle_generate_key(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
 uint16_t handle_pso(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
-uint16_t handle_internal_authenticate(struct vcard_card *card, const struct apdu *cmd,
-				      struct vcard_buf *resp);
+uint16_t handle_internal_authenticate(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
 uint16_t handle_mse(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
-uint16_t handle_get_challenge(struct vcard_card *card, const struct apdu *cmd,
-			      struct vcard_buf *resp);
-uint16_t handle_terminate_df(struct vcard_card *card, const struct apdu *cmd,
-			     struct vcard_buf *resp);
-uint16_t handle_activate_file(struct vcard_card *card, const struct apdu *cmd,
-			      struct vcard_buf *resp);
+uint16_t handle_get_challenge(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
+uint16_t handle_terminate_df(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
+uint16_t handle_activate_file(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
 void openpgp_reset_volatile(struct vcard_card *card);
 
 /* dos.c */
 uint16_t handle_get_data(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
 uint16_t handle_put_data(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
-uint16_t handle_select_data(struct vcard_card *card, const struct apdu *cmd,
-			    struct vcard_buf *resp);
-uint16_t handle_get_next_data(struct vcard_card *card, const struct apdu *cmd,
-			      struct vcard_buf *resp);
+uint16_t handle_select_data(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
+uint16_t handle_get_next_data(
+    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
 const struct vcard_blob *dos_find(const struct vcard_card *card, uint16_t tag);
 int dos_set(struct vcard_card *card, uint16_t tag, const void *data, size_t len);
 void dos_forget_key(struct vcard_card *card, enum vcard_slot slot);

@@ -24,7 +24,8 @@
 
 #include "vcard.h"
 
-static long link_now_ms(void)
+static long
+link_now_ms(void)
 {
 	struct timespec ts;
 
@@ -32,15 +33,17 @@ static long link_now_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void link_sleep_ms(long ms)
+static void
+link_sleep_ms(long ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !vcard_stop)
 		;
 }
 
-static int link_try_connect(const struct addrinfo *ai, int *fd_out)
+static int
+link_try_connect(const struct addrinfo *ai, int *fd_out)
 {
 	int fd, one = 1;
 
@@ -64,9 +67,10 @@ static int link_try_connect(const struct addrinfo *ai, int *fd_out)
  * Connect to vpcd, retrying while it is not listening yet (pcscd still
  * starting, or restarting) until timeout_ms has passed.
  */
-int vpcd_link_connect(const char *host, unsigned int port, long timeout_ms, int *fd_out)
+int
+vpcd_link_connect(const char *host, unsigned int port, long timeout_ms, int *fd_out)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL, *ai;
 	char service[16];
 	long deadline = link_now_ms() + timeout_ms;
@@ -97,15 +101,16 @@ int vpcd_link_connect(const char *host, unsigned int port, long timeout_ms, int 
 	}
 	vcard_logf("vpcd is not listening on %s:%u after %ld ms (%s): is pcscd running "
 		   "with the vpcd driver configured for this port?",
-		   host, port, timeout_ms, strerror(last_errno));
+	    host, port, timeout_ms, strerror(last_errno));
 	r = VCARD_ERR_CONNECT;
- out:
+out:
 	if (res != NULL)
 		freeaddrinfo(res);
 	return r;
 }
 
-static int link_recv_all(int fd, uint8_t *buf, size_t len)
+static int
+link_recv_all(int fd, uint8_t *buf, size_t len)
 {
 	size_t got = 0;
 	int one = 1;
@@ -132,7 +137,8 @@ static int link_recv_all(int fd, uint8_t *buf, size_t len)
 }
 
 /* Receive one frame into buf. A frame larger than cap is a protocol error. */
-int vpcd_link_recv(int fd, uint8_t *buf, size_t cap, size_t *len_out)
+int
+vpcd_link_recv(int fd, uint8_t *buf, size_t cap, size_t *len_out)
 {
 	uint8_t header[2];
 	size_t len;
@@ -152,7 +158,8 @@ int vpcd_link_recv(int fd, uint8_t *buf, size_t cap, size_t *len_out)
 }
 
 /* Send one frame; header and body go out in a single write. */
-int vpcd_link_send(int fd, const uint8_t *data, size_t len)
+int
+vpcd_link_send(int fd, const uint8_t *data, size_t len)
 {
 	uint8_t frame[2 + 65536];
 	size_t sent = 0;
