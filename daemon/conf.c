@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "daemon/conf.h"
+#include "protocol/methods.h"
 #include "daemon/log.h"
 #include "protocol/atr.h"
 #include "protocol/cberr.h"
@@ -34,7 +35,7 @@ config_init(struct cb_config *cfg)
 	cfg->max_in_flight = 8;
 	cfg->idle_timeout = 600;
 	cfg->handshake_timeout = 10;
-	cfg->prompt_timeout = 120;
+	cfg->prompt_timeout = PROTO_DEFAULT_PROMPT_TIMEOUT;
 	cfg->helper_timeout = 300;
 	cfg->card_watch = true;
 	cfg->ask_unknown_origins = true;
@@ -497,4 +498,18 @@ config_finish(struct cb_config *cfg)
 	    (cfg->helper = strdup(LIBEXECDIR "/cardbridge-pkcs11-helper")) == NULL)
 		return CB_ERR_ALLOC;
 	return 0;
+}
+
+int
+config_budget_s(const struct cb_config *cfg, const struct proto_method *m)
+{
+	switch (m->budget) {
+	case PROTO_BUDGET_NONE:
+		return 0;
+	case PROTO_BUDGET_FIXED:
+		break;
+	case PROTO_BUDGET_PROMPT:
+		return cfg->prompt_timeout + m->timeout_s;
+	}
+	return m->timeout_s;
 }

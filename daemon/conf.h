@@ -49,12 +49,10 @@ struct cb_config {
 	int helper_timeout; /* seconds a helper request may take before the helper is killed */
 	char *helper;
 	bool foreground;
-	bool card_watch;
-	bool ask_unknown_origins;
-	    /* "unknownOrigins": "ask" (default) or "refuse" */ /* watch PC/SC for reader and card
-								   events */
-	char *control_socket; /* NULL: $XDG_RUNTIME_DIR/cardbridge/control; "": none */
-	int idle_exit;	      /* seconds idle before exiting when socket-activated; 0: never */
+	bool card_watch;	  /* watch PC/SC for reader and card events */
+	bool ask_unknown_origins; /* "unknownOrigins": "ask" (default) or "refuse" */
+	char *control_socket;	  /* NULL: $XDG_RUNTIME_DIR/cardbridge/control; "": none */
+	int idle_exit;		  /* seconds idle before exiting when socket-activated; 0: never */
 };
 
 void config_init(struct cb_config *cfg);
@@ -70,6 +68,11 @@ int config_add_listen(struct cb_config *cfg, const char *spec);
 int config_add_module(struct cb_config *cfg, const char *path);
 int config_set_control_socket(struct cb_config *cfg, const char *path);
 void config_clear_listen(struct cb_config *cfg);
+
+struct proto_method;
+
+/* Seconds the daemon gives a method of protocol/methods.c before TIMEOUT. */
+int config_budget_s(const struct cb_config *cfg, const struct proto_method *m);
 
 /* Fill in the default listen addresses and resolve module paths. */
 int config_finish(struct cb_config *cfg);

@@ -27,6 +27,7 @@
 #include "daemon/log.h"
 #include "daemon/p11client.h"
 #include "protocol/cberr.h"
+#include "protocol/methods.h"
 #include "protocol/origin.h"
 
 struct consent {
@@ -70,8 +71,10 @@ ask(struct daemon *d, struct consent *c)
 	if (c->asking)
 		return;
 	/* Session 0: the dialog belongs to the origin, not to one connection. */
-	if (p11client_submit(d->p11, P11_SESSION_DAEMON, &id, "origin.confirm", c->origin, NULL,
-		d->cfg->prompt_timeout + 30) == 0)
+	const struct proto_method *m = proto_method_find("origin.confirm", PROTO_M_HELPER);
+
+	if (p11client_submit(d->p11, P11_SESSION_DAEMON, &id, m->name, c->origin, NULL,
+		config_budget_s(d->cfg, m)) == 0)
 		c->asking = true;
 }
 

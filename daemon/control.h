@@ -40,4 +40,7 @@ int control_remember_origin(struct daemon *d, const char *origin);
 
 int control_clients(const struct daemon *d);
 
+/* NULL, or a method whose control binding is missing or has no row. */
+const char *control_check_bindings(void);
+
 #endif /* CB_CONTROL_H */

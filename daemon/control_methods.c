@@ -30,25 +30,13 @@
 #include "daemon/p11client.h"
 #include "protocol/cberr.h"
 #include "protocol/origin.h"
-#include "protocol/params.h"
-
-#define CONTROL_TOKENS_TIMEOUT 130 /* the helper's own limit is 120 s */
+#include "protocol/methods.h"
 
 typedef void (*control_fn)(struct daemon *d, struct control_client *c, struct proto_request *req);
 
-struct control_row {
-	const char *name;
+struct control_binding {
+	const char *method;
 	control_fn handler;
-	const struct proto_field *schema;
-};
-
-static const struct proto_field schema_none[] = {
-    {NULL, 0, false, 0, NULL},
-};
-
-static const struct proto_field schema_origin[] = {
-    {"origin", PROTO_T_STRING, true, ORIGIN_MAX, NULL},
-    {NULL, 0, false, 0, NULL},
 };
 
 static time_t
@@ -228,7 +216,8 @@ handle_tokens(struct daemon *d, struct control_client *c, struct proto_request *
 	}
 	c->waiting_tokens = true;
 	c->tokens_retries = 0;
-	c->tokens_deadline = now_s() + CONTROL_TOKENS_TIMEOUT;
+	c->tokens_deadline =
+	    now_s() + config_budget_s(d->cfg, proto_method_find(req->method, PROTO_M_CONTROL));
 	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
 	dispatch_refresh_tokens(d); /* the same refresh tokens.list triggers */
 	control_tokens_poll(d);
@@ -240,21 +229,12 @@ handle_origins_list(struct daemon *d, struct control_client *c, struct proto_req
 	reply_result(c, &req->id, origins_object(d));
 }
 
-/* The "origin" param, checked like the allow-list in the configuration. */
+/* The "origin" param: checked like the allow-list in the configuration (methods.c). */
 static const char *
 origin_param(struct control_client *c, struct proto_request *req)
 {
-	struct json_object *v = NULL;
-	const char *text, *why;
-	struct origin o;
-
-	json_object_object_get_ex(req->params, "origin", &v);
-	text = json_object_get_string(v);
-	if (origin_parse(text, &o, &why) != 0 || !origin_is_acceptable(&o, &why)) {
-		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS, why);
-		return NULL;
-	}
-	return text;
+	(void)c;
+	return proto_param_string(req->params, "origin");
 }
 
 static struct json_object *
@@ -353,35 +333,46 @@ handle_origins_revoke(struct daemon *d, struct control_client *c, struct proto_r
 	reply_result(c, &req->id, result);
 }
 
-static const struct control_row rows[] = {
-    {"control.status", handle_status, schema_none},
-    {"control.tokens", handle_tokens, schema_none},
-    {"control.origins.list", handle_origins_list, schema_none},
-    {"control.origins.allow", handle_origins_allow, schema_origin},
-    {"control.origins.revoke", handle_origins_revoke, schema_origin},
-    {NULL, NULL, NULL},
+/* The control socket's handlers, bound to the rows of protocol/methods.c. */
+static const struct control_binding bindings[] = {
+    {"control.status", handle_status},
+    {"control.tokens", handle_tokens},
+    {"control.origins.list", handle_origins_list},
+    {"control.origins.allow", handle_origins_allow},
+    {"control.origins.revoke", handle_origins_revoke},
 };
+
+const char *
+control_check_bindings(void)
+{
+	const char *names[sizeof(bindings) / sizeof(bindings[0])];
+	size_t i;
+
+	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
+		names[i] = bindings[i].method;
+	return proto_bindings_check(names, sizeof(bindings) / sizeof(bindings[0]), PROTO_M_CONTROL);
+}
 
 void
 control_dispatch(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
-	const struct control_row *row;
-	char why[200];
+	const struct proto_method *m;
+	char why[PROTO_PARAMS_WHY_MAX];
+	size_t i;
 	int r;
 
-	for (row = rows; row->name; row++)
-		if (strcmp(row->name, req->method) == 0)
-			break;
-	if (row->name == NULL) {
+	if ((m = proto_method_find(req->method, PROTO_M_CONTROL)) == NULL) {
 		reply_error(c, &req->id, CB_ERR_METHOD_NOT_FOUND, "method not found");
 		goto out;
 	}
-	if ((r = proto_check_params(req->params, row->schema, why, sizeof(why))) != 0) {
+	if ((r = proto_method_check(m, req->params, why, sizeof(why))) != 0) {
 		reply_error(c, &req->id, r, why);
 		goto out;
 	}
-	log_debug("control: %s", row->name);
-	row->handler(d, c, req);
+	log_debug("control: %s", m->name);
+	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
+		if (strcmp(bindings[i].method, m->name) == 0)
+			bindings[i].handler(d, c, req);
 out:
 	proto_request_free(req);
 }

@@ -111,6 +111,8 @@ void dispatch_free(struct daemon *d);
 void dispatch_card_events(struct daemon *d);
 struct json_object *dispatch_method_names(void);
 void dispatch_refresh_tokens(struct daemon *d); /* for control.tokens */
+/* NULL, or a method whose page binding is missing or has no row. */
+const char *dispatch_check_bindings(void);
 
 /* server.c */
 int server_run(struct daemon *d);

@@ -23,53 +23,65 @@
 #include "daemon/p11client.h"
 #include "protocol/atr.h"
 #include "protocol/cberr.h"
-#include "protocol/params.h"
-#include "protocol/schemas.h"
+#include "protocol/methods.h"
 
-#define NEEDS_TOKEN 0x1	  /* goes to the helper */
-#define CHANGES_TOKEN 0x2 /* invalidates the token cache when done */
-
-struct method_row;
-typedef void (*method_fn)(
-    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row);
-
-struct method_row {
-	const char *name;
-	method_fn handler;
-	const struct proto_field *schema;
-	unsigned flags;
-	int timeout_s; /* for helper calls; dialogs included */
-};
+typedef void (*page_handler)(
+    struct daemon *d, struct session *s, struct proto_request *req, const struct proto_method *m);
 
 static void handle_system_hello(
-    struct daemon *, struct session *, struct proto_request *, const struct method_row *);
+    struct daemon *, struct session *, struct proto_request *, const struct proto_method *);
 static void handle_tokens_list(
-    struct daemon *, struct session *, struct proto_request *, const struct method_row *);
+    struct daemon *, struct session *, struct proto_request *, const struct proto_method *);
 static void handle_forward(
-    struct daemon *, struct session *, struct proto_request *, const struct method_row *);
+    struct daemon *, struct session *, struct proto_request *, const struct proto_method *);
 static void handle_events_subscribe(
-    struct daemon *, struct session *, struct proto_request *, const struct method_row *);
+    struct daemon *, struct session *, struct proto_request *, const struct proto_method *);
 
-static const struct method_row methods[] = {
-    {"system.hello", handle_system_hello, proto_schema_none, 0, 0},
-    {"tokens.list", handle_tokens_list, proto_schema_none, NEEDS_TOKEN, 120},
-    {"keys.generate", handle_forward, proto_schema_keys_generate, NEEDS_TOKEN | CHANGES_TOKEN, 600},
-    {"certificates.install", handle_forward, proto_schema_certificates_install,
-	NEEDS_TOKEN | CHANGES_TOKEN, 300},
-    {"certificates.list", handle_forward, proto_schema_token_only, NEEDS_TOKEN, 120},
-    {"events.subscribe", handle_events_subscribe, proto_schema_none, 0, 0},
-    {"events.unsubscribe", handle_events_subscribe, proto_schema_none, 0, 0},
-    {NULL, NULL, NULL, 0, 0},
+/* The page port's handlers, bound to the rows of protocol/methods.c. */
+static const struct page_binding {
+	const char *method;
+	page_handler handler;
+} bindings[] = {
+    {"system.hello", handle_system_hello},
+    {"tokens.list", handle_tokens_list},
+    {"keys.generate", handle_forward},
+    {"certificates.install", handle_forward},
+    {"certificates.list", handle_forward},
+    {"events.subscribe", handle_events_subscribe},
+    {"events.unsubscribe", handle_events_subscribe},
 };
+
+const char *
+dispatch_check_bindings(void)
+{
+	const char *names[sizeof(bindings) / sizeof(bindings[0])];
+	size_t i;
+
+	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
+		names[i] = bindings[i].method;
+	return proto_bindings_check(names, sizeof(bindings) / sizeof(bindings[0]), PROTO_M_PAGE);
+}
+
+static page_handler
+binding_of(const struct proto_method *m)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
+		if (strcmp(bindings[i].method, m->name) == 0)
+			return bindings[i].handler;
+	return NULL;
+}
 
 struct json_object *
 dispatch_method_names(void)
 {
 	struct json_object *a = json_object_new_array();
-	const struct method_row *m;
+	const struct proto_method *m;
 
-	for (m = methods; m->name; m++)
-		json_object_array_add(a, json_object_new_string(m->name));
+	for (m = proto_methods; m->name; m++)
+		if (m->flags & PROTO_M_PAGE)
+			json_object_array_add(a, json_object_new_string(m->name));
 	return a;
 }
 
@@ -95,7 +107,7 @@ reply_result(
 
 static void
 handle_system_hello(
-    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row)
+    struct daemon *d, struct session *s, struct proto_request *req, const struct proto_method *row)
 {
 	struct json_object *r = json_object_new_object();
 
@@ -124,14 +136,14 @@ begin_helper_call(struct daemon *d, struct session *s, const struct proto_id *id
 
 static void
 handle_forward(
-    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row)
+    struct daemon *d, struct session *s, struct proto_request *req, const struct proto_method *row)
 {
 	int r;
 
 	if (begin_helper_call(d, s, &req->id) != 0)
 		return;
 	if ((r = p11client_submit(d->p11, s->id, &req->id, req->method, s->origin, req->params,
-		 row->timeout_s)) != 0) {
+		 config_budget_s(d->cfg, row))) != 0) {
 		s->in_flight--;
 		reply_error(d, s, &req->id, r, NULL, -1);
 	}
@@ -139,7 +151,7 @@ handle_forward(
 
 static void
 handle_events_subscribe(
-    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row)
+    struct daemon *d, struct session *s, struct proto_request *req, const struct proto_method *row)
 {
 	struct json_object *r = json_object_new_object();
 
@@ -166,7 +178,10 @@ refresh_tokens(struct daemon *d)
 {
 	if (d->tokens_refreshing)
 		return;
-	if (p11client_submit(d->p11, P11_SESSION_DAEMON, NULL, "tokens.list", "", NULL, 120) == 0) {
+	const struct proto_method *m = proto_method_find("tokens.list", PROTO_M_HELPER);
+
+	if (p11client_submit(d->p11, P11_SESSION_DAEMON, NULL, m->name, "", NULL,
+		config_budget_s(d->cfg, m)) == 0) {
 		d->tokens_refreshing = true;
 		d->refresh_generation = d->tokens_generation;
 	}
@@ -181,7 +196,7 @@ dispatch_refresh_tokens(struct daemon *d)
 
 static void
 handle_tokens_list(
-    struct daemon *d, struct session *s, struct proto_request *req, const struct method_row *row)
+    struct daemon *d, struct session *s, struct proto_request *req, const struct proto_method *row)
 {
 	struct waiter *w;
 
@@ -207,40 +222,26 @@ handle_tokens_list(
 void
 dispatch_request(struct daemon *d, struct session *s, struct proto_request *req)
 {
-	const struct method_row *m;
-	char why[200];
+	const struct proto_method *m;
+	char why[PROTO_PARAMS_WHY_MAX];
 	int r;
 
-	for (m = methods; m->name; m++)
-		if (strcmp(m->name, req->method) == 0)
-			break;
-	if (m->name == NULL) {
+	if ((m = proto_method_find(req->method, PROTO_M_PAGE)) == NULL) {
 		log_debug("session %llu: unknown method", (unsigned long long)s->id);
 		reply_error(d, s, &req->id, CB_ERR_METHOD_NOT_FOUND, "method not found", -1);
 		goto out;
 	}
-	if ((r = proto_check_params(req->params, m->schema, why, sizeof(why))) != 0) {
+	if ((r = proto_method_check(m, req->params, why, sizeof(why))) != 0) {
 		reply_error(d, s, &req->id, r, why, -1);
 		goto out;
 	}
 	log_debug("session %llu (%s): %s", (unsigned long long)s->id, s->origin, m->name);
 	/* An origin nobody allow-listed may only say hello until the user answers. */
-	if (m->handler != handle_system_hello && consent_hold(d, s, req))
+	if ((m->flags & PROTO_M_CONSENT) && consent_hold(d, s, req))
 		return; /* transferred */
-	m->handler(d, s, req, m);
+	binding_of(m)(d, s, req, m);
 out:
 	proto_request_free(req);
-}
-
-static const struct method_row *
-find_row(const char *name)
-{
-	const struct method_row *m;
-
-	for (m = methods; m->name; m++)
-		if (name && strcmp(m->name, name) == 0)
-			return m;
-	return NULL;
 }
 
 /* Answer every page waiting for the token list, from the cache or with err. */
@@ -449,7 +450,7 @@ void
 dispatch_replies(struct daemon *d)
 {
 	struct p11_reply *list, *r;
-	const struct method_row *row;
+	const struct proto_method *row;
 	struct session *s;
 
 	list = p11client_take(d->p11);
@@ -460,8 +461,8 @@ dispatch_replies(struct daemon *d)
 			daemon_reply(d, r);
 			continue;
 		}
-		row = find_row(r->method);
-		if (row && (row->flags & CHANGES_TOKEN))
+		row = proto_method_find(r->method, PROTO_M_HELPER);
+		if (row && (row->flags & PROTO_M_CHANGES_TOKEN))
 			invalidate_tokens(d);
 		if (r->err == CB_ERR_MODULE_ERROR || r->err == CB_ERR_CARD_REMOVED ||
 		    r->err == CB_ERR_TOKEN_NOT_PRESENT || r->err == CB_ERR_PIN_INCORRECT ||

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include "daemon/conf.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
@@ -198,6 +199,7 @@ main(int argc, char **argv)
 	bool no_defaults = false;
 	struct cb_config cfg;
 	struct daemon d;
+	const char *bad;
 	int r;
 
 	log_init("cardbridged");
@@ -214,6 +216,11 @@ main(int argc, char **argv)
 	log_set_level(cfg.log_level);
 	if (cfg.norigins == 0)
 		log_warn("no origin is allowed: every page will be refused (use --allow-origin)");
+	if ((bad = dispatch_check_bindings()) != NULL || (bad = control_check_bindings()) != NULL) {
+		log_error("not started: method %s has no handler, or a handler has no method", bad);
+		config_free(&cfg);
+		return 1;
+	}
 	memset(&d, 0, sizeof(d));
 	d.cfg = &cfg;
 	log_info("cardbridged %s starting", PACKAGE_VERSION);

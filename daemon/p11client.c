@@ -35,6 +35,7 @@
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
 #include "protocol/jsonrpc.h"
+#include "protocol/methods.h"
 
 /* Nesting of the helper's answers: results are a few levels deep. */
 #define HELPER_JSON_DEPTH 32
@@ -62,6 +63,7 @@ struct p11client {
 	void (*wake)(void *);
 	void *wake_arg;
 	char **argv;
+	int hello_budget_s; /* what protocol/methods.c gives "hello" */
 
 	/* {lock} */
 	struct call *queued; /* submitted, not yet sent */
@@ -287,7 +289,7 @@ spawn_helper(struct p11client *c)
 	pthread_mutex_unlock(&c->lock);
 	log_info("started PKCS#11 helper (pid %d)", pid);
 	/* Every helper starts with a hello: the daemon learns the module status. */
-	return p11client_submit(c, P11_SESSION_DAEMON, NULL, "hello", "", NULL, 30);
+	return p11client_submit(c, P11_SESSION_DAEMON, NULL, "hello", "", NULL, c->hello_budget_s);
 }
 
 /* Reap pid if it ends within ms; false if it is still running. */
@@ -701,6 +703,7 @@ p11client_start(
 	c->wake = wake;
 	c->wake_arg = wake_arg;
 	c->replies_tail = &c->replies;
+	c->hello_budget_s = config_budget_s(cfg, proto_method_find("hello", PROTO_M_HELPER));
 	ipc_reader_init(&c->reader, 0);
 	if ((c->argv = build_argv(cfg)) == NULL ||
 	    (c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||

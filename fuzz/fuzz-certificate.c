@@ -33,6 +33,8 @@
 #include <openssl/x509v3.h>
 
 #include "fuzz/fuzz.h"
+#include "protocol/params.h"
+#include "protocol/methods.h"
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
@@ -63,7 +65,7 @@ base64(const uint8_t *der, size_t len, size_t width, const char *head, const cha
 	return text;
 }
 
-/* The parameter text, or NULL when field_string() would refuse it first. */
+/* The parameter text, or NULL when the params check would refuse it first. */
 static char *
 param_text(const uint8_t *data, size_t size, const uint8_t **der, size_t *der_len)
 {
@@ -76,7 +78,7 @@ param_text(const uint8_t *data, size_t size, const uint8_t **der, size_t *der_le
 	if (size > 0 && data[0] == FORM_PEM)
 		return base64(data + 1, size - 1, 64, "-----BEGIN CERTIFICATE-----\n",
 		    "-----END CERTIFICATE-----\n");
-	if (size > X509_TEXT_MAX || memchr(data, '\0', size) != NULL)
+	if (size > PROTO_CERTIFICATE_MAX || memchr(data, '\0', size) != NULL)
 		return NULL;
 	if ((text = malloc(size + 1)) == NULL)
 		return NULL;
@@ -88,7 +90,7 @@ param_text(const uint8_t *data, size_t size, const uint8_t **der, size_t *der_le
 static void
 check_page_text(const char *s)
 {
-	FUZZ_CHECK(s != NULL && field_text_ok(s, strlen(s)));
+	FUZZ_CHECK(s != NULL && proto_text_ok(s, strlen(s)));
 }
 
 /* What certificates.install reports: summary, labels, dates. */

@@ -2,8 +2,8 @@
  * fuzz-jsonrpc.c - one WebSocket text message from a page, through all that
  * the daemon does with it before a handler runs.
  *
- * proto_parse_request() with the daemon's default limits, the method table
- * lookup, proto_check_params() against the method's schema, the error or
+ * proto_parse_request() with the daemon's default limits, the lookup in
+ * protocol/methods.c (page and control rows), proto_method_check(), the error or
  * result the daemon would send back, and the frame it would send to the
  * helper.  Also proto_check_duplicate_keys() on the raw bytes, which it
  * must survive even though the daemon only calls it on text json-c took.
@@ -15,8 +15,8 @@
  *  - an accepted request, serialised again by json-c, is accepted again
  *    and reads back equal (parser and serialiser agree);
  *  - params that pass their schema reach the helper intact: the frame
- *    the daemon builds fits the IPC limit and the helper's own parser
- *    reads back equal params.
+ *    the daemon builds fits the IPC limit, the helper's own parser reads
+ *    back equal params, and the helper's check of its row accepts them.
  */
 #include "config.h"
 
@@ -30,36 +30,7 @@
 #include "protocol/ipc.h"
 #include "protocol/jsonrpc.h"
 #include "protocol/origin.h"
-#include "protocol/params.h"
-#include "protocol/schemas.h"
-
-/* daemon/control_methods.c's one schema of its own (static there); keep in step. */
-static const struct proto_field schema_origin[] = {
-    {"origin", PROTO_T_STRING, true, ORIGIN_MAX, NULL},
-    {NULL, 0, false, 0, NULL},
-};
-
-/* The method tables of daemon/dispatch.c and daemon/control_methods.c. */
-static const struct method_row {
-	const char *name;
-	const struct proto_field *schema;
-	bool to_helper; /* forwarded with its params (handle_forward) */
-} methods[] = {
-    {"system.hello", proto_schema_none, false},
-    {"tokens.list", proto_schema_none, false},
-    {"keys.generate", proto_schema_keys_generate, true},
-    {"certificates.install", proto_schema_certificates_install, true},
-    {"certificates.list", proto_schema_token_only, true},
-    {"events.subscribe", proto_schema_none, false},
-    {"events.unsubscribe", proto_schema_none, false},
-    /* the control socket's table */
-    {"control.status", proto_schema_none, false},
-    {"control.tokens", proto_schema_none, false},
-    {"control.origins.list", proto_schema_none, false},
-    {"control.origins.allow", schema_origin, false},
-    {"control.origins.revoke", schema_origin, false},
-    {NULL, NULL, false},
-};
+#include "protocol/methods.h"
 
 /* RFC 3629, written apart from protocol/jsonrpc.c's so that they check each other. */
 static bool
@@ -182,10 +153,12 @@ check_reparse(const struct proto_request *req)
  * proto_parse_object() + request_envelope() read back.
  */
 static void
-check_helper_frame(const char *method, struct json_object *params)
+check_helper_frame(const struct proto_method *m, struct json_object *params)
 {
 	struct json_object *msg = json_object_new_object(), *back, *bparams;
 	struct proto_failure fail;
+	char why[PROTO_PARAMS_WHY_MAX];
+	const char *method = m->name;
 	uint8_t *frame;
 	size_t flen;
 	const char *text;
@@ -203,6 +176,8 @@ check_helper_frame(const char *method, struct json_object *params)
 	FUZZ_CHECK(json_object_object_get_ex(back, "params", &bparams));
 	FUZZ_CHECK(params ? json_object_equal(bparams, params)
 			  : json_object_is_type(bparams, json_type_object));
+	FUZZ_CHECK(proto_method_check(
+		       proto_method_find(method, PROTO_M_HELPER), bparams, why, sizeof(why)) == 0);
 	json_object_put(back);
 	json_object_put(msg);
 }
@@ -210,27 +185,24 @@ check_helper_frame(const char *method, struct json_object *params)
 static void
 dispatch(struct proto_request *req)
 {
-	const struct method_row *m;
-	char why[200];
+	const struct proto_method *m;
+	char why[PROTO_PARAMS_WHY_MAX];
 	int r;
 
-	for (m = methods; m->name; m++)
-		if (strcmp(m->name, req->method) == 0)
-			break;
-	if (m->name == NULL) {
+	if ((m = proto_method_find(req->method, PROTO_M_PAGE | PROTO_M_CONTROL)) == NULL) {
 		check_reply(
 		    proto_emit_error(&req->id, CB_ERR_METHOD_NOT_FOUND, "method not found", -1),
 		    &req->id, true);
 		return;
 	}
-	if ((r = proto_check_params(req->params, m->schema, why, sizeof(why))) != 0) {
-		FUZZ_CHECK(r == CB_ERR_INVALID_PARAMS);
-		FUZZ_CHECK(why[0] != '\0' && fuzz_printable(why));
+	if ((r = proto_method_check(m, req->params, why, sizeof(why))) != 0) {
+		FUZZ_CHECK(r == CB_ERR_INVALID_PARAMS || r == CB_ERR_UNSUPPORTED_ALGORITHM);
+		FUZZ_CHECK(strncmp(why, "params", 6) == 0 && fuzz_printable(why));
 		check_reply(proto_emit_error(&req->id, r, why, -1), &req->id, true);
 		return;
 	}
-	if (m->to_helper)
-		check_helper_frame(m->name, req->params);
+	if (m->flags & PROTO_M_HELPER)
+		check_helper_frame(m, req->params);
 	/* Echo params as a result: the emitter on every string a schema lets through. */
 	check_reply(proto_emit_result(&req->id,
 			req->params ? json_object_get(req->params) : json_object_new_object()),

@@ -4,19 +4,21 @@
  *
  * The input is the subject object's JSON text.  It is put into a whole
  * keys.generate request and goes through the daemon (proto_parse_request,
- * proto_check_params with the method's schema) and, when the daemon lets
- * it through, into the frame the helper reads; the helper then builds the
- * name with pkcs11/csr.c's csr_subject().  Objects the daemon refuses go
- * to csr_subject() too, as the helper parser reads them: the helper must
- * not rely on the daemon's checks.  csr_prepare(), which puts the name in
- * a request, is static in csr.c next to the token signing code, so its
- * OpenSSL calls are repeated here with a key made once.
+ * proto_method_check with the row of protocol/methods.c) and, when the
+ * daemon lets it through, into the frame the helper reads; the helper
+ * checks it again with the same row and builds the name with pkcs11/csr.c's
+ * csr_subject().  Objects the daemon's parser refuses are read as the
+ * helper's parser reads them and go through the helper's check too.
+ * csr_prepare(), which puts the name in a request, is static in csr.c next
+ * to the token signing code, so its OpenSSL calls are repeated here with a
+ * key made once.
  *
- * Properties: a refusal is INVALID_PARAMS naming params.subject; for a
- * request the daemon accepted, the message is UTF-8 text without control
- * characters; an accepted name holds exactly the fields given, each with
- * the very text given (C upper-cased), survives DER encoding, and every
- * text derived from it for the page is valid UTF-8 without controls.
+ * Properties: a refusal is INVALID_PARAMS naming a params.subject field in
+ * printable ASCII; the daemon and the helper agree; csr_subject() never
+ * refuses what the table accepts; an accepted name holds exactly the fields
+ * given, each with the very text given (C upper-cased), survives DER
+ * encoding, and every text derived from it for the page is valid UTF-8
+ * without controls.
  */
 #include "config.h"
 
@@ -33,7 +35,7 @@
 #include "protocol/cberr.h"
 #include "protocol/jsonrpc.h"
 #include "protocol/params.h"
-#include "protocol/schemas.h"
+#include "protocol/methods.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
@@ -101,7 +103,8 @@ daemon_params(const uint8_t *data, size_t size)
 	if (proto_parse_request(text, hlen + size + tlen, &lim, &req, &fail) != 0)
 		proto_failure_clear(&fail);
 	else if (strcmp(req->method, "keys.generate") == 0 &&
-		 proto_check_params(req->params, proto_schema_keys_generate, why, sizeof(why)) == 0)
+		 proto_method_check(proto_method_find(req->method, PROTO_M_PAGE), req->params, why,
+		     sizeof(why)) == 0)
 		params = json_object_get(req->params);
 	proto_request_free(req);
 	free(text);
@@ -178,10 +181,10 @@ check_name(X509_NAME *name)
 	FUZZ_CHECK(X509_NAME_cmp(name, back) == 0);
 	X509_NAME_free(back);
 	OPENSSL_free(der);
-	FUZZ_CHECK((text = x509_name_text(name)) != NULL && field_text_ok(text, strlen(text)));
+	FUZZ_CHECK((text = x509_name_text(name)) != NULL && proto_text_ok(text, strlen(text)));
 	free(text);
 	if ((text = x509_common_name(name)) != NULL)
-		FUZZ_CHECK(field_text_ok(text, strlen(text)));
+		FUZZ_CHECK(proto_text_ok(text, strlen(text)));
 	free(text);
 	FUZZ_CHECK((csr = X509_REQ_new()) != NULL);
 	FUZZ_CHECK(X509_REQ_set_version(csr, X509_REQ_VERSION_1) == 1 &&
@@ -191,12 +194,31 @@ check_name(X509_NAME *name)
 	X509_REQ_free(csr);
 }
 
+/* The helper's check of a keys.generate whose subject is subject (owned). */
+static int
+helper_check(struct json_object *subject, char *why, size_t whylen)
+{
+	struct json_object *params = json_object_new_object(), *alg = json_object_new_object();
+	int r;
+
+	json_object_object_add(alg, "type", json_object_new_string("RSA"));
+	json_object_object_add(alg, "bits", json_object_new_int(2048));
+	json_object_object_add(params, "token", json_object_new_string("pkcs11:token=t"));
+	json_object_object_add(params, "algorithm", alg);
+	json_object_object_add(params, "subject", json_object_get(subject));
+	r = proto_method_check(
+	    proto_method_find("keys.generate", PROTO_M_HELPER), params, why, whylen);
+	json_object_put(params);
+	return r;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct json_object *params, *subject = NULL;
 	struct request req;
 	X509_NAME *name = NULL;
+	char why[PROTO_PARAMS_WHY_MAX];
 	bool daemon_ok;
 	int r;
 
@@ -207,23 +229,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	daemon_ok = params != NULL;
 	json_object_put(params);
 	if (subject == NULL || !json_object_is_type(subject, json_type_object)) {
+		FUZZ_CHECK(!daemon_ok || subject == NULL);
+		json_object_put(subject);
+		return 0;
+	}
+	r = helper_check(subject, why, sizeof(why));
+	FUZZ_CHECK(!daemon_ok || r == 0);
+	if (r != 0) {
+		FUZZ_CHECK(r == CB_ERR_INVALID_PARAMS);
+		FUZZ_CHECK(strncmp(why, "params.subject", 14) == 0 && fuzz_printable(why));
 		json_object_put(subject);
 		return 0;
 	}
 	memset(&req, 0, sizeof(req));
 	r = csr_subject(&req, subject, &name);
-	if (r != 0) {
-		FUZZ_CHECK(name == NULL && (r == CB_ERR_INVALID_PARAMS || r == CB_ERR_ALLOC));
-		FUZZ_CHECK(
-		    r != CB_ERR_INVALID_PARAMS || strncmp(req.message, "params.subject", 14) == 0);
-		FUZZ_CHECK(!daemon_ok || field_text_ok(req.message, strlen(req.message)));
-	} else {
+	FUZZ_CHECK(r == 0 || r == CB_ERR_ALLOC);
+	if (r == 0) {
 		FUZZ_CHECK(name != NULL);
 		check_fields(subject, name);
 		check_name(name);
-		X509_NAME_free(name);
 	}
-	ERR_clear_error();
+	X509_NAME_free(name);
 	json_object_put(subject);
 	return 0;
 }

@@ -42,9 +42,10 @@ fuzz: $(FUZZ_TARGETS)
 
 fuzz_cflags = $(AM_CFLAGS) $(fuzz_engine_cflags) $(JSONC_CFLAGS)
 fuzz_ldflags = $(AM_LDFLAGS) $(fuzz_engine_ldflags)
-fuzz_protocol_json = protocol/cberr.h protocol/errors.c protocol/jsonrpc.h protocol/jsonrpc.c \
-	protocol/json_strict.c protocol/params.h protocol/params.c protocol/schemas.h \
-	protocol/schemas.c
+fuzz_protocol_text = protocol/cberr.h protocol/utf8.h protocol/utf8.c protocol/params.h \
+	protocol/params.c protocol/origin.h protocol/origin.c
+fuzz_protocol_json = protocol/errors.c protocol/jsonrpc.h protocol/jsonrpc.c \
+	protocol/json_strict.c protocol/methods.h protocol/methods.c $(fuzz_protocol_text)
 fuzz_pkcs11_parse = pkcs11/helper.h pkcs11/request_object.c pkcs11/field.h pkcs11/field.c \
 	pkcs11/x509.h pkcs11/x509.c fuzz/helper-stubs.c
 
@@ -65,7 +66,7 @@ fuzz_fuzz_url_CFLAGS = $(fuzz_cflags)
 fuzz_fuzz_url_LDFLAGS = $(fuzz_ldflags)
 
 fuzz_fuzz_certificate_SOURCES = fuzz/fuzz-certificate.c fuzz/fuzz.h $(fuzz_driver) \
-	$(fuzz_pkcs11_parse)
+	$(fuzz_pkcs11_parse) $(fuzz_protocol_text)
 fuzz_fuzz_certificate_CFLAGS = $(fuzz_cflags) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS)
 fuzz_fuzz_certificate_LDFLAGS = $(fuzz_ldflags)
 fuzz_fuzz_certificate_LDADD = $(OPENSSL_LIBS) $(JSONC_LIBS)

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/params.h"
 #include "protocol/cberr.h"
+#include "protocol/methods.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/pubkey.h"
@@ -97,7 +99,7 @@ list_entry(struct session *s, CK_OBJECT_HANDLE obj, struct json_object **out)
 	    field_add_string(entry, "token", s->token->uri) != 0 ||
 	    entry_add_times(entry, x) != 0 || field_add_string(entry, "keyId", id_hex) != 0 ||
 	    field_add_string(entry, "label",
-		label != NULL && field_text_ok((char *)label, strlen((char *)label)) ? (char *)label
+		label != NULL && proto_text_ok((char *)label, strlen((char *)label)) ? (char *)label
 										     : NULL) != 0)
 		goto out;
 	json_object_object_add(entry, "hasPrivateKey", json_object_new_boolean(has));
@@ -154,8 +156,7 @@ handle_certificates_list(struct request *req, struct json_object **result)
 	int r;
 
 	memset(&one, 0, sizeof(one));
-	if ((r = field_string(req, req->params, "token", false, FIELD_URI_MAX, &uri)) != 0)
-		return r;
+	uri = proto_param_string(req->params, "token"); /* checked by protocol/methods.c */
 	r = CB_ERR_ALLOC;
 	if ((obj = json_object_new_object()) == NULL || (array = json_object_new_array()) == NULL)
 		goto out;

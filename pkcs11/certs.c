@@ -17,7 +17,9 @@
 
 #include <openssl/x509v3.h>
 
+#include "protocol/params.h"
 #include "protocol/cberr.h"
+#include "protocol/methods.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/i18n.h"
@@ -27,7 +29,6 @@
 #include "pkcs11/x509.h"
 
 #define OBJECTS_MAX 256
-#define CHAIN_MAX 16
 #define CATEGORY_AUTHORITY 2
 
 struct install {
@@ -36,7 +37,7 @@ struct install {
 	const char *label;
 	bool allow_expired;
 	X509 *cert;
-	X509 *chain[CHAIN_MAX];
+	X509 *chain[PROTO_CHAIN_MAX];
 	size_t nchain;
 	struct token token;  /* where the key is */
 	char operation[200]; /* for the PIN dialog */
@@ -125,38 +126,28 @@ out:
 
 /* --- certificates.install --- */
 
+/* params passed protocol/methods.c in the helper's dispatch. */
 static int
 install_params(struct install *in)
 {
-	struct json_object *params = in->req->params, *chain = NULL;
-	const char *text;
+	struct json_object *params = in->req->params, *chain = NULL, *allow;
 	char field[32];
 	size_t i;
 	int r;
 
-	if ((r = field_string(in->req, params, "token", false, FIELD_URI_MAX, &in->uri)) != 0 ||
-	    (r = field_string(in->req, params, "certificate", true, X509_TEXT_MAX, &text)) != 0 ||
-	    (r = field_array(in->req, params, "chain", &chain)) != 0 ||
-	    (r = field_string(in->req, params, "label", false, FIELD_LABEL_MAX, &in->label)) != 0 ||
-	    (r = field_bool(in->req, params, "allowExpired", &in->allow_expired)) != 0)
+	in->uri = proto_param_string(params, "token");
+	in->label = proto_param_string(params, "label");
+	if (json_object_object_get_ex(params, "allowExpired", &allow))
+		in->allow_expired = json_object_get_boolean(allow);
+	if ((r = x509_parse(in->req, "certificate", proto_param_string(params, "certificate"),
+		 &in->cert)) != 0)
 		return r;
-	if (in->label != NULL &&
-	    (in->label[0] == '\0' || !field_text_ok(in->label, strlen(in->label))))
-		return request_fail(in->req, CB_ERR_INVALID_PARAMS,
-		    "params.label: must be non-empty text without control characters");
-	if ((r = x509_parse(in->req, "certificate", text, &in->cert)) != 0)
-		return r;
-	if (chain != NULL && json_object_array_length(chain) > CHAIN_MAX)
-		return request_fail(in->req, CB_ERR_INVALID_PARAMS,
-		    "params.chain: more than %d certificates", CHAIN_MAX);
+	json_object_object_get_ex(params, "chain", &chain);
 	for (i = 0; chain != NULL && i < json_object_array_length(chain); i++) {
-		text = json_object_get_string(json_object_array_get_idx(chain, i));
 		snprintf(field, sizeof(field), "chain[%zu]", i);
-		if (!json_object_is_type(json_object_array_get_idx(chain, i), json_type_string) ||
-		    strlen(text) > X509_TEXT_MAX)
-			return request_fail(in->req, CB_ERR_INVALID_PARAMS,
-			    "params.%s: must be a PEM certificate", field);
-		if ((r = x509_parse(in->req, field, text, &in->chain[in->nchain])) != 0)
+		if ((r = x509_parse(in->req, field,
+			 json_object_get_string(json_object_array_get_idx(chain, i)),
+			 &in->chain[in->nchain])) != 0)
 			return r;
 		in->nchain++;
 	}
@@ -312,7 +303,7 @@ install_label(struct install *in, X509 *x, bool leaf)
 	if (leaf && in->label != NULL)
 		return strdup(in->label);
 	if (leaf && in->key_label != NULL && in->key_label[0] != '\0' &&
-	    field_text_ok(in->key_label, strlen(in->key_label)))
+	    proto_text_ok(in->key_label, strlen(in->key_label)))
 		return strdup(in->key_label);
 	if ((cn = x509_common_name(X509_get_subject_name(x))) != NULL)
 		return cn;
@@ -414,8 +405,8 @@ install_words(struct install *in)
 		subject = x509_name_text(X509_get_subject_name(in->cert));
 	if (issuer == NULL)
 		issuer = x509_name_text(X509_get_issuer_name(in->cert));
-	if (subject != NULL && issuer != NULL && field_text_ok(subject, strlen(subject)) &&
-	    field_text_ok(issuer, strlen(issuer)))
+	if (subject != NULL && issuer != NULL && proto_text_ok(subject, strlen(subject)) &&
+	    proto_text_ok(issuer, strlen(issuer)))
 		snprintf(in->operation, sizeof(in->operation),
 		    /* TRANSLATORS: the subject's and the issuer's names ("Joe Doe", "Demo CA"). */
 		    _("store the certificate for %.64s issued by %.64s"), subject, issuer);
@@ -449,7 +440,7 @@ static int
 install_write(struct install *in)
 {
 	bool read_only = (in->token.info.flags & CKF_WRITE_PROTECTED) != 0;
-	bool write[CHAIN_MAX], leaf_present, any = false;
+	bool write[PROTO_CHAIN_MAX], leaf_present, any = false;
 	struct session s;
 	size_t i;
 	int r;

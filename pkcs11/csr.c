@@ -20,6 +20,7 @@
 #include <openssl/sha.h>
 
 #include "protocol/cberr.h"
+#include "protocol/methods.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
@@ -29,121 +30,30 @@
 
 #define SIGNATURE_MAX 1024
 
-enum subject_syntax {
-	SYNTAX_UTF8,	  /* DirectoryString: any text */
-	SYNTAX_PRINTABLE, /* PrintableString */
-	SYNTAX_COUNTRY,	  /* two letters, ISO 3166 */
-	SYNTAX_EMAIL,	  /* IA5String with one '@' */
-};
-
 /*
- * In the order the RDNs appear in the subject.  Upper bounds (characters)
- * from X.520 / RFC 5280 Appendix A as OpenSSL's string table has them;
- * givenName and surname (ub-name 32768 there) are held to 64 like CN, which
- * is what cards and dialogs can show.
+ * Where each subject member of keys.generate goes, in the order the RDNs
+ * appear in the subject.  protocol/methods.c holds what each may contain.
  */
-static const struct subject_field {
+static const struct subject_rdn {
 	const char *key;
 	int nid;
-	size_t max;
-	enum subject_syntax syntax;
-} subject_fields[] = {
-    {"C", NID_countryName, 2, SYNTAX_COUNTRY},
-    {"ST", NID_stateOrProvinceName, 128, SYNTAX_UTF8},
-    {"L", NID_localityName, 128, SYNTAX_UTF8},
-    {"O", NID_organizationName, 64, SYNTAX_UTF8},
-    {"OU", NID_organizationalUnitName, 64, SYNTAX_UTF8},
-    {"CN", NID_commonName, 64, SYNTAX_UTF8},
-    {"SN", NID_surname, 64, SYNTAX_UTF8},
-    {"GN", NID_givenName, 64, SYNTAX_UTF8},
-    {"serialNumber", NID_serialNumber, 64, SYNTAX_PRINTABLE},
-    {"emailAddress", NID_pkcs9_emailAddress, 128, SYNTAX_EMAIL},
+} subject_rdns[] = {
+    {"C", NID_countryName},
+    {"ST", NID_stateOrProvinceName},
+    {"L", NID_localityName},
+    {"O", NID_organizationName},
+    {"OU", NID_organizationalUnitName},
+    {"CN", NID_commonName},
+    {"SN", NID_surname},
+    {"GN", NID_givenName},
+    {"serialNumber", NID_serialNumber},
+    {"emailAddress", NID_pkcs9_emailAddress},
 };
 
-static bool
-printable_ok(const char *s)
+const char *
+csr_subject_key(size_t i)
 {
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && strchr(" '()+,-./:=?", *s) == NULL)
-			return false;
-	return true;
-}
-
-static bool
-email_ok(const char *s)
-{
-	const char *at = strchr(s, '@');
-
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
-			return false;
-	return at != NULL && strchr(at + 1, '@') == NULL;
-}
-
-static int
-subject_value_check(
-    struct request *req, const struct subject_field *f, const char *value, size_t len)
-{
-	const char *key = f->key;
-
-	if (len == 0)
-		return request_fail(req, CB_ERR_INVALID_PARAMS, "params.subject.%s: empty", key);
-	if (!field_text_ok(value, len))
-		return request_fail(req, CB_ERR_INVALID_PARAMS,
-		    "params.subject.%s: not UTF-8 text without control characters", key);
-	if (field_utf8_chars(value, len) > f->max)
-		return request_fail(req, CB_ERR_INVALID_PARAMS,
-		    "params.subject.%s: longer than %zu characters", key, f->max);
-	if ((f->syntax == SYNTAX_COUNTRY && (len != 2 || !isalpha((unsigned char)value[0]) ||
-						!isalpha((unsigned char)value[1]))) ||
-	    (f->syntax == SYNTAX_PRINTABLE && !printable_ok(value)) ||
-	    (f->syntax == SYNTAX_EMAIL && !email_ok(value)))
-		return request_fail(req, CB_ERR_INVALID_PARAMS, "params.subject.%s: %s", key,
-		    f->syntax == SYNTAX_COUNTRY ? "must be two letters"
-		    : f->syntax == SYNTAX_EMAIL ? "not an e-mail address"
-						: "has characters a PrintableString cannot hold");
-	return 0;
-}
-
-static int
-subject_add(struct request *req, X509_NAME *name, const struct subject_field *f, const char *value)
-{
-	char country[3];
-	int r;
-
-	if ((r = subject_value_check(req, f, value, strlen(value))) != 0)
-		return r;
-	if (f->syntax == SYNTAX_COUNTRY) {
-		country[0] = (char)toupper((unsigned char)value[0]);
-		country[1] = (char)toupper((unsigned char)value[1]);
-		country[2] = '\0';
-		value = country;
-	}
-	if (X509_NAME_add_entry_by_NID(
-		name, f->nid, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0) != 1)
-		return request_fail(
-		    req, CB_ERR_INVALID_PARAMS, "params.subject.%s: refused", f->key);
-	return 0;
-}
-
-static int
-subject_unknown_keys(struct request *req, struct json_object *subject)
-{
-	struct json_object_iterator it = json_object_iter_begin(subject);
-	struct json_object_iterator end = json_object_iter_end(subject);
-	const char *key;
-	size_t i;
-
-	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-		key = json_object_iter_peek_name(&it);
-		for (i = 0; i < sizeof(subject_fields) / sizeof(subject_fields[0]); i++)
-			if (strcmp(subject_fields[i].key, key) == 0)
-				break;
-		if (i == sizeof(subject_fields) / sizeof(subject_fields[0]))
-			return request_fail(req, CB_ERR_INVALID_PARAMS,
-			    "params.subject: unknown field \"%.32s\"", key);
-	}
-	return 0;
+	return i < sizeof(subject_rdns) / sizeof(subject_rdns[0]) ? subject_rdns[i].key : NULL;
 }
 
 int
@@ -151,22 +61,28 @@ csr_subject(struct request *req, struct json_object *subject, X509_NAME **out)
 {
 	X509_NAME *name;
 	const char *value;
-	char path[48];
+	char country[3];
 	size_t i;
-	int r;
+	int r = CB_ERR_ALLOC;
 
 	*out = NULL;
 	if ((name = X509_NAME_new()) == NULL)
 		return CB_ERR_ALLOC;
-	if (subject != NULL && (r = subject_unknown_keys(req, subject)) != 0)
-		goto out;
-	for (i = 0; subject != NULL && i < sizeof(subject_fields) / sizeof(subject_fields[0]);
-	     i++) {
-		snprintf(path, sizeof(path), "subject.%s", subject_fields[i].key);
-		if ((r = field_string(req, subject, path, false, 1024, &value)) != 0)
+	for (i = 0; subject != NULL && i < sizeof(subject_rdns) / sizeof(subject_rdns[0]); i++) {
+		if ((value = proto_param_string(subject, subject_rdns[i].key)) == NULL)
+			continue;
+		if (subject_rdns[i].nid == NID_countryName) {
+			country[0] = (char)toupper((unsigned char)value[0]);
+			country[1] = (char)toupper((unsigned char)value[1]);
+			country[2] = '\0';
+			value = country;
+		}
+		if (X509_NAME_add_entry_by_NID(name, subject_rdns[i].nid, MBSTRING_UTF8,
+			(const unsigned char *)value, -1, -1, 0) != 1) {
+			r = request_fail(req, CB_ERR_INVALID_PARAMS, "params.subject.%s: refused",
+			    subject_rdns[i].key);
 			goto out;
-		if (value != NULL && (r = subject_add(req, name, &subject_fields[i], value)) != 0)
-			goto out;
+		}
 	}
 	*out = name;
 	name = NULL;

@@ -15,11 +15,14 @@ struct request;
 struct session;
 
 /*
- * The subject from params.subject (NULL: an empty subject).  Every value is
- * checked first: UTF-8 without control characters, X.520 length bounds,
- * the string types X.520 requires; INVALID_PARAMS names the field.
+ * The subject from params.subject (NULL: an empty subject), which must
+ * have passed protocol/methods.c's keys.generate schema: that is where the
+ * rules for each value are.  INVALID_PARAMS names a field OpenSSL refuses.
  */
 int csr_subject(struct request *req, struct json_object *subject, X509_NAME **out);
+
+/* The i-th subject member csr_subject() knows, in RDN order; NULL past the last. */
+const char *csr_subject_key(size_t i);
 
 /*
  * A PEM CSR for the token key pair (priv, pub), signed with SHA-256 on the

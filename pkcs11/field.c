@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "protocol/cberr.h"
+#include "protocol/utf8.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 
@@ -100,57 +101,6 @@ field_array(struct request *req, struct json_object *obj, const char *key, struc
 	return field_get(req, obj, key, false, json_type_array, "an array", out);
 }
 
-/* Length of the UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t
-utf8_sequence(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len, i;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, c = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, c = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, c = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and values past U+10FFFF. */
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-bool
-field_text_ok(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n;
-	uint32_t cp;
-
-	while (i < len) {
-		if ((n = utf8_sequence(p + i, len - i, &cp)) == 0)
-			return false;
-		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
-			return false;
-		i += n;
-	}
-	return true;
-}
-
 void
 field_sanitize(char *s)
 {
@@ -159,24 +109,13 @@ field_sanitize(char *s)
 	uint32_t cp;
 
 	while (i < len) {
-		n = utf8_sequence(p + i, len - i, &cp);
-		if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+		n = utf8_next(p + i, len - i, &cp);
+		if (n == 0 || utf8_is_control(cp)) {
 			p[i++] = '?';
 			continue;
 		}
 		i += n;
 	}
-}
-
-size_t
-field_utf8_chars(const char *s, size_t len)
-{
-	size_t i, count = 0;
-
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			count++;
-	return count;
 }
 
 char *

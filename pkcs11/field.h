@@ -16,11 +16,6 @@
 
 struct request;
 
-/* Longest label we accept for a key or certificate object (bytes of UTF-8). */
-#define FIELD_LABEL_MAX 64
-/* Longest token URI we accept. */
-#define FIELD_URI_MAX 2048
-
 /*
  * Look up key in obj.  key may be a dotted path ("subject.CN"): its last
  * part is looked up in obj and the whole path appears in messages.  A missing key gives *out NULL
@@ -35,14 +30,8 @@ int field_object(struct request *req, struct json_object *obj, const char *key, 
 int field_array(
     struct request *req, struct json_object *obj, const char *key, struct json_object **out);
 
-/* Valid UTF-8 without control characters (C0, DEL, C1). */
-bool field_text_ok(const char *s, size_t len);
-
 /* Replace each byte of invalid UTF-8 and each control character with '?'. */
 void field_sanitize(char *s);
-
-/* Count of Unicode characters in valid UTF-8. */
-size_t field_utf8_chars(const char *s, size_t len);
 
 /* Lowercase hex of n bytes; caller frees; NULL on allocation failure. */
 char *field_hex(const uint8_t *data, size_t n);

@@ -25,6 +25,8 @@
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
 #include "protocol/jsonrpc.h"
+#include "protocol/methods.h"
+#include "protocol/origin.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/i18n.h"
@@ -40,7 +42,7 @@
 
 struct helper_config helper_config = {
     .pinentry = "pinentry",
-    .prompt_timeout = 120,
+    .prompt_timeout = PROTO_DEFAULT_PROMPT_TIMEOUT,
     .log_level = CB_LOG_INFO,
 };
 
@@ -71,49 +73,52 @@ helper_fault(const char *point)
 static int
 handle_cancel(struct request *req, struct json_object **result)
 {
-	struct json_object *obj;
-	int64_t id;
-	int r;
+	struct json_object *obj, *id;
 
-	if ((r = field_int(req, req->params, "id", &id)) != 0)
-		return r;
-	if (id < 0)
-		return request_fail(req, CB_ERR_INVALID_PARAMS, "params.id: must not be negative");
+	/* methods.c: a required integer of at least 0. */
+	json_object_object_get_ex(req->params, "id", &id);
 	if ((obj = json_object_new_object()) == NULL)
 		return CB_ERR_ALLOC;
-	json_object_object_add(
-	    obj, "cancelled", json_object_new_boolean(request_cancel((uint64_t)id)));
+	json_object_object_add(obj, "cancelled",
+	    json_object_new_boolean(request_cancel((uint64_t)json_object_get_int64(id))));
 	*result = obj;
 	return 0;
 }
 
-enum method_flags {
-	METHOD_INLINE = 1 << 0, /* answered on the main thread: never touches a token */
-};
-
-static const struct method {
-	const char *name;
+/* The helper's handlers, bound to the rows of protocol/methods.c. */
+static const struct binding {
+	const char *method;
 	request_handler handler;
-	unsigned int flags;
-} methods[] = {
-    {"hello", handle_hello, METHOD_INLINE},
-    {"cancel", handle_cancel, METHOD_INLINE},
-    {"tokens.list", handle_tokens_list, 0},
-    {"keys.generate", handle_keys_generate, 0},
-    {"certificates.install", handle_certificates_install, 0},
-    {"certificates.list", handle_certificates_list, 0},
-    {"origin.confirm", handle_origin_confirm, 0},
+} bindings[] = {
+    {"hello", handle_hello},
+    {"cancel", handle_cancel},
+    {"tokens.list", handle_tokens_list},
+    {"keys.generate", handle_keys_generate},
+    {"certificates.install", handle_certificates_install},
+    {"certificates.list", handle_certificates_list},
+    {"origin.confirm", handle_origin_confirm},
 };
 
-static const struct method *
-method_find(const char *name)
+static request_handler
+binding_of(const struct proto_method *m)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (strcmp(methods[i].name, name) == 0)
-			return &methods[i];
+	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
+		if (strcmp(bindings[i].method, m->name) == 0)
+			return bindings[i].handler;
 	return NULL;
+}
+
+static const char *
+check_bindings(void)
+{
+	const char *names[sizeof(bindings) / sizeof(bindings[0])];
+	size_t i;
+
+	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
+		names[i] = bindings[i].method;
+	return proto_bindings_check(names, sizeof(bindings) / sizeof(bindings[0]), PROTO_M_HELPER);
 }
 
 /* Fill in the envelope fields of req from its parsed root. */
@@ -123,8 +128,10 @@ request_envelope(struct request *req)
 	struct json_object *params = NULL;
 	int r;
 
-	if ((r = field_string(req, req->root, "method", true, 64, &req->method)) != 0 ||
-	    (r = field_string(req, req->root, "origin", false, 1024, &req->origin)) != 0 ||
+	if ((r = field_string(req, req->root, "method", true, PROTO_MAX_METHOD, &req->method)) !=
+		0 ||
+	    (r = field_string(req, req->root, "origin", false, ORIGIN_MAX - 1, &req->origin)) !=
+		0 ||
 	    (r = field_object(req, req->root, "params", false, &params)) != 0)
 		return r;
 	if (req->origin == NULL)
@@ -157,7 +164,7 @@ request_id(struct request *req)
 static void
 dispatch(struct request *req)
 {
-	const struct method *m;
+	const struct proto_method *m;
 	struct json_object *result = NULL;
 	int r;
 
@@ -167,13 +174,18 @@ dispatch(struct request *req)
 		request_finish(req, r, NULL);
 		return;
 	}
-	if ((m = method_find(req->method)) == NULL) {
+	if ((m = proto_method_find(req->method, PROTO_M_HELPER)) == NULL) {
 		request_finish(req, CB_ERR_METHOD_NOT_FOUND, NULL);
 		return;
 	}
+	/* The daemon checked these params with the same table; we trust no one. */
+	if ((r = proto_method_check(m, req->params, req->message, sizeof(req->message))) != 0) {
+		request_finish(req, r, NULL);
+		return;
+	}
 	helper_log(CB_LOG_DEBUG, "request %llu %s", (unsigned long long)req->id, req->method);
-	if (m->flags & METHOD_INLINE) {
-		r = m->handler(req, &result);
+	if (m->flags & PROTO_M_INLINE) {
+		r = binding_of(m)(req, &result);
 		request_finish(req, r, result);
 		return;
 	}
@@ -184,7 +196,7 @@ dispatch(struct request *req)
 		request_free(req);
 		return;
 	}
-	if ((r = worker_submit(req, m->handler)) != 0)
+	if ((r = worker_submit(req, binding_of(m))) != 0)
 		request_finish(req, r, NULL);
 }
 
@@ -342,9 +354,15 @@ int
 main(int argc, char **argv)
 {
 	const char *modules[MODULES_MAX];
+	const char *bad;
 	size_t nmodules;
 
 	parse_args(argc, argv, modules, &nmodules);
+	if ((bad = check_bindings()) != NULL) {
+		helper_log(
+		    CB_LOG_ERROR, "method %s has no handler, or a handler has no method", bad);
+		return 1;
+	}
 	harden();
 	if (!i18n_init())
 		helper_log(CB_LOG_DEBUG, "the user's locale is not installed: dialogs in English");

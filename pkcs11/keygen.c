@@ -25,6 +25,7 @@
 #include <openssl/sha.h>
 
 #include "protocol/cberr.h"
+#include "protocol/methods.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
@@ -43,6 +44,7 @@ struct keygen {
 	struct request *req;
 	const char *uri;
 	const char *label;
+	char default_label[PROTO_LABEL_MAX_BYTES + 1]; /* the subject's CN */
 	bool overwrite;
 	bool rsa;
 	unsigned long bits;	   /* RSA modulus or EC field size */
@@ -64,62 +66,57 @@ struct keygen {
 	char *csr_pem;
 };
 
+/* algorithm passed protocol/methods.c: RSA with a size it lists, or EC with a curve. */
 static int
 keygen_algorithm(struct keygen *k, struct json_object *alg)
 {
-	const char *type, *curve;
-	int64_t bits;
-	int r;
+	struct json_object *bits;
 
-	if ((r = field_string(k->req, alg, "algorithm.type", true, 16, &type)) != 0)
-		return r;
-	if (strcmp(type, "RSA") == 0) {
-		if ((r = field_int(k->req, alg, "algorithm.bits", &bits)) != 0)
-			return r;
-		if (bits != 2048 && bits != 3072 && bits != 4096)
-			return request_fail(k->req, CB_ERR_UNSUPPORTED_ALGORITHM,
-			    "RSA keys must have 2048, 3072 or 4096 bits");
+	if (strcmp(proto_param_string(alg, "type"), "RSA") == 0) {
+		json_object_object_get_ex(alg, "bits", &bits);
 		k->rsa = true;
-		k->bits = (unsigned long)bits;
+		k->bits = (unsigned long)json_object_get_int64(bits);
 		snprintf(k->algorithm_words, sizeof(k->algorithm_words), "RSA %lu", k->bits);
 		return 0;
 	}
-	if (strcmp(type, "EC") != 0)
+	if ((k->curve = pubkey_curve(proto_param_string(alg, "curve"))) == NULL)
 		return request_fail(k->req, CB_ERR_UNSUPPORTED_ALGORITHM,
-		    "params.algorithm.type: only \"RSA\" and \"EC\" are supported");
-	if ((r = field_string(k->req, alg, "algorithm.curve", true, 16, &curve)) != 0)
-		return r;
-	if ((k->curve = pubkey_curve(curve)) == NULL)
-		return request_fail(k->req, CB_ERR_UNSUPPORTED_ALGORITHM,
-		    "EC keys must be on the curve P-256 or P-384");
+		    "params.algorithm.curve: not a curve this helper knows");
 	k->bits = k->curve->bits;
 	snprintf(k->algorithm_words, sizeof(k->algorithm_words), "EC %s", k->curve->name);
 	return 0;
 }
 
-/* Every parameter, before the token is touched. */
+/*
+ * Every parameter, before the token is touched; the helper's dispatch has
+ * checked them against protocol/methods.c already.  Without a label the
+ * key is named after the subject's CN, cut to what a token stores.
+ */
 static int
 keygen_params(struct keygen *k)
 {
-	struct json_object *params = k->req->params, *alg, *subject;
-	const char *cn = NULL;
+	struct json_object *params = k->req->params, *alg, *subject = NULL, *overwrite;
+	const char *cn;
+	size_t n;
 	int r;
 
-	if ((r = field_string(k->req, params, "token", true, FIELD_URI_MAX, &k->uri)) != 0 ||
-	    (r = field_object(k->req, params, "algorithm", true, &alg)) != 0 ||
-	    (r = keygen_algorithm(k, alg)) != 0 ||
-	    (r = field_string(k->req, params, "label", false, FIELD_LABEL_MAX, &k->label)) != 0 ||
-	    (r = field_object(k->req, params, "subject", false, &subject)) != 0 ||
-	    (r = field_bool(k->req, params, "overwrite", &k->overwrite)) != 0 ||
+	k->uri = proto_param_string(params, "token");
+	k->label = proto_param_string(params, "label");
+	json_object_object_get_ex(params, "algorithm", &alg);
+	json_object_object_get_ex(params, "subject", &subject);
+	if (json_object_object_get_ex(params, "overwrite", &overwrite))
+		k->overwrite = json_object_get_boolean(overwrite);
+	if ((r = keygen_algorithm(k, alg)) != 0 ||
 	    (r = csr_subject(k->req, subject, &k->subject)) != 0)
 		return r;
-	if (k->label != NULL && (k->label[0] == '\0' || !field_text_ok(k->label, strlen(k->label))))
-		return request_fail(k->req, CB_ERR_INVALID_PARAMS,
-		    "params.label: must be non-empty text without control characters");
-	if (k->label == NULL && subject != NULL)
-		field_string(k->req, subject, "subject.CN", false, FIELD_LABEL_MAX, &cn);
+	if (k->label == NULL && (cn = proto_param_string(subject, "CN")) != NULL) {
+		n = proto_utf8_cut(cn, strlen(cn), sizeof(k->default_label) - 1);
+		memcpy(k->default_label, cn, n);
+		k->default_label[n] = '\0';
+		k->label = k->default_label;
+	}
 	if (k->label == NULL)
-		k->label = cn != NULL ? cn : DEFAULT_LABEL;
+		k->label = DEFAULT_LABEL;
 	return 0;
 }
 

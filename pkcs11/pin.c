@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "protocol/params.h"
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
@@ -680,7 +681,7 @@ handle_origin_confirm(struct request *req, struct json_object **result)
 	if (json_object_object_length(req->params) != 0)
 		return request_fail(
 		    req, CB_ERR_INVALID_PARAMS, "params: origin.confirm takes none");
-	if (req->origin[0] == '\0' || !field_text_ok(req->origin, strlen(req->origin)))
+	if (req->origin[0] == '\0' || !proto_text_ok(req->origin, strlen(req->origin)))
 		return request_fail(
 		    req, CB_ERR_INVALID_PARAMS, "origin: a printable origin is required");
 	shown_origin(origin, sizeof(origin), req);

@@ -17,7 +17,6 @@
 #include <p11-kit/uri.h>
 
 #include "protocol/cberr.h"
-#include "protocol/hex.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/token.h"
@@ -201,27 +200,6 @@ uri_matches(P11KitUri *uri, struct token *t)
 	       p11_kit_uri_match_module_info(uri, &info);
 }
 
-/*
- * A percent-encoded control character in a token URI.  p11-kit keeps the
- * fields as fixed-size arrays and takes one that starts with a NUL as not
- * set: "pkcs11:token=%00" would match every token instead of none.
- */
-static bool
-uri_has_control(const char *text)
-{
-	int hi, lo, c;
-
-	for (; (text = strchr(text, '%')) != NULL; text++) {
-		/* p11-kit refuses a broken escape itself; hex_value() stops at the NUL. */
-		if ((hi = hex_value(text[1])) < 0 || (lo = hex_value(text[2])) < 0)
-			continue;
-		c = hi << 4 | lo;
-		if (c < 0x20 || c == 0x7f)
-			return true;
-	}
-	return false;
-}
-
 static int
 token_parse_uri(struct request *req, const char *text, P11KitUri **out)
 {
@@ -229,9 +207,6 @@ token_parse_uri(struct request *req, const char *text, P11KitUri **out)
 	int type =
 	    P11_KIT_URI_FOR_TOKEN | P11_KIT_URI_FOR_SLOT | P11_KIT_URI_FOR_MODULE_WITH_VERSION;
 
-	if (uri_has_control(text))
-		return request_fail(req, CB_ERR_INVALID_PARAMS,
-		    "params.token: a control character (%%00-%%1F, %%7F) in the URI");
 	if ((uri = p11_kit_uri_new()) == NULL)
 		return CB_ERR_ALLOC;
 	if (p11_kit_uri_parse(text, type, uri) != P11_KIT_URI_OK) {

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "protocol/params.h"
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
@@ -255,7 +256,7 @@ x509_common_name(const X509_NAME *name)
 	value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
 	if ((len = ASN1_STRING_to_UTF8(&utf8, value)) < 0)
 		return NULL;
-	if (field_text_ok((const char *)utf8, (size_t)len) && len > 0)
+	if (proto_text_ok((const char *)utf8, (size_t)len) && len > 0)
 		cn = strndup((const char *)utf8, (size_t)len);
 	OPENSSL_free(utf8);
 	return cn;

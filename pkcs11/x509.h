@@ -14,9 +14,6 @@
 
 struct request;
 
-/* Largest certificate we take, in bytes of text. */
-#define X509_TEXT_MAX (64 * 1024)
-
 /*
  * One certificate from text: a single PEM CERTIFICATE block or base64 DER.
  * field names the parameter in messages ("certificate", "chain[2]").

@@ -9,6 +9,9 @@
 #ifndef CB_ERR_H
 #define CB_ERR_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 enum cb_err {
 	CB_OK = 0,
 	/* JSON-RPC 2.0 standard errors */
@@ -53,5 +56,11 @@ int cb_err_rpc_code(int err);
 
 /* Reverse of cb_err_reason() for messages from the helper; CB_ERR_INTERNAL if unknown. */
 int cb_err_from_reason(const char *reason);
+
+/*
+ * The i-th reason a page may see, for documentation (cb-contract): its
+ * cb_err, JSON-RPC code, reason and meaning.  False past the last.
+ */
+bool cb_err_doc(size_t i, int *err, int *rpc_code, const char **reason, const char **meaning);
 
 #endif /* CB_ERR_H */

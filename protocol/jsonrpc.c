@@ -18,6 +18,7 @@
 
 #include "protocol/cberr.h"
 #include "protocol/jsonrpc.h"
+#include "protocol/utf8.h"
 
 /* Integers beyond 2^53 lose precision in JavaScript: refuse them as ids. */
 #define PROTO_MAX_SAFE_INT 9007199254740991LL
@@ -118,46 +119,6 @@ method_name_ok(const char *m, size_t len)
 	return true;
 }
 
-/*
- * RFC 3629 UTF-8.  json-c's VALIDATE_UTF8 checks only the shape of each
- * sequence, so overlong forms, surrogates and code points above U+10FFFF
- * would get through to params.
- */
-static bool
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, k, n;
-	uint32_t cp;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf)
-			n = 1;
-		else if (s[i] >= 0xe0 && s[i] <= 0xef)
-			n = 2;
-		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
-			n = 3;
-		else
-			return false;
-		if (len - i <= n)
-			return false;
-		cp = s[i] & (0x3f >> n);
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* The text is not NUL-terminated: never use str*() on it. */
 static bool
 all_blank(const char *text, size_t len)
@@ -204,7 +165,7 @@ tokenize(const char *text, size_t len, int depth, struct proto_failure *fail)
 	enum json_tokener_error jerr;
 	size_t end;
 
-	if (!utf8_valid((const unsigned char *)text, len)) {
+	if (!utf8_valid(text, len)) {
 		fail_with(fail, CB_ERR_PARSE, "invalid JSON: ", "invalid UTF-8");
 		return NULL;
 	}

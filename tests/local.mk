@@ -24,6 +24,15 @@ tests_test_protocol_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
 tests_test_origin_SOURCES = tests/test-origin.c tests/tap.h
 tests_test_origin_CFLAGS = $(AM_CFLAGS)
 tests_test_origin_LDADD = protocol/libcbproto.a
+check_PROGRAMS += tests/test-params
+tests_test_params_SOURCES = tests/test-params.c tests/tap.h
+tests_test_params_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_params_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+TESTS += tests/test-params
+
+# The docs and the JS client follow protocol/methods.c (issue 11).
+TESTS += tests/test-contract.py
+EXTRA_DIST += tests/test-contract.py
 check_PROGRAMS += tests/test-atr
 tests_test_atr_SOURCES = tests/test-atr.c tests/tap.h
 tests_test_atr_LDADD = protocol/libcbproto.a

@@ -425,6 +425,15 @@ def test_ec_p384_keygen():
     check_generated(generate("P-384", TOKEN_B, ec_curve("P-384")), expect_curve="secp384r1")
 
 
+def test_without_a_label_the_key_is_named_after_a_cjk_common_name_of_22_characters():
+    cn = "山田太郎電子署名用鍵証明書発行申請者本人確認"  # 22 characters, 66 bytes of UTF-8
+    assert len(cn) == 22 and len(cn.encode()) == 66
+    res = generate("CJK", TOKEN_A, ec_curve("P-256"), {"CN": cn})
+    check_generated(res, expect_curve="secp256r1")
+    labels = {o["label"] for o in hsm.objects(TOKEN_A) if o["id"] == res["keyId"]}
+    assert labels == {cn}, labels
+
+
 def test_bad_keygen_params_are_refused_before_any_pin_dialog():
     h = Helper(script=["pin " + PIN])
     uri = token_uri(TOKEN_A)

@@ -8,6 +8,12 @@ export const CARD_EVENTS: readonly CardEventType[];
 export const PROTOCOL_REASONS: Readonly<Record<number, ProtocolReason>>;
 export const CLIENT_REASONS: Readonly<Record<ClientReason, ClientReason>>;
 export const DEFAULT_TIMEOUTS: Readonly<Record<string, number>>;
+export const METHODS: readonly MethodName[];
+
+/** The methods a page may call (doc/PROTOCOL.md, "Methods"). */
+export type MethodName =
+	| 'system.hello' | 'tokens.list' | 'keys.generate' | 'certificates.install'
+	| 'certificates.list' | 'events.subscribe' | 'events.unsubscribe';
 
 /** Reasons the helper answers with (doc/PROTOCOL.md, "Error reasons"). */
 export type ProtocolReason =
@@ -157,6 +163,21 @@ export interface GenerateKeyPairResult {
 	csr: string;
 }
 
+export interface ListCertificatesParams {
+	token?: string;
+}
+
+/** The params each method takes (doc/PROTOCOL.md). */
+export interface MethodParams {
+	'system.hello': Record<string, never>;
+	'tokens.list': Record<string, never>;
+	'keys.generate': GenerateKeyPairParams;
+	'certificates.install': InstallCertificateParams;
+	'certificates.list': ListCertificatesParams;
+	'events.subscribe': Record<string, never>;
+	'events.unsubscribe': Record<string, never>;
+}
+
 export interface InstallCertificateParams {
 	certificate: string;
 	token?: string;
@@ -165,7 +186,11 @@ export interface InstallCertificateParams {
 	allowExpired?: boolean;
 }
 
-export interface CertificateSummary { subject: string; issuer: string; serial: string; }
+export interface CertificateSummary {
+	subject: string; issuer: string; serial: string;
+	/** CKA_ID the certificate is stored under (the end-entity certificate, next to its key). */
+	keyId?: string;
+}
 
 export interface InstallCertificateResult {
 	token: string;
@@ -226,12 +251,13 @@ export class CardbridgeClient {
 	readonly connected: boolean;
 	readonly helper: HelloResult | null;
 	open(options?: { launch?: boolean }): Promise<HelloResult>;
+	call<T = unknown, M extends MethodName = MethodName>(method: M, params?: MethodParams[M], options?: RequestOptions): Promise<T>;
 	call<T = unknown>(method: string, params?: object, options?: RequestOptions): Promise<T>;
 	hello(options?: RequestOptions): Promise<HelloResult>;
 	listTokens(options?: RequestOptions): Promise<Token[]>;
 	generateKeyPair(params: GenerateKeyPairParams, options?: RequestOptions): Promise<GenerateKeyPairResult>;
 	installCertificate(params: InstallCertificateParams, options?: RequestOptions): Promise<InstallCertificateResult>;
-	listCertificates(params?: { token?: string }, options?: RequestOptions): Promise<CertificateInfo[]>;
+	listCertificates(params?: ListCertificatesParams, options?: RequestOptions): Promise<CertificateInfo[]>;
 	subscribe(): Promise<{ mode: 'events' | 'polling' }>;
 	unsubscribe(): Promise<void>;
 	close(): void;

@@ -16,35 +16,14 @@
 // It runs in browsers and in Node.js (pass `WebSocket` where there is no
 // global one).  See README.md beside this file.
 
-export const VERSION = '0.1.0';
 export const SUBPROTOCOL = 'cardbridge.v1';
 export const DEFAULT_PORT = 48801;
 export const LAUNCH_URL = 'cardbridge://start';
 
-/** Protocol error codes (doc/PROTOCOL.md) and their stable reasons. */
-export const PROTOCOL_REASONS = Object.freeze({
-	[-32700]: 'PARSE_ERROR',
-	[-32600]: 'INVALID_REQUEST',
-	[-32601]: 'METHOD_NOT_FOUND',
-	[-32602]: 'INVALID_PARAMS',
-	[-32603]: 'INTERNAL_ERROR',
-	[-32001]: 'ORIGIN_NOT_ALLOWED',
-	[-32002]: 'BUSY',
-	[-32003]: 'TOO_LARGE',
-	[-32004]: 'USER_CANCELLED',
-	[-32005]: 'PIN_INCORRECT',
-	[-32006]: 'PIN_LOCKED',
-	[-32007]: 'TOKEN_NOT_PRESENT',
-	[-32008]: 'CARD_REMOVED',
-	[-32009]: 'KEY_NOT_FOUND',
-	[-32010]: 'SLOT_OCCUPIED',
-	[-32011]: 'UNSUPPORTED_ALGORITHM',
-	[-32012]: 'TOKEN_WRITE_PROTECTED',
-	[-32013]: 'MODULE_ERROR',
-	[-32014]: 'TIMEOUT',
-	[-32015]: 'TOO_DEEP',
-	[-32016]: 'PIN_INVALID',
-});
+// The version, the protocol's reasons, methods, timeouts and card events,
+// generated from the daemon's own table at build time (protocol/cb-contract).
+import { VERSION, PROTOCOL_REASONS, DEFAULT_TIMEOUTS, METHODS, CARD_EVENTS } from './contract.js';
+export { VERSION, PROTOCOL_REASONS, DEFAULT_TIMEOUTS, METHODS, CARD_EVENTS };
 
 /**
  * Reasons raised by this library itself (they have no protocol `code`).
@@ -61,20 +40,6 @@ export const CLIENT_REASONS = Object.freeze({
 	NOT_SUPPORTED: 'NOT_SUPPORTED',
 	PROTOCOL_ERROR: 'PROTOCOL_ERROR',
 });
-
-/** Default per-method request timeouts (ms): a little above the helper's own. */
-export const DEFAULT_TIMEOUTS = Object.freeze({
-	'system.hello': 10000,
-	'tokens.list': 130000,
-	'keys.generate': 610000,
-	'certificates.install': 310000,
-	'certificates.list': 130000,
-	'events.subscribe': 10000,
-	'events.unsubscribe': 10000,
-	default: 130000,
-});
-
-const CARD_EVENTS = ['readerAdded', 'readerRemoved', 'cardInserted', 'cardRemoved', 'tokensChanged'];
 
 // A refused TCP connection to loopback fails in a few ms; Chromium's local
 // network access denial comes later (about 15 ms headless, or when the user
@@ -818,5 +783,4 @@ export async function connect(options = {}) {
 	return client;
 }
 
-export { CARD_EVENTS };
 export default { connect, CardbridgeClient, CardbridgeError, localNetworkPermission };
