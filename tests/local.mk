@@ -31,8 +31,8 @@ tests_test_params_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
 TESTS += tests/test-params
 
 # The docs and the JS client follow protocol/methods.c (issue 11).
-TESTS += tests/test-contract.py
-EXTRA_DIST += tests/test-contract.py
+TESTS += tests/test-contract.py tests/test-layering.py
+EXTRA_DIST += tests/test-contract.py tests/test-layering.py
 check_PROGRAMS += tests/test-atr
 tests_test_atr_SOURCES = tests/test-atr.c tests/tap.h
 tests_test_atr_LDADD = protocol/libcbproto.a
