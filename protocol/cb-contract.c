@@ -36,6 +36,8 @@ type_name(enum proto_type t)
 		return "array of strings";
 	case PROTO_T_ARRAY:
 		return "array";
+	case PROTO_T_ID:
+		return "id";
 	}
 	return "?";
 }
@@ -242,6 +244,12 @@ print_js(void)
 		if (strcmp(n->name, "event") == 0) {
 			printf("\n/** The card events (notifications \"event\", member type). */\n"
 			       "export const CARD_EVENTS = Object.freeze([");
+			print_js_strings(n->types);
+			printf("]);\n");
+		} else if (strcmp(n->name, "progress") == 0) {
+			printf("\n/** The stages of a request, in order (notifications "
+			       "\"progress\"). */\n"
+			       "export const PROGRESS_STAGES = Object.freeze([");
 			print_js_strings(n->types);
 			printf("]);\n");
 		}

@@ -314,8 +314,23 @@ static const struct proto_field event_params[] = {
     {NULL},
 };
 
+/* In the order a request goes through them; pkcs11/ reports them. */
+static const char *const progress_stages[] = {"waitingForDialog", "waitingForPin",
+    "waitingForPinPad", "pinAccepted", "generatingKey", "signingRequest", "writingCertificate",
+    NULL};
+static const char *const pin_kinds[] = {"user", "admin", "puk", NULL};
+
+static const struct proto_field progress_params[] = {
+    {.name = "id", .type = PROTO_T_ID, .required = true},
+    {.name = "stage", .type = PROTO_T_STRING, .required = true, .choices = progress_stages},
+    {.name = "elapsedMs", .type = PROTO_T_INT, .required = true, .min = 0, .max = INT64_MAX},
+    {.name = "pin", .type = PROTO_T_STRING, .choices = pin_kinds},
+    {NULL},
+};
+
 const struct proto_notification proto_notifications[] = {
     {"event", "type", event_types, event_params},
+    {"progress", "stage", progress_stages, progress_params},
     {NULL},
 };
 

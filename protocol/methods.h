@@ -59,7 +59,10 @@ struct proto_method {
 	const int *reasons; /* the cb_err it may fail with beyond proto_common_reasons, 0-ended */
 };
 
-/* A message the daemon sends without being asked ("event", "progress"). */
+/*
+ * A message the daemon sends without being asked: "event" to subscribed
+ * pages, "progress" to the page whose request it is about.
+ */
 struct proto_notification {
 	const char *name;
 	const char *type_member;	  /* the params member that says which kind */

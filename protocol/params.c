@@ -42,6 +42,8 @@ type_name(enum proto_type t)
 		return "an array of strings";
 	case PROTO_T_ARRAY:
 		return "an array";
+	case PROTO_T_ID:
+		return "a string or an integer";
 	}
 	return "?";
 }
@@ -340,6 +342,11 @@ check_value(
 		return check_array(v, f, path, why, whylen);
 	case PROTO_T_ARRAY:
 		if (!json_object_is_type(v, json_type_array))
+			break;
+		return 0;
+	case PROTO_T_ID:
+		if (!json_object_is_type(v, json_type_string) &&
+		    !json_object_is_type(v, json_type_int))
 			break;
 		return 0;
 	}

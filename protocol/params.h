@@ -25,6 +25,7 @@ enum proto_type {
 	PROTO_T_OBJECT,
 	PROTO_T_ARRAY_OF_STRINGS,
 	PROTO_T_ARRAY, /* of anything: only in what the daemon sends */
+	PROTO_T_ID,    /* a string or an integer, like a JSON-RPC id */
 };
 
 /* What a string may hold (strings are valid UTF-8 once parsed). */

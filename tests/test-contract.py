@@ -58,6 +58,7 @@ CONTROL = [m for m in C["methods"] if "control" in m["flags"]]
 LINK_ONLY = [m for m in C["methods"] if m["flags"][0] == "helper"]
 REASONS = [r["reason"] for r in C["reasons"]]
 EVENT = next(n for n in C["notifications"] if n["name"] == "event")
+PROGRESS = next(n for n in C["notifications"] if n["name"] == "progress")
 
 
 def differ(what, in_code, in_doc):
@@ -170,6 +171,18 @@ def test_every_card_event_is_documented():
            re.findall(r"^\| `([a-z]+)` \|", events, flags=re.M))
 
 
+def test_every_progress_stage_is_documented_in_order():
+    text = sections(protocol_md(), "##").get("Progress", "")
+    stages = re.findall(r"^\d+\. `([A-Za-z]+)`", text, flags=re.M)
+    assert stages == PROGRESS["types"], "PROTOCOL.md, \"Progress\": %s, the code: %s" % (
+        stages, PROGRESS["types"])
+    differ("progress members in PROTOCOL.md", [p["name"] for p in PROGRESS["params"]],
+           re.findall(r"^\| `([A-Za-z]+)` \|", text, flags=re.M))
+    pin = next(p for p in PROGRESS["params"] if p["name"] == "pin")
+    for kind in pin["choices"]:
+        assert "`%s`" % kind in text, "progress pin %r is not documented" % kind
+
+
 def test_nothing_that_works_is_listed_as_planned():
     planned = sections(protocol_md(), "###").get("Planned", "")
     names = {m["name"] for m in C["methods"]} | set(EVENT["types"])
@@ -198,6 +211,7 @@ def interface(name):
 def test_the_typescript_reasons_events_and_methods_are_the_tables():
     differ("ProtocolReason", REASONS, union("ProtocolReason"))
     differ("CardEventType", EVENT["types"], union("CardEventType"))
+    differ("ProgressStage", PROGRESS["types"], union("ProgressStage"))
     differ("MethodName", [m["name"] for m in PAGE], union("MethodName"))
 
 

@@ -485,9 +485,15 @@ test_notifications_declare_their_kinds(void)
 {
 	const struct proto_notification *n;
 
-	for (n = proto_notifications; n->name != NULL; n++)
-		TAP_CHECK(n->types != NULL && n->types[0] != NULL && n->params != NULL &&
-			  strcmp(n->params[0].name, n->type_member) == 0);
+	const struct proto_field *f;
+
+	for (n = proto_notifications; n->name != NULL; n++) {
+		TAP_CHECK(n->types != NULL && n->types[0] != NULL && n->params != NULL);
+		for (f = n->params; f->name != NULL; f++)
+			if (strcmp(f->name, n->type_member) == 0)
+				break;
+		TAP_CHECK(f->name != NULL && f->choices == n->types);
+	}
 }
 
 int

@@ -9,6 +9,20 @@ export const PROTOCOL_REASONS: Readonly<Record<number, ProtocolReason>>;
 export const CLIENT_REASONS: Readonly<Record<ClientReason, ClientReason>>;
 export const DEFAULT_TIMEOUTS: Readonly<Record<string, number>>;
 export const METHODS: readonly MethodName[];
+export const PROGRESS_STAGES: readonly ProgressStage[];
+
+/** What a request is doing (doc/PROTOCOL.md, "Progress"), in order. */
+export type ProgressStage =
+	| 'waitingForDialog' | 'waitingForPin' | 'waitingForPinPad' | 'pinAccepted'
+	| 'generatingKey' | 'signingRequest' | 'writingCertificate';
+
+/** A "progress" notification's params. */
+export interface Progress {
+	id: string | number;
+	stage: ProgressStage;
+	elapsedMs: number;
+	pin?: 'user' | 'admin' | 'puk';
+}
 
 /** The methods a page may call (doc/PROTOCOL.md, "Methods"). */
 export type MethodName =

@@ -22,8 +22,10 @@ export const LAUNCH_URL = 'cardbridge://start';
 
 // The version, the protocol's reasons, methods, timeouts and card events,
 // generated from the daemon's own table at build time (protocol/cb-contract).
-import { VERSION, PROTOCOL_REASONS, DEFAULT_TIMEOUTS, METHODS, CARD_EVENTS } from './contract.js';
-export { VERSION, PROTOCOL_REASONS, DEFAULT_TIMEOUTS, METHODS, CARD_EVENTS };
+import {
+	VERSION, PROTOCOL_REASONS, DEFAULT_TIMEOUTS, METHODS, CARD_EVENTS, PROGRESS_STAGES,
+} from './contract.js';
+export { VERSION, PROTOCOL_REASONS, DEFAULT_TIMEOUTS, METHODS, CARD_EVENTS, PROGRESS_STAGES };
 
 /**
  * Reasons raised by this library itself (they have no protocol `code`).
