@@ -3,7 +3,7 @@
 #
 # Usage: fuzz/make-seeds.sh [DIR]     (default: fuzz/corpus next to this script)
 #
-# Writes DIR/jsonrpc, DIR/ipc, DIR/url, DIR/certificate and DIR/subject
+# Writes DIR/jsonrpc, DIR/ipc, DIR/url, DIR/certificate, DIR/subject and DIR/display
 # afresh; certificates and keys are made with the openssl CLI, so every run
 # gives new bytes with the same meaning.  The output is committed (it is
 # small) so that `make check` replays it without openssl; never edit a seed
@@ -18,7 +18,7 @@ out=${1:-$here/corpus}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-for t in jsonrpc ipc url certificate subject; do
+for t in jsonrpc ipc url certificate subject display; do
 	rm -rf "${out:?}/$t"
 	mkdir -p "$out/$t"
 done
@@ -335,3 +335,14 @@ event='{"event":"tokens.changed"}'
 { printf '\000\377\000\020\000\001xyz'; } >"$out/ipc/length-just-over-limit"
 { printf '\007\000\001\002\003\004\005\006\007'; frame "$hello"; frame "$event"; frame "$reply"; } \
 	>"$out/ipc/eight-sizes"
+
+# --- display: a limit byte, then text a dialog must show safely ---
+d="$out/display"
+printf '@Zo\303\253 Test' >"$d/plain"
+printf '<https://portal.bank.example.com.%s.evil.example' \
+	aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa >"$d/long-origin"
+printf '\000Joe\342\200\250\342\234\224 Verified\342\200\251Press OK' >"$d/line-separators"
+printf '\010\342\200\256eod eoJ\342\200\254 key' >"$d/bidi"
+printf '\020ev\342\200\213il\357\273\277.example\302\255' >"$d/zero-width"
+printf '\005\345\261\261\345\261\261\345\261\261\345\261\261\345\261\261\345\261\261' >"$d/cut-cjk"
+printf '\003a\377b\345\261' >"$d/invalid"

@@ -33,6 +33,10 @@ TESTS += tests/test-params
 # The docs and the JS client follow protocol/methods.c (issue 11).
 TESTS += tests/test-contract.py tests/test-layering.py
 EXTRA_DIST += tests/test-contract.py tests/test-layering.py
+check_PROGRAMS += tests/test-display
+tests_test_display_SOURCES = tests/test-display.c tests/tap.h
+tests_test_display_LDADD = protocol/libcbproto.a
+TESTS += tests/test-display
 check_PROGRAMS += tests/test-atr
 tests_test_atr_SOURCES = tests/test-atr.c tests/tap.h
 tests_test_atr_LDADD = protocol/libcbproto.a
