@@ -19,7 +19,11 @@ tests_vcard_cardbridge_vcard_SOURCES = \
 	tests/vcard/openpgp.c \
 	tests/vcard/dos.c \
 	tests/vcard/keys.c \
-	tests/vcard/state.c
+	tests/vcard/state.c \
+	tests/vcard/isoapplet.c \
+	tests/vcard/isofs.c \
+	tests/vcard/isokeys.c \
+	tests/vcard/isostate.c
 tests_vcard_cardbridge_vcard_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_vcard_cardbridge_vcard_LDADD = $(OPENSSL_LIBS)
 
