@@ -5,11 +5,12 @@
 # before including this, and provide OPENSSL_CFLAGS/OPENSSL_LIBS
 # (PKG_CHECK_MODULES([OPENSSL], [libcrypto >= 3.0])).
 #
-# Nothing here is installed: both programs are check_PROGRAMS.
+# Nothing here is installed: all three programs are check_PROGRAMS.
 
 check_PROGRAMS += \
 	tests/vcard/cardbridge-vcard \
-	tests/vcard/cardbridge-pcscd-launch
+	tests/vcard/cardbridge-pcscd-launch \
+	tests/vcard/cardbridge-p11-probe
 
 tests_vcard_cardbridge_vcard_SOURCES = \
 	tests/vcard/vcard.h \
@@ -28,6 +29,10 @@ tests_vcard_cardbridge_vcard_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_vcard_cardbridge_vcard_LDADD = $(OPENSSL_LIBS)
 
 tests_vcard_cardbridge_pcscd_launch_SOURCES = tests/vcard/pcscd-launch.c
+
+# dlopen() is in glibc's libc since 2.34; the module is loaded by path.
+tests_vcard_cardbridge_p11_probe_SOURCES = tests/vcard/p11-probe.c
+tests_vcard_cardbridge_p11_probe_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
 
 TESTS += tests/vcard/test-vcard.sh
 
