@@ -1,9 +1,10 @@
-# tests/vcard/local.mk - automake fragment for the virtual OpenPGP card used
-# by the card-level test tiers. Included from the top Makefile.am
-# (non-recursive, subdir-objects): paths are relative to the top directory.
-# The top file must define check_PROGRAMS, TESTS and EXTRA_DIST with '='
-# before including this, and provide OPENSSL_CFLAGS/OPENSSL_LIBS
-# (PKG_CHECK_MODULES([OPENSSL], [libcrypto >= 3.0])).
+# tests/vcard/local.mk - automake fragment for the virtual smart card (an
+# OpenPGP card, or a Java Card with IsoApplet) used by the card-level
+# tiers. Included from the top Makefile.am (non-recursive, subdir-objects):
+# paths are relative to the top directory. The top file must define
+# check_PROGRAMS, TESTS and EXTRA_DIST with '=' before including this, and
+# provide OPENSSL_CFLAGS/OPENSSL_LIBS (PKG_CHECK_MODULES([OPENSSL],
+# [libcrypto >= 3.0])) and P11KIT_CFLAGS (for pkcs11.h).
 #
 # Nothing here is installed: all three programs are check_PROGRAMS.
 
@@ -34,9 +35,10 @@ tests_vcard_cardbridge_pcscd_launch_SOURCES = tests/vcard/pcscd-launch.c
 tests_vcard_cardbridge_p11_probe_SOURCES = tests/vcard/p11-probe.c
 tests_vcard_cardbridge_p11_probe_CFLAGS = $(AM_CFLAGS) $(P11KIT_CFLAGS)
 
-TESTS += tests/vcard/test-vcard.sh
+TESTS += tests/vcard/test-vcard.sh tests/vcard/test-vcard-isoapplet.sh
 
 EXTRA_DIST += \
 	tests/vcard/test-vcard.sh \
+	tests/vcard/test-vcard-isoapplet.sh \
 	tests/vcard/pcsc-env.sh \
 	tests/vcard/README.md
