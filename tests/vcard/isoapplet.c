@@ -349,7 +349,7 @@ iso_generate_key(struct vcard_card *card, const struct apdu *cmd, struct vcard_b
 		vcard_logf("fault injection: key generation fails (6F00)");
 		return SW_UNKNOWN;
 	}
-	openpgp_keygen_delay(card);
+	vcard_keygen_delay(card);
 	if (iso->se_algorithm == ISO_ALG_GEN_RSA_2048)
 		r = isokeys_generate_rsa(&pkey);
 	else

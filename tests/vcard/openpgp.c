@@ -80,17 +80,6 @@ openpgp_precheck(struct vcard_card *card, const struct apdu *cmd)
 	return SW_OK;
 }
 
-/* --keygen-delay-ms: a slow card's key generation, for timeout tests. */
-void
-openpgp_keygen_delay(const struct vcard_card *card)
-{
-	if (card->opts->keygen_delay_ms > 0) {
-		vcard_logf("fault injection: key generation takes %ld ms more",
-		    card->opts->keygen_delay_ms);
-		vcard_sleep_ms(card->opts->keygen_delay_ms);
-	}
-}
-
 void
 openpgp_reset_volatile(struct vcard_card *card)
 {
@@ -304,7 +293,7 @@ handle_generate_key(struct vcard_card *card, const struct apdu *cmd, struct vcar
 		attr = dos_find(card, (uint16_t)(0xc1 + slot));
 		if (attr == NULL)
 			return SW_CONDITIONS_NOT_SATISFIED;
-		openpgp_keygen_delay(card);
+		vcard_keygen_delay(card);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if ((r = keys_generate(attr->data, attr->len, &pkey)) != VCARD_OK) {
 			vcard_logf("key generation failed: %s", vcard_err_str(r));

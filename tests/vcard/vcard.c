@@ -90,6 +90,17 @@ vcard_sleep_ms(long ms)
 		;
 }
 
+/* --keygen-delay-ms: a slow card's key generation, for timeout tests. */
+void
+vcard_keygen_delay(const struct vcard_card *card)
+{
+	if (card->opts->keygen_delay_ms > 0) {
+		vcard_logf("fault injection: key generation takes %ld ms more",
+		    card->opts->keygen_delay_ms);
+		vcard_sleep_ms(card->opts->keygen_delay_ms);
+	}
+}
+
 static bool
 vcard_parse_long(const char *what, const char *s, long max, long *out)
 {

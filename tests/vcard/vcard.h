@@ -298,7 +298,6 @@ uint16_t handle_terminate_df(
 uint16_t handle_activate_file(
     struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
 void openpgp_reset_volatile(struct vcard_card *card);
-void openpgp_keygen_delay(const struct vcard_card *card);
 
 /* dos.c */
 uint16_t handle_get_data(struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
@@ -377,6 +376,7 @@ int vpcd_link_send(int fd, const uint8_t *data, size_t len);
 extern volatile int vcard_stop;
 void vcard_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vcard_sleep_ms(long ms);
+void vcard_keygen_delay(const struct vcard_card *card);
 extern bool vcard_verbose;
 
 #endif /* VCARD_H */
