@@ -354,8 +354,8 @@ state_load(struct vcard_card *card, const char *path)
 		lineno++;
 		if (lineno == 1) {
 			if (strncmp(line, magic, strlen(magic)) != 0) {
-				vcard_logf("state file %s is not a %s card's", path,
-				    card->personality->name);
+				vcard_logf("state file %s belongs to another personality than %s",
+				    path, card->personality->name);
 				r = VCARD_ERR_STATE_FORMAT;
 				break;
 			}
