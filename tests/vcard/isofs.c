@@ -427,9 +427,11 @@ handle_iso_delete_file(struct vcard_card *card, const struct apdu *cmd, struct v
 	iso->current_df = iso->files[index].parent;
 	iso->current_ef = -1;
 	/* The applet moves its last child into the freed place. */
-	n = isofs_children(iso, iso->current_df, children);
-	last = children[n - 1];
-	iso->files[last].seq = iso->files[index].seq;
+	n = isofs_children(iso, iso->current_df, children); /* index is one of them */
+	if (n > 0) {
+		last = children[n - 1];
+		iso->files[last].seq = iso->files[index].seq;
+	}
 	isofs_remove(iso, index);
 	card->dirty = true;
 	return SW_OK;
