@@ -1,10 +1,22 @@
-"""A private pcscd + vpcd + virtual OpenPGP card for the Python card tier.
+"""A private pcscd + vpcd + virtual card for the Python card tiers.
 
 The same recipe as tests/vcard/pcsc-env.sh (which the shell tiers source):
 cardbridge-pcscd-launch hands pcscd a socket in our temp dir (pcscd 1.9.9
 binds /run/pcscd otherwise), vpcd listens on a free even port below the
-ephemeral range, and an opensc.conf limits OpenSC to the OpenPGP driver.
-Every process is started and stopped by PID; every wait is bounded.
+ephemeral range, and an opensc.conf limits OpenSC to the OpenPGP and
+isoApplet drivers. Every process is started and stopped by PID; every wait
+is bounded.
+
+The card is the virtual OpenPGP card 3.4 by default. PcscEnv("isoapplet")
+makes it a Java Card with IsoApplet, which leaves the factory empty:
+
+    env = pcscenv.PcscEnv("isoapplet")
+    env.insert()
+    env.personalise_isoapplet()      # user PIN USER_PIN, PUK PUK
+    conf = env.opensc_conf_with("unblock",
+                                "user_pin_unblock_style = set_pin_in_unlogged_session;")
+    env.pkcs11_tool("--unlock-pin", "--puk", pcscenv.PUK, "--new-pin", pcscenv.USER_PIN,
+                    opensc_conf=conf)
 """
 import os
 import random
@@ -22,6 +34,26 @@ VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 OPENSC_MODULE = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 USER_PIN = "123456"
 ADMIN_PIN = "12345678"
+# IsoApplet's PUK is exactly 16 characters: OpenSC's isoApplet profile and
+# the applet refuse any other length, so it cannot be ADMIN_PIN.
+PUK = "1234567812345678"
+LABEL = "cardbridge test"
+PERSONALITIES = ("openpgp", "isoapplet")
+
+
+def write_opensc_conf(path, pkcs11=""):
+    """An opensc.conf for the virtual cards; pkcs11: settings for OpenSC's
+    PKCS#11 module, e.g. "user_pin_unblock_style = init_pin_in_so_session;".
+    openpgp matches the OpenPGP card on its first SELECT, isoApplet the
+    IsoApplet card on the next, internal catches anything else."""
+    with open(path, "w") as f:
+        f.write("# written by tests/pcscenv.py for the virtual cards\n")
+        if pkcs11:
+            f.write("app opensc-pkcs11 {\n\tpkcs11 {\n\t\t%s\n\t}\n}\n" % pkcs11)
+        f.write("app default {\n\tcard_drivers = openpgp, isoApplet, internal;\n"
+                "\treader_driver pcsc { enable_pinpad = false; }\n"
+                "\tframework pkcs15 { use_file_caching = no; }\n}\n")
+    return path
 
 
 def missing():
@@ -30,7 +62,7 @@ def missing():
                        (LAUNCH, "cardbridge-pcscd-launch")):
         if not os.path.exists(path):
             return "%s missing (%s)" % (what, path)
-    for tool in ("pcscd", "opensc-tool", "pkcs11-tool"):
+    for tool in ("pcscd", "opensc-tool", "pkcs11-tool", "pkcs15-init"):
         if shutil.which(tool) is None:
             return tool + " not installed"
     return None
@@ -60,7 +92,10 @@ def _wait(what, cond, timeout=15):
 
 
 class PcscEnv:
-    def __init__(self):
+    def __init__(self, personality="openpgp"):
+        if personality not in PERSONALITIES:
+            raise ValueError("personality must be one of %s" % (PERSONALITIES,))
+        self.personality = personality
         self.dir = tempfile.mkdtemp(prefix="cb-pcsc-")
         self.card = None
         self.card_args = []
@@ -73,11 +108,7 @@ class PcscEnv:
         with open(os.path.join(self.dir, "reader.conf.d", "vpcd"), "w") as f:
             f.write('FRIENDLYNAME "Virtual PCD"\nDEVICENAME /dev/null:%d\nLIBPATH %s\n'
                     'CHANNELID %d\n' % (port, VPCD_DRIVER, port))
-        self.opensc_conf = os.path.join(self.dir, "opensc.conf")
-        with open(self.opensc_conf, "w") as f:
-            f.write("app default {\n\tcard_drivers = openpgp, internal;\n"
-                    "\treader_driver pcsc { enable_pinpad = false; }\n"
-                    "\tframework pkcs15 { use_file_caching = no; }\n}\n")
+        self.opensc_conf = write_opensc_conf(os.path.join(self.dir, "opensc.conf"))
         self.socket = os.path.join(self.dir, "pcscd.comm")
         self.env = dict(os.environ, PCSCLITE_CSOCK_NAME=self.socket,
                         OPENSC_CONF=self.opensc_conf)
@@ -110,9 +141,12 @@ class PcscEnv:
         return p.returncode == 0
 
     def insert(self, *args):
-        """Start the virtual card (state persists in self.state) and wait for pcscd to see it."""
+        """Start the virtual card (state persists in self.state) and wait for pcscd to see it.
+        args: more cardbridge-vcard options (--remove-after N, --keygen-delay-ms N,
+        --apdu-count FILE, ...)."""
         log = open(os.path.join(self.dir, "vcard.log"), "a")
-        self.card = subprocess.Popen([VCARD, "--port", str(self.port), "--state", self.state]
+        self.card = subprocess.Popen([VCARD, "--personality", self.personality,
+                                      "--port", str(self.port), "--state", self.state]
                                      + list(args), stdout=log, stderr=log,
                                      stdin=subprocess.DEVNULL, env=self.env)
         _wait("the virtual card", lambda: self.card.poll() is not None or self.card_present())
@@ -129,14 +163,34 @@ class PcscEnv:
                 self.card.wait()
         _wait("the reader to be empty", lambda: not self.card_present())
 
-    def pkcs11_tool(self, *args, check=True):
-        p = subprocess.run(["pkcs11-tool", "--module", OPENSC_MODULE] + list(args),
-                           env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           timeout=120)
+    def opensc_conf_with(self, name, pkcs11=""):
+        """Write DIR/NAME.conf with these PKCS#11 module settings; returns its path,
+        for the opensc_conf= argument of pkcs11_tool() or an OPENSC_CONF of your own."""
+        return write_opensc_conf(os.path.join(self.dir, name + ".conf"), pkcs11)
+
+    def run(self, argv, check=True, opensc_conf=None, timeout=120):
+        """Run an OpenSC tool against this pcscd; returns its output (stdout + stderr)."""
+        env = dict(self.env, OPENSC_CONF=opensc_conf) if opensc_conf else self.env
+        p = subprocess.run(list(argv), env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout)
         out = p.stdout.decode(errors="replace")
         if check and p.returncode != 0:
-            raise RuntimeError("pkcs11-tool %s: %s" % (" ".join(args), out))
+            raise RuntimeError("%s: %s" % (" ".join(argv), out))
         return out
+
+    def pkcs11_tool(self, *args, check=True, opensc_conf=None):
+        return self.run(["pkcs11-tool", "--module", OPENSC_MODULE] + list(args), check=check,
+                        opensc_conf=opensc_conf)
+
+    def personalise_isoapplet(self, pin=USER_PIN, puk=PUK, label=LABEL, extra=()):
+        """Personalise the IsoApplet card as an issuer would: OpenSC's pkcs15-init with
+        its isoApplet profile creates the PKCS#15 application and the one PIN, which
+        OpenSC's PKCS#11 module shows as the user PIN (the profile calls it so-pin),
+        with its PUK. extra: more pkcs15-init options, e.g. ("--serial", "0123")."""
+        if self.personality != "isoapplet":
+            raise RuntimeError("only the isoapplet card is personalised")
+        return self.run(["pkcs15-init", "--create-pkcs15", "--so-pin", pin, "--so-puk", puk,
+                         "--label", label] + list(extra), timeout=60)
 
     def stop(self):
         if self.card and self.card.poll() is None:

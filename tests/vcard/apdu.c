@@ -1,7 +1,8 @@
 /*
  * apdu.c - ISO 7816-4 framing of the virtual card: parse a command APDU,
- * collect command chains (CLA bit 0x10), dispatch to the OpenPGP handlers,
- * and hand long responses out in pieces through 61xx / GET RESPONSE.
+ * collect command chains (CLA bit 0x10), dispatch through the instruction
+ * table of the card's personality (OpenPGP or IsoApplet), and hand long
+ * responses out in pieces through 61xx / GET RESPONSE.
  *
  * The card announces command chaining but not extended length in its
  * historical bytes: Debian's vpcd has no PC/SC part-10 properties, so
@@ -16,40 +17,6 @@
 #include <string.h>
 
 #include "vcard.h"
-
-typedef uint16_t (*vcard_handler)(
-    struct vcard_card *card, const struct apdu *cmd, struct vcard_buf *resp);
-
-enum command_flags {
-	WHEN_TERMINATED = 1 << 0, /* allowed while the application is terminated */
-	SECRET_DATA = 1 << 1,	  /* command data holds PINs: never log it */
-	PERSISTS = 1 << 2,	  /* may change persistent state */
-};
-
-struct vcard_command {
-	uint8_t ins;
-	vcard_handler handler;
-	unsigned int flags;
-};
-
-/* One row per instruction the OpenPGP application understands. */
-static const struct vcard_command commands[] = {
-    {0xa4, handle_select, WHEN_TERMINATED},
-    {0xca, handle_get_data, 0},
-    {0xcc, handle_get_next_data, 0},
-    {0xa5, handle_select_data, 0},
-    {0xda, handle_put_data, PERSISTS},
-    {0x20, handle_verify, SECRET_DATA | PERSISTS},
-    {0x24, handle_change_reference_data, SECRET_DATA | PERSISTS},
-    {0x2c, handle_reset_retry_counter, SECRET_DATA | PERSISTS},
-    {0x47, handle_generate_key, PERSISTS},
-    {0x2a, handle_pso, PERSISTS},
-    {0x88, handle_internal_authenticate, 0},
-    {0x22, handle_mse, 0},
-    {0x84, handle_get_challenge, 0},
-    {0xe6, handle_terminate_df, PERSISTS},
-    {0x44, handle_activate_file, WHEN_TERMINATED | PERSISTS},
-};
 
 void
 buf_put(struct vcard_buf *b, const void *data, size_t len)
@@ -194,13 +161,13 @@ apdu_sw(uint16_t sw, uint8_t *out)
 }
 
 static const struct vcard_command *
-apdu_find_command(uint8_t ins)
+apdu_find_command(const struct vcard_personality *personality, uint8_t ins)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		if (commands[i].ins == ins)
-			return &commands[i];
+	for (i = 0; i < personality->n_commands; i++)
+		if (personality->commands[i].ins == ins)
+			return &personality->commands[i];
 	return NULL;
 }
 
@@ -256,6 +223,36 @@ apdu_run(struct vcard_card *card, const struct vcard_command *command, const str
 }
 
 /*
+ * A chained part (CLA bit 0x10) where not every command may be chained:
+ * only CHAINS rows, and a part that does not continue the chain in
+ * progress is refused without dropping that chain (the IsoApplet way).
+ */
+static uint16_t
+apdu_chain_allowed(const struct vcard_card *card, const struct vcard_command *command,
+    const uint8_t *header, bool chained)
+{
+	if (card->personality->chain_any)
+		return SW_OK;
+	if (card->chain_len > 0 && memcmp(card->chain_header + 1, header + 1, 3) != 0)
+		return SW_COMMAND_NOT_ALLOWED_GENERAL;
+	if (chained && (command == NULL || !(command->flags & CHAINS)))
+		return SW_CHAINING_NOT_SUPPORTED;
+	return SW_OK;
+}
+
+static size_t
+apdu_get_response(struct vcard_card *card, const struct apdu *cmd, uint8_t *out, size_t out_cap)
+{
+	uint16_t sw = card->personality->precheck(card, cmd);
+
+	if (sw != SW_OK)
+		return apdu_sw(sw, out);
+	if (card->pending.len == 0)
+		return apdu_sw(SW_CONDITIONS_NOT_SATISFIED, out);
+	return apdu_emit_pending(card, cmd->le ? cmd->le : 256, SW_OK, out, out_cap);
+}
+
+/*
  * Process one command APDU and write the response APDU (data + SW) to out,
  * which must hold at least 258 bytes. Returns the response length.
  */
@@ -263,6 +260,7 @@ size_t
 vcard_process_apdu(
     struct vcard_card *card, const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap)
 {
+	const struct vcard_personality *personality = card->personality;
 	const struct vcard_command *command;
 	struct apdu cmd;
 	uint16_t sw;
@@ -271,19 +269,20 @@ vcard_process_apdu(
 	sw = apdu_parse(in, in_len, &cmd);
 	if (sw != SW_OK)
 		return apdu_sw(sw, out);
-	if (cmd.ins == 0xc0 && (cmd.cla & ~0x10) == 0) { /* GET RESPONSE */
-		if (card->pending.len == 0)
-			return apdu_sw(SW_CONDITIONS_NOT_SATISFIED, out);
-		return apdu_emit_pending(card, cmd.le ? cmd.le : 256, SW_OK, out, out_cap);
-	}
+	if (cmd.ins == 0xc0 && (cmd.cla & ~0x10) == 0) /* GET RESPONSE */
+		return apdu_get_response(card, &cmd, out, out_cap);
+	if ((sw = personality->precheck(card, &cmd)) != SW_OK)
+		return apdu_sw(sw, out);
 	card->pending.len = 0;
 	card->pending.overflow = false;
 	card->pending_off = 0;
 	if (cmd.cla & 0x0c)
-		return apdu_sw(0x6882, out); /* secure messaging not supported */
-	if ((cmd.cla & ~0x10) != 0)
+		return apdu_sw(SW_SM_NOT_SUPPORTED, out);
+	command = apdu_find_command(personality, cmd.ins);
+	if ((sw = apdu_chain_allowed(card, command, in, cmd.cla & 0x10)) != SW_OK)
+		return apdu_sw(sw, out);
+	if ((cmd.cla & ~0x10) & personality->cla_reserved)
 		return apdu_sw(SW_CLA_NOT_SUPPORTED, out);
-	command = apdu_find_command(cmd.ins);
 	if (command == NULL) {
 		card->chain_len = 0;
 		return apdu_sw(SW_INS_NOT_SUPPORTED, out);

@@ -15,27 +15,7 @@
 
 #include "vcard.h"
 
-/* Historical bytes: card capabilities 73 C0 01 80 = command chaining, no
- * extended Lc/Le; status 05 = operational, 90 00. */
-#define VCARD_HIST 0x00, 0x31, 0xf5, 0x73, 0xc0, 0x01, 0x80, 0x05, 0x90, 0x00
-
-const uint8_t vcard_atr[] = {
-    0x3b,
-    0xda,
-    0x18,
-    0xff,
-    0x81,
-    0xb1,
-    0xfe,
-    0x75,
-    0x1f,
-    0x03,
-    VCARD_HIST,
-    0xf9,
-};
-const size_t vcard_atr_len = sizeof(vcard_atr);
-
-static const uint8_t hist_bytes[] = {VCARD_HIST};
+static const uint8_t hist_bytes[] = {OPENPGP_HIST_BYTES};
 
 /* 7F66 extended length information: 2048-byte commands and responses. */
 static const uint8_t ext_length_info[] = {0x02, 0x02, 0x08, 0x00, 0x02, 0x02, 0x08, 0x00};

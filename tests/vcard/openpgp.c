@@ -23,6 +23,63 @@
 
 static const uint8_t crt_tags[VCARD_KEY_SLOTS] = {0xb6, 0xb8, 0xa4};
 
+static uint16_t openpgp_precheck(struct vcard_card *card, const struct apdu *cmd);
+
+static const uint8_t openpgp_atr[] = {
+    0x3b,
+    0xda,
+    0x18,
+    0xff,
+    0x81,
+    0xb1,
+    0xfe,
+    0x75,
+    0x1f,
+    0x03,
+    OPENPGP_HIST_BYTES,
+    0xf9,
+};
+
+/* One row per instruction the OpenPGP application understands. */
+static const struct vcard_command openpgp_commands[] = {
+    {0xa4, handle_select, WHEN_TERMINATED},
+    {0xca, handle_get_data, 0},
+    {0xcc, handle_get_next_data, 0},
+    {0xa5, handle_select_data, 0},
+    {0xda, handle_put_data, PERSISTS},
+    {0x20, handle_verify, SECRET_DATA | PERSISTS},
+    {0x24, handle_change_reference_data, SECRET_DATA | PERSISTS},
+    {0x2c, handle_reset_retry_counter, SECRET_DATA | PERSISTS},
+    {0x47, handle_generate_key, PERSISTS},
+    {0x2a, handle_pso, PERSISTS},
+    {0x88, handle_internal_authenticate, 0},
+    {0x22, handle_mse, 0},
+    {0x84, handle_get_challenge, 0},
+    {0xe6, handle_terminate_df, PERSISTS},
+    {0x44, handle_activate_file, WHEN_TERMINATED | PERSISTS},
+};
+
+/* CLA 00 or 10 only; any command may be chained. */
+const struct vcard_personality vcard_openpgp = {
+    .name = "openpgp",
+    .atr = openpgp_atr,
+    .atr_len = sizeof(openpgp_atr),
+    .commands = openpgp_commands,
+    .n_commands = ARRAY_SIZE(openpgp_commands),
+    .cla_reserved = 0xef,
+    .chain_any = true,
+    .precheck = openpgp_precheck,
+    .reset_volatile = openpgp_reset_volatile,
+};
+
+static uint16_t
+openpgp_precheck(struct vcard_card *card, const struct apdu *cmd)
+{
+	(void)card;
+	(void)cmd;
+	return SW_OK;
+}
+
 void
 openpgp_reset_volatile(struct vcard_card *card)
 {
@@ -236,6 +293,7 @@ handle_generate_key(struct vcard_card *card, const struct apdu *cmd, struct vcar
 		attr = dos_find(card, (uint16_t)(0xc1 + slot));
 		if (attr == NULL)
 			return SW_CONDITIONS_NOT_SATISFIED;
+		vcard_keygen_delay(card);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if ((r = keys_generate(attr->data, attr->len, &pkey)) != VCARD_OK) {
 			vcard_logf("key generation failed: %s", vcard_err_str(r));

@@ -1,7 +1,8 @@
 # pcsc-env.sh - sourceable bash library for test tiers that need a smart card:
 # a private pcscd with the vsmartcard vpcd driver on its own TCP port and its
 # own socket, an opensc.conf tuned for the virtual card, and cardbridge-vcard
-# (the virtual OpenPGP card) plugged into it.
+# (the virtual OpenPGP card, or with --personality isoapplet a Java Card
+# with IsoApplet) plugged into it.
 #
 #   . tests/vcard/pcsc-env.sh
 #   pcsc_env_start "$dir"              # pcscd up; exports PCSCLITE_CSOCK_NAME,
@@ -10,6 +11,14 @@
 #   ... pkcs11-tool / opensc-tool / the daemon under test ...
 #   vcard_stop                         # "remove" the card (SIGTERM)
 #   pcsc_env_stop                      # everything this library started
+#
+# The IsoApplet card leaves the factory empty; personalise it as an issuer
+# would (PKCS#15 structure, user PIN, PUK) before OpenSC shows a token:
+#
+#   vcard_start "$dir" --personality isoapplet --state "$dir/card.state"
+#   vcard_personalise_isoapplet "$dir"   # user PIN $VCARD_USER_PIN, PUK $VCARD_PUK
+#   pcsc_env_opensc_conf "$dir/unblock.conf" \
+#       'user_pin_unblock_style = set_pin_in_unlogged_session;'
 #
 # Why a launcher: pcsc-lite 1.9.9's client library honours PCSCLITE_CSOCK_NAME
 # but pcscd itself always binds /run/pcscd/pcscd.comm unless it is socket
@@ -27,6 +36,17 @@
 # VCARD_READER (0 or 1: which vpcd reader vcard_start plugs into).
 
 PCSC_ENV_VPCD_DRIVER=${PCSC_ENV_VPCD_DRIVER:-/usr/lib/pcsc/drivers/serial/libifdvpcd.so}
+
+# The secrets of the virtual cards, as tests/pcscenv.py has them. The
+# OpenPGP card ships with the user and admin PIN; the IsoApplet card gets
+# the user PIN and the PUK from vcard_personalise_isoapplet. IsoApplet's
+# PUK is exactly 16 characters (OpenSC's isoApplet profile and the applet
+# both refuse another length), so it cannot be the 8-digit admin PIN.
+VCARD_USER_PIN=123456
+VCARD_ADMIN_PIN=12345678
+VCARD_PUK=1234567812345678
+VCARD_LABEL="cardbridge test"
+export VCARD_USER_PIN VCARD_ADMIN_PIN VCARD_PUK VCARD_LABEL
 PCSC_ENV_TIMEOUT=${PCSC_ENV_TIMEOUT:-10}
 PCSC_ENV_PCSCD_PID=
 PCSC_ENV_DIR=
@@ -112,13 +132,28 @@ DEVICENAME   /dev/null:$port
 LIBPATH      $PCSC_ENV_VPCD_DRIVER
 CHANNELID    $port
 EOF
-	# card_drivers: openpgp first so the card is matched by its first SELECT,
-	# the internal list after it so an unknown card still gets a driver.
-	cat >"$dir/opensc.conf" <<EOF
-# written by pcsc-env.sh for the virtual OpenPGP card
+	pcsc_env_opensc_conf "$dir/opensc.conf"
+}
+
+# pcsc_env_opensc_conf FILE [PKCS11-SETTINGS]: write an opensc.conf for the
+# virtual cards, optionally with settings for OpenSC's PKCS#11 module (its
+# "pkcs11" block), e.g. 'user_pin_unblock_style = init_pin_in_so_session;'.
+# Point OPENSC_CONF at it for the commands that should see it.
+#
+# card_drivers: openpgp first so the OpenPGP card is matched by its first
+# SELECT, isoApplet next (one SELECT more for the IsoApplet card), the
+# internal list after them so an unknown card still gets a driver.
+pcsc_env_opensc_conf() {
+	local file=$1 pkcs11=${2:-}
+	{
+		echo "# written by pcsc-env.sh for the virtual cards"
+		if [ -n "$pkcs11" ]; then
+			printf 'app opensc-pkcs11 {\n\tpkcs11 {\n\t\t%s\n\t}\n}\n' "$pkcs11"
+		fi
+		cat <<EOF
 app default {
 	debug = 0;
-	card_drivers = openpgp, internal;
+	card_drivers = openpgp, isoApplet, internal;
 	reader_driver pcsc {
 		enable_pinpad = false;
 	}
@@ -127,6 +162,7 @@ app default {
 	}
 }
 EOF
+	} >"$file"
 }
 
 _pcsc_env_pcscd_up() {
@@ -223,6 +259,29 @@ _pcsc_env_forget() {
 	done
 	VCARD_PIDS=("${kept[@]}")
 	unset "VCARD_READER_OF[$pid]"
+}
+
+# vcard_personalise_isoapplet DIR [pkcs15-init options]: personalise the
+# IsoApplet card in the reader as a card issuer would, with OpenSC's own
+# pkcs15-init and its isoApplet profile: a PKCS#15 application labelled
+# $VCARD_LABEL whose one PIN ("User PIN", reference 01) is $VCARD_USER_PIN
+# with the PUK $VCARD_PUK. (The profile calls them so-pin / so-puk; OpenSC's
+# PKCS#11 module shows that PIN as the user PIN.) Extra options go to
+# pkcs15-init, e.g. --serial 0123. Output: DIR/personalise.log.
+vcard_personalise_isoapplet() {
+	local dir=$1
+	shift
+	if ! command -v pkcs15-init >/dev/null 2>&1; then
+		_pcsc_env_log "pkcs15-init (OpenSC) is not installed"
+		return 1
+	fi
+	if ! timeout 60 pkcs15-init --create-pkcs15 --so-pin "$VCARD_USER_PIN" \
+		--so-puk "$VCARD_PUK" --label "$VCARD_LABEL" "$@" \
+		>>"$dir/personalise.log" 2>&1 </dev/null; then
+		_pcsc_env_log "pkcs15-init --create-pkcs15 failed; its output ($dir/personalise.log):"
+		tail -n 20 "$dir/personalise.log" >&2
+		return 1
+	fi
 }
 
 # vcard_wait PID [SECONDS]: wait for a process started here to end by itself

@@ -1,10 +1,12 @@
 /*
  * state.c - factory defaults of the virtual card and the --state file, so
  * a test can stop the card process and start it again with the same keys,
- * PINs, retry counters, DOs and certificates.
+ * PINs, retry counters, DOs and certificates (OpenPGP) or file system
+ * (IsoApplet, whose lines isostate.c writes and reads).
  *
  * The file is line-based text, one item per line, binary values in hex and
- * private keys as hex DER:
+ * private keys as hex DER. Its first line names the personality; the
+ * OpenPGP card's:
  *
  *   cardbridge-vcard-state 1
  *   pin pw1 313233343536 3
@@ -31,6 +33,13 @@
 #include "vcard.h"
 
 #define STATE_MAGIC "cardbridge-vcard-state 1"
+#define STATE_MAGIC_ISO "cardbridge-vcard-isoapplet-state 1"
+
+static bool
+state_is_iso(const struct vcard_card *card)
+{
+	return card->personality == &vcard_isoapplet;
+}
 
 int
 blob_set(struct vcard_blob *blob, const void *data, size_t len)
@@ -74,6 +83,7 @@ state_free(struct vcard_card *card)
 	OPENSSL_cleanse(&card->pw1, sizeof(card->pw1));
 	OPENSSL_cleanse(&card->pw3, sizeof(card->pw3));
 	OPENSSL_cleanse(&card->rc, sizeof(card->rc));
+	isostate_free(card);
 }
 
 /* Everything back to how a new card leaves the factory. */
@@ -85,6 +95,8 @@ state_factory_reset(struct vcard_card *card)
 	int r = VCARD_OK;
 
 	state_free(card);
+	if (state_is_iso(card))
+		return isostate_factory_reset(card);
 	memcpy(card->pw1.value, "123456", 6);
 	card->pw1.len = 6;
 	card->pw1.tries = VCARD_PIN_TRIES;
@@ -104,7 +116,7 @@ state_factory_reset(struct vcard_card *card)
 	return r;
 }
 
-static void
+void
 state_put_hex(FILE *f, const uint8_t *data, size_t len)
 {
 	size_t i;
@@ -130,6 +142,11 @@ state_write(const struct vcard_card *card, FILE *f)
 	size_t der_len, i;
 	int r;
 
+	if (state_is_iso(card)) {
+		fprintf(f, "%s\n", STATE_MAGIC_ISO);
+		r = isostate_write(card, f);
+		return r == VCARD_OK && ferror(f) ? VCARD_ERR_SYSTEM : r;
+	}
 	fprintf(f, "%s\n", STATE_MAGIC);
 	state_put_pin(f, "pw1", &card->pw1);
 	state_put_pin(f, "pw3", &card->pw3);
@@ -222,7 +239,7 @@ out:
 }
 
 /* Decode hex ("-" is empty) into a malloc'ed buffer. */
-static int
+int
 state_hex(const char *hex, uint8_t **out, size_t *out_len)
 {
 	size_t n = strlen(hex), i;
@@ -316,6 +333,7 @@ state_load(struct vcard_card *card, const char *path)
 {
 	FILE *f = NULL;
 	char *line = NULL;
+	const char *magic;
 	size_t cap = 0, lineno = 0;
 	int r;
 
@@ -331,16 +349,23 @@ state_load(struct vcard_card *card, const char *path)
 		r = state_save(card, path);
 		goto out;
 	}
+	magic = state_is_iso(card) ? STATE_MAGIC_ISO : STATE_MAGIC;
 	while (getline(&line, &cap, f) > 0) {
 		lineno++;
 		if (lineno == 1) {
-			if (strncmp(line, STATE_MAGIC, strlen(STATE_MAGIC)) != 0) {
+			if (strncmp(line, magic, strlen(magic)) != 0) {
+				vcard_logf("state file %s belongs to another personality than %s",
+				    path, card->personality->name);
 				r = VCARD_ERR_STATE_FORMAT;
 				break;
 			}
 			continue;
 		}
-		if ((r = state_parse_line(card, line)) != VCARD_OK)
+		if (state_is_iso(card))
+			r = isostate_parse_line(card, line);
+		else
+			r = state_parse_line(card, line);
+		if (r != VCARD_OK)
 			break;
 	}
 	if (lineno == 0)

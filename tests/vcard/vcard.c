@@ -1,13 +1,17 @@
 /*
- * vcard.c - main program of cardbridge-vcard: options, fault injection and
- * the loop that keeps the virtual card connected to vpcd.
+ * vcard.c - main program of cardbridge-vcard: options, fault injection,
+ * APDU counting and the loop that keeps the virtual card connected to vpcd.
  *
- *   cardbridge-vcard [--port 35963] [--host 127.0.0.1] [--state FILE]
+ *   cardbridge-vcard [--personality openpgp|isoapplet] [--port 35963]
+ *                    [--host 127.0.0.1] [--state FILE]
  *                    [--remove-after N [--reinsert-after-ms M]]
- *                    [--delay-ms N] [--fail-keygen] [--serial N] [--verbose]
+ *                    [--delay-ms N] [--keygen-delay-ms N] [--fail-keygen]
+ *                    [--apdu-count FILE] [--serial N] [--verbose]
  *
- * Fault injection is also read from VCARD_REMOVE_AFTER, VCARD_REINSERT_AFTER_MS,
- * VCARD_DELAY_MS and VCARD_FAIL_KEYGEN; options win over the environment.
+ * Everything but the connection is also read from the environment
+ * (VCARD_PERSONALITY, VCARD_REMOVE_AFTER, VCARD_REINSERT_AFTER_MS,
+ * VCARD_DELAY_MS, VCARD_KEYGEN_DELAY_MS, VCARD_FAIL_KEYGEN,
+ * VCARD_APDU_COUNT); options win over the environment.
  * Exit codes: 0 stopped by SIGTERM/SIGINT, 1 error, 2 vpcd never listened,
  * 3 card removed by --remove-after. This is test equipment and must never
  * be installed; it logs APDUs with --verbose but never PIN bytes.
@@ -77,13 +81,24 @@ vcard_on_signal(int sig)
 	vcard_stop = 1;
 }
 
-static void
+void
 vcard_sleep_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !vcard_stop)
 		;
+}
+
+/* --keygen-delay-ms: a slow card's key generation, for timeout tests. */
+void
+vcard_keygen_delay(const struct vcard_card *card)
+{
+	if (card->opts->keygen_delay_ms > 0) {
+		vcard_logf("fault injection: key generation takes %ld ms more",
+		    card->opts->keygen_delay_ms);
+		vcard_sleep_ms(card->opts->keygen_delay_ms);
+	}
 }
 
 static bool
@@ -121,9 +136,45 @@ vcard_env_long(const char *name, long max, long *out)
 static void
 vcard_usage(FILE *f)
 {
-	fprintf(f, "usage: cardbridge-vcard [--port N] [--host ADDR] [--state FILE]\n"
+	fprintf(f, "usage: cardbridge-vcard [--personality openpgp|isoapplet] [--port N]\n"
+		   "         [--host ADDR] [--state FILE]\n"
 		   "         [--remove-after N [--reinsert-after-ms M]] [--delay-ms N]\n"
-		   "         [--fail-keygen] [--serial N] [--connect-timeout-ms N] [--verbose]\n");
+		   "         [--keygen-delay-ms N] [--fail-keygen] [--apdu-count FILE]\n"
+		   "         [--serial N] [--connect-timeout-ms N] [--verbose]\n");
+}
+
+static bool
+vcard_parse_personality(const char *name, struct vcard_options *o)
+{
+	if (strcmp(name, vcard_openpgp.name) == 0)
+		o->personality = &vcard_openpgp;
+	else if (strcmp(name, vcard_isoapplet.name) == 0)
+		o->personality = &vcard_isoapplet;
+	else {
+		vcard_logf("unknown personality '%s' (expected openpgp or isoapplet)", name);
+		return false;
+	}
+	return true;
+}
+
+static int
+vcard_options_from_env(struct vcard_options *o)
+{
+	const char *v;
+
+	if (!vcard_env_long("VCARD_REMOVE_AFTER", 1L << 30, &o->remove_after) ||
+	    !vcard_env_long("VCARD_REINSERT_AFTER_MS", 3600000, &o->reinsert_after_ms) ||
+	    !vcard_env_long("VCARD_DELAY_MS", 600000, &o->delay_ms) ||
+	    !vcard_env_long("VCARD_KEYGEN_DELAY_MS", 3600000, &o->keygen_delay_ms))
+		return -1;
+	o->fail_keygen = vcard_env_flag("VCARD_FAIL_KEYGEN");
+	v = getenv("VCARD_PERSONALITY");
+	if (v != NULL && *v != '\0' && !vcard_parse_personality(v, o))
+		return -1;
+	v = getenv("VCARD_APDU_COUNT");
+	if (v != NULL && *v != '\0')
+		o->apdu_count_path = v;
+	return 0;
 }
 
 static int
@@ -136,7 +187,10 @@ vcard_parse_options(int argc, char **argv, struct vcard_options *o)
 	    {"remove-after", required_argument, NULL, 'r'},
 	    {"reinsert-after-ms", required_argument, NULL, 'R'},
 	    {"delay-ms", required_argument, NULL, 'd'},
+	    {"keygen-delay-ms", required_argument, NULL, 'k'},
 	    {"fail-keygen", no_argument, NULL, 'f'},
+	    {"personality", required_argument, NULL, 'P'},
+	    {"apdu-count", required_argument, NULL, 'a'},
 	    {"serial", required_argument, NULL, 'S'},
 	    {"connect-timeout-ms", required_argument, NULL, 'c'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -146,11 +200,8 @@ vcard_parse_options(int argc, char **argv, struct vcard_options *o)
 	long v;
 	int c;
 
-	if (!vcard_env_long("VCARD_REMOVE_AFTER", 1L << 30, &o->remove_after) ||
-	    !vcard_env_long("VCARD_REINSERT_AFTER_MS", 3600000, &o->reinsert_after_ms) ||
-	    !vcard_env_long("VCARD_DELAY_MS", 600000, &o->delay_ms))
+	if (vcard_options_from_env(o) != 0)
 		return -1;
-	o->fail_keygen = vcard_env_flag("VCARD_FAIL_KEYGEN");
 	while ((c = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -181,8 +232,20 @@ vcard_parse_options(int argc, char **argv, struct vcard_options *o)
 			if (!vcard_parse_long("--delay-ms", optarg, 600000, &o->delay_ms))
 				return -1;
 			break;
+		case 'k':
+			if (!vcard_parse_long(
+				"--keygen-delay-ms", optarg, 3600000, &o->keygen_delay_ms))
+				return -1;
+			break;
 		case 'f':
 			o->fail_keygen = true;
+			break;
+		case 'P':
+			if (!vcard_parse_personality(optarg, o))
+				return -1;
+			break;
+		case 'a':
+			o->apdu_count_path = optarg;
 			break;
 		case 'S':
 			if (!vcard_parse_long("--serial", optarg, 0xffffffffL, &v))
@@ -219,13 +282,43 @@ vcard_control(struct vcard_card *card, int fd, uint8_t code)
 	case 0x00: /* power off */
 	case 0x01: /* power on */
 	case 0x02: /* reset */
-		openpgp_reset_volatile(card);
+		card->personality->reset_volatile(card);
 		return VCARD_OK;
 	case 0x04: /* get ATR; vpcd also polls this to see the card is there */
-		return vpcd_link_send(fd, vcard_atr, vcard_atr_len);
+		return vpcd_link_send(fd, card->personality->atr, card->personality->atr_len);
 	default:
 		vcard_logf("ignoring unknown vpcd control code %u", code);
 		return VCARD_OK;
+	}
+}
+
+/*
+ * --apdu-count: the number of APDUs received since start, written to a
+ * temporary file renamed over FILE, so a reader sees a whole number or the
+ * previous one. A failure is logged once and does not stop the card.
+ */
+static void
+vcard_write_apdu_count(const char *path, long apdus)
+{
+	static bool warned;
+	char tmp[4096];
+	FILE *f = NULL;
+	bool ok = false;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
+		goto out;
+	if ((f = fopen(tmp, "we")) == NULL)
+		goto out;
+	fprintf(f, "%ld\n", apdus);
+	ok = fclose(f) == 0;
+	f = NULL;
+	ok = ok && rename(tmp, path) == 0;
+out:
+	if (!ok) {
+		if (!warned)
+			vcard_logf("cannot write the APDU count to %s: %s", path, strerror(errno));
+		warned = true;
+		(void)unlink(tmp);
 	}
 }
 
@@ -256,6 +349,8 @@ vcard_serve(struct vcard_card *card, int fd, long *apdus)
 		if ((r = vpcd_link_send(fd, out, out_len)) != VCARD_OK)
 			return r;
 		++*apdus;
+		if (o->apdu_count_path != NULL)
+			vcard_write_apdu_count(o->apdu_count_path, *apdus);
 		if (o->remove_after > 0 && *apdus >= o->remove_after)
 			return SERVE_REMOVED;
 	}
@@ -273,8 +368,9 @@ vcard_run(struct vcard_card *card, struct vcard_options *o)
 			return VCARD_EXIT_OK;
 		if (r != VCARD_OK)
 			return VCARD_EXIT_NO_VPCD;
-		vcard_logf("card inserted: connected to vpcd at %s:%u", o->host, o->port);
-		openpgp_reset_volatile(card);
+		vcard_logf("card inserted: %s personality, connected to vpcd at %s:%u",
+		    o->personality->name, o->host, o->port);
+		card->personality->reset_volatile(card);
 		r = vcard_serve(card, fd, &apdus);
 		close(fd);
 		if (r == SERVE_REMOVED) {
@@ -305,6 +401,7 @@ main(int argc, char **argv)
 	    .reinsert_after_ms = -1,
 	    .connect_timeout_ms = 10000,
 	    .serial = 1,
+	    .personality = &vcard_openpgp,
 	};
 	struct sigaction sa = {.sa_handler = vcard_on_signal};
 	int r, status;
@@ -313,6 +410,7 @@ main(int argc, char **argv)
 		return VCARD_EXIT_FAILURE;
 	vcard_verbose = opts.verbose;
 	card.opts = &opts;
+	card.personality = opts.personality;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: recv() must return */
 	sigaction(SIGINT, &sa, NULL);
@@ -328,6 +426,8 @@ main(int argc, char **argv)
 		status = VCARD_EXIT_FAILURE;
 		goto out;
 	}
+	if (opts.apdu_count_path != NULL)
+		vcard_write_apdu_count(opts.apdu_count_path, 0);
 	status = vcard_run(&card, &opts);
 out:
 	state_free(&card);
