@@ -256,6 +256,14 @@ def test_the_js_package_has_the_release_version():
     assert "contract.js" in package["files"]
 
 
+def test_the_invisible_code_points_are_what_the_generator_prints():
+    generated = subprocess.run(["/usr/bin/python3", os.path.join(SRCDIR, "protocol",
+                                                                 "gen-invisible.py")],
+                               check=True, capture_output=True, text=True).stdout
+    assert read("protocol", "invisible.h") == generated, \
+        "protocol/invisible.h differs from protocol/gen-invisible.py's output"
+
+
 # --- the other ends -----------------------------------------------------------
 
 def test_the_helper_link_methods_are_in_helper_ipc_md():
