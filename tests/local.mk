@@ -17,10 +17,34 @@ AM_TESTS_ENVIRONMENT = \
 	PYTHONDONTWRITEBYTECODE=1; \
 	export CB_SRCDIR CB_BUILDDIR CB_DAEMON CB_HELPER CB_VCARD PYTHONDONTWRITEBYTECODE;
 
-check_PROGRAMS += tests/test-protocol tests/test-origin
-tests_test_protocol_SOURCES = tests/test-protocol.c tests/tap.h
-tests_test_protocol_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-tests_test_protocol_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+# Unit tests of protocol/, one file per unit (doc/TESTING.md); proto-test.h
+# holds what they share.
+PROTO_TESTS = tests/test-jsonrpc tests/test-jsonrpc-limits tests/test-json-strict \
+	tests/test-emit tests/test-ipc tests/test-errors
+check_PROGRAMS += $(PROTO_TESTS)
+TESTS += $(PROTO_TESTS)
+PROTO_TEST_SOURCES = tests/proto-test.h tests/tap.h
+PROTO_TEST_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+PROTO_TEST_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+tests_test_jsonrpc_SOURCES = tests/test-jsonrpc.c $(PROTO_TEST_SOURCES)
+tests_test_jsonrpc_CFLAGS = $(PROTO_TEST_CFLAGS)
+tests_test_jsonrpc_LDADD = $(PROTO_TEST_LDADD)
+tests_test_jsonrpc_limits_SOURCES = tests/test-jsonrpc-limits.c $(PROTO_TEST_SOURCES)
+tests_test_jsonrpc_limits_CFLAGS = $(PROTO_TEST_CFLAGS)
+tests_test_jsonrpc_limits_LDADD = $(PROTO_TEST_LDADD)
+tests_test_json_strict_SOURCES = tests/test-json-strict.c $(PROTO_TEST_SOURCES)
+tests_test_json_strict_CFLAGS = $(PROTO_TEST_CFLAGS)
+tests_test_json_strict_LDADD = $(PROTO_TEST_LDADD)
+tests_test_emit_SOURCES = tests/test-emit.c $(PROTO_TEST_SOURCES)
+tests_test_emit_CFLAGS = $(PROTO_TEST_CFLAGS)
+tests_test_emit_LDADD = $(PROTO_TEST_LDADD)
+tests_test_ipc_SOURCES = tests/test-ipc.c $(PROTO_TEST_SOURCES)
+tests_test_ipc_CFLAGS = $(PROTO_TEST_CFLAGS)
+tests_test_ipc_LDADD = $(PROTO_TEST_LDADD)
+tests_test_errors_SOURCES = tests/test-errors.c $(PROTO_TEST_SOURCES)
+tests_test_errors_CFLAGS = $(PROTO_TEST_CFLAGS)
+tests_test_errors_LDADD = $(PROTO_TEST_LDADD)
+check_PROGRAMS += tests/test-origin
 tests_test_origin_SOURCES = tests/test-origin.c tests/tap.h
 tests_test_origin_CFLAGS = $(AM_CFLAGS)
 tests_test_origin_LDADD = protocol/libcbproto.a
@@ -42,7 +66,7 @@ tests_test_atr_SOURCES = tests/test-atr.c tests/tap.h
 tests_test_atr_LDADD = protocol/libcbproto.a
 TESTS += tests/test-atr
 
-TESTS += tests/test-protocol tests/test-origin tests/test-daemon.py tests/test-tokens.py \
+TESTS += tests/test-origin tests/test-daemon.py tests/test-tokens.py \
 	tests/test-card.py tests/test-consent.py
 
 EXTRA_DIST += tests/tap.py tests/cbtest.py tests/pki.py tests/softhsm.py tests/fake-pinentry \
