@@ -22,29 +22,6 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* One test function of a file's table; PROTO_TEST(fn) names it after fn. */
-struct proto_test {
-	const char *name;
-	void (*fn)(void);
-};
-
-#define PROTO_TEST(fn)                                                                             \
-	{                                                                                          \
-#fn, fn                                                                            \
-	}
-
-/* Run every test of the table in order, as TAP; main()'s exit status. */
-static inline int
-proto_test_main(const struct proto_test *tests, size_t count)
-{
-	size_t i;
-
-	tap_plan((int)count);
-	for (i = 0; i < count; i++)
-		tap_run(tests[i].name, tests[i].fn);
-	return tap_done();
-}
-
 /* --- requests ---------------------------------------------------------- */
 
 /* A request with the two members every test needs, then more members. */

@@ -1,12 +1,14 @@
 /*
  * tap.h - a tiny TAP producer for C unit tests (automake's tap-driver).
  *
- * TAP_TEST(name) { ... TAP_CHECK(cond); ... } then in main:
- * tap_plan(n); tap_run("name", fn); ... return tap_done();
+ * static void test_x(void) { ... TAP_CHECK(cond); ... } then in main:
+ * static const struct tap_test tests[] = {TAP_TEST(test_x), ...};
+ * return tap_main(tests, sizeof(tests) / sizeof(tests[0]));
  */
 #ifndef CB_TAP_H
 #define CB_TAP_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 static int tap_count, tap_failed, tap_current_failed;
@@ -41,6 +43,29 @@ static inline int
 tap_done(void)
 {
 	return tap_failed ? 1 : 0;
+}
+
+/* One test function of a file's table; TAP_TEST(fn) names it after fn. */
+struct tap_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+#define TAP_TEST(fn)                                                                               \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
+
+/* Run every test of the table in order, as TAP; main()'s exit status. */
+static inline int
+tap_main(const struct tap_test *tests, size_t count)
+{
+	size_t i;
+
+	tap_plan((int)count);
+	for (i = 0; i < count; i++)
+		tap_run(tests[i].name, tests[i].fn);
+	return tap_done();
 }
 
 #endif /* CB_TAP_H */

@@ -52,10 +52,12 @@ test_malformed_patterns_match_nothing(void)
 int
 main(void)
 {
-	tap_plan(4);
-	tap_run("exact pattern matches only that ATR", test_exact_pattern_matches_only_that_atr);
-	tap_run("mask ignores the masked bits", test_mask_ignores_the_masked_bits);
-	tap_run("length must be equal", test_length_must_be_equal);
-	tap_run("malformed patterns match nothing", test_malformed_patterns_match_nothing);
-	return tap_done();
+	static const struct tap_test tests[] = {
+	    TAP_TEST(test_exact_pattern_matches_only_that_atr),
+	    TAP_TEST(test_mask_ignores_the_masked_bits),
+	    TAP_TEST(test_length_must_be_equal),
+	    TAP_TEST(test_malformed_patterns_match_nothing),
+	};
+
+	return tap_main(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -145,25 +145,16 @@ test_a_long_origin_keeps_the_end_of_its_host(void)
 int
 main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-#define T(fn) {#fn, fn}
-	    T(test_plain_text_is_shown_as_it_is),
-	    T(test_line_and_paragraph_separators_cannot_add_lines),
-	    T(test_bidi_controls_cannot_reverse_the_sentence),
-	    T(test_zero_width_and_other_format_characters_are_dropped),
-	    T(test_invalid_utf8_becomes_the_replacement_character),
-	    T(test_a_cut_is_counted_in_characters_and_marked),
-	    T(test_a_small_buffer_never_gets_cut_utf8),
-	    T(test_a_long_origin_keeps_the_end_of_its_host),
-#undef T
+	static const struct tap_test tests[] = {
+	    TAP_TEST(test_plain_text_is_shown_as_it_is),
+	    TAP_TEST(test_line_and_paragraph_separators_cannot_add_lines),
+	    TAP_TEST(test_bidi_controls_cannot_reverse_the_sentence),
+	    TAP_TEST(test_zero_width_and_other_format_characters_are_dropped),
+	    TAP_TEST(test_invalid_utf8_becomes_the_replacement_character),
+	    TAP_TEST(test_a_cut_is_counted_in_characters_and_marked),
+	    TAP_TEST(test_a_small_buffer_never_gets_cut_utf8),
+	    TAP_TEST(test_a_long_origin_keeps_the_end_of_its_host),
 	};
-	size_t i;
 
-	tap_plan((int)ARRAY_SIZE(tests));
-	for (i = 0; i < ARRAY_SIZE(tests); i++)
-		tap_run(tests[i].name, tests[i].fn);
-	return tap_done();
+	return tap_main(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -277,21 +277,21 @@ test_event_has_method_event_and_no_id(void)
 int
 main(void)
 {
-	static const struct proto_test tests[] = {
-	    PROTO_TEST(test_result_echoes_an_integer_id),
-	    PROTO_TEST(test_result_echoes_a_string_id),
-	    PROTO_TEST(test_responses_without_an_id_carry_a_null_id),
-	    PROTO_TEST(test_error_has_code_message_reason_and_retries_left),
-	    PROTO_TEST(test_error_with_zero_retries_left_says_so),
-	    PROTO_TEST(test_error_without_retries_omits_retries_left),
-	    PROTO_TEST(test_error_without_detail_uses_the_error_text),
-	    PROTO_TEST(test_error_data_keeps_extra_members_and_the_table_reason),
-	    PROTO_TEST(test_error_data_may_be_absent),
-	    PROTO_TEST(test_internal_errors_reach_the_page_as_internal_error),
-	    PROTO_TEST(test_emitted_text_does_not_escape_slashes),
-	    PROTO_TEST(test_parse_failure_is_answered_with_its_id_and_detail),
-	    PROTO_TEST(test_event_has_method_event_and_no_id),
+	static const struct tap_test tests[] = {
+	    TAP_TEST(test_result_echoes_an_integer_id),
+	    TAP_TEST(test_result_echoes_a_string_id),
+	    TAP_TEST(test_responses_without_an_id_carry_a_null_id),
+	    TAP_TEST(test_error_has_code_message_reason_and_retries_left),
+	    TAP_TEST(test_error_with_zero_retries_left_says_so),
+	    TAP_TEST(test_error_without_retries_omits_retries_left),
+	    TAP_TEST(test_error_without_detail_uses_the_error_text),
+	    TAP_TEST(test_error_data_keeps_extra_members_and_the_table_reason),
+	    TAP_TEST(test_error_data_may_be_absent),
+	    TAP_TEST(test_internal_errors_reach_the_page_as_internal_error),
+	    TAP_TEST(test_emitted_text_does_not_escape_slashes),
+	    TAP_TEST(test_parse_failure_is_answered_with_its_id_and_detail),
+	    TAP_TEST(test_event_has_method_event_and_no_id),
 	};
 
-	return proto_test_main(tests, ARRAY_SIZE(tests));
+	return tap_main(tests, ARRAY_SIZE(tests));
 }

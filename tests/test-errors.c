@@ -165,15 +165,15 @@ test_unknown_reasons_from_the_helper_are_internal_errors(void)
 int
 main(void)
 {
-	static const struct proto_test tests[] = {
-	    PROTO_TEST(test_every_error_has_a_reason_and_a_code_in_range),
-	    PROTO_TEST(test_application_errors_have_distinct_codes_and_reasons),
-	    PROTO_TEST(test_standard_errors_have_json_rpc_codes),
-	    PROTO_TEST(test_unknown_error_values_map_to_internal_error),
-	    PROTO_TEST(test_application_reasons_round_trip),
-	    PROTO_TEST(test_internal_reasons_from_the_helper_are_refused),
-	    PROTO_TEST(test_unknown_reasons_from_the_helper_are_internal_errors),
+	static const struct tap_test tests[] = {
+	    TAP_TEST(test_every_error_has_a_reason_and_a_code_in_range),
+	    TAP_TEST(test_application_errors_have_distinct_codes_and_reasons),
+	    TAP_TEST(test_standard_errors_have_json_rpc_codes),
+	    TAP_TEST(test_unknown_error_values_map_to_internal_error),
+	    TAP_TEST(test_application_reasons_round_trip),
+	    TAP_TEST(test_internal_reasons_from_the_helper_are_refused),
+	    TAP_TEST(test_unknown_reasons_from_the_helper_are_internal_errors),
 	};
 
-	return proto_test_main(tests, ARRAY_SIZE(tests));
+	return tap_main(tests, ARRAY_SIZE(tests));
 }

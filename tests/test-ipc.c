@@ -222,19 +222,19 @@ test_ipc_encoder_takes_text_of_exactly_the_frame_limit(void)
 int
 main(void)
 {
-	static const struct proto_test tests[] = {
-	    PROTO_TEST(test_ipc_frame_round_trips),
-	    PROTO_TEST(test_ipc_frame_fed_byte_by_byte_is_reassembled),
-	    PROTO_TEST(test_two_ipc_frames_in_one_feed_come_out_in_order),
-	    PROTO_TEST(test_ipc_oversize_length_is_refused_before_the_body_arrives),
-	    PROTO_TEST(test_ipc_frame_at_the_reader_limit_is_accepted),
-	    PROTO_TEST(test_ipc_frame_one_byte_over_the_reader_limit_is_refused),
-	    PROTO_TEST(test_ipc_zero_length_frame_is_refused),
-	    PROTO_TEST(test_ipc_frame_with_nul_is_refused),
-	    PROTO_TEST(test_ipc_encoder_refuses_empty_text),
-	    PROTO_TEST(test_ipc_encoder_refuses_text_over_the_frame_limit),
-	    PROTO_TEST(test_ipc_encoder_takes_text_of_exactly_the_frame_limit),
+	static const struct tap_test tests[] = {
+	    TAP_TEST(test_ipc_frame_round_trips),
+	    TAP_TEST(test_ipc_frame_fed_byte_by_byte_is_reassembled),
+	    TAP_TEST(test_two_ipc_frames_in_one_feed_come_out_in_order),
+	    TAP_TEST(test_ipc_oversize_length_is_refused_before_the_body_arrives),
+	    TAP_TEST(test_ipc_frame_at_the_reader_limit_is_accepted),
+	    TAP_TEST(test_ipc_frame_one_byte_over_the_reader_limit_is_refused),
+	    TAP_TEST(test_ipc_zero_length_frame_is_refused),
+	    TAP_TEST(test_ipc_frame_with_nul_is_refused),
+	    TAP_TEST(test_ipc_encoder_refuses_empty_text),
+	    TAP_TEST(test_ipc_encoder_refuses_text_over_the_frame_limit),
+	    TAP_TEST(test_ipc_encoder_takes_text_of_exactly_the_frame_limit),
 	};
 
-	return proto_test_main(tests, ARRAY_SIZE(tests));
+	return tap_main(tests, ARRAY_SIZE(tests));
 }

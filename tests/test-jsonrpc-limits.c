@@ -172,14 +172,14 @@ test_message_one_byte_over_max_message_is_too_large(void)
 int
 main(void)
 {
-	static const struct proto_test tests[] = {
-	    PROTO_TEST(test_nesting_at_the_depth_limit_is_accepted),
-	    PROTO_TEST(test_nesting_one_beyond_the_depth_limit_is_too_deep),
-	    PROTO_TEST(test_depth_limit_is_taken_from_the_limits),
-	    PROTO_TEST(test_the_depth_limit_counts_containers_whatever_they_hold),
-	    PROTO_TEST(test_message_of_exactly_max_message_bytes_is_accepted),
-	    PROTO_TEST(test_message_one_byte_over_max_message_is_too_large),
+	static const struct tap_test tests[] = {
+	    TAP_TEST(test_nesting_at_the_depth_limit_is_accepted),
+	    TAP_TEST(test_nesting_one_beyond_the_depth_limit_is_too_deep),
+	    TAP_TEST(test_depth_limit_is_taken_from_the_limits),
+	    TAP_TEST(test_the_depth_limit_counts_containers_whatever_they_hold),
+	    TAP_TEST(test_message_of_exactly_max_message_bytes_is_accepted),
+	    TAP_TEST(test_message_one_byte_over_max_message_is_too_large),
 	};
 
-	return proto_test_main(tests, ARRAY_SIZE(tests));
+	return tap_main(tests, ARRAY_SIZE(tests));
 }

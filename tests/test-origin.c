@@ -433,51 +433,42 @@ test_other_listen_addresses_are_not_loopback(void)
 int
 main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-#define T(fn) {#fn, fn}
-	    T(test_https_origin_is_parsed),
-	    T(test_http_origin_is_parsed),
-	    T(test_explicit_port_is_parsed),
-	    T(test_port_out_of_range_is_refused),
-	    T(test_malformed_port_is_refused),
-	    T(test_default_port_spelled_out_is_refused),
-	    T(test_other_scheme_default_port_is_not_a_default_port),
-	    T(test_upper_case_origin_is_refused),
-	    T(test_other_schemes_are_refused),
-	    T(test_trailing_slash_is_refused),
-	    T(test_path_query_and_fragment_are_refused),
-	    T(test_userinfo_is_refused),
-	    T(test_whitespace_and_control_characters_are_refused),
-	    T(test_malformed_host_names_are_refused),
-	    T(test_ipv6_loopback_literal_is_parsed),
-	    T(test_ipv6_global_literal_is_not_loopback),
-	    T(test_ipv6_literals_not_in_the_browsers_form_are_refused),
-	    T(test_malformed_ipv6_literals_are_refused),
-	    T(test_null_origin_is_refused),
-	    T(test_empty_and_missing_origins_are_refused),
-	    T(test_origin_of_255_bytes_is_accepted),
-	    T(test_origin_of_256_bytes_is_refused),
-	    T(test_ipv4_loopback_origins_are_loopback),
-	    T(test_names_that_only_look_like_loopback_are_not_loopback),
-	    T(test_https_origin_is_acceptable),
-	    T(test_http_origin_is_acceptable_only_on_loopback),
-	    T(test_http_origin_off_loopback_is_not_acceptable),
-	    T(test_host_header_for_loopback_names_with_our_port_is_accepted),
-	    T(test_host_header_compares_names_without_case),
-	    T(test_host_header_with_wrong_port_is_refused),
-	    T(test_host_header_without_port_is_refused),
-	    T(test_host_header_naming_another_host_is_refused),
-	    T(test_loopback_listen_addresses_are_recognised),
-	    T(test_other_listen_addresses_are_not_loopback),
-#undef T
+	static const struct tap_test tests[] = {
+	    TAP_TEST(test_https_origin_is_parsed),
+	    TAP_TEST(test_http_origin_is_parsed),
+	    TAP_TEST(test_explicit_port_is_parsed),
+	    TAP_TEST(test_port_out_of_range_is_refused),
+	    TAP_TEST(test_malformed_port_is_refused),
+	    TAP_TEST(test_default_port_spelled_out_is_refused),
+	    TAP_TEST(test_other_scheme_default_port_is_not_a_default_port),
+	    TAP_TEST(test_upper_case_origin_is_refused),
+	    TAP_TEST(test_other_schemes_are_refused),
+	    TAP_TEST(test_trailing_slash_is_refused),
+	    TAP_TEST(test_path_query_and_fragment_are_refused),
+	    TAP_TEST(test_userinfo_is_refused),
+	    TAP_TEST(test_whitespace_and_control_characters_are_refused),
+	    TAP_TEST(test_malformed_host_names_are_refused),
+	    TAP_TEST(test_ipv6_loopback_literal_is_parsed),
+	    TAP_TEST(test_ipv6_global_literal_is_not_loopback),
+	    TAP_TEST(test_ipv6_literals_not_in_the_browsers_form_are_refused),
+	    TAP_TEST(test_malformed_ipv6_literals_are_refused),
+	    TAP_TEST(test_null_origin_is_refused),
+	    TAP_TEST(test_empty_and_missing_origins_are_refused),
+	    TAP_TEST(test_origin_of_255_bytes_is_accepted),
+	    TAP_TEST(test_origin_of_256_bytes_is_refused),
+	    TAP_TEST(test_ipv4_loopback_origins_are_loopback),
+	    TAP_TEST(test_names_that_only_look_like_loopback_are_not_loopback),
+	    TAP_TEST(test_https_origin_is_acceptable),
+	    TAP_TEST(test_http_origin_is_acceptable_only_on_loopback),
+	    TAP_TEST(test_http_origin_off_loopback_is_not_acceptable),
+	    TAP_TEST(test_host_header_for_loopback_names_with_our_port_is_accepted),
+	    TAP_TEST(test_host_header_compares_names_without_case),
+	    TAP_TEST(test_host_header_with_wrong_port_is_refused),
+	    TAP_TEST(test_host_header_without_port_is_refused),
+	    TAP_TEST(test_host_header_naming_another_host_is_refused),
+	    TAP_TEST(test_loopback_listen_addresses_are_recognised),
+	    TAP_TEST(test_other_listen_addresses_are_not_loopback),
 	};
-	size_t i;
 
-	tap_plan((int)(sizeof(tests) / sizeof(tests[0])));
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		tap_run(tests[i].name, tests[i].fn);
-	return tap_done();
+	return tap_main(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -499,45 +499,36 @@ test_notifications_declare_their_kinds(void)
 int
 main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-#define T(fn) {#fn, fn}
-	    T(test_params_matching_the_schema_pass),
-	    T(test_every_refusal_names_the_field_as_params_dot_path),
-	    T(test_unknown_parameter_message_is_printable_ascii_and_short),
-	    T(test_absent_params_fail_only_when_a_parameter_is_required),
-	    T(test_method_without_a_schema_accepts_only_empty_params),
-	    T(test_params_that_are_not_an_object_are_refused),
-	    T(test_wrong_type_is_named_with_the_expected_type),
-	    T(test_null_is_not_an_absent_parameter),
-	    T(test_byte_limits_count_bytes),
-	    T(test_character_limits_count_characters),
-	    T(test_a_field_with_both_limits_meets_both),
-	    T(test_control_characters_in_text_are_refused),
-	    T(test_pem_text_may_hold_line_breaks_and_nothing_else),
-	    T(test_values_outside_the_choices_are_refused_with_the_fields_reason),
-	    T(test_array_limits_and_elements),
-	    T(test_object_without_a_schema_accepts_any_members),
-	    T(test_pkcs11_uris_are_checked_before_p11_kit_sees_them),
-	    T(test_subject_syntaxes),
-	    T(test_origins_are_checked_as_the_allow_list_takes_them),
-	    T(test_params_message_fits_a_small_buffer),
-	    T(test_utf8_cut_never_splits_a_character),
-	    T(test_method_names_are_unique_and_rows_are_complete),
-	    T(test_lookups_honour_the_port),
-	    T(test_bindings_must_cover_exactly_the_rows_of_their_port),
-	    T(test_keys_generate_needs_the_size_or_the_curve_of_its_type),
-	    T(test_a_cjk_common_name_of_22_characters_is_a_valid_label_and_cn),
-	    T(test_client_timeouts_leave_room_for_the_daemons_own_answer),
-	    T(test_notifications_declare_their_kinds),
-#undef T
+	static const struct tap_test tests[] = {
+	    TAP_TEST(test_params_matching_the_schema_pass),
+	    TAP_TEST(test_every_refusal_names_the_field_as_params_dot_path),
+	    TAP_TEST(test_unknown_parameter_message_is_printable_ascii_and_short),
+	    TAP_TEST(test_absent_params_fail_only_when_a_parameter_is_required),
+	    TAP_TEST(test_method_without_a_schema_accepts_only_empty_params),
+	    TAP_TEST(test_params_that_are_not_an_object_are_refused),
+	    TAP_TEST(test_wrong_type_is_named_with_the_expected_type),
+	    TAP_TEST(test_null_is_not_an_absent_parameter),
+	    TAP_TEST(test_byte_limits_count_bytes),
+	    TAP_TEST(test_character_limits_count_characters),
+	    TAP_TEST(test_a_field_with_both_limits_meets_both),
+	    TAP_TEST(test_control_characters_in_text_are_refused),
+	    TAP_TEST(test_pem_text_may_hold_line_breaks_and_nothing_else),
+	    TAP_TEST(test_values_outside_the_choices_are_refused_with_the_fields_reason),
+	    TAP_TEST(test_array_limits_and_elements),
+	    TAP_TEST(test_object_without_a_schema_accepts_any_members),
+	    TAP_TEST(test_pkcs11_uris_are_checked_before_p11_kit_sees_them),
+	    TAP_TEST(test_subject_syntaxes),
+	    TAP_TEST(test_origins_are_checked_as_the_allow_list_takes_them),
+	    TAP_TEST(test_params_message_fits_a_small_buffer),
+	    TAP_TEST(test_utf8_cut_never_splits_a_character),
+	    TAP_TEST(test_method_names_are_unique_and_rows_are_complete),
+	    TAP_TEST(test_lookups_honour_the_port),
+	    TAP_TEST(test_bindings_must_cover_exactly_the_rows_of_their_port),
+	    TAP_TEST(test_keys_generate_needs_the_size_or_the_curve_of_its_type),
+	    TAP_TEST(test_a_cjk_common_name_of_22_characters_is_a_valid_label_and_cn),
+	    TAP_TEST(test_client_timeouts_leave_room_for_the_daemons_own_answer),
+	    TAP_TEST(test_notifications_declare_their_kinds),
 	};
-	size_t i;
 
-	tap_plan((int)ARRAY_SIZE(tests));
-	for (i = 0; i < ARRAY_SIZE(tests); i++)
-		tap_run(tests[i].name, tests[i].fn);
-	return tap_done();
+	return tap_main(tests, sizeof(tests) / sizeof(tests[0]));
 }

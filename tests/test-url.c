@@ -222,33 +222,24 @@ test_verb_names_are_known(void)
 int
 main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
-#define T(f) {#f, f}
-	    T(test_start_is_accepted),
-	    T(test_start_with_one_trailing_slash_is_accepted),
-	    T(test_only_the_given_length_is_read),
-	    T(test_empty_url_is_refused),
-	    T(test_other_schemes_are_refused),
-	    T(test_scheme_must_be_lower_case_and_have_two_slashes),
-	    T(test_unknown_verbs_are_refused),
-	    T(test_paths_are_refused),
-	    T(test_queries_and_fragments_are_refused),
-	    T(test_percent_encoding_is_refused),
-	    T(test_user_info_and_ports_are_refused),
-	    T(test_bytes_outside_uri_characters_are_refused),
-	    T(test_embedded_nul_is_refused),
-	    T(test_long_urls_are_refused),
-	    T(test_reasons_never_quote_the_url),
-	    T(test_verb_names_are_known),
-#undef T
+	static const struct tap_test tests[] = {
+	    TAP_TEST(test_start_is_accepted),
+	    TAP_TEST(test_start_with_one_trailing_slash_is_accepted),
+	    TAP_TEST(test_only_the_given_length_is_read),
+	    TAP_TEST(test_empty_url_is_refused),
+	    TAP_TEST(test_other_schemes_are_refused),
+	    TAP_TEST(test_scheme_must_be_lower_case_and_have_two_slashes),
+	    TAP_TEST(test_unknown_verbs_are_refused),
+	    TAP_TEST(test_paths_are_refused),
+	    TAP_TEST(test_queries_and_fragments_are_refused),
+	    TAP_TEST(test_percent_encoding_is_refused),
+	    TAP_TEST(test_user_info_and_ports_are_refused),
+	    TAP_TEST(test_bytes_outside_uri_characters_are_refused),
+	    TAP_TEST(test_embedded_nul_is_refused),
+	    TAP_TEST(test_long_urls_are_refused),
+	    TAP_TEST(test_reasons_never_quote_the_url),
+	    TAP_TEST(test_verb_names_are_known),
 	};
-	size_t i;
 
-	tap_plan((int)(sizeof(tests) / sizeof(tests[0])));
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		tap_run(tests[i].name, tests[i].fn);
-	return tap_done();
+	return tap_main(tests, sizeof(tests) / sizeof(tests[0]));
 }
