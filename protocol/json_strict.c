@@ -81,6 +81,35 @@ skip_string(const char *t, size_t len, size_t i)
 	return i < len ? i : len;
 }
 
+/*
+ * Does the string from i (after its opening quote) to end hold a \u escape
+ * of a surrogate that is not half of a pair?  json-c would make it U+FFFD,
+ * so a string id would come back different from the one sent.
+ */
+static bool
+lone_surrogate(const char *t, size_t i, size_t end)
+{
+	uint32_t cp, lo;
+
+	for (; i < end; i++) {
+		if (t[i] != '\\')
+			continue;
+		if (i + 1 >= end || t[++i] != 'u' || i + 4 >= end)
+			continue;
+		cp = read_u4(t + i + 1);
+		i += 4;
+		if (cp < 0xd800 || cp >= 0xe000)
+			continue;
+		if (cp >= 0xdc00 || i + 6 >= end || t[i + 1] != '\\' || t[i + 2] != 'u')
+			return true;
+		lo = read_u4(t + i + 3);
+		if (lo < 0xdc00 || lo >= 0xe000)
+			return true;
+		i += 6;
+	}
+	return false;
+}
+
 /* Decode the string starting after the opening quote at *pos; advance past it. */
 static char *
 decode_string(const char *t, size_t len, size_t *pos, size_t *outlen)
@@ -259,6 +288,14 @@ proto_check_duplicate_keys(const char *text, size_t len, char *where, size_t whe
 				    c == '\'' ? "single-quoted string" : "NaN or Infinity");
 			r = CB_ERR_PARSE;
 		} else if (c == '"') {
+			if (lone_surrogate(text, pos, skip_string(text, len, pos))) {
+				if (wherelen)
+					snprintf(where, wherelen, "%s",
+					    "a lone surrogate escape (\\uD800-\\uDFFF) in a "
+					    "string");
+				r = CB_ERR_INVALID_REQUEST;
+				continue;
+			}
 			if (!(top && top->is_object && top->expect_key)) {
 				pos = skip_string(text, len, pos) + 1;
 				continue;

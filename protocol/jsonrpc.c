@@ -80,10 +80,9 @@ parse_id(struct json_object *jid, struct proto_id *id)
 	const char *s;
 	int64_t v;
 
-	if (jid == NULL) {
-		id->kind = PROTO_ID_NULL;
-		return 0;
-	}
+	/* JSON null: JSON-RPC 2.0 discourages it, PROTOCOL.md does not allow it. */
+	if (jid == NULL)
+		return CB_ERR_INVALID_REQUEST;
 	switch (json_object_get_type(jid)) {
 	case json_type_int:
 		v = json_object_get_int64(jid);

@@ -708,6 +708,13 @@ text_row(J, "id -(2^53-1) is the smallest id echoed exactly",
          Result(id=-9007199254740991))
 jrow("id 1.5", '{"jsonrpc":"2.0","id":1.5,"method":"system.hello"}', INVALID, "id must be",
      None)
+jrow("id null", '{"jsonrpc":"2.0","id":null,"method":"system.hello"}', INVALID, "id must be",
+     None)
+jrow("string id with a lone surrogate escape",
+     '{"jsonrpc":"2.0","id":"\\ud800","method":"system.hello"}', INVALID, "lone surrogate", None)
+jrow("a lone surrogate escape in a param",
+     '{"jsonrpc":"2.0","id":1,"method":"system.hello","params":{"a":"\\udfff"}}', INVALID,
+     "lone surrogate", None)
 jrow("id true", '{"jsonrpc":"2.0","id":true,"method":"system.hello"}', INVALID, "id must be",
      None)
 jrow("id array", '{"jsonrpc":"2.0","id":[1],"method":"system.hello"}', INVALID, "id must be",

@@ -182,13 +182,16 @@ test_keys_equal_up_to_an_escaped_nul_are_duplicates(void)
 }
 
 static void
-test_lone_surrogate_keys_are_duplicates(void)
+test_lone_surrogate_escapes_are_refused_wherever_they_are(void)
 {
-	/* json-c turns every lone surrogate into U+FFFD. */
+	/* json-c would turn every lone surrogate into U+FFFD. */
 	TAP_CHECK(
 	    REFUSAL(REQ(",\"params\":{\"\\ud800\":1,\"\\udbff\":2}")) == CB_ERR_INVALID_REQUEST);
 	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"\\udc00\":1,\"\xef\xbf\xbd\":2}")) ==
 		  CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(REFUSAL(REQ(",\"params\":{\"label\":\"a\\ud800\"}")) == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(
+	    REFUSAL(REQ(",\"params\":{\"label\":\"\\ude00\\ud83d\"}")) == CB_ERR_INVALID_REQUEST);
 }
 
 static void
@@ -303,7 +306,7 @@ main(void)
 	    TAP_TEST(test_duplicate_nested_key_is_invalid_request),
 	    TAP_TEST(test_escaped_spelling_of_a_key_is_a_duplicate),
 	    TAP_TEST(test_keys_equal_up_to_an_escaped_nul_are_duplicates),
-	    TAP_TEST(test_lone_surrogate_keys_are_duplicates),
+	    TAP_TEST(test_lone_surrogate_escapes_are_refused_wherever_they_are),
 	    TAP_TEST(test_same_key_in_sibling_objects_is_accepted),
 	    TAP_TEST(test_keys_differing_only_in_case_are_not_duplicates),
 	    TAP_TEST(test_duplicate_key_check_ignores_text_inside_strings),

@@ -95,13 +95,35 @@ test_notification_has_no_id(void)
 }
 
 static void
-test_null_id_is_kept_as_null_id(void)
+test_null_id_is_an_invalid_request(void)
 {
 	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
-	TAP_CHECK(parse(REQ(",\"id\":null"), &req, &fail) == 0);
-	TAP_CHECK(req && req->id.kind == PROTO_ID_NULL);
+	/* Answering it would reply with id null, which a page cannot match. */
+	TAP_CHECK(parse(REQ(",\"id\":null"), &req, &fail) == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(req == NULL && fail.id.kind == PROTO_ID_NULL);
+	TAP_CHECK(strstr(fail.detail, "id must be") != NULL);
+	proto_failure_clear(&fail);
+}
+
+static void
+test_string_id_with_a_lone_surrogate_escape_is_an_invalid_request(void)
+{
+	struct proto_request *req = NULL;
+	struct proto_failure fail;
+
+	/* json-c would make it U+FFFD: the answer's id would not be the page's. */
+	TAP_CHECK(parse(REQ(",\"id\":\"\\ud800\""), &req, &fail) == CB_ERR_INVALID_REQUEST);
+	TAP_CHECK(req == NULL && fail.id.kind == PROTO_ID_NULL);
+	TAP_CHECK(strstr(fail.detail, "lone surrogate") != NULL);
+	proto_failure_clear(&fail);
+	TAP_CHECK(
+	    parse(REQ(",\"id\":\"a\\udc00\\ud800b\""), &req, &fail) == CB_ERR_INVALID_REQUEST);
+	proto_failure_clear(&fail);
+	/* A pair is one character, and fine. */
+	TAP_CHECK(parse(REQ(",\"id\":\"\\ud83d\\ude00\""), &req, &fail) == 0);
+	TAP_CHECK(req && strcmp(req->id.str, "\xf0\x9f\x98\x80") == 0);
 	proto_request_free(req);
 }
 
@@ -525,7 +547,8 @@ main(void)
 	    TAP_TEST(test_request_with_empty_params_object_is_accepted),
 	    TAP_TEST(test_members_may_come_in_any_order),
 	    TAP_TEST(test_notification_has_no_id),
-	    TAP_TEST(test_null_id_is_kept_as_null_id),
+	    TAP_TEST(test_null_id_is_an_invalid_request),
+	    TAP_TEST(test_string_id_with_a_lone_surrogate_escape_is_an_invalid_request),
 	    TAP_TEST(test_successful_parse_leaves_nothing_to_free_in_the_failure),
 	    TAP_TEST(test_surrounding_whitespace_is_accepted),
 	    TAP_TEST(test_malformed_json_is_a_parse_error_with_null_id),
