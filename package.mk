@@ -1,0 +1,40 @@
+# package.mk: the Debian package (debian/) and its installed-package tier.
+# It never builds the package in this tree (dpkg-buildpackage cleans the
+# tree it runs in), and never installs anything by itself.
+#
+#   make deb             build cardbridge_VERSION_ARCH.deb (and its
+#                        .changes, .buildinfo, -dbgsym .deb) in the top build
+#                        directory, from `make dist` unpacked in deb-build/,
+#                        so this tree's own build is never cleaned
+#
+# The package is native (debian/ lives upstream): its version is
+# configure.ac's VERSION, and debian/changelog has one entry per release.
+
+deb_version = $$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' '$(srcdir)/debian/changelog')
+deb_build_dir = deb-build
+
+EXTRA_DIST += examples/policies/README.md examples/policies/chromium/cardbridge.json \
+	examples/policies/firefox/policies.json examples/policies/allow-list/config.json
+
+deb: dist
+	@v=$(deb_version); case "$$v" in \
+	'$(VERSION)') ;; \
+	*) echo "deb: debian/changelog is at $$v, configure.ac at $(VERSION): add a changelog entry" >&2; \
+	   exit 1 ;; \
+	esac
+	rm -rf $(deb_build_dir)
+	$(MKDIR_P) $(deb_build_dir)
+	tar -xzf $(distdir).tar.gz -C $(deb_build_dir)
+	cp -R '$(srcdir)/debian' $(deb_build_dir)/$(distdir)/
+	cd $(deb_build_dir)/$(distdir) && dpkg-buildpackage -us -uc -b -J
+	rm -f cardbridge_*.deb cardbridge-dbgsym_*.deb cardbridge_*.changes cardbridge_*.buildinfo
+	mv $(deb_build_dir)/cardbridge*_* .
+	rm -rf $(deb_build_dir)
+	@ls -1 cardbridge*_$(deb_version)_*
+
+clean-local: clean-deb
+clean-deb:
+	rm -rf $(deb_build_dir)
+	rm -f cardbridge_*.deb cardbridge-dbgsym_*.deb cardbridge_*.changes cardbridge_*.buildinfo
+
+.PHONY: deb clean-deb
