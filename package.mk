@@ -6,6 +6,10 @@
 #                        .changes, .buildinfo, -dbgsym .deb) in the top build
 #                        directory, from `make dist` unpacked in deb-build/,
 #                        so this tree's own build is never cleaned
+#   make check-package   make deb, then tests/test-package.py, as root: lintian,
+#                        apt-get install ./cardbridge_*.deb, black-box checks
+#                        of the installed programs, apt-get purge leaving no
+#                        file behind; log in test-package-suite.log
 #
 # The package is native (debian/ lives upstream): its version is
 # configure.ac's VERSION, and debian/changelog has one entry per release.
@@ -14,7 +18,8 @@ deb_version = $$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' '$(srcdir)/debian/changelo
 deb_build_dir = deb-build
 
 EXTRA_DIST += examples/policies/README.md examples/policies/chromium/cardbridge.json \
-	examples/policies/firefox/policies.json examples/policies/allow-list/config.json
+	examples/policies/firefox/policies.json examples/policies/allow-list/config.json \
+	tests/test-package.py
 
 deb: dist
 	@v=$(deb_version); case "$$v" in \
@@ -32,9 +37,16 @@ deb: dist
 	rm -rf $(deb_build_dir)
 	@ls -1 cardbridge*_$(deb_version)_*
 
+# Not in TESTS: `make check` never installs a system package.  A missing
+# tool or a non-root user fails here instead of skipping (CB_PACKAGE_REQUIRED).
+check-package: deb
+	CB_PACKAGE_REQUIRED=1 CB_DEB_DIR='$(abs_top_builddir)' $(MAKE) $(AM_MAKEFLAGS) check \
+		TESTS=tests/test-package.py TEST_SUITE_LOG=test-package-suite.log
+
 clean-local: clean-deb
 clean-deb:
 	rm -rf $(deb_build_dir)
-	rm -f cardbridge_*.deb cardbridge-dbgsym_*.deb cardbridge_*.changes cardbridge_*.buildinfo
+	rm -f cardbridge_*.deb cardbridge-dbgsym_*.deb cardbridge_*.changes cardbridge_*.buildinfo \
+		test-package-suite.log
 
-.PHONY: deb clean-deb
+.PHONY: deb check-package clean-deb
