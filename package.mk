@@ -1,4 +1,5 @@
-# package.mk: the Debian package (debian/) and its installed-package tier.
+# package.mk: the Debian package (debian/), its installed-package tier, and
+# the fleet examples' browser test.
 # It never builds the package in this tree (dpkg-buildpackage cleans the
 # tree it runs in), and never installs anything by itself.
 #
@@ -42,6 +43,12 @@ deb: dist
 check-package: deb
 	CB_PACKAGE_REQUIRED=1 CB_DEB_DIR='$(abs_top_builddir)' $(MAKE) $(AM_MAKEFLAGS) check \
 		TESTS=tests/test-package.py TEST_SUITE_LOG=test-package-suite.log
+
+# Fleet deployment (issue 16): the shipped Chromium policy, installed as a
+# managed policy for one test, lets a public https portal connect and launch
+# cardbridge with no prompt.  Root only (it writes /etc/chromium/policies).
+TESTS += tests/test-browser-policy.sh
+EXTRA_DIST += tests/test-browser-policy.sh tests/browser/policy.test.mjs
 
 clean-local: clean-deb
 clean-deb:
