@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-#include "pkcs11/helper.h"
+#include "pkcs11/request.h"
 #include "pkcs11/token.h"
 
 int

@@ -23,8 +23,8 @@
 #include "protocol/methods.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
-#include "pkcs11/helper.h"
 #include "pkcs11/pem.h"
+#include "pkcs11/request.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
 

@@ -6,6 +6,9 @@
  * holds a PIN (see doc/HELPER-IPC.md).  The main thread only reads and
  * dispatches; requests that touch a token run on worker threads, so that
  * `cancel` is read and acted on while a dialog is open.
+ * This file calls into every other part of the helper and none calls back
+ * into it: what they all share (the log, the configuration main() fills
+ * in) is in log.c, the request and its answer in request.c.
  * Must never: trust a frame (a malformed one ends the process, the daemon
  * respawns us), or log a PIN or a message body.
  */
@@ -14,7 +17,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,9 @@
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/i18n.h"
+#include "pkcs11/log.h"
 #include "pkcs11/module.h"
+#include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 
 #ifndef DEFAULT_MODULE
@@ -39,36 +43,6 @@
 
 #define MODULES_MAX 32
 #define PROMPT_TIMEOUT_MAX 3600
-
-struct helper_config helper_config = {
-    .pinentry = "pinentry",
-    .prompt_timeout = PROTO_DEFAULT_PROMPT_TIMEOUT,
-    .log_level = CB_LOG_INFO,
-};
-
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
-
-void
-helper_log(int level, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	if (level > helper_config.log_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* One fprintf per line: stdio locks the stream, so lines never mix. */
-	fprintf(stderr, "cardbridge-pkcs11-helper[%ld]: %s: %s\n", (long)getpid(),
-	    level_names[level], line);
-}
-
-bool
-helper_fault(const char *point)
-{
-	return helper_config.fault != NULL && strcmp(helper_config.fault, point) == 0;
-}
 
 static int
 handle_cancel(struct request *req, struct json_object **result)
@@ -272,17 +246,6 @@ usage(FILE *f)
 	    "Serves doc/HELPER-IPC.md on fd 0/1; started by cardbridged.\n");
 }
 
-static int
-parse_level(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 static void
 parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
 {
@@ -317,7 +280,7 @@ parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
 			helper_config.prompt_timeout = (unsigned int)v;
 			break;
 		case 'l':
-			if ((helper_config.log_level = parse_level(optarg)) < 0)
+			if ((helper_config.log_level = helper_log_level(optarg)) < 0)
 				goto bad;
 			break;
 		case 'h':

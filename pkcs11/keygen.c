@@ -30,8 +30,10 @@
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/i18n.h"
+#include "pkcs11/log.h"
 #include "pkcs11/module.h"
 #include "pkcs11/pubkey.h"
+#include "pkcs11/request.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
 

@@ -21,7 +21,9 @@
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/log.h"
 #include "pkcs11/module.h"
+#include "pkcs11/request.h"
 
 static struct p11_module *modules;
 static size_t nmodules;

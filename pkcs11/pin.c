@@ -37,7 +37,9 @@
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/i18n.h"
+#include "pkcs11/log.h"
 #include "pkcs11/pin.h"
+#include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 
 /* Room for an Assuan line: 1000 bytes, less the command word. */

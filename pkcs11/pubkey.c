@@ -19,7 +19,6 @@
 #include <openssl/pem.h>
 
 #include "protocol/cberr.h"
-#include "pkcs11/helper.h"
 #include "pkcs11/pem.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/session.h"

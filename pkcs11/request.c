@@ -24,8 +24,9 @@
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
 #include "pkcs11/field.h"
-#include "pkcs11/helper.h"
+#include "pkcs11/log.h"
 #include "pkcs11/module.h"
+#include "pkcs11/request.h"
 
 #define WORKERS_MAX 16
 /* Grace after the pinentry's own timeout before we kill it ourselves. */

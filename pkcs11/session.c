@@ -18,9 +18,10 @@
 #include <string.h>
 
 #include "protocol/cberr.h"
-#include "pkcs11/helper.h"
 #include "pkcs11/i18n.h"
+#include "pkcs11/log.h"
 #include "pkcs11/pin.h"
+#include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"

@@ -19,6 +19,8 @@
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/log.h"
+#include "pkcs11/request.h"
 #include "pkcs11/token.h"
 
 #define SLOTS_MAX 64
