@@ -10,7 +10,7 @@
  * Text that came from a card or a configuration (labels, readers, paths)
  * is printed with control characters replaced, so a token label cannot
  * drive the terminal.  What is printed for a person follows the user's
- * language (pkcs11/i18n.h); JSON, the origin list's "administrator" and
+ * language (common/i18n.h); JSON, the origin list's "administrator" and
  * "user" and the exit statuses do not.  This file must never talk to the
  * browser port.
  */
@@ -28,7 +28,7 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
-#include "pkcs11/i18n.h"
+#include "common/i18n.h"
 #include "protocol/origin.h"
 
 #define CALL_TIMEOUT_MS 5000

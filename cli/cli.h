@@ -4,7 +4,7 @@
  * cardbridge talks to cardbridged only over the control socket in
  * $XDG_RUNTIME_DIR (never over the browser port), and starts it for the
  * cardbridge:// URL scheme.  It is single-threaded.  Its messages are
- * marked for translation with _() (pkcs11/i18n.h, listed in po/POTFILES).
+ * marked for translation with _() (common/i18n.h, listed in po/POTFILES).
  */
 #ifndef CB_CLI_H
 #define CB_CLI_H

@@ -22,7 +22,7 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
-#include "pkcs11/i18n.h"
+#include "common/i18n.h"
 
 #define CLIENT_MAX_ANSWER (4 * 1024 * 1024)
 #define CLIENT_MAX_DEPTH 32

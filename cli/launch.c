@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "pkcs11/i18n.h"
+#include "common/i18n.h"
 #include "protocol/url.h"
 
 #define LAUNCH_BUDGET_MS 900

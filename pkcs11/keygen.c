@@ -26,10 +26,10 @@
 
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
+#include "common/i18n.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
-#include "pkcs11/i18n.h"
 #include "pkcs11/log.h"
 #include "pkcs11/module.h"
 #include "pkcs11/pubkey.h"

@@ -11,7 +11,6 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/token.h pkcs11/token.c \
 	pkcs11/session.h pkcs11/session.c \
 	pkcs11/pin.h pkcs11/pin.c \
-	pkcs11/i18n.h pkcs11/i18n.c \
 	pkcs11/pem.h pkcs11/pem.c \
 	pkcs11/pubkey.h pkcs11/pubkey.c \
 	pkcs11/csr.h pkcs11/csr.c \
@@ -21,7 +20,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/certlist.c
 pkcs11_cardbridge_pkcs11_helper_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(P11KIT_CFLAGS) $(ASSUAN_CFLAGS)
-pkcs11_cardbridge_pkcs11_helper_LDADD = protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
+pkcs11_cardbridge_pkcs11_helper_LDADD = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
 	$(P11KIT_LIBS) $(ASSUAN_LIBS) $(PTHREAD_LIBS)
 
 # The helper's own black-box tier against SoftHSM2, spoken to in frames over

@@ -34,9 +34,9 @@
 
 #include "protocol/params.h"
 #include "protocol/cberr.h"
+#include "common/i18n.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
-#include "pkcs11/i18n.h"
 #include "pkcs11/log.h"
 #include "pkcs11/pin.h"
 #include "pkcs11/request.h"

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "protocol/cberr.h"
-#include "pkcs11/i18n.h"
+#include "common/i18n.h"
 #include "pkcs11/log.h"
 #include "pkcs11/pin.h"
 #include "pkcs11/request.h"
