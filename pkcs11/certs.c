@@ -24,10 +24,12 @@
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
+#include "pkcs11/p11_error.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/request.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
+#include "pkcs11/token_capabilities.h"
 #include "pkcs11/x509.h"
 
 #define OBJECTS_MAX 256

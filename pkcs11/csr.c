@@ -23,10 +23,12 @@
 #include "protocol/methods.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
+#include "pkcs11/p11_error.h"
 #include "pkcs11/pem.h"
 #include "pkcs11/request.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
+#include "pkcs11/token_capabilities.h"
 
 #define SIGNATURE_MAX 1024
 

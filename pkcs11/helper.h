@@ -12,7 +12,7 @@ struct json_object;
 struct request;
 
 int handle_hello(struct request *req, struct json_object **result);		   /* module.c */
-int handle_tokens_list(struct request *req, struct json_object **result);	   /* token.c */
+int handle_tokens_list(struct request *req, struct json_object **result);	   /* tokenlist.c */
 int handle_keys_generate(struct request *req, struct json_object **result);	   /* keygen.c */
 int handle_certificates_install(struct request *req, struct json_object **result); /* certs.c */
 int handle_certificates_list(struct request *req, struct json_object **result);	   /* certlist.c */

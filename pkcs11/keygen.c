@@ -10,11 +10,12 @@
  * sensitive and not extractable, and we read that back rather than trust
  * the module.
  *
- * OpenPGP cards through OpenSC (token.c) differ: the admin PIN generates
- * and the user PIN signs the CSR (two dialogs), the key goes to the token's
- * fixed slot, the module is reloaded between the two because its view of
- * the new key is wrong until then, and a key cannot be deleted again: a
- * failure after the key was made leaves it in its slot, and says so.
+ * OpenPGP cards through OpenSC (token_capabilities.c) differ: the admin
+ * PIN generates and the user PIN signs the CSR (two dialogs), the key goes
+ * to the token's fixed slot, the module is reloaded between the two
+ * because its view of the new key is wrong until then, and a key cannot be
+ * deleted again: a failure after the key was made leaves it in its slot,
+ * and says so.
  * Must never: replace or delete a key that was on the token before.
  */
 #include "config.h"
@@ -32,10 +33,12 @@
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
 #include "pkcs11/module.h"
+#include "pkcs11/p11_error.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/request.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
+#include "pkcs11/token_capabilities.h"
 
 #define DEFAULT_LABEL "cardbridge key"
 #define TEMPLATE_MAX 12
@@ -190,9 +193,10 @@ slot_occupied(struct keygen *k, bool *occupied)
 
 /*
  * Fixed-slot tokens: a key already in the slot stays.  OpenSC cannot
- * replace or delete a key on an OpenPGP card (token.c), so "overwrite" can
- * only be answered with an explanation, before any dialog: asking the user
- * to confirm a destruction that cannot happen would mislead them.  Called
+ * replace or delete a key on an OpenPGP card (token_capabilities.c), so
+ * "overwrite" can only be answered with an explanation, before any dialog:
+ * asking the user to confirm a destruction that cannot happen would
+ * mislead them.  Called
  * before the login (public objects) and again after it (private ones).
  */
 static int
@@ -360,9 +364,10 @@ keygen_find(struct keygen *k, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *obj)
 }
 
 /*
- * OpenSC's objects for a key it just generated are broken (token.c): end
- * the session, have the module read the card again, and find the token
- * and the new key afresh.  The user PIN is then asked for on the new session.
+ * OpenSC's objects for a key it just generated are broken
+ * (token_capabilities.c): end the session, have the module read the card
+ * again, and find the token and the new key afresh.  The user PIN is then
+ * asked for on the new session.
  */
 static int
 keygen_reopen(struct keygen *k)

@@ -8,7 +8,10 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/field.h pkcs11/field.c \
 	pkcs11/secret.h pkcs11/secret.c \
 	pkcs11/module.h pkcs11/module.c \
+	pkcs11/p11_error.h pkcs11/p11_error.c \
 	pkcs11/token.h pkcs11/token.c \
+	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
+	pkcs11/tokenlist.c \
 	pkcs11/session.h pkcs11/session.c \
 	pkcs11/pin.h pkcs11/pin.c \
 	pkcs11/pem.h pkcs11/pem.c \

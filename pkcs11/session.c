@@ -20,11 +20,13 @@
 #include "protocol/cberr.h"
 #include "common/i18n.h"
 #include "pkcs11/log.h"
+#include "pkcs11/p11_error.h"
 #include "pkcs11/pin.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
+#include "pkcs11/token_capabilities.h"
 
 #define PIN_MAX_LEN 256
 /* PIN dialogs in one login before the request gives up with PIN_INCORRECT. */
