@@ -36,6 +36,7 @@
 #include "pkcs11/module.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
+#include "pkcs11/worker.h"
 
 #ifndef DEFAULT_MODULE
 #define DEFAULT_MODULE "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
@@ -333,7 +334,7 @@ main(int argc, char **argv)
 	if (nmodules == 0)
 		modules[nmodules++] = DEFAULT_MODULE;
 	module_load_all(modules, nmodules);
-	if (worker_start() != 0) {
+	if (request_watchdog_start() != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start threads");
 		return 1;
 	}

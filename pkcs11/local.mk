@@ -5,6 +5,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/helper.h pkcs11/helper.c \
 	pkcs11/log.h pkcs11/log.c \
 	pkcs11/request.h pkcs11/request.c pkcs11/request_object.c \
+	pkcs11/worker.h pkcs11/worker.c \
 	pkcs11/field.h pkcs11/field.c \
 	pkcs11/secret.h pkcs11/secret.c \
 	pkcs11/module.h pkcs11/module.c \
@@ -13,7 +14,10 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
 	pkcs11/tokenlist.c \
 	pkcs11/session.h pkcs11/session.c \
+	pkcs11/dialog.h pkcs11/dialog.c \
+	pkcs11/dialog_guard.h pkcs11/dialog_guard.c \
 	pkcs11/pin.h pkcs11/pin.c \
+	pkcs11/origin_confirm.c \
 	pkcs11/pem.h pkcs11/pem.c \
 	pkcs11/pubkey.h pkcs11/pubkey.c \
 	pkcs11/csr.h pkcs11/csr.c \

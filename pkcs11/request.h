@@ -1,7 +1,7 @@
 /*
  * request.h - one request from the daemon as the helper serves it: the
  * object (request_object.c), its registry, cancellation and dialog
- * watchdog, the worker threads and the answer (request.c).
+ * watchdog, and the answer (request.c).  worker.h has the threads.
  *
  * Threads: main() reads frames on the main thread and hands each request to
  * a worker thread; handlers run on a worker, one request each.  A request
@@ -62,8 +62,6 @@ void request_reply(struct request *req, int err, struct json_object *result);
 void request_finish(struct request *req, int err, struct json_object *result);
 void helper_send(struct json_object *msg);
 void helper_send_event(const char *event);
-int worker_start(void);
-int worker_submit(struct request *req, request_handler handler);
-void worker_stop(void);
+int request_watchdog_start(void);
 
 #endif /* CB_PKCS11_REQUEST_H */
