@@ -20,7 +20,7 @@
 #include "pkcs11/log.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/request.h"
-#include "pkcs11/session.h"
+#include "pkcs11/token_session.h"
 #include "pkcs11/token.h"
 #include "pkcs11/x509.h"
 
@@ -35,7 +35,7 @@
  * private key with no public key object shows false here.
  */
 static int
-has_private_key(struct session *s, const uint8_t *id, size_t id_len, X509 *x, bool *has)
+has_private_key(struct token_session *s, const uint8_t *id, size_t id_len, X509 *x, bool *has)
 {
 	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
 	CK_ULONG count, i;
@@ -44,14 +44,14 @@ has_private_key(struct session *s, const uint8_t *id, size_t id_len, X509 *x, bo
 	*has = false;
 	if (id_len == 0)
 		return 0;
-	if ((r = session_find_class(s, CKO_PRIVATE_KEY, id, id_len, objects, 1, &count)) != 0)
+	if ((r = token_session_find_class(s, CKO_PRIVATE_KEY, id, id_len, objects, 1, &count)) != 0)
 		return r;
 	if (count > 0) {
 		*has = true;
 		return 0;
 	}
-	if ((r = session_find_class(s, CKO_PUBLIC_KEY, id, id_len, objects, OBJECTS_MAX, &count)) !=
-	    0)
+	if ((r = token_session_find_class(
+		 s, CKO_PUBLIC_KEY, id, id_len, objects, OBJECTS_MAX, &count)) != 0)
 		return r;
 	for (i = 0; i < count && !*has && r == 0; i++)
 		r = pubkey_object_matches(s, objects[i], X509_get0_pubkey(x), has);
@@ -72,7 +72,7 @@ entry_add_times(struct json_object *entry, X509 *x)
 
 /* The entry for one certificate object; NULL *out for objects we skip. */
 static int
-list_entry(struct session *s, CK_OBJECT_HANDLE obj, struct json_object **out)
+list_entry(struct token_session *s, CK_OBJECT_HANDLE obj, struct json_object **out)
 {
 	uint8_t *value = NULL, *id = NULL, *label = NULL;
 	size_t value_len, id_len = 0, label_len;
@@ -84,9 +84,9 @@ list_entry(struct session *s, CK_OBJECT_HANDLE obj, struct json_object **out)
 	int r;
 
 	*out = NULL;
-	if ((r = session_get_attr(s, obj, CKA_VALUE, &value, &value_len)) != 0 ||
-	    (r = session_get_attr(s, obj, CKA_ID, &id, &id_len)) != 0 ||
-	    (r = session_get_attr(s, obj, CKA_LABEL, &label, &label_len)) != 0)
+	if ((r = token_session_get_attr(s, obj, CKA_VALUE, &value, &value_len)) != 0 ||
+	    (r = token_session_get_attr(s, obj, CKA_ID, &id, &id_len)) != 0 ||
+	    (r = token_session_get_attr(s, obj, CKA_LABEL, &label, &label_len)) != 0)
 		goto out;
 	p = value;
 	if (value == NULL || (x = d2i_X509(NULL, &p, (long)value_len)) == NULL ||
@@ -129,13 +129,13 @@ list_token(struct request *req, struct token *t, struct json_object *array)
 	};
 	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
 	struct json_object *entry;
-	struct session s;
+	struct token_session s;
 	CK_ULONG count, i;
 	int r;
 
-	if ((r = session_open(req, t, false, &s)) != 0)
+	if ((r = token_session_open(req, t, false, &s)) != 0)
 		return r;
-	if ((r = session_find(&s, tmpl, 2, objects, OBJECTS_MAX, &count)) != 0)
+	if ((r = token_session_find(&s, tmpl, 2, objects, OBJECTS_MAX, &count)) != 0)
 		goto out;
 	for (i = 0; i < count; i++) {
 		if ((r = list_entry(&s, objects[i], &entry)) != 0)
@@ -144,7 +144,7 @@ list_token(struct request *req, struct token *t, struct json_object *array)
 			json_object_array_add(array, entry);
 	}
 out:
-	session_close(&s);
+	token_session_close(&s);
 	return r;
 }
 

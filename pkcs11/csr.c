@@ -26,7 +26,7 @@
 #include "pkcs11/p11_error.h"
 #include "pkcs11/pem.h"
 #include "pkcs11/request.h"
-#include "pkcs11/session.h"
+#include "pkcs11/token_session.h"
 #include "pkcs11/token.h"
 #include "pkcs11/token_capabilities.h"
 
@@ -126,7 +126,7 @@ out:
 
 /* What the token signs and with which mechanism, for a SHA-256 signature on tbs. */
 static void
-sign_input(struct session *s, bool rsa, const uint8_t *tbs, size_t tbs_len, uint8_t *buf,
+sign_input(struct token_session *s, bool rsa, const uint8_t *tbs, size_t tbs_len, uint8_t *buf,
     CK_MECHANISM_TYPE *mech, const uint8_t **data, size_t *data_len)
 {
 	/* DER DigestInfo prefix for SHA-256 (RFC 8017, section 9.2, note 1). */
@@ -147,7 +147,7 @@ sign_input(struct session *s, bool rsa, const uint8_t *tbs, size_t tbs_len, uint
 }
 
 static int
-sign_on_token(struct session *s, CK_OBJECT_HANDLE priv, bool rsa, const uint8_t *tbs,
+sign_on_token(struct token_session *s, CK_OBJECT_HANDLE priv, bool rsa, const uint8_t *tbs,
     size_t tbs_len, uint8_t **sig, size_t *sig_len)
 {
 	uint8_t input[64], raw[SIGNATURE_MAX];
@@ -222,8 +222,8 @@ csr_write_pem(BIO *bio, const void *x)
 }
 
 int
-csr_create(
-    struct session *s, CK_OBJECT_HANDLE priv, EVP_PKEY *pub, const X509_NAME *subject, char **pem)
+csr_create(struct token_session *s, CK_OBJECT_HANDLE priv, EVP_PKEY *pub, const X509_NAME *subject,
+    char **pem)
 {
 	bool rsa = EVP_PKEY_is_a(pub, "RSA");
 	uint8_t *tbs = NULL, *sig = NULL;

@@ -32,11 +32,12 @@
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
+#include "pkcs11/login.h"
 #include "pkcs11/module.h"
 #include "pkcs11/p11_error.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/request.h"
-#include "pkcs11/session.h"
+#include "pkcs11/token_session.h"
 #include "pkcs11/token.h"
 #include "pkcs11/token_capabilities.h"
 
@@ -59,7 +60,7 @@ struct keygen {
 	char operation[128];	  /* for the PIN dialogs; room for translations */
 	char sign_operation[160];
 	struct token token;
-	struct session session;
+	struct token_session session;
 	bool fixed_slot; /* the token chooses the place by CKA_ID (in id) */
 	bool openpgp;	 /* OpenSC's OpenPGP card: reload after keygen, no undo */
 	bool made;	 /* pub and priv exist and are ours to destroy */
@@ -166,8 +167,8 @@ keygen_check_token(struct keygen *k)
 		return request_fail(
 		    k->req, CB_ERR_TOKEN_WRITE_PROTECTED, "this token is write-protected");
 	/* The user PIN signs the CSR: a locked one would leave a key without a CSR. */
-	if ((r = session_check_pin(k->req, &k->token, writer)) != 0 ||
-	    (writer != CKU_USER && (r = session_check_pin(k->req, &k->token, CKU_USER)) != 0))
+	if ((r = login_check_pin(k->req, &k->token, writer)) != 0 ||
+	    (writer != CKU_USER && (r = login_check_pin(k->req, &k->token, CKU_USER)) != 0))
 		return r;
 	return 0;
 }
@@ -183,7 +184,7 @@ slot_occupied(struct keygen *k, bool *occupied)
 
 	*occupied = false;
 	for (i = 0; i < sizeof(classes) / sizeof(classes[0]) && !*occupied; i++) {
-		if ((r = session_find_class(
+		if ((r = token_session_find_class(
 			 &k->session, classes[i], k->id, k->id_len, &found, 1, &count)) != 0)
 			return r;
 		*occupied = count > 0;
@@ -281,7 +282,7 @@ attr_is(struct keygen *k, CK_ATTRIBUTE_TYPE type, CK_BBOOL want)
 	size_t len;
 	bool same;
 
-	if (session_get_attr(&k->session, k->priv, type, &value, &len) != 0)
+	if (token_session_get_attr(&k->session, k->priv, type, &value, &len) != 0)
 		return false;
 	same = len == sizeof(CK_BBOOL) && *(CK_BBOOL *)value == want;
 	free(value);
@@ -298,7 +299,7 @@ keygen_set_id(struct keygen *k)
 	CK_RV rv;
 	int r;
 
-	if ((r = session_get_attr(&k->session, k->priv, CKA_ID, &token_id, &len)) != 0)
+	if ((r = token_session_get_attr(&k->session, k->priv, CKA_ID, &token_id, &len)) != 0)
 		return r;
 	if (len > 0 && len <= sizeof(k->id)) {
 		memcpy(k->id, token_id, len);
@@ -339,7 +340,7 @@ keygen_certify(struct keygen *k)
 {
 	int r;
 
-	if ((r = session_login_as(&k->session, CKU_USER, k->sign_operation)) != 0)
+	if ((r = login_as(&k->session, CKU_USER, k->sign_operation)) != 0)
 		return r;
 	if (helper_fault("after-keygen"))
 		return request_fail(k->req, CB_ERR_INTERNAL, "fault injected after key generation");
@@ -355,7 +356,7 @@ keygen_find(struct keygen *k, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *obj)
 	CK_ULONG count;
 	int r;
 
-	if ((r = session_find_class(&k->session, cls, k->id, k->id_len, obj, 1, &count)) != 0)
+	if ((r = token_session_find_class(&k->session, cls, k->id, k->id_len, obj, 1, &count)) != 0)
 		return r;
 	if (count == 0)
 		return request_fail(k->req, CB_ERR_MODULE_ERROR,
@@ -374,7 +375,7 @@ keygen_reopen(struct keygen *k)
 {
 	int r;
 
-	session_close(&k->session);
+	token_session_close(&k->session);
 	if ((r = module_reload(k->token.module)) != 0)
 		return request_fail(
 		    k->req, r, "the token module failed after the key was generated");
@@ -384,8 +385,8 @@ keygen_reopen(struct keygen *k)
 			   ? request_fail(k->req, CB_ERR_CARD_REMOVED,
 				 "the card was removed during the operation")
 			   : r;
-	if ((r = session_open(k->req, &k->token, true, &k->session)) != 0 ||
-	    (r = session_login_as(&k->session, CKU_USER, k->sign_operation)) != 0 ||
+	if ((r = token_session_open(k->req, &k->token, true, &k->session)) != 0 ||
+	    (r = login_as(&k->session, CKU_USER, k->sign_operation)) != 0 ||
 	    (r = keygen_find(k, CKO_PRIVATE_KEY, &k->priv)) != 0)
 		return r;
 	return keygen_find(k, CKO_PUBLIC_KEY, &k->pub);
@@ -407,8 +408,8 @@ keygen_undo(struct keygen *k)
 	}
 	if (!k->session.open)
 		return;
-	session_destroy(&k->session, k->priv);
-	session_destroy(&k->session, k->pub);
+	token_session_destroy(&k->session, k->priv);
+	token_session_destroy(&k->session, k->pub);
 	helper_log(CB_LOG_INFO, "request %llu: removed the half-made key pair",
 	    (unsigned long long)k->req->id);
 }
@@ -439,10 +440,10 @@ keygen_on_token(struct keygen *k)
 {
 	int r;
 
-	if ((r = session_open(k->req, &k->token, true, &k->session)) != 0)
+	if ((r = token_session_open(k->req, &k->token, true, &k->session)) != 0)
 		return r;
 	if ((r = keygen_check_slot(k)) != 0 ||
-	    (r = session_login(&k->session, k->operation)) != 0 ||
+	    (r = login_to_write(&k->session, k->operation)) != 0 ||
 	    (r = keygen_check_slot(k)) != 0 || (r = keygen_generate(k)) != 0)
 		goto out;
 	if (k->openpgp && (r = keygen_reopen(k)) != 0)
@@ -453,7 +454,7 @@ keygen_on_token(struct keygen *k)
 out:
 	if (r != 0 && k->made)
 		keygen_undo(k);
-	session_close(&k->session);
+	token_session_close(&k->session);
 	return r;
 }
 

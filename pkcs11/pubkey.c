@@ -21,7 +21,7 @@
 #include "protocol/cberr.h"
 #include "pkcs11/pem.h"
 #include "pkcs11/pubkey.h"
-#include "pkcs11/session.h"
+#include "pkcs11/token_session.h"
 
 #define EC_POINT_MAX 160
 
@@ -97,14 +97,14 @@ out:
 }
 
 static int
-rsa_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
+rsa_from_object(struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 {
 	uint8_t *n = NULL, *e = NULL;
 	size_t nlen, elen;
 	int r;
 
-	if ((r = session_get_attr(s, obj, CKA_MODULUS, &n, &nlen)) != 0 ||
-	    (r = session_get_attr(s, obj, CKA_PUBLIC_EXPONENT, &e, &elen)) != 0)
+	if ((r = token_session_get_attr(s, obj, CKA_MODULUS, &n, &nlen)) != 0 ||
+	    (r = token_session_get_attr(s, obj, CKA_PUBLIC_EXPONENT, &e, &elen)) != 0)
 		goto out;
 	r = CB_ERR_KEY_NOT_FOUND;
 	if (nlen == 0 || elen == 0)
@@ -153,7 +153,7 @@ ec_group_name(const uint8_t *der, size_t len)
 }
 
 static int
-ec_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
+ec_from_object(struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 {
 	uint8_t *params = NULL, *value = NULL, point[EC_POINT_MAX];
 	size_t params_len, value_len, point_len;
@@ -161,8 +161,8 @@ ec_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 	OSSL_PARAM ossl[3];
 	int r;
 
-	if ((r = session_get_attr(s, obj, CKA_EC_PARAMS, &params, &params_len)) != 0 ||
-	    (r = session_get_attr(s, obj, CKA_EC_POINT, &value, &value_len)) != 0)
+	if ((r = token_session_get_attr(s, obj, CKA_EC_PARAMS, &params, &params_len)) != 0 ||
+	    (r = token_session_get_attr(s, obj, CKA_EC_POINT, &value, &value_len)) != 0)
 		goto out;
 	r = CB_ERR_KEY_NOT_FOUND;
 	if (value == NULL || (group = ec_group_name(params, params_len)) == NULL ||
@@ -179,7 +179,7 @@ out:
 }
 
 int
-pubkey_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
+pubkey_from_object(struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 {
 	uint8_t *type = NULL;
 	size_t len;
@@ -187,7 +187,7 @@ pubkey_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 	int r;
 
 	*out = NULL;
-	if ((r = session_get_attr(s, obj, CKA_KEY_TYPE, &type, &len)) != 0)
+	if ((r = token_session_get_attr(s, obj, CKA_KEY_TYPE, &type, &len)) != 0)
 		return r;
 	if (len != sizeof(key_type)) {
 		free(type);
@@ -203,7 +203,7 @@ pubkey_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 }
 
 int
-pubkey_object_matches(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY *key, bool *match)
+pubkey_object_matches(struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY *key, bool *match)
 {
 	EVP_PKEY *pk = NULL;
 	int r;
