@@ -207,7 +207,13 @@ login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, co
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		s->logged_in = true;
 		s->user = user;
-		s->req->retries_left = -1; /* a warning of an earlier try is history now */
+		/*
+		 * An earlier try's warning and message are history now: a later
+		 * failure that sets no message of its own must not answer
+		 * "PIN incorrect" for a PIN that was accepted.
+		 */
+		s->req->retries_left = -1;
+		s->req->message[0] = '\0';
 		return 0;
 	}
 	if (rv == CKR_PIN_INCORRECT)

@@ -78,3 +78,23 @@ EXTRA_DIST += tests/test-desktop.py
 TESTS += tests/test-badinput.py tests/test-faults.py tests/test-load.py tests/test-leaks.py
 EXTRA_DIST += tests/test-badinput.py tests/test-faults.py tests/test-load.py \
 	tests/test-leaks.py
+
+# Unit tests of pkcs11/ and cli/ (issue 11): each links the files of its
+# unit one by one, as fuzz/local.mk does, and tests/p11-fake.c stands in for
+# a PKCS#11 module where a unit talks to a token.
+test_pkcs11_cflags = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS)
+test_pkcs11_ldadd = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
+	$(P11KIT_LIBS) $(PTHREAD_LIBS)
+test_pkcs11_request = tests/tap.h pkcs11/request.h pkcs11/request_object.c pkcs11/log.h \
+	pkcs11/log.c pkcs11/field.h pkcs11/field.c
+test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/module.c pkcs11/token.h \
+	pkcs11/token.c pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
+	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
+	tests/p11-fake.h tests/p11-fake.c
+
+check_PROGRAMS += tests/test-login
+tests_test_login_SOURCES = tests/test-login.c $(test_pkcs11_token) pkcs11/login.h \
+	pkcs11/login.c pkcs11/pin.h pkcs11/secret.h pkcs11/secret.c
+tests_test_login_CFLAGS = $(test_pkcs11_cflags)
+tests_test_login_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-login

@@ -1,0 +1,325 @@
+/*
+ * p11-fake.c - the in-memory PKCS#11 module of tests/p11-fake.h.
+ *
+ * Only the functions pkcs11/'s units call on a token are filled in; the
+ * others stay NULL, so a unit that calls one crashes the test at once
+ * rather than going on with an answer nobody chose.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
+
+#include "tests/p11-fake.h"
+
+#define SESSION 7
+#define SLOT 1
+
+struct fake_module fake;
+static CK_FUNCTION_LIST funcs;
+static struct p11_module module = {.path = "fake", .funcs = &funcs};
+static CK_OBJECT_HANDLE found[FAKE_OBJECTS_MAX];
+static size_t nfound, found_at;
+static struct fake_object *signer;
+
+static struct fake_object *
+object_of(CK_OBJECT_HANDLE h)
+{
+	size_t i;
+
+	for (i = 0; i < FAKE_OBJECTS_MAX; i++)
+		if (h != 0 && fake.objects[i].handle == h)
+			return &fake.objects[i];
+	return NULL;
+}
+
+static CK_ATTRIBUTE *
+attr_of(struct fake_object *o, CK_ATTRIBUTE_TYPE type)
+{
+	size_t i;
+
+	for (i = 0; o != NULL && i < o->nattrs; i++)
+		if (o->attrs[i].type == type)
+			return &o->attrs[i];
+	return NULL;
+}
+
+static CK_RV
+fake_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
+{
+	(void)slot;
+	*info = fake.info;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_open_session(
+    CK_SLOT_ID slot, CK_FLAGS flags, void *app, CK_NOTIFY notify, CK_SESSION_HANDLE *session)
+{
+	(void)slot, (void)flags, (void)app, (void)notify;
+	*session = SESSION;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_close_session(CK_SESSION_HANDLE session)
+{
+	(void)session;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_login(CK_SESSION_HANDLE session, CK_USER_TYPE user, CK_UTF8CHAR *pin, CK_ULONG len)
+{
+	CK_RV rv = CKR_OK;
+
+	(void)session, (void)user, (void)pin, (void)len;
+	if (fake.logins < FAKE_SCRIPT_MAX) {
+		rv = fake.login[fake.logins];
+		if (fake.flags_after[fake.logins] != 0)
+			fake.info.flags = fake.flags_after[fake.logins];
+	}
+	fake.logins++;
+	return rv;
+}
+
+static CK_RV
+fake_logout(CK_SESSION_HANDLE session)
+{
+	(void)session;
+	fake.logouts++;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_get_attribute_value(
+    CK_SESSION_HANDLE session, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	struct fake_object *o = object_of(h);
+	CK_ATTRIBUTE *a;
+	CK_ULONG i;
+	CK_RV rv = CKR_OK;
+
+	(void)session;
+	if (fake.get_attribute != CKR_OK)
+		return fake.get_attribute;
+	if (o == NULL)
+		return CKR_OBJECT_HANDLE_INVALID;
+	for (i = 0; i < n; i++) {
+		if ((a = attr_of(o, tmpl[i].type)) == NULL) {
+			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			rv = CKR_ATTRIBUTE_TYPE_INVALID;
+		} else if (tmpl[i].pValue == NULL) {
+			tmpl[i].ulValueLen = a->ulValueLen;
+		} else if (tmpl[i].ulValueLen < a->ulValueLen) {
+			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			rv = CKR_BUFFER_TOO_SMALL;
+		} else {
+			memcpy(tmpl[i].pValue, a->pValue, a->ulValueLen);
+			tmpl[i].ulValueLen = a->ulValueLen;
+		}
+	}
+	return rv;
+}
+
+static bool
+object_matches(struct fake_object *o, CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	CK_ATTRIBUTE *a;
+	CK_ULONG i;
+
+	for (i = 0; i < n; i++)
+		if ((a = attr_of(o, tmpl[i].type)) == NULL || a->ulValueLen != tmpl[i].ulValueLen ||
+		    memcmp(a->pValue, tmpl[i].pValue, a->ulValueLen) != 0)
+			return false;
+	return true;
+}
+
+static CK_RV
+fake_find_objects_init(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	size_t i;
+
+	(void)session;
+	nfound = found_at = 0;
+	for (i = 0; i < FAKE_OBJECTS_MAX; i++)
+		if (fake.objects[i].handle != 0 && object_matches(&fake.objects[i], tmpl, n))
+			found[nfound++] = fake.objects[i].handle;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_find_objects(
+    CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objects, CK_ULONG max, CK_ULONG *count)
+{
+	(void)session;
+	for (*count = 0; *count < max && found_at < nfound; (*count)++)
+		objects[*count] = found[found_at++];
+	return CKR_OK;
+}
+
+static CK_RV
+fake_find_objects_final(CK_SESSION_HANDLE session)
+{
+	(void)session;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
+{
+	size_t i;
+
+	(void)slot;
+	for (i = 0; fake.mechanisms[i] != 0; i++)
+		if (fake.mechanisms[i] == type) {
+			memset(info, 0, sizeof(*info));
+			info->flags = CKF_SIGN;
+			return CKR_OK;
+		}
+	return CKR_MECHANISM_INVALID;
+}
+
+static CK_RV
+fake_sign_init(CK_SESSION_HANDLE session, CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
+{
+	(void)session;
+	if ((signer = object_of(key)) == NULL || signer->key == NULL)
+		return CKR_KEY_HANDLE_INVALID;
+	fake.signed_with = mech->mechanism;
+	return CKR_OK;
+}
+
+/* What a token returns for CKM_ECDSA: r || s, each as wide as the order. */
+static CK_RV
+ecdsa_raw(const unsigned char *der, size_t der_len, CK_BYTE *sig, CK_ULONG *sig_len)
+{
+	const unsigned char *p = der;
+	const BIGNUM *r, *s;
+	ECDSA_SIG *e;
+	int half = 32;
+
+	if ((e = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL)
+		return CKR_GENERAL_ERROR;
+	ECDSA_SIG_get0(e, &r, &s);
+	if (*sig_len < (CK_ULONG)half * 2 || BN_bn2binpad(r, sig, half) != half ||
+	    BN_bn2binpad(s, sig + half, half) != half) {
+		ECDSA_SIG_free(e);
+		return CKR_GENERAL_ERROR;
+	}
+	*sig_len = (CK_ULONG)half * 2;
+	ECDSA_SIG_free(e);
+	return CKR_OK;
+}
+
+/* CKM_ECDSA and CKM_RSA_PKCS sign the data as given, CKM_SHA256_RSA_PKCS hashes first. */
+static CK_RV
+fake_sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig, CK_ULONG *sig_len)
+{
+	unsigned char out[1024];
+	size_t out_len = sizeof(out);
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_MD_CTX *md = NULL;
+	int ok;
+
+	(void)session;
+	if (fake.signed_with == CKM_SHA256_RSA_PKCS) {
+		ok = (md = EVP_MD_CTX_new()) != NULL &&
+		     EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, signer->key) == 1 &&
+		     EVP_DigestSign(md, out, &out_len, data, len) == 1;
+		EVP_MD_CTX_free(md);
+	} else {
+		ok = (ctx = EVP_PKEY_CTX_new(signer->key, NULL)) != NULL &&
+		     EVP_PKEY_sign_init(ctx) == 1 &&
+		     (fake.signed_with != CKM_RSA_PKCS ||
+			 EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1) &&
+		     EVP_PKEY_sign(ctx, out, &out_len, data, len) == 1;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	if (!ok)
+		return CKR_GENERAL_ERROR;
+	if (fake.signed_with == CKM_ECDSA)
+		return ecdsa_raw(out, out_len, sig, sig_len);
+	if (*sig_len < out_len)
+		return CKR_BUFFER_TOO_SMALL;
+	memcpy(sig, out, out_len);
+	*sig_len = out_len;
+	return CKR_OK;
+}
+
+void
+fake_reset(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < FAKE_OBJECTS_MAX; i++) {
+		for (j = 0; j < fake.objects[i].nattrs; j++)
+			free(fake.objects[i].attrs[j].pValue);
+		EVP_PKEY_free(fake.objects[i].key);
+	}
+	memset(&fake, 0, sizeof(fake));
+	memset(fake.info.label, ' ', sizeof(fake.info.label));
+	memcpy(fake.info.label, "fake token", 10);
+	memset(fake.info.serialNumber, ' ', sizeof(fake.info.serialNumber));
+	memcpy(fake.info.serialNumber, "0001", 4);
+	fake.info.flags = CKF_TOKEN_INITIALIZED | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED;
+	fake.info.ulMinPinLen = 4;
+	fake.info.ulMaxPinLen = 8;
+	funcs = (CK_FUNCTION_LIST){
+	    .version = {2, 40},
+	    .C_GetTokenInfo = fake_get_token_info,
+	    .C_OpenSession = fake_open_session,
+	    .C_CloseSession = fake_close_session,
+	    .C_Login = fake_login,
+	    .C_Logout = fake_logout,
+	    .C_GetAttributeValue = fake_get_attribute_value,
+	    .C_FindObjectsInit = fake_find_objects_init,
+	    .C_FindObjects = fake_find_objects,
+	    .C_FindObjectsFinal = fake_find_objects_final,
+	    .C_GetMechanismInfo = fake_get_mechanism_info,
+	    .C_SignInit = fake_sign_init,
+	    .C_Sign = fake_sign,
+	};
+}
+
+void
+fake_token(struct token *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->module = &module;
+	t->slot = SLOT;
+	t->info = fake.info;
+	snprintf(t->label, sizeof(t->label), "fake token");
+	snprintf(t->serial, sizeof(t->serial), "0001");
+}
+
+struct fake_object *
+fake_object_new(void)
+{
+	size_t i;
+
+	for (i = 0; i < FAKE_OBJECTS_MAX; i++)
+		if (fake.objects[i].handle == 0) {
+			fake.objects[i].handle = 100 + i;
+			return &fake.objects[i];
+		}
+	abort();
+}
+
+void
+fake_object_set(struct fake_object *o, CK_ATTRIBUTE_TYPE type, const void *value, size_t len)
+{
+	CK_ATTRIBUTE *a = &o->attrs[o->nattrs++];
+
+	if (o->nattrs > FAKE_ATTRS_MAX || (a->pValue = malloc(len ? len : 1)) == NULL)
+		abort();
+	a->type = type;
+	memcpy(a->pValue, value, len);
+	a->ulValueLen = len;
+}

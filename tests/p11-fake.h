@@ -1,0 +1,54 @@
+/*
+ * p11-fake.h - a PKCS#11 module in memory for the C unit tests of pkcs11/:
+ * one token whose answers a test sets up (PIN flags, what C_Login says,
+ * the objects and their attributes, what C_Sign does), so that a unit can
+ * be driven through the paths a real token rarely takes.
+ *
+ * Test equipment: single-threaded, never installed, never loaded by p11-kit.
+ */
+#ifndef CB_TESTS_P11_FAKE_H
+#define CB_TESTS_P11_FAKE_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+#include <p11-kit/p11-kit.h>
+
+#include "pkcs11/module.h"
+#include "pkcs11/token.h"
+
+#define FAKE_OBJECTS_MAX 8
+#define FAKE_ATTRS_MAX 8
+#define FAKE_SCRIPT_MAX 8
+
+struct fake_object {
+	CK_OBJECT_HANDLE handle; /* 0: unused */
+	CK_ATTRIBUTE attrs[FAKE_ATTRS_MAX];
+	size_t nattrs;
+	EVP_PKEY *key; /* C_Sign signs with it (private key objects) */
+};
+
+struct fake_module {
+	CK_TOKEN_INFO info;		       /* what C_GetTokenInfo answers */
+	CK_RV login[FAKE_SCRIPT_MAX];	       /* what each C_Login answers in turn; then CKR_OK */
+	CK_FLAGS flags_after[FAKE_SCRIPT_MAX]; /* info.flags after each C_Login */
+	CK_RV get_attribute;		       /* CKR_OK, or what every C_GetAttributeValue says */
+	CK_MECHANISM_TYPE mechanisms[4];       /* with CKF_SIGN, 0-ended */
+	struct fake_object objects[FAKE_OBJECTS_MAX];
+	int logins, logouts;	       /* C_Login and C_Logout calls */
+	CK_MECHANISM_TYPE signed_with; /* the last C_SignInit's mechanism */
+};
+
+extern struct fake_module fake;
+
+/* Forget everything: an initialised token with a label, no objects, logins answer CKR_OK. */
+void fake_reset(void);
+
+/* t is the fake token (t->module is a struct p11_module whose funcs are the fake's). */
+void fake_token(struct token *t);
+
+/* A new object; its attributes are copied. */
+struct fake_object *fake_object_new(void);
+void fake_object_set(struct fake_object *o, CK_ATTRIBUTE_TYPE type, const void *value, size_t len);
+
+#endif /* CB_TESTS_P11_FAKE_H */
