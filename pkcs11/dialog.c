@@ -454,8 +454,15 @@ dialog_question(struct request *req, const char *description, const char *ok, co
 			*answer = DIALOG_ANSWER_OK;
 		else if (gpg_err_code(err) == ERR_NOT_CONFIRMED && not_ok != NULL)
 			*answer = DIALOG_ANSWER_NOT_OK;
-		else if ((r = dialog_failed(&d, "CONFIRM", err)) == CB_ERR_USER_CANCELLED)
-			r = 0; /* Cancel is an answer here; a cancelled request shows below */
+		else if ((r = dialog_failed(&d, "CONFIRM", err)) == CB_ERR_USER_CANCELLED) {
+			/*
+			 * Cancel is an answer here, not an error: its text must
+			 * not stay behind for a later failure.  A cancelled
+			 * request shows below.
+			 */
+			r = 0;
+			req->message[0] = '\0';
+		}
 	}
 	/* A pinentry killed by cancel or the watchdog looks like Cancel: ask the request. */
 	if (r == 0 && *answer == DIALOG_ANSWER_CANCEL && d.pid > 0 &&
