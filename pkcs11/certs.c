@@ -77,16 +77,28 @@ find_key(struct token_session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, c
 		for (i = 0; i < count; i++) {
 			if ((r = pubkey_object_matches(s, objects[i], key, &match)) != 0)
 				return r;
-			if (!match ||
-			    (r = token_session_get_attr(s, objects[i], CKA_ID, id, id_len)) != 0)
+			if (!match)
 				continue;
+			/* The key is there: failing to read its ID is no "no key matches". */
+			if ((r = token_session_get_attr(s, objects[i], CKA_ID, id, id_len)) != 0)
+				return r;
 			if (*id_len == 0) { /* a key without an ID cannot be paired */
 				free(*id);
 				*id = NULL;
 				continue;
 			}
-			return token_session_get_attr(
-			    s, objects[i], CKA_LABEL, (uint8_t **)label, &len);
+			/*
+			 * The label only names the certificate object (install_label()
+			 * has others): without it the install goes on, and its error
+			 * text must not stay behind.  A pulled card fails the next step.
+			 */
+			if (token_session_get_attr(
+				s, objects[i], CKA_LABEL, (uint8_t **)label, &len) != 0) {
+				helper_log(CB_LOG_WARN, "cannot read the key's label: %s",
+				    s->req->message);
+				s->req->message[0] = '\0';
+			}
+			return 0;
 		}
 	}
 	return 0;

@@ -12,7 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/ecdsa.h>
 #include <openssl/rsa.h>
 
@@ -55,6 +59,53 @@ fake_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 {
 	(void)slot;
 	*info = fake.info;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_get_info(CK_INFO *info)
+{
+	memset(info, ' ', sizeof(*info));
+	info->cryptokiVersion.major = 2;
+	info->cryptokiVersion.minor = 40;
+	info->flags = 0;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_get_slot_list(CK_BBOOL present, CK_SLOT_ID *slots, CK_ULONG *count)
+{
+	(void)present;
+	if (slots != NULL && *count < 1)
+		return CKR_BUFFER_TOO_SMALL;
+	if (slots != NULL)
+		slots[0] = SLOT;
+	*count = 1;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO *info)
+{
+	(void)slot;
+	memset(info, ' ', sizeof(*info));
+	memcpy(info->slotDescription, "fake reader", 11);
+	info->flags = CKF_TOKEN_PRESENT;
+	return CKR_OK;
+}
+
+static CK_RV
+fake_create_object(
+    CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *handle)
+{
+	struct fake_object *o = fake_object_new();
+	CK_ULONG i;
+
+	(void)session;
+	for (i = 0; i < n; i++)
+		fake_object_set(o, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
+	fake.created++;
+	*handle = o->handle;
 	return CKR_OK;
 }
 
@@ -107,11 +158,12 @@ fake_get_attribute_value(
 	CK_RV rv = CKR_OK;
 
 	(void)session;
-	if (fake.get_attribute != CKR_OK)
-		return fake.get_attribute;
 	if (o == NULL)
 		return CKR_OBJECT_HANDLE_INVALID;
 	for (i = 0; i < n; i++) {
+		if (fake.get_attribute != CKR_OK &&
+		    (fake.get_attribute_all || tmpl[i].type == fake.get_attribute_type))
+			return fake.get_attribute;
 		if ((a = attr_of(o, tmpl[i].type)) == NULL) {
 			tmpl[i].ulValueLen = CK_UNAVAILABLE_INFORMATION;
 			rv = CKR_ATTRIBUTE_TYPE_INVALID;
@@ -273,7 +325,11 @@ fake_reset(void)
 	fake.info.ulMaxPinLen = 8;
 	funcs = (CK_FUNCTION_LIST){
 	    .version = {2, 40},
+	    .C_GetInfo = fake_get_info,
+	    .C_GetSlotList = fake_get_slot_list,
+	    .C_GetSlotInfo = fake_get_slot_info,
 	    .C_GetTokenInfo = fake_get_token_info,
+	    .C_CreateObject = fake_create_object,
 	    .C_OpenSession = fake_open_session,
 	    .C_CloseSession = fake_close_session,
 	    .C_Login = fake_login,
@@ -299,6 +355,12 @@ fake_token(struct token *t)
 	snprintf(t->serial, sizeof(t->serial), "0001");
 }
 
+struct p11_module *
+fake_module(void)
+{
+	return &module;
+}
+
 struct fake_object *
 fake_object_new(void)
 {
@@ -322,4 +384,119 @@ fake_object_set(struct fake_object *o, CK_ATTRIBUTE_TYPE type, const void *value
 	a->type = type;
 	memcpy(a->pValue, value, len);
 	a->ulValueLen = len;
+}
+
+struct fake_object *
+fake_object_find(CK_OBJECT_CLASS cls)
+{
+	CK_ATTRIBUTE *a;
+	size_t i;
+
+	for (i = 0; i < FAKE_OBJECTS_MAX; i++)
+		if (fake.objects[i].handle != 0 &&
+		    (a = attr_of(&fake.objects[i], CKA_CLASS)) != NULL &&
+		    a->ulValueLen == sizeof(cls) && memcmp(a->pValue, &cls, sizeof(cls)) == 0)
+			return &fake.objects[i];
+	return NULL;
+}
+
+const void *
+fake_object_get(struct fake_object *o, CK_ATTRIBUTE_TYPE type, size_t *len)
+{
+	CK_ATTRIBUTE *a = attr_of(o, type);
+
+	*len = a != NULL ? a->ulValueLen : 0;
+	return a != NULL ? a->pValue : NULL;
+}
+
+/* The public half of key as PKCS#11 attributes on o. */
+static void
+public_attributes(struct fake_object *o, EVP_PKEY *key)
+{
+	unsigned char buf[1024], *p = NULL;
+	ASN1_OCTET_STRING *os;
+	BIGNUM *n = NULL, *e = NULL;
+	CK_KEY_TYPE type;
+	size_t len;
+	int der;
+
+	if (EVP_PKEY_is_a(key, "EC")) {
+		type = CKK_EC;
+		fake_object_set(o, CKA_KEY_TYPE, &type, sizeof(type));
+		if ((der = i2d_ASN1_OBJECT(OBJ_nid2obj(NID_X9_62_prime256v1), &p)) <= 0)
+			abort();
+		fake_object_set(o, CKA_EC_PARAMS, p, (size_t)der);
+		OPENSSL_free(p);
+		p = NULL;
+		if (EVP_PKEY_get_octet_string_param(
+			key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, buf, sizeof(buf), &len) != 1 ||
+		    (os = ASN1_OCTET_STRING_new()) == NULL ||
+		    ASN1_OCTET_STRING_set(os, buf, (int)len) != 1 ||
+		    (der = i2d_ASN1_OCTET_STRING(os, &p)) <= 0)
+			abort();
+		fake_object_set(o, CKA_EC_POINT, p, (size_t)der);
+		ASN1_OCTET_STRING_free(os);
+		OPENSSL_free(p);
+		return;
+	}
+	type = CKK_RSA;
+	fake_object_set(o, CKA_KEY_TYPE, &type, sizeof(type));
+	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+	    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+		abort();
+	fake_object_set(o, CKA_MODULUS, buf, (size_t)BN_bn2bin(n, buf));
+	fake_object_set(o, CKA_PUBLIC_EXPONENT, buf, (size_t)BN_bn2bin(e, buf));
+	BN_free(n);
+	BN_free(e);
+}
+
+void
+fake_key_pair(EVP_PKEY *key, const void *id, size_t id_len)
+{
+	CK_OBJECT_CLASS pub = CKO_PUBLIC_KEY, priv = CKO_PRIVATE_KEY;
+	struct fake_object *o;
+
+	o = fake_object_new();
+	fake_object_set(o, CKA_CLASS, &pub, sizeof(pub));
+	fake_object_set(o, CKA_ID, id, id_len);
+	fake_object_set(o, CKA_LABEL, "fake key", 8);
+	public_attributes(o, key);
+	o = fake_object_new();
+	fake_object_set(o, CKA_CLASS, &priv, sizeof(priv));
+	fake_object_set(o, CKA_ID, id, id_len);
+	o->key = key;
+}
+
+X509 *
+fake_certificate(EVP_PKEY *key, const char *cn, long not_before, long not_after)
+{
+	X509 *x;
+	X509_NAME *name;
+
+	if ((x = X509_new()) == NULL || (name = X509_NAME_new()) == NULL ||
+	    X509_NAME_add_entry_by_txt(
+		name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_set_version(x, X509_VERSION_3) != 1 ||
+	    ASN1_INTEGER_set(X509_get_serialNumber(x), 0x1234) != 1 ||
+	    X509_set_subject_name(x, name) != 1 || X509_set_issuer_name(x, name) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), not_before * 86400) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), not_after * 86400) == NULL ||
+	    X509_set_pubkey(x, key) != 1 || X509_sign(x, key, EVP_sha256()) <= 0)
+		abort();
+	X509_NAME_free(name);
+	return x;
+}
+
+char *
+fake_pem(X509 *x)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *pem;
+	long len;
+
+	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1 ||
+	    (len = BIO_get_mem_data(bio, &data)) <= 0 || (pem = strndup(data, (size_t)len)) == NULL)
+		abort();
+	BIO_free(bio);
+	return pem;
 }

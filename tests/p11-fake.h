@@ -9,16 +9,18 @@
 #ifndef CB_TESTS_P11_FAKE_H
 #define CB_TESTS_P11_FAKE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <p11-kit/p11-kit.h>
 
 #include "pkcs11/module.h"
 #include "pkcs11/token.h"
 
 #define FAKE_OBJECTS_MAX 8
-#define FAKE_ATTRS_MAX 8
+#define FAKE_ATTRS_MAX 12
 #define FAKE_SCRIPT_MAX 8
 
 struct fake_object {
@@ -32,10 +34,12 @@ struct fake_module {
 	CK_TOKEN_INFO info;		       /* what C_GetTokenInfo answers */
 	CK_RV login[FAKE_SCRIPT_MAX];	       /* what each C_Login answers in turn; then CKR_OK */
 	CK_FLAGS flags_after[FAKE_SCRIPT_MAX]; /* info.flags after each C_Login */
-	CK_RV get_attribute;		       /* CKR_OK, or what every C_GetAttributeValue says */
+	CK_RV get_attribute;		       /* CKR_OK, or what C_GetAttributeValue says ... */
+	bool get_attribute_all;		       /* ... for every attribute, or ... */
+	CK_ATTRIBUTE_TYPE get_attribute_type;  /* ... for this one only */
 	CK_MECHANISM_TYPE mechanisms[4];       /* with CKF_SIGN, 0-ended */
 	struct fake_object objects[FAKE_OBJECTS_MAX];
-	int logins, logouts;	       /* C_Login and C_Logout calls */
+	int logins, logouts, created;  /* C_Login, C_Logout, C_CreateObject calls */
 	CK_MECHANISM_TYPE signed_with; /* the last C_SignInit's mechanism */
 };
 
@@ -47,8 +51,34 @@ void fake_reset(void);
 /* t is the fake token (t->module is a struct p11_module whose funcs are the fake's). */
 void fake_token(struct token *t);
 
+/* The module the fake token is in (for a test's module_at()). */
+struct p11_module *fake_module(void);
+
+/* The URI that names the fake token. */
+#define FAKE_TOKEN_URI "pkcs11:token=fake%20token"
+
 /* A new object; its attributes are copied. */
 struct fake_object *fake_object_new(void);
 void fake_object_set(struct fake_object *o, CK_ATTRIBUTE_TYPE type, const void *value, size_t len);
+
+/* The first object of class cls, or NULL. */
+struct fake_object *fake_object_find(CK_OBJECT_CLASS cls);
+
+/* The value of o's attribute type, or NULL (then *len is 0). */
+const void *fake_object_get(struct fake_object *o, CK_ATTRIBUTE_TYPE type, size_t *len);
+
+/*
+ * A key pair on the fake token with CKA_ID id (id_len bytes): the public key
+ * object holds key's public half (CKA_EC_PARAMS/CKA_EC_POINT or
+ * CKA_MODULUS/CKA_PUBLIC_EXPONENT), the private key object signs with key
+ * (taken over).
+ */
+void fake_key_pair(EVP_PKEY *key, const void *id, size_t id_len);
+
+/* A certificate for key, signed by itself, valid from not_before to not_after days from now. */
+X509 *fake_certificate(EVP_PKEY *key, const char *cn, long not_before, long not_after);
+
+/* x as a PEM text (caller frees). */
+char *fake_pem(X509 *x);
 
 #endif /* CB_TESTS_P11_FAKE_H */

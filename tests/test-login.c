@@ -2,7 +2,7 @@
  * test-login.c - unit tests of pkcs11/login.c (TAP): logging in with PINs
  * from dialogs, against the in-memory token of tests/p11-fake.c.
  *
- * The PIN dialogs are stubs (pin_ask() below answers from a list and
+ * The PIN dialogs are stubs (tests/pin-stub.c answers from a list and
  * keeps each dialog's error line), so that what the user would read and
  * what the page would get back can both be checked.
  */
@@ -14,47 +14,12 @@
 #include "protocol/cberr.h"
 #include "pkcs11/log.h"
 #include "pkcs11/login.h"
-#include "pkcs11/pin.h"
 #include "pkcs11/request.h"
-#include "pkcs11/secret.h"
 #include "pkcs11/token.h"
 #include "pkcs11/token_session.h"
 #include "tests/p11-fake.h"
+#include "tests/pin-stub.h"
 #include "tests/tap.h"
-
-#define DIALOGS_MAX 8
-
-/* The stub dialogs: what each one "typed", and the error line each one showed. */
-static const char *typed[DIALOGS_MAX];
-static char shown[DIALOGS_MAX][256];
-static int dialogs;
-
-int
-pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pin)
-{
-	(void)req;
-	snprintf(shown[dialogs], sizeof(shown[dialogs]), "%s", prompt->error ? prompt->error : "");
-	if ((*pin = secret_new(prompt->max_len)) == NULL ||
-	    secret_append(*pin, typed[dialogs], strlen(typed[dialogs])) != 0)
-		return CB_ERR_ALLOC;
-	dialogs++;
-	return 0;
-}
-
-int
-pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialog **out)
-{
-	(void)req, (void)prompt;
-	*out = NULL;
-	dialogs++;
-	return 0;
-}
-
-void
-pin_pad_end(struct dialog *d)
-{
-	(void)d;
-}
 
 static struct request *req;
 static struct token token;
@@ -66,12 +31,7 @@ start(const char *pin1, const char *pin2, const char *pin3)
 {
 	request_free(req);
 	req = request_new();
-	memset(typed, 0, sizeof(typed));
-	memset(shown, 0, sizeof(shown));
-	typed[0] = pin1;
-	typed[1] = pin2;
-	typed[2] = pin3;
-	dialogs = 0;
+	pin_stub_reset(pin1, pin2, pin3);
 	fake_token(&token);
 	TAP_CHECK(token_session_open(req, &token, true, &session) == 0);
 }
@@ -83,8 +43,8 @@ test_a_login_that_succeeds_after_a_wrong_pin_leaves_no_stale_message(void)
 	fake.login[0] = CKR_PIN_INCORRECT;
 	start("0000", "123456", NULL);
 	TAP_CHECK(login_as(&session, CKU_USER, "test") == 0);
-	TAP_CHECK(dialogs == 2 && fake.logins == 2);
-	TAP_CHECK(strcmp(shown[1], "Wrong PIN. Try again.") == 0);
+	TAP_CHECK(pin_stub.dialogs == 2 && fake.logins == 2);
+	TAP_CHECK(strcmp(pin_stub.shown[1], "Wrong PIN. Try again.") == 0);
 	/* Whatever fails next without a message of its own must not say "PIN incorrect". */
 	TAP_CHECK(req->message[0] == '\0');
 	TAP_CHECK(req->retries_left == -1);
@@ -100,7 +60,7 @@ test_three_wrong_pins_fail_with_pin_incorrect(void)
 	fake.login[0] = fake.login[1] = fake.login[2] = CKR_PIN_INCORRECT;
 	start("0000", "1111", "2222");
 	TAP_CHECK(login_as(&session, CKU_USER, "test") == CB_ERR_PIN_INCORRECT);
-	TAP_CHECK(dialogs == 3 && fake.logins == 3);
+	TAP_CHECK(pin_stub.dialogs == 3 && fake.logins == 3);
 	TAP_CHECK(strcmp(req->message, "PIN incorrect") == 0);
 	TAP_CHECK(!session.logged_in);
 	token_session_close(&session);
@@ -115,7 +75,7 @@ test_the_wrong_pin_that_locks_fails_with_pin_locked_and_no_tries_left(void)
 	fake.flags_after[0] = fake.info.flags | CKF_USER_PIN_LOCKED;
 	start("0000", NULL, NULL);
 	TAP_CHECK(login_as(&session, CKU_USER, "test") == CB_ERR_PIN_LOCKED);
-	TAP_CHECK(dialogs == 1);
+	TAP_CHECK(pin_stub.dialogs == 1);
 	TAP_CHECK(req->retries_left == 0);
 	TAP_CHECK(strcmp(req->message, "PIN incorrect; the user PIN is now locked") == 0);
 	token_session_close(&session);
@@ -128,7 +88,7 @@ test_a_locked_pin_fails_before_any_dialog(void)
 	fake.info.flags |= CKF_SO_PIN_LOCKED;
 	start("123456", NULL, NULL);
 	TAP_CHECK(login_as(&session, CKU_SO, "test") == CB_ERR_PIN_LOCKED);
-	TAP_CHECK(dialogs == 0 && fake.logins == 0);
+	TAP_CHECK(pin_stub.dialogs == 0 && fake.logins == 0);
 	TAP_CHECK(req->retries_left == 0);
 	TAP_CHECK(strstr(req->message, "admin PIN") != NULL);
 	token_session_close(&session);
@@ -140,8 +100,8 @@ test_a_pin_shorter_than_the_token_takes_is_asked_again_without_c_login(void)
 	fake_reset();
 	start("12", "1234", NULL);
 	TAP_CHECK(login_as(&session, CKU_USER, "test") == 0);
-	TAP_CHECK(dialogs == 2 && fake.logins == 1);
-	TAP_CHECK(strcmp(shown[1], "The PIN must have at least 4 characters.") == 0);
+	TAP_CHECK(pin_stub.dialogs == 2 && fake.logins == 1);
+	TAP_CHECK(strcmp(pin_stub.shown[1], "The PIN must have at least 4 characters.") == 0);
 	TAP_CHECK(req->message[0] == '\0');
 	token_session_close(&session);
 }
@@ -153,7 +113,7 @@ test_the_final_try_is_announced_in_the_first_dialog(void)
 	fake.info.flags |= CKF_USER_PIN_FINAL_TRY;
 	start("123456", NULL, NULL);
 	TAP_CHECK(login_as(&session, CKU_USER, "test") == 0);
-	TAP_CHECK(strcmp(shown[0], "This is the last try before the PIN is locked.") == 0);
+	TAP_CHECK(strcmp(pin_stub.shown[0], "This is the last try before the PIN is locked.") == 0);
 	token_session_close(&session);
 }
 
@@ -163,8 +123,8 @@ test_logging_in_as_the_other_user_logs_out_first(void)
 	fake_reset();
 	start("123456", "654321", NULL);
 	TAP_CHECK(login_as(&session, CKU_SO, "write") == 0);
-	TAP_CHECK(login_as(&session, CKU_SO, "write again") == 0 && dialogs == 1);
-	TAP_CHECK(login_as(&session, CKU_USER, "sign") == 0 && dialogs == 2);
+	TAP_CHECK(login_as(&session, CKU_SO, "write again") == 0 && pin_stub.dialogs == 1);
+	TAP_CHECK(login_as(&session, CKU_USER, "sign") == 0 && pin_stub.dialogs == 2);
 	TAP_CHECK(fake.logouts == 1 && session.user == CKU_USER);
 	token_session_close(&session);
 	TAP_CHECK(fake.logouts == 2);
@@ -177,7 +137,7 @@ test_a_token_without_login_asks_for_no_pin(void)
 	fake.info.flags &= ~(CK_FLAGS)CKF_LOGIN_REQUIRED;
 	start(NULL, NULL, NULL);
 	TAP_CHECK(login_to_write(&session, "test") == 0);
-	TAP_CHECK(dialogs == 0 && fake.logins == 0);
+	TAP_CHECK(pin_stub.dialogs == 0 && fake.logins == 0);
 	token_session_close(&session);
 }
 
@@ -188,7 +148,7 @@ test_a_pin_pad_reader_takes_the_pin_on_its_keypad(void)
 	fake.info.flags |= CKF_PROTECTED_AUTHENTICATION_PATH;
 	start(NULL, NULL, NULL);
 	TAP_CHECK(login_as(&session, CKU_USER, "test") == 0);
-	TAP_CHECK(dialogs == 1 && fake.logins == 1);
+	TAP_CHECK(pin_stub.dialogs == 1 && fake.logins == 1);
 	token_session_close(&session);
 }
 
