@@ -275,18 +275,20 @@ keygen_generate(struct keygen *k)
 	return 0;
 }
 
-static bool
-attr_is(struct keygen *k, CK_ATTRIBUTE_TYPE type, CK_BBOOL want)
+/* Does the new private key's boolean attribute type read back as want? */
+static int
+attr_is(struct keygen *k, CK_ATTRIBUTE_TYPE type, CK_BBOOL want, bool *same)
 {
 	uint8_t *value = NULL;
 	size_t len;
-	bool same;
+	int r;
 
-	if (token_session_get_attr(&k->session, k->priv, type, &value, &len) != 0)
-		return false;
-	same = len == sizeof(CK_BBOOL) && *(CK_BBOOL *)value == want;
+	*same = false;
+	if ((r = token_session_get_attr(&k->session, k->priv, type, &value, &len)) != 0)
+		return r;
+	*same = len == sizeof(CK_BBOOL) && *(CK_BBOOL *)value == want;
 	free(value);
-	return same;
+	return 0;
 }
 
 /* Use the CKA_ID the token chose, or give both objects the NSS-style one. */
@@ -323,9 +325,14 @@ keygen_set_id(struct keygen *k)
 static int
 keygen_inspect(struct keygen *k)
 {
+	bool sensitive, unextractable = false;
 	int r;
 
-	if (!attr_is(k, CKA_SENSITIVE, CK_TRUE) || !attr_is(k, CKA_EXTRACTABLE, CK_FALSE))
+	/* A read that fails (a pulled card) is that failure, not "not sensitive". */
+	if ((r = attr_is(k, CKA_SENSITIVE, CK_TRUE, &sensitive)) != 0 ||
+	    (sensitive && (r = attr_is(k, CKA_EXTRACTABLE, CK_FALSE, &unextractable)) != 0))
+		return r;
+	if (!sensitive || !unextractable)
 		return request_fail(k->req, CB_ERR_MODULE_ERROR,
 		    "the token did not make the private key sensitive");
 	if ((r = pubkey_from_object(&k->session, k->pub, &k->pkey)) != 0)
@@ -394,14 +401,18 @@ keygen_reopen(struct keygen *k)
 
 /* A failure after the key pair was made: remove it where the token can. */
 static void
-keygen_undo(struct keygen *k)
+keygen_undo(struct keygen *k, int err)
 {
-	size_t n = strlen(k->req->message);
+	size_t n;
 
 	if (k->openpgp) {
+		/* The failure's own text first; the default one when it set none. */
+		if (k->req->message[0] == '\0')
+			snprintf(k->req->message, sizeof(k->req->message), "%s", cb_err_str(err));
+		n = strlen(k->req->message);
 		snprintf(k->req->message + n, sizeof(k->req->message) - n,
-		    "%sthe new key stays in key slot %02x (OpenSC cannot delete keys on this card)",
-		    n > 0 ? "; " : "", k->id[0]);
+		    "; the new key stays in key slot %02x (OpenSC cannot delete keys on this card)",
+		    k->id[0]);
 		helper_log(CB_LOG_WARN, "request %llu: the new key stays in key slot %02x",
 		    (unsigned long long)k->req->id, k->id[0]);
 		return;
@@ -453,7 +464,7 @@ keygen_on_token(struct keygen *k)
 	r = keygen_certify(k);
 out:
 	if (r != 0 && k->made)
-		keygen_undo(k);
+		keygen_undo(k, r);
 	token_session_close(&k->session);
 	return r;
 }

@@ -87,8 +87,8 @@ test_pkcs11_ldadd = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(O
 	$(P11KIT_LIBS) $(PTHREAD_LIBS)
 test_pkcs11_request = tests/tap.h pkcs11/request.h pkcs11/request_object.c pkcs11/log.h \
 	pkcs11/log.c pkcs11/field.h pkcs11/field.c
-test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/module.c pkcs11/token.h \
-	pkcs11/token.c pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
+test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h pkcs11/token.c \
+	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
 	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
 	tests/p11-fake.h tests/p11-fake.c
 test_pkcs11_login = pkcs11/login.h pkcs11/login.c pkcs11/pin.h pkcs11/secret.h pkcs11/secret.c \
@@ -101,11 +101,17 @@ tests_test_login_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-login
 
 check_PROGRAMS += tests/test-certs
-tests_test_certs_SOURCES = tests/test-certs.c $(test_pkcs11_request) pkcs11/token.h \
-	pkcs11/token.c pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
-	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
-	tests/p11-fake.h tests/p11-fake.c $(test_pkcs11_login) pkcs11/certs.c pkcs11/x509.h \
-	pkcs11/x509.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
+tests_test_certs_SOURCES = tests/test-certs.c $(test_pkcs11_token) $(test_pkcs11_login) \
+	pkcs11/certs.c pkcs11/x509.h pkcs11/x509.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/pem.c
 tests_test_certs_CFLAGS = $(test_pkcs11_cflags)
 tests_test_certs_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-certs
+
+check_PROGRAMS += tests/test-keygen
+tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs11_login) \
+	pkcs11/keygen.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/pem.c
+tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
+tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-keygen

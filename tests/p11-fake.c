@@ -32,6 +32,8 @@ static CK_OBJECT_HANDLE found[FAKE_OBJECTS_MAX];
 static size_t nfound, found_at;
 static struct fake_object *signer;
 
+static void public_attributes(struct fake_object *o, EVP_PKEY *key);
+
 static struct fake_object *
 object_of(CK_OBJECT_HANDLE h)
 {
@@ -106,6 +108,98 @@ fake_create_object(
 		fake_object_set(o, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
 	fake.created++;
 	*handle = o->handle;
+	return CKR_OK;
+}
+
+static void
+attr_replace(struct fake_object *o, CK_ATTRIBUTE_TYPE type, const void *value, size_t len)
+{
+	CK_ATTRIBUTE *a = attr_of(o, type);
+
+	if (a == NULL) {
+		fake_object_set(o, type, value, len);
+		return;
+	}
+	free(a->pValue);
+	if ((a->pValue = malloc(len ? len : 1)) == NULL)
+		abort();
+	memcpy(a->pValue, value, len);
+	a->ulValueLen = len;
+}
+
+static CK_RV
+fake_set_attribute_value(
+    CK_SESSION_HANDLE session, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	struct fake_object *o = object_of(h);
+	CK_ULONG i;
+
+	(void)session;
+	if (o == NULL)
+		return CKR_OBJECT_HANDLE_INVALID;
+	for (i = 0; i < n; i++)
+		attr_replace(o, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
+	return CKR_OK;
+}
+
+static CK_RV
+fake_destroy_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE h)
+{
+	struct fake_object *o = object_of(h);
+	size_t i;
+
+	(void)session;
+	if (o == NULL)
+		return CKR_OBJECT_HANDLE_INVALID;
+	for (i = 0; i < o->nattrs; i++)
+		free(o->attrs[i].pValue);
+	EVP_PKEY_free(o->key);
+	memset(o, 0, sizeof(*o));
+	fake.destroyed++;
+	return CKR_OK;
+}
+
+/* Copy the template's attributes to o, but those the key itself sets. */
+static void
+attrs_from_template(struct fake_object *o, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	CK_ULONG i;
+
+	for (i = 0; i < n; i++)
+		if (tmpl[i].type != CKA_EC_PARAMS && tmpl[i].type != CKA_CLASS)
+			fake_object_set(o, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
+}
+
+/* EC P-256 only: that is all the units' tests ask for. */
+static CK_RV
+fake_generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM *mech, CK_ATTRIBUTE *pub_tmpl,
+    CK_ULONG npub, CK_ATTRIBUTE *priv_tmpl, CK_ULONG npriv, CK_OBJECT_HANDLE *pub,
+    CK_OBJECT_HANDLE *priv)
+{
+	CK_OBJECT_CLASS pub_class = CKO_PUBLIC_KEY, priv_class = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE type = CKK_EC;
+	CK_BBOOL no = CK_FALSE;
+	struct fake_object *po, *ko;
+	EVP_PKEY *key;
+
+	(void)session;
+	if (mech->mechanism != CKM_EC_KEY_PAIR_GEN)
+		return CKR_MECHANISM_INVALID;
+	if ((key = EVP_EC_gen("P-256")) == NULL)
+		return CKR_HOST_MEMORY;
+	po = fake_object_new();
+	fake_object_set(po, CKA_CLASS, &pub_class, sizeof(pub_class));
+	attrs_from_template(po, pub_tmpl, npub);
+	public_attributes(po, key);
+	ko = fake_object_new();
+	fake_object_set(ko, CKA_CLASS, &priv_class, sizeof(priv_class));
+	fake_object_set(ko, CKA_KEY_TYPE, &type, sizeof(type));
+	if (fake.not_sensitive)
+		fake_object_set(ko, CKA_SENSITIVE, &no, sizeof(no));
+	attrs_from_template(ko, priv_tmpl, npriv);
+	ko->key = key;
+	*pub = po->handle;
+	*priv = ko->handle;
 	return CKR_OK;
 }
 
@@ -316,10 +410,10 @@ fake_reset(void)
 		EVP_PKEY_free(fake.objects[i].key);
 	}
 	memset(&fake, 0, sizeof(fake));
-	memset(fake.info.label, ' ', sizeof(fake.info.label));
-	memcpy(fake.info.label, "fake token", 10);
-	memset(fake.info.serialNumber, ' ', sizeof(fake.info.serialNumber));
-	memcpy(fake.info.serialNumber, "0001", 4);
+	fake_text(fake.info.label, sizeof(fake.info.label), "fake token");
+	fake_text(fake.info.manufacturerID, sizeof(fake.info.manufacturerID), "fake");
+	fake_text(fake.info.model, sizeof(fake.info.model), "fake");
+	fake_text(fake.info.serialNumber, sizeof(fake.info.serialNumber), "0001");
 	fake.info.flags = CKF_TOKEN_INITIALIZED | CKF_LOGIN_REQUIRED | CKF_USER_PIN_INITIALIZED;
 	fake.info.ulMinPinLen = 4;
 	fake.info.ulMaxPinLen = 8;
@@ -330,6 +424,9 @@ fake_reset(void)
 	    .C_GetSlotInfo = fake_get_slot_info,
 	    .C_GetTokenInfo = fake_get_token_info,
 	    .C_CreateObject = fake_create_object,
+	    .C_SetAttributeValue = fake_set_attribute_value,
+	    .C_DestroyObject = fake_destroy_object,
+	    .C_GenerateKeyPair = fake_generate_key_pair,
 	    .C_OpenSession = fake_open_session,
 	    .C_CloseSession = fake_close_session,
 	    .C_Login = fake_login,
@@ -359,6 +456,33 @@ struct p11_module *
 fake_module(void)
 {
 	return &module;
+}
+
+size_t
+module_count(void)
+{
+	return 1;
+}
+
+struct p11_module *
+module_at(size_t i)
+{
+	return i == 0 ? &module : NULL;
+}
+
+int
+module_reload(struct p11_module *m)
+{
+	(void)m;
+	fake.reloads++;
+	return 0;
+}
+
+void
+fake_text(unsigned char *field, size_t size, const char *text)
+{
+	memset(field, ' ', size);
+	memcpy(field, text, strlen(text) < size ? strlen(text) : size);
 }
 
 struct fake_object *

@@ -4,6 +4,10 @@
  * the objects and their attributes, what C_Sign does), so that a unit can
  * be driven through the paths a real token rarely takes.
  *
+ * It is also the only module loaded: this file provides module.c's
+ * module_count(), module_at() and module_reload() for the units that ask
+ * (link it instead of pkcs11/module.c).
+ *
  * Test equipment: single-threaded, never installed, never loaded by p11-kit.
  */
 #ifndef CB_TESTS_P11_FAKE_H
@@ -40,6 +44,8 @@ struct fake_module {
 	CK_MECHANISM_TYPE mechanisms[4];       /* with CKF_SIGN, 0-ended */
 	struct fake_object objects[FAKE_OBJECTS_MAX];
 	int logins, logouts, created;  /* C_Login, C_Logout, C_CreateObject calls */
+	int destroyed, reloads;	       /* C_DestroyObject and module_reload() calls */
+	bool not_sensitive;	       /* C_GenerateKeyPair makes CKA_SENSITIVE false */
 	CK_MECHANISM_TYPE signed_with; /* the last C_SignInit's mechanism */
 };
 
@@ -53,6 +59,9 @@ void fake_token(struct token *t);
 
 /* The module the fake token is in (for a test's module_at()). */
 struct p11_module *fake_module(void);
+
+/* Copy text into a PKCS#11 fixed-size field, padded with spaces. */
+void fake_text(unsigned char *field, size_t size, const char *text);
 
 /* The URI that names the fake token. */
 #define FAKE_TOKEN_URI "pkcs11:token=fake%20token"

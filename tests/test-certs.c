@@ -1,7 +1,7 @@
 /*
  * test-certs.c - unit tests of pkcs11/certs.c (TAP): certificates.install
- * against the in-memory token of tests/p11-fake.c, with the PIN dialogs of
- * tests/pin-stub.c and the fake as the one loaded module.
+ * against the in-memory token of tests/p11-fake.c (the one loaded module),
+ * with the PIN dialogs of tests/pin-stub.c.
  *
  * The params are what protocol/methods.c lets through (checked here with
  * the helper's row first, as the helper's dispatch does).
@@ -18,24 +18,10 @@
 #include "protocol/methods.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
-#include "pkcs11/module.h"
 #include "pkcs11/request.h"
 #include "tests/p11-fake.h"
 #include "tests/pin-stub.h"
 #include "tests/tap.h"
-
-/* The fake token's module is the only one loaded. */
-size_t
-module_count(void)
-{
-	return 1;
-}
-
-struct p11_module *
-module_at(size_t i)
-{
-	return i == 0 ? fake_module() : NULL;
-}
 
 static struct request *req;
 static struct json_object *result;
