@@ -152,9 +152,18 @@ static bool
 uri_matches(P11KitUri *uri, struct token *t)
 {
 	CK_INFO info;
+	CK_RV rv;
 
-	if (t->module->funcs->C_GetInfo(&info) != CKR_OK)
-		return false;
+	/*
+	 * A module that cannot describe itself still holds its tokens: with
+	 * nothing known about the module, a URI that names no module (as
+	 * tokens.list gives them) matches, one that names a module does not.
+	 */
+	if ((rv = t->module->funcs->C_GetInfo(&info)) != CKR_OK) {
+		helper_log(
+		    CB_LOG_WARN, "module %s: C_GetInfo: %s", t->module->path, p11_kit_strerror(rv));
+		memset(&info, 0, sizeof(info));
+	}
 	return p11_kit_uri_match_token_info(uri, &t->info) &&
 	       p11_kit_uri_match_slot_info(uri, &t->slot_info) &&
 	       p11_kit_uri_match_module_info(uri, &info);

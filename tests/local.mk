@@ -115,3 +115,9 @@ tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs
 tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
 tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-keygen
+
+check_PROGRAMS += tests/test-token
+tests_test_token_SOURCES = tests/test-token.c $(test_pkcs11_token)
+tests_test_token_CFLAGS = $(test_pkcs11_cflags)
+tests_test_token_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-token

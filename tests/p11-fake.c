@@ -67,6 +67,8 @@ fake_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 static CK_RV
 fake_get_info(CK_INFO *info)
 {
+	if (fake.get_info != CKR_OK)
+		return fake.get_info;
 	memset(info, ' ', sizeof(*info));
 	info->cryptokiVersion.major = 2;
 	info->cryptokiVersion.minor = 40;
@@ -78,6 +80,10 @@ static CK_RV
 fake_get_slot_list(CK_BBOOL present, CK_SLOT_ID *slots, CK_ULONG *count)
 {
 	(void)present;
+	if (fake.no_slots) {
+		*count = 0;
+		return CKR_OK;
+	}
 	if (slots != NULL && *count < 1)
 		return CKR_BUFFER_TOO_SMALL;
 	if (slots != NULL)
