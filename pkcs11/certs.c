@@ -302,14 +302,21 @@ add_not_stored(struct install *in, X509 *x, const char *reason)
 	struct json_object *entry;
 	char *subject;
 
+	int r = CB_ERR_ALLOC;
+
+	/* Out of memory is an error: a page must not read "subject": null. */
 	if ((entry = json_object_new_object()) == NULL)
 		return CB_ERR_ALLOC;
-	subject = x509_name_text(X509_get_subject_name(x));
-	field_add_string(entry, "subject", subject);
-	field_add_string(entry, "reason", reason);
+	if ((subject = x509_name_text(X509_get_subject_name(x))) != NULL &&
+	    field_add_string(entry, "subject", subject) == 0 &&
+	    field_add_string(entry, "reason", reason) == 0 &&
+	    json_object_array_add(in->not_stored, entry) == 0) {
+		entry = NULL; /* transferred */
+		r = 0;
+	}
+	json_object_put(entry);
 	free(subject);
-	json_object_array_add(in->not_stored, entry);
-	return 0;
+	return r;
 }
 
 /* The label of the certificate object: the page's, the key's, the CN, or a word. */
@@ -503,11 +510,14 @@ install_result(struct install *in, struct json_object **result)
 
 	if ((obj = json_object_new_object()) == NULL)
 		return CB_ERR_ALLOC;
-	field_add_string(obj, "token", in->token.uri);
-	field_add_string(obj, "keyId", in->key_id_hex);
-	json_object_object_add(obj, "installed", json_object_get(in->installed));
-	json_object_object_add(obj, "alreadyPresent", json_object_get(in->present));
-	json_object_object_add(obj, "notStored", json_object_get(in->not_stored));
+	if (field_add_string(obj, "token", in->token.uri) != 0 ||
+	    field_add_string(obj, "keyId", in->key_id_hex) != 0 ||
+	    json_object_object_add(obj, "installed", json_object_get(in->installed)) != 0 ||
+	    json_object_object_add(obj, "alreadyPresent", json_object_get(in->present)) != 0 ||
+	    json_object_object_add(obj, "notStored", json_object_get(in->not_stored)) != 0) {
+		json_object_put(obj);
+		return CB_ERR_ALLOC;
+	}
 	*result = obj;
 	return 0;
 }

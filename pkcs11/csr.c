@@ -198,11 +198,11 @@ csr_prepare(EVP_PKEY *pub, const X509_NAME *subject, bool rsa, X509_REQ **out)
 
 	if ((x = X509_REQ_new()) == NULL || (alg = X509_ALGOR_new()) == NULL)
 		goto out;
-	if (rsa)
-		X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256WithRSAEncryption), V_ASN1_NULL, NULL);
-	else
-		X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL);
-	if (X509_REQ_set_version(x, X509_REQ_VERSION_1) != 1 ||
+	/* RSA's parameters are an explicit NULL, which takes an allocation that may fail. */
+	if (X509_ALGOR_set0(alg,
+		OBJ_nid2obj(rsa ? NID_sha256WithRSAEncryption : NID_ecdsa_with_SHA256),
+		rsa ? V_ASN1_NULL : V_ASN1_UNDEF, NULL) != 1 ||
+	    X509_REQ_set_version(x, X509_REQ_VERSION_1) != 1 ||
 	    X509_REQ_set_subject_name(x, subject) != 1 || X509_REQ_set_pubkey(x, pub) != 1 ||
 	    X509_REQ_set1_signature_algo(x, alg) != 1)
 		goto out;

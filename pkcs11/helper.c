@@ -48,14 +48,23 @@
 static int
 handle_cancel(struct request *req, struct json_object **result)
 {
-	struct json_object *obj, *id;
+	struct json_object *obj, *id = NULL;
 
-	/* methods.c: a required integer of at least 0. */
-	json_object_object_get_ex(req->params, "id", &id);
+	/*
+	 * methods.c makes id a required integer of at least 0; without one,
+	 * json_object_get_int64(NULL) would cancel request 0 instead.
+	 */
+	if (!json_object_object_get_ex(req->params, "id", &id) ||
+	    !json_object_is_type(id, json_type_int) || json_object_get_int64(id) < 0)
+		return request_fail(req, CB_ERR_INVALID_PARAMS, "params.id: not a request id");
 	if ((obj = json_object_new_object()) == NULL)
 		return CB_ERR_ALLOC;
-	json_object_object_add(obj, "cancelled",
-	    json_object_new_boolean(request_cancel((uint64_t)json_object_get_int64(id))));
+	if (json_object_object_add(obj, "cancelled",
+		json_object_new_boolean(request_cancel((uint64_t)json_object_get_int64(id)))) !=
+	    0) {
+		json_object_put(obj);
+		return CB_ERR_ALLOC;
+	}
 	*result = obj;
 	return 0;
 }
@@ -330,7 +339,8 @@ main(int argc, char **argv)
 	harden();
 	if (!i18n_init())
 		helper_log(CB_LOG_DEBUG, "the user's locale is not installed: dialogs in English");
-	secret_init();
+	/* Without the secure heap PINs live in ordinary memory; secret_init() logs that. */
+	(void)secret_init();
 	if (nmodules == 0)
 		modules[nmodules++] = DEFAULT_MODULE;
 	module_load_all(modules, nmodules);

@@ -279,15 +279,16 @@ request_reply(struct request *req, int err, struct json_object *result)
 	body = err == 0 ? result : error_object(req, err);
 	if (err != 0)
 		json_object_put(result);
+	/* An answer without its body would be no answer: the daemon's timeout is then. */
 	if ((msg = json_object_new_object()) == NULL || body == NULL ||
-	    json_object_object_add(msg, "id", json_object_new_int64((int64_t)req->id)) != 0) {
+	    json_object_object_add(msg, "id", json_object_new_int64((int64_t)req->id)) != 0 ||
+	    json_object_object_add(msg, err == 0 ? "result" : "error", body) != 0) {
 		helper_log(CB_LOG_ERROR, "out of memory answering request %llu",
 		    (unsigned long long)req->id);
 		json_object_put(body);
 		json_object_put(msg);
 		return;
 	}
-	json_object_object_add(msg, err == 0 ? "result" : "error", body);
 	helper_send(msg);
 	json_object_put(msg);
 	helper_log(CB_LOG_INFO, "request %llu %s: %s", (unsigned long long)req->id, req->method,

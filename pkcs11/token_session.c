@@ -18,6 +18,7 @@
 #include "protocol/cberr.h"
 #include "pkcs11/log.h"
 #include "pkcs11/p11_error.h"
+#include "pkcs11/request.h"
 #include "pkcs11/token.h"
 #include "pkcs11/token_session.h"
 
@@ -58,8 +59,16 @@ token_session_close(struct token_session *s)
 void
 token_session_logout(struct token_session *s)
 {
-	if (s->logged_in)
-		s->funcs->C_Logout(s->handle);
+	CK_RV rv;
+
+	/*
+	 * Logged in stays logged in for the whole application until the last
+	 * session closes (token_session_close() closes ours next); the log
+	 * says so, and the next login takes CKR_USER_ALREADY_LOGGED_IN.
+	 */
+	if (s->logged_in && (rv = s->funcs->C_Logout(s->handle)) != CKR_OK)
+		helper_log(CB_LOG_WARN, "request %llu: C_Logout: %s",
+		    (unsigned long long)s->req->id, p11_kit_strerror(rv));
 	s->logged_in = false;
 }
 

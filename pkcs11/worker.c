@@ -95,6 +95,7 @@ worker_submit(struct request *req, request_handler handler)
 	w->req = req;
 	w->handler = handler;
 	pthread_mutex_lock(&queue_lock);
+	/* No new thread (or none allowed): with one running at least, req waits its turn. */
 	if (workers_idle == 0 && workers < WORKERS_MAX) {
 		if (pthread_create(&thread, NULL, worker_main, NULL) == 0) {
 			worker_threads[workers++] = thread;
