@@ -74,9 +74,13 @@ run(const struct cli_options *o, const char *command, const char *method, const 
 
 	if ((path = cli_control_path(o)) == NULL)
 		return CLI_FAILED;
-	if (origin != NULL) {
-		params = json_object_new_object();
-		json_object_object_add(params, "origin", json_object_new_string(origin));
+	if (origin != NULL &&
+	    ((params = json_object_new_object()) == NULL ||
+		json_object_object_add(params, "origin", json_object_new_string(origin)) != 0)) {
+		cli_error("%s", _("out of memory"));
+		json_object_put(params);
+		free(path);
+		return CLI_FAILED;
 	}
 	r = cli_call(path, method, params,
 	    strcmp(command, "tokens") == 0 ? TOKENS_TIMEOUT_MS : CALL_TIMEOUT_MS, &result,

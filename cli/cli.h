@@ -60,6 +60,13 @@ bool cli_control_answers(const char *path);
 int cli_call(const char *path, const char *method, struct json_object *params, int timeout_ms,
     struct json_object **result, char **message);
 
+/*
+ * One answer line of the control socket: CLI_OK with *result (NULL for a
+ * JSON null), or CLI_FAILED with *message: the daemon's error text, or
+ * ours for a line that is not one JSON object or whose id is not ours.
+ */
+int cli_parse_answer(const char *line, struct json_object **result, char **message);
+
 /* policy.c: "cardbridge browser-policy --origin ORIGIN...", printed on out. */
 int cli_browser_policy(FILE *out, int argc, char **argv);
 

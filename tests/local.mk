@@ -121,3 +121,34 @@ tests_test_token_SOURCES = tests/test-token.c $(test_pkcs11_token)
 tests_test_token_CFLAGS = $(test_pkcs11_cflags)
 tests_test_token_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-token
+
+test_cli_cflags = $(AM_CFLAGS) $(JSONC_CFLAGS)
+test_cli_ldadd = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS)
+
+check_PROGRAMS += tests/test-cli-client
+tests_test_cli_client_SOURCES = tests/test-cli-client.c tests/tap.h cli/cli.h cli/client.c \
+	cli/output.c
+tests_test_cli_client_CFLAGS = $(test_cli_cflags)
+tests_test_cli_client_LDADD = $(test_cli_ldadd)
+TESTS += tests/test-cli-client
+
+check_PROGRAMS += tests/test-cli-output
+tests_test_cli_output_SOURCES = tests/test-cli-output.c tests/tap.h cli/cli.h cli/output.c
+tests_test_cli_output_CFLAGS = $(test_cli_cflags)
+tests_test_cli_output_LDADD = $(test_cli_ldadd)
+TESTS += tests/test-cli-output
+
+check_PROGRAMS += tests/test-cli-policy
+tests_test_cli_policy_SOURCES = tests/test-cli-policy.c tests/tap.h cli/cli.h cli/policy.c \
+	cli/output.c
+tests_test_cli_policy_CFLAGS = $(test_cli_cflags)
+tests_test_cli_policy_LDADD = $(test_cli_ldadd)
+TESTS += tests/test-cli-policy
+
+check_PROGRAMS += tests/test-cli-launch
+tests_test_cli_launch_SOURCES = tests/test-cli-launch.c tests/tap.h cli/cli.h cli/launch.c \
+	cli/client.c cli/output.c
+tests_test_cli_launch_CPPFLAGS = $(AM_CPPFLAGS) -DBINDIR=\"$(bindir)\"
+tests_test_cli_launch_CFLAGS = $(test_cli_cflags)
+tests_test_cli_launch_LDADD = $(test_cli_ldadd)
+TESTS += tests/test-cli-launch
