@@ -23,8 +23,15 @@ struct curve {
 	unsigned long bits;
 };
 
-/* The curves keys.generate offers; NULL for any other name. */
+/*
+ * The curves keys.generate offers, which must be those of its row in
+ * protocol/methods.c (tests/test-pubkey.c holds them together); NULL for
+ * any other name.
+ */
 const struct curve *pubkey_curve(const char *name);
+
+/* The i-th curve this file knows; NULL past the last. */
+const struct curve *pubkey_curve_at(size_t i);
 
 /* DER of the curve's OID, the value of CKA_EC_PARAMS; caller frees. */
 int pubkey_ec_params(const struct curve *c, uint8_t **der, size_t *len);

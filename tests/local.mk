@@ -152,3 +152,10 @@ tests_test_cli_launch_CPPFLAGS = $(AM_CPPFLAGS) -DBINDIR=\"$(bindir)\"
 tests_test_cli_launch_CFLAGS = $(test_cli_cflags)
 tests_test_cli_launch_LDADD = $(test_cli_ldadd)
 TESTS += tests/test-cli-launch
+
+check_PROGRAMS += tests/test-pubkey
+tests_test_pubkey_SOURCES = tests/test-pubkey.c $(test_pkcs11_token) pkcs11/pubkey.h \
+	pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
+tests_test_pubkey_CFLAGS = $(test_pkcs11_cflags)
+tests_test_pubkey_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-pubkey

@@ -117,22 +117,6 @@ fake_create_object(
 	return CKR_OK;
 }
 
-static void
-attr_replace(struct fake_object *o, CK_ATTRIBUTE_TYPE type, const void *value, size_t len)
-{
-	CK_ATTRIBUTE *a = attr_of(o, type);
-
-	if (a == NULL) {
-		fake_object_set(o, type, value, len);
-		return;
-	}
-	free(a->pValue);
-	if ((a->pValue = malloc(len ? len : 1)) == NULL)
-		abort();
-	memcpy(a->pValue, value, len);
-	a->ulValueLen = len;
-}
-
 static CK_RV
 fake_set_attribute_value(
     CK_SESSION_HANDLE session, CK_OBJECT_HANDLE h, CK_ATTRIBUTE *tmpl, CK_ULONG n)
@@ -144,7 +128,7 @@ fake_set_attribute_value(
 	if (o == NULL)
 		return CKR_OBJECT_HANDLE_INVALID;
 	for (i = 0; i < n; i++)
-		attr_replace(o, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
+		fake_object_set(o, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
 	return CKR_OK;
 }
 
@@ -200,9 +184,9 @@ fake_generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM *mech, CK_ATTRIBU
 	ko = fake_object_new();
 	fake_object_set(ko, CKA_CLASS, &priv_class, sizeof(priv_class));
 	fake_object_set(ko, CKA_KEY_TYPE, &type, sizeof(type));
+	attrs_from_template(ko, priv_tmpl, npriv);
 	if (fake.not_sensitive)
 		fake_object_set(ko, CKA_SENSITIVE, &no, sizeof(no));
-	attrs_from_template(ko, priv_tmpl, npriv);
 	ko->key = key;
 	*pub = po->handle;
 	*priv = ko->handle;
@@ -355,7 +339,7 @@ ecdsa_raw(const unsigned char *der, size_t der_len, CK_BYTE *sig, CK_ULONG *sig_
 	const unsigned char *p = der;
 	const BIGNUM *r, *s;
 	ECDSA_SIG *e;
-	int half = 32;
+	int half = (EVP_PKEY_get_bits(signer->key) + 7) / 8;
 
 	if ((e = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL)
 		return CKR_GENERAL_ERROR;
@@ -507,12 +491,21 @@ fake_object_new(void)
 void
 fake_object_set(struct fake_object *o, CK_ATTRIBUTE_TYPE type, const void *value, size_t len)
 {
-	CK_ATTRIBUTE *a = &o->attrs[o->nattrs++];
+	CK_ATTRIBUTE *a = attr_of(o, type);
+	void *copy;
 
-	if (o->nattrs > FAKE_ATTRS_MAX || (a->pValue = malloc(len ? len : 1)) == NULL)
+	/* Copied before the old value goes: value may point into it. */
+	if ((copy = malloc(len ? len : 1)) == NULL)
 		abort();
-	a->type = type;
-	memcpy(a->pValue, value, len);
+	memcpy(copy, value, len);
+	if (a == NULL) {
+		if (o->nattrs == FAKE_ATTRS_MAX)
+			abort();
+		a = &o->attrs[o->nattrs++];
+		a->type = type;
+	} else
+		free(a->pValue);
+	a->pValue = copy;
 	a->ulValueLen = len;
 }
 
@@ -553,7 +546,9 @@ public_attributes(struct fake_object *o, EVP_PKEY *key)
 	if (EVP_PKEY_is_a(key, "EC")) {
 		type = CKK_EC;
 		fake_object_set(o, CKA_KEY_TYPE, &type, sizeof(type));
-		if ((der = i2d_ASN1_OBJECT(OBJ_nid2obj(NID_X9_62_prime256v1), &p)) <= 0)
+		if (EVP_PKEY_get_utf8_string_param(
+			key, OSSL_PKEY_PARAM_GROUP_NAME, (char *)buf, sizeof(buf), &len) != 1 ||
+		    (der = i2d_ASN1_OBJECT(OBJ_nid2obj(OBJ_sn2nid((char *)buf)), &p)) <= 0)
 			abort();
 		fake_object_set(o, CKA_EC_PARAMS, p, (size_t)der);
 		OPENSSL_free(p);

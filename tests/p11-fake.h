@@ -68,7 +68,7 @@ void fake_text(unsigned char *field, size_t size, const char *text);
 /* The URI that names the fake token. */
 #define FAKE_TOKEN_URI "pkcs11:token=fake%20token"
 
-/* A new object; its attributes are copied. */
+/* A new object, and its attributes (copied; setting one again replaces it). */
 struct fake_object *fake_object_new(void);
 void fake_object_set(struct fake_object *o, CK_ATTRIBUTE_TYPE type, const void *value, size_t len);
 
