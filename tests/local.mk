@@ -153,6 +153,26 @@ tests_test_cli_launch_CFLAGS = $(test_cli_cflags)
 tests_test_cli_launch_LDADD = $(test_cli_ldadd)
 TESTS += tests/test-cli-launch
 
+check_PROGRAMS += tests/test-field
+tests_test_field_SOURCES = tests/test-field.c $(test_pkcs11_request)
+tests_test_field_CFLAGS = $(test_pkcs11_cflags)
+tests_test_field_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-field
+
+check_PROGRAMS += tests/test-x509
+tests_test_x509_SOURCES = tests/test-x509.c $(test_pkcs11_request) pkcs11/x509.h pkcs11/x509.c \
+	tests/p11-fake.h tests/p11-fake.c
+tests_test_x509_CFLAGS = $(test_pkcs11_cflags)
+tests_test_x509_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-x509
+
+check_PROGRAMS += tests/test-csr
+tests_test_csr_SOURCES = tests/test-csr.c $(test_pkcs11_token) pkcs11/csr.h pkcs11/csr.c \
+	pkcs11/pem.h pkcs11/pem.c
+tests_test_csr_CFLAGS = $(test_pkcs11_cflags)
+tests_test_csr_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-csr
+
 check_PROGRAMS += tests/test-pubkey
 tests_test_pubkey_SOURCES = tests/test-pubkey.c $(test_pkcs11_token) pkcs11/pubkey.h \
 	pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
