@@ -179,3 +179,10 @@ tests_test_pubkey_SOURCES = tests/test-pubkey.c $(test_pkcs11_token) pkcs11/pubk
 tests_test_pubkey_CFLAGS = $(test_pkcs11_cflags)
 tests_test_pubkey_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-pubkey
+
+check_PROGRAMS += tests/test-tokenlist
+tests_test_tokenlist_SOURCES = tests/test-tokenlist.c $(test_pkcs11_token) pkcs11/tokenlist.c \
+	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
+tests_test_tokenlist_CFLAGS = $(test_pkcs11_cflags)
+tests_test_tokenlist_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-tokenlist

@@ -313,7 +313,7 @@ fake_get_mechanism_info(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_IN
 	size_t i;
 
 	(void)slot;
-	for (i = 0; fake.mechanisms[i] != 0; i++)
+	for (i = 0; i < fake.nmechanisms; i++)
 		if (fake.mechanisms[i] == type) {
 			memset(info, 0, sizeof(*info));
 			info->flags = CKF_SIGN;
@@ -440,6 +440,14 @@ fake_token(struct token *t)
 	t->info = fake.info;
 	snprintf(t->label, sizeof(t->label), "fake token");
 	snprintf(t->serial, sizeof(t->serial), "0001");
+}
+
+void
+fake_mechanism_add(CK_MECHANISM_TYPE type)
+{
+	if (fake.nmechanisms == sizeof(fake.mechanisms) / sizeof(fake.mechanisms[0]))
+		abort();
+	fake.mechanisms[fake.nmechanisms++] = type;
 }
 
 struct p11_module *

@@ -43,7 +43,8 @@ struct fake_module {
 	CK_RV get_attribute;		       /* CKR_OK, or what C_GetAttributeValue says ... */
 	bool get_attribute_all;		       /* ... for every attribute, or ... */
 	CK_ATTRIBUTE_TYPE get_attribute_type;  /* ... for this one only */
-	CK_MECHANISM_TYPE mechanisms[4];       /* with CKF_SIGN, 0-ended */
+	CK_MECHANISM_TYPE mechanisms[4];       /* with CKF_SIGN (CKM_RSA_PKCS_KEY_PAIR_GEN is 0) */
+	size_t nmechanisms;
 	struct fake_object objects[FAKE_OBJECTS_MAX];
 	int logins, logouts, created;  /* C_Login, C_Logout, C_CreateObject calls */
 	int destroyed, reloads;	       /* C_DestroyObject and module_reload() calls */
@@ -58,6 +59,9 @@ void fake_reset(void);
 
 /* t is the fake token (t->module is a struct p11_module whose funcs are the fake's). */
 void fake_token(struct token *t);
+
+/* The token can use mechanism type (CKF_SIGN, no limit on key sizes). */
+void fake_mechanism_add(CK_MECHANISM_TYPE type);
 
 /* The module the fake token is in (for a test's module_at()). */
 struct p11_module *fake_module(void);

@@ -166,7 +166,7 @@ test_an_ec_key_signs_its_request_with_ckm_ecdsa(void)
 	char *pem = NULL;
 
 	fake_reset();
-	fake.mechanisms[0] = CKM_ECDSA;
+	fake_mechanism_add(CKM_ECDSA);
 	TAP_CHECK(create(key, key, &pem) == 0);
 	TAP_CHECK(fake.signed_with == CKM_ECDSA);
 	TAP_CHECK(pem != NULL && verifies(pem, key));
@@ -181,14 +181,14 @@ test_an_rsa_key_signs_with_sha256_rsa_or_with_a_digest_info(void)
 
 	EVP_PKEY_up_ref(key);
 	fake_reset();
-	fake.mechanisms[0] = CKM_SHA256_RSA_PKCS;
-	fake.mechanisms[1] = CKM_RSA_PKCS;
+	fake_mechanism_add(CKM_SHA256_RSA_PKCS);
+	fake_mechanism_add(CKM_RSA_PKCS);
 	TAP_CHECK(create(key, key, &pem) == 0);
 	TAP_CHECK(fake.signed_with == CKM_SHA256_RSA_PKCS && pem != NULL && verifies(pem, key));
 	free(pem);
 	/* A token without CKM_SHA256_RSA_PKCS gets the DigestInfo to sign with CKM_RSA_PKCS. */
 	fake_reset();
-	fake.mechanisms[0] = CKM_RSA_PKCS;
+	fake_mechanism_add(CKM_RSA_PKCS);
 	TAP_CHECK(create(key, key, &pem) == 0);
 	TAP_CHECK(fake.signed_with == CKM_RSA_PKCS && pem != NULL && verifies(pem, key));
 	free(pem);
@@ -201,7 +201,7 @@ test_a_request_the_token_signed_with_another_key_is_never_returned(void)
 	char *pem = NULL;
 
 	fake_reset();
-	fake.mechanisms[0] = CKM_ECDSA;
+	fake_mechanism_add(CKM_ECDSA);
 	TAP_CHECK(create(token_key, other, &pem) == CB_ERR_MODULE_ERROR);
 	TAP_CHECK(pem == NULL);
 	TAP_CHECK(strcmp(req->message,

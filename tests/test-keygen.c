@@ -35,8 +35,8 @@ static void
 ec_token(void)
 {
 	fake_reset();
-	fake.mechanisms[0] = CKM_EC_KEY_PAIR_GEN;
-	fake.mechanisms[1] = CKM_ECDSA;
+	fake_mechanism_add(CKM_EC_KEY_PAIR_GEN);
+	fake_mechanism_add(CKM_ECDSA);
 	pin_stub_reset("1234", "1234", NULL);
 	helper_config.fault = NULL;
 }
