@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+
 #include "protocol/params.h"
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
@@ -90,8 +92,13 @@ list_entry(struct token_session *s, CK_OBJECT_HANDLE obj, struct json_object **o
 		goto out;
 	p = value;
 	if (value == NULL || (x = d2i_X509(NULL, &p, (long)value_len)) == NULL ||
-	    p != value + value_len)
-		goto out; /* not X.509: skipped */
+	    p != value + value_len) {
+		/* Not X.509: skipped, as the header says, and said; d2i's errors go too. */
+		helper_log(CB_LOG_DEBUG, "token %s: certificate object %lu is not X.509; skipped",
+		    s->token->label, (unsigned long)obj);
+		ERR_clear_error();
+		goto out;
+	}
 	if ((r = has_private_key(s, id, id_len, x, &has)) != 0)
 		goto out;
 	r = CB_ERR_ALLOC;
