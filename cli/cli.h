@@ -4,12 +4,13 @@
  * cardbridge talks to cardbridged only over the control socket in
  * $XDG_RUNTIME_DIR (never over the browser port), and starts it for the
  * cardbridge:// URL scheme.  It is single-threaded.  Its messages are
- * marked for translation with _() (pkcs11/i18n.h, listed in po/POTFILES).
+ * marked for translation with _() (common/i18n.h, listed in po/POTFILES).
  */
 #ifndef CB_CLI_H
 #define CB_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 struct json_object;
 
@@ -26,8 +27,22 @@ struct cli_options {
 	bool json;		    /* --json: print results as JSON */
 };
 
-/* cardbridge.c: "cardbridge: " and the message on stderr, for the user to read. */
+/* output.c */
+
+/*
+ * The user's language for what we print, in the terminal's codeset (LC_CTYPE):
+ * once, before anything is printed.
+ */
+void cli_output_init(void);
+
+/* "cardbridge: " and the message on stderr, for the user to read. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The answers of control.status, control.tokens and control.origins.*, as text. */
+void cli_print_status(FILE *out, struct json_object *status);
+void cli_print_tokens(FILE *out, struct json_object *tokens, const char *indent);
+void cli_print_origins(FILE *out, struct json_object *origins);
+void cli_print_change(FILE *out, const char *verb, struct json_object *change);
 
 /* client.c */
 
@@ -44,6 +59,16 @@ bool cli_control_answers(const char *path);
  */
 int cli_call(const char *path, const char *method, struct json_object *params, int timeout_ms,
     struct json_object **result, char **message);
+
+/*
+ * One answer line of the control socket: CLI_OK with *result (NULL for a
+ * JSON null), or CLI_FAILED with *message: the daemon's error text, or
+ * ours for a line that is not one JSON object or whose id is not ours.
+ */
+int cli_parse_answer(const char *line, struct json_object **result, char **message);
+
+/* policy.c: "cardbridge browser-policy --origin ORIGIN...", printed on out. */
+int cli_browser_policy(FILE *out, int argc, char **argv);
 
 /* launch.c: "cardbridge open URL". */
 int cli_open(const struct cli_options *o, const char *url);

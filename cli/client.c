@@ -22,7 +22,7 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
-#include "pkcs11/i18n.h"
+#include "common/i18n.h"
 
 #define CLIENT_MAX_ANSWER (4 * 1024 * 1024)
 #define CLIENT_MAX_DEPTH 32
@@ -41,8 +41,10 @@ cli_control_path(const struct cli_options *o)
 				  "found (use --control-socket PATH)"));
 		return NULL;
 	}
-	if (asprintf(&p, "%s/cardbridge/control", rt) < 0)
+	if (asprintf(&p, "%s/cardbridge/control", rt) < 0) {
+		cli_error("%s", _("out of memory"));
 		return NULL;
+	}
 	return p;
 }
 
@@ -156,20 +158,40 @@ read_line(int fd, int timeout_ms, const char **why)
 	return NULL;
 }
 
-/* Pick result or error.message out of an answer line. */
+/* Add value (taken over) to obj; -1 when out of memory, rather than a member null. */
 static int
-parse_answer(const char *line, struct json_object **result, char **message)
+member_add(struct json_object *obj, const char *key, struct json_object *value)
+{
+	if (value == NULL || json_object_object_add(obj, key, value) != 0) {
+		json_object_put(value);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_parse_answer(const char *line, struct json_object **result, char **message)
 {
 	struct json_tokener *tok = json_tokener_new_ex(CLIENT_MAX_DEPTH);
 	struct json_object *root = NULL, *v, *e;
+	size_t len = strcspn(line, "\n");
 	int r = CLI_FAILED;
 
+	*result = NULL;
+	*message = NULL;
 	if (tok == NULL)
 		goto out;
-	root = json_tokener_parse_ex(tok, line, (int)strcspn(line, "\n"));
-	if (root == NULL || !json_object_is_type(root, json_type_object) ||
-	    !json_object_object_get_ex(root, "id", &v) ||
-	    json_object_get_int(v) != CLIENT_REQUEST_ID) {
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\r' || line[len - 1] == '\t'))
+		len--;
+	/* One whole JSON object, and nothing after it on the line. */
+	root = json_tokener_parse_ex(tok, line, (int)len);
+	if (root == NULL || json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(root, json_type_object)) {
+		*message = strdup(_("the daemon sent a malformed answer"));
+		goto out;
+	}
+	if (!json_object_object_get_ex(root, "id", &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) != CLIENT_REQUEST_ID) {
 		*message = strdup(_("the daemon sent an answer that is not ours"));
 		goto out;
 	}
@@ -177,7 +199,8 @@ parse_answer(const char *line, struct json_object **result, char **message)
 		*result = json_object_get(v);
 		r = CLI_OK;
 	} else if (json_object_object_get_ex(root, "error", &e) &&
-		   json_object_object_get_ex(e, "message", &v))
+		   json_object_object_get_ex(e, "message", &v) &&
+		   json_object_is_type(v, json_type_string))
 		*message = strdup(json_object_get_string(v));
 	else
 		*message = strdup(_("the daemon sent a malformed answer"));
@@ -192,13 +215,16 @@ int
 cli_call(const char *path, const char *method, struct json_object *params, int timeout_ms,
     struct json_object **result, char **message)
 {
-	struct json_object *req = json_object_new_object();
+	struct json_object *req = NULL;
 	const char *why;
 	char *text = NULL, *line = NULL;
-	int fd, r = CLI_FAILED;
+	int fd = -1, r = CLI_FAILED;
 
 	*result = NULL;
 	*message = NULL;
+	/* Out of memory: CLI_FAILED without a message, which the caller says. */
+	if ((req = json_object_new_object()) == NULL)
+		goto out;
 	if ((fd = connect_to(path)) < 0) {
 		r = CLI_NOT_RUNNING;
 		/* TRANSLATORS: the control socket's path, and why (in English). */
@@ -207,13 +233,12 @@ cli_call(const char *path, const char *method, struct json_object *params, int t
 			*message = NULL;
 		goto out;
 	}
-	json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(req, "id", json_object_new_int(CLIENT_REQUEST_ID));
-	json_object_object_add(req, "method", json_object_new_string(method));
-	if (params != NULL)
-		json_object_object_add(req, "params", json_object_get(params));
-	if (asprintf(&text, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) <
-	    0) {
+	if (member_add(req, "jsonrpc", json_object_new_string("2.0")) != 0 ||
+	    member_add(req, "id", json_object_new_int(CLIENT_REQUEST_ID)) != 0 ||
+	    member_add(req, "method", json_object_new_string(method)) != 0 ||
+	    (params != NULL && member_add(req, "params", json_object_get(params)) != 0) ||
+	    asprintf(&text, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) <
+		0) {
 		text = NULL;
 		goto out;
 	}
@@ -226,7 +251,7 @@ cli_call(const char *path, const char *method, struct json_object *params, int t
 		*message = strdup(why);
 		goto out;
 	}
-	r = parse_answer(line, result, message);
+	r = cli_parse_answer(line, result, message);
 out:
 	if (fd >= 0)
 		close(fd);

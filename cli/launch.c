@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "pkcs11/i18n.h"
+#include "common/i18n.h"
 #include "protocol/url.h"
 
 #define LAUNCH_BUDGET_MS 900
@@ -111,9 +111,9 @@ have_user_manager(void)
 	char path[PATH_MAX];
 	struct stat st;
 
-	if (rt == NULL || rt[0] != '/')
+	if (rt == NULL || rt[0] != '/' ||
+	    snprintf(path, sizeof(path), "%s/systemd/private", rt) >= (int)sizeof(path))
 		return false;
-	snprintf(path, sizeof(path), "%s/systemd/private", rt);
 	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
@@ -179,15 +179,16 @@ open_log(char *path, size_t pathlen)
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	char dir[PATH_MAX];
 	struct stat st;
-	int flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+	int flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, n;
 
+	/* A path cut short would be another directory: then no log rather than that. */
 	if (state != NULL && state[0] == '/')
-		snprintf(dir, sizeof(dir), "%s/cardbridge", state);
+		n = snprintf(dir, sizeof(dir), "%s/cardbridge", state);
 	else if (home != NULL && home[0] == '/')
-		snprintf(dir, sizeof(dir), "%s/.local/state/cardbridge", home);
+		n = snprintf(dir, sizeof(dir), "%s/.local/state/cardbridge", home);
 	else
 		return -1;
-	if (make_dirs(dir) != 0 ||
+	if (n < 0 || n >= (int)sizeof(dir) || make_dirs(dir) != 0 ||
 	    snprintf(path, pathlen, "%s/cardbridged.log", dir) >= (int)pathlen)
 		return -1;
 	if (stat(path, &st) == 0 && st.st_size > LOG_MAX_BYTES)
@@ -356,6 +357,12 @@ cli_open(const struct cli_options *o, const char *url)
 	}
 	if ((control = cli_control_path(o)) == NULL)
 		return CLI_FAILED;
+	/* Cut short, the lock's directory would be another one, which we would create. */
+	if (strlen(control) >= sizeof(l.dir)) {
+		cli_error(_("cannot open %s: %s"), control, strerror(ENAMETOOLONG));
+		free(control);
+		return CLI_FAILED;
+	}
 	memset(&l, 0, sizeof(l));
 	clock_gettime(CLOCK_MONOTONIC, &l.deadline);
 	l.deadline.tv_nsec += LAUNCH_BUDGET_MS * 1000000L;

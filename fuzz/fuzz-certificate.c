@@ -37,7 +37,7 @@
 #include "protocol/methods.h"
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
-#include "pkcs11/helper.h"
+#include "pkcs11/request.h"
 #include "pkcs11/x509.h"
 
 #define FORM_BASE64 0x00

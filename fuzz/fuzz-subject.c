@@ -38,7 +38,7 @@
 #include "protocol/methods.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
-#include "pkcs11/helper.h"
+#include "pkcs11/request.h"
 #include "pkcs11/x509.h"
 
 /* The keys csr.c knows and the attribute each one becomes. */

@@ -12,8 +12,9 @@
 
 #include <stdlib.h>
 
-#include "pkcs11/helper.h"
-#include "pkcs11/token.h"
+#include "pkcs11/p11_error.h"
+#include "pkcs11/request.h"
+#include "pkcs11/token_capabilities.h"
 
 int
 p11_fail(struct request *req, CK_RV rv, const char *what)

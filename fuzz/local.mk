@@ -46,7 +46,7 @@ fuzz_protocol_text = protocol/cberr.h protocol/utf8.h protocol/utf8.c protocol/p
 	protocol/params.c protocol/origin.h protocol/origin.c
 fuzz_protocol_json = protocol/errors.c protocol/jsonrpc.h protocol/jsonrpc.c \
 	protocol/json_strict.c protocol/methods.h protocol/methods.c $(fuzz_protocol_text)
-fuzz_pkcs11_parse = pkcs11/helper.h pkcs11/request_object.c pkcs11/field.h pkcs11/field.c \
+fuzz_pkcs11_parse = pkcs11/request.h pkcs11/request_object.c pkcs11/field.h pkcs11/field.c \
 	pkcs11/x509.h pkcs11/x509.c fuzz/helper-stubs.c
 
 fuzz_fuzz_jsonrpc_SOURCES = fuzz/fuzz-jsonrpc.c fuzz/fuzz.h fuzz/json-parse.c $(fuzz_driver) \

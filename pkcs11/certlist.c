@@ -12,13 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+
 #include "protocol/params.h"
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/log.h"
 #include "pkcs11/pubkey.h"
-#include "pkcs11/session.h"
+#include "pkcs11/request.h"
+#include "pkcs11/token_session.h"
 #include "pkcs11/token.h"
 #include "pkcs11/x509.h"
 
@@ -33,7 +37,7 @@
  * private key with no public key object shows false here.
  */
 static int
-has_private_key(struct session *s, const uint8_t *id, size_t id_len, X509 *x, bool *has)
+has_private_key(struct token_session *s, const uint8_t *id, size_t id_len, X509 *x, bool *has)
 {
 	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
 	CK_ULONG count, i;
@@ -42,14 +46,14 @@ has_private_key(struct session *s, const uint8_t *id, size_t id_len, X509 *x, bo
 	*has = false;
 	if (id_len == 0)
 		return 0;
-	if ((r = session_find_class(s, CKO_PRIVATE_KEY, id, id_len, objects, 1, &count)) != 0)
+	if ((r = token_session_find_class(s, CKO_PRIVATE_KEY, id, id_len, objects, 1, &count)) != 0)
 		return r;
 	if (count > 0) {
 		*has = true;
 		return 0;
 	}
-	if ((r = session_find_class(s, CKO_PUBLIC_KEY, id, id_len, objects, OBJECTS_MAX, &count)) !=
-	    0)
+	if ((r = token_session_find_class(
+		 s, CKO_PUBLIC_KEY, id, id_len, objects, OBJECTS_MAX, &count)) != 0)
 		return r;
 	for (i = 0; i < count && !*has && r == 0; i++)
 		r = pubkey_object_matches(s, objects[i], X509_get0_pubkey(x), has);
@@ -70,7 +74,7 @@ entry_add_times(struct json_object *entry, X509 *x)
 
 /* The entry for one certificate object; NULL *out for objects we skip. */
 static int
-list_entry(struct session *s, CK_OBJECT_HANDLE obj, struct json_object **out)
+list_entry(struct token_session *s, CK_OBJECT_HANDLE obj, struct json_object **out)
 {
 	uint8_t *value = NULL, *id = NULL, *label = NULL;
 	size_t value_len, id_len = 0, label_len;
@@ -82,14 +86,19 @@ list_entry(struct session *s, CK_OBJECT_HANDLE obj, struct json_object **out)
 	int r;
 
 	*out = NULL;
-	if ((r = session_get_attr(s, obj, CKA_VALUE, &value, &value_len)) != 0 ||
-	    (r = session_get_attr(s, obj, CKA_ID, &id, &id_len)) != 0 ||
-	    (r = session_get_attr(s, obj, CKA_LABEL, &label, &label_len)) != 0)
+	if ((r = token_session_get_attr(s, obj, CKA_VALUE, &value, &value_len)) != 0 ||
+	    (r = token_session_get_attr(s, obj, CKA_ID, &id, &id_len)) != 0 ||
+	    (r = token_session_get_attr(s, obj, CKA_LABEL, &label, &label_len)) != 0)
 		goto out;
 	p = value;
 	if (value == NULL || (x = d2i_X509(NULL, &p, (long)value_len)) == NULL ||
-	    p != value + value_len)
-		goto out; /* not X.509: skipped */
+	    p != value + value_len) {
+		/* Not X.509: skipped, as the header says, and said; d2i's errors go too. */
+		helper_log(CB_LOG_DEBUG, "token %s: certificate object %lu is not X.509; skipped",
+		    s->token->label, (unsigned long)obj);
+		ERR_clear_error();
+		goto out;
+	}
 	if ((r = has_private_key(s, id, id_len, x, &has)) != 0)
 		goto out;
 	r = CB_ERR_ALLOC;
@@ -127,13 +136,13 @@ list_token(struct request *req, struct token *t, struct json_object *array)
 	};
 	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
 	struct json_object *entry;
-	struct session s;
+	struct token_session s;
 	CK_ULONG count, i;
 	int r;
 
-	if ((r = session_open(req, t, false, &s)) != 0)
+	if ((r = token_session_open(req, t, false, &s)) != 0)
 		return r;
-	if ((r = session_find(&s, tmpl, 2, objects, OBJECTS_MAX, &count)) != 0)
+	if ((r = token_session_find(&s, tmpl, 2, objects, OBJECTS_MAX, &count)) != 0)
 		goto out;
 	for (i = 0; i < count; i++) {
 		if ((r = list_entry(&s, objects[i], &entry)) != 0)
@@ -142,7 +151,7 @@ list_token(struct request *req, struct token *t, struct json_object *array)
 			json_object_array_add(array, entry);
 	}
 out:
-	session_close(&s);
+	token_session_close(&s);
 	return r;
 }
 

@@ -20,12 +20,17 @@
 #include "protocol/params.h"
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
+#include "common/i18n.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
-#include "pkcs11/i18n.h"
+#include "pkcs11/log.h"
+#include "pkcs11/login.h"
+#include "pkcs11/p11_error.h"
 #include "pkcs11/pubkey.h"
-#include "pkcs11/session.h"
+#include "pkcs11/request.h"
+#include "pkcs11/token_session.h"
 #include "pkcs11/token.h"
+#include "pkcs11/token_capabilities.h"
 #include "pkcs11/x509.h"
 
 #define OBJECTS_MAX 256
@@ -55,7 +60,7 @@ struct install {
  * shows its modulus) whose public key is key; *id NULL if there is none.
  */
 static int
-find_key(struct session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, char **label)
+find_key(struct token_session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, char **label)
 {
 	static const CK_OBJECT_CLASS classes[] = {CKO_PUBLIC_KEY, CKO_PRIVATE_KEY};
 	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
@@ -66,21 +71,34 @@ find_key(struct session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, char **
 
 	*id = NULL;
 	for (c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
-		if ((r = session_find_class(
+		if ((r = token_session_find_class(
 			 s, classes[c], NULL, 0, objects, OBJECTS_MAX, &count)) != 0)
 			return r;
 		for (i = 0; i < count; i++) {
 			if ((r = pubkey_object_matches(s, objects[i], key, &match)) != 0)
 				return r;
-			if (!match ||
-			    (r = session_get_attr(s, objects[i], CKA_ID, id, id_len)) != 0)
+			if (!match)
 				continue;
+			/* The key is there: failing to read its ID is no "no key matches". */
+			if ((r = token_session_get_attr(s, objects[i], CKA_ID, id, id_len)) != 0)
+				return r;
 			if (*id_len == 0) { /* a key without an ID cannot be paired */
 				free(*id);
 				*id = NULL;
 				continue;
 			}
-			return session_get_attr(s, objects[i], CKA_LABEL, (uint8_t **)label, &len);
+			/*
+			 * The label only names the certificate object (install_label()
+			 * has others): without it the install goes on, and its error
+			 * text must not stay behind.  A pulled card fails the next step.
+			 */
+			if (token_session_get_attr(
+				s, objects[i], CKA_LABEL, (uint8_t **)label, &len) != 0) {
+				helper_log(CB_LOG_WARN, "cannot read the key's label: %s",
+				    s->req->message);
+				s->req->message[0] = '\0';
+			}
+			return 0;
 		}
 	}
 	return 0;
@@ -100,7 +118,7 @@ cert_der(X509 *x, uint8_t **der, size_t *len)
 
 /* Is this exact certificate already on the token? */
 static int
-cert_present(struct session *s, X509 *x, bool *present)
+cert_present(struct token_session *s, X509 *x, bool *present)
 {
 	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
 	uint8_t *der = NULL, *value;
@@ -110,11 +128,11 @@ cert_present(struct session *s, X509 *x, bool *present)
 
 	*present = false;
 	if ((r = cert_der(x, &der, &der_len)) != 0 ||
-	    (r = session_find_class(s, CKO_CERTIFICATE, NULL, 0, objects, OBJECTS_MAX, &count)) !=
-		0)
+	    (r = token_session_find_class(
+		 s, CKO_CERTIFICATE, NULL, 0, objects, OBJECTS_MAX, &count)) != 0)
 		goto out;
 	for (i = 0; i < count && !*present; i++) {
-		if ((r = session_get_attr(s, objects[i], CKA_VALUE, &value, &len)) != 0)
+		if ((r = token_session_get_attr(s, objects[i], CKA_VALUE, &value, &len)) != 0)
 			goto out;
 		*present = len == der_len && memcmp(value, der, len) == 0;
 		free(value);
@@ -177,13 +195,13 @@ install_check_dates(struct install *in)
 static int
 install_key_on(struct install *in, struct token *t)
 {
-	struct session s;
+	struct token_session s;
 	int r;
 
-	if ((r = session_open(in->req, t, false, &s)) != 0)
+	if ((r = token_session_open(in->req, t, false, &s)) != 0)
 		return r;
 	r = find_key(&s, X509_get0_pubkey(in->cert), &in->key_id, &in->key_id_len, &in->key_label);
-	session_close(&s);
+	token_session_close(&s);
 	return r;
 }
 
@@ -223,7 +241,7 @@ install_find_key(struct install *in)
 }
 
 static int
-cert_create(struct session *s, X509 *x, const char *label, const uint8_t *id, size_t id_len,
+cert_create(struct token_session *s, X509 *x, const char *label, const uint8_t *id, size_t id_len,
     bool authority, CK_RV *rv)
 {
 	CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
@@ -284,14 +302,21 @@ add_not_stored(struct install *in, X509 *x, const char *reason)
 	struct json_object *entry;
 	char *subject;
 
+	int r = CB_ERR_ALLOC;
+
+	/* Out of memory is an error: a page must not read "subject": null. */
 	if ((entry = json_object_new_object()) == NULL)
 		return CB_ERR_ALLOC;
-	subject = x509_name_text(X509_get_subject_name(x));
-	field_add_string(entry, "subject", subject);
-	field_add_string(entry, "reason", reason);
+	if ((subject = x509_name_text(X509_get_subject_name(x))) != NULL &&
+	    field_add_string(entry, "subject", subject) == 0 &&
+	    field_add_string(entry, "reason", reason) == 0 &&
+	    json_object_array_add(in->not_stored, entry) == 0) {
+		entry = NULL; /* transferred */
+		r = 0;
+	}
+	json_object_put(entry);
 	free(subject);
-	json_object_array_add(in->not_stored, entry);
-	return 0;
+	return r;
 }
 
 /* The label of the certificate object: the page's, the key's, the CN, or a word. */
@@ -312,7 +337,7 @@ install_label(struct install *in, X509 *x, bool leaf)
 
 /* Which chain certificates need writing; the others are reported now. */
 static int
-install_sort_chain(struct install *in, struct session *s, bool *write)
+install_sort_chain(struct install *in, struct token_session *s, bool *write)
 {
 	bool present;
 	size_t i;
@@ -342,7 +367,7 @@ install_sort_chain(struct install *in, struct session *s, bool *write)
 
 /* A CA certificate the token refuses goes to notStored, not to an error. */
 static int
-install_authority(struct install *in, struct session *s, X509 *x)
+install_authority(struct install *in, struct token_session *s, X509 *x)
 {
 	char *label, reason[160];
 	CK_RV rv = CKR_OK;
@@ -363,13 +388,13 @@ install_authority(struct install *in, struct session *s, X509 *x)
 
 /* After login: the private key must be there before anything is written. */
 static int
-install_check_private_key(struct install *in, struct session *s)
+install_check_private_key(struct install *in, struct token_session *s)
 {
 	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
 	CK_ULONG count;
 	int r;
 
-	if ((r = session_find_class(s, CKO_PRIVATE_KEY, in->key_id, in->key_id_len, objects,
+	if ((r = token_session_find_class(s, CKO_PRIVATE_KEY, in->key_id, in->key_id_len, objects,
 		 OBJECTS_MAX, &count)) != 0)
 		return r;
 	if (count == 0)
@@ -379,7 +404,7 @@ install_check_private_key(struct install *in, struct session *s)
 }
 
 static int
-install_leaf(struct install *in, struct session *s)
+install_leaf(struct install *in, struct token_session *s)
 {
 	CK_RV rv;
 	char *label;
@@ -418,7 +443,7 @@ install_words(struct install *in)
 
 /* OpenPGP cards: one certificate per key slot, and OpenSC cannot replace it. */
 static int
-install_check_slot(struct install *in, struct session *s, bool leaf_present)
+install_check_slot(struct install *in, struct token_session *s, bool leaf_present)
 {
 	CK_OBJECT_HANDLE found;
 	CK_ULONG count;
@@ -426,7 +451,7 @@ install_check_slot(struct install *in, struct session *s, bool leaf_present)
 
 	if (leaf_present || !token_is_openpgp_card(&in->token))
 		return 0;
-	if ((r = session_find_class(
+	if ((r = token_session_find_class(
 		 s, CKO_CERTIFICATE, in->key_id, in->key_id_len, &found, 1, &count)) != 0)
 		return r;
 	if (count == 0)
@@ -441,12 +466,12 @@ install_write(struct install *in)
 {
 	bool read_only = (in->token.info.flags & CKF_WRITE_PROTECTED) != 0;
 	bool write[PROTO_CHAIN_MAX], leaf_present, any = false;
-	struct session s;
+	struct token_session s;
 	size_t i;
 	int r;
 
 	/* A write-protected token can still say "already present". */
-	if ((r = session_open(in->req, &in->token, !read_only, &s)) != 0)
+	if ((r = token_session_open(in->req, &in->token, !read_only, &s)) != 0)
 		return r;
 	if ((r = cert_present(&s, in->cert, &leaf_present)) != 0 ||
 	    (r = install_sort_chain(in, &s, write)) != 0)
@@ -465,7 +490,7 @@ install_write(struct install *in)
 		goto out;
 	}
 	install_words(in);
-	if ((r = session_login(&s, in->operation)) != 0 ||
+	if ((r = login_to_write(&s, in->operation)) != 0 ||
 	    (r = install_check_private_key(in, &s)) != 0)
 		goto out;
 	if (!leaf_present && (r = install_leaf(in, &s)) != 0)
@@ -474,7 +499,7 @@ install_write(struct install *in)
 		if (write[i])
 			r = install_authority(in, &s, in->chain[i]);
 out:
-	session_close(&s);
+	token_session_close(&s);
 	return r;
 }
 
@@ -485,11 +510,14 @@ install_result(struct install *in, struct json_object **result)
 
 	if ((obj = json_object_new_object()) == NULL)
 		return CB_ERR_ALLOC;
-	field_add_string(obj, "token", in->token.uri);
-	field_add_string(obj, "keyId", in->key_id_hex);
-	json_object_object_add(obj, "installed", json_object_get(in->installed));
-	json_object_object_add(obj, "alreadyPresent", json_object_get(in->present));
-	json_object_object_add(obj, "notStored", json_object_get(in->not_stored));
+	if (field_add_string(obj, "token", in->token.uri) != 0 ||
+	    field_add_string(obj, "keyId", in->key_id_hex) != 0 ||
+	    json_object_object_add(obj, "installed", json_object_get(in->installed)) != 0 ||
+	    json_object_object_add(obj, "alreadyPresent", json_object_get(in->present)) != 0 ||
+	    json_object_object_add(obj, "notStored", json_object_get(in->not_stored)) != 0) {
+		json_object_put(obj);
+		return CB_ERR_ALLOC;
+	}
 	*result = obj;
 	return 0;
 }

@@ -23,10 +23,12 @@
 #include "protocol/methods.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
-#include "pkcs11/helper.h"
+#include "pkcs11/p11_error.h"
 #include "pkcs11/pem.h"
-#include "pkcs11/session.h"
+#include "pkcs11/request.h"
+#include "pkcs11/token_session.h"
 #include "pkcs11/token.h"
+#include "pkcs11/token_capabilities.h"
 
 #define SIGNATURE_MAX 1024
 
@@ -124,7 +126,7 @@ out:
 
 /* What the token signs and with which mechanism, for a SHA-256 signature on tbs. */
 static void
-sign_input(struct session *s, bool rsa, const uint8_t *tbs, size_t tbs_len, uint8_t *buf,
+sign_input(struct token_session *s, bool rsa, const uint8_t *tbs, size_t tbs_len, uint8_t *buf,
     CK_MECHANISM_TYPE *mech, const uint8_t **data, size_t *data_len)
 {
 	/* DER DigestInfo prefix for SHA-256 (RFC 8017, section 9.2, note 1). */
@@ -145,7 +147,7 @@ sign_input(struct session *s, bool rsa, const uint8_t *tbs, size_t tbs_len, uint
 }
 
 static int
-sign_on_token(struct session *s, CK_OBJECT_HANDLE priv, bool rsa, const uint8_t *tbs,
+sign_on_token(struct token_session *s, CK_OBJECT_HANDLE priv, bool rsa, const uint8_t *tbs,
     size_t tbs_len, uint8_t **sig, size_t *sig_len)
 {
 	uint8_t input[64], raw[SIGNATURE_MAX];
@@ -196,11 +198,11 @@ csr_prepare(EVP_PKEY *pub, const X509_NAME *subject, bool rsa, X509_REQ **out)
 
 	if ((x = X509_REQ_new()) == NULL || (alg = X509_ALGOR_new()) == NULL)
 		goto out;
-	if (rsa)
-		X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256WithRSAEncryption), V_ASN1_NULL, NULL);
-	else
-		X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL);
-	if (X509_REQ_set_version(x, X509_REQ_VERSION_1) != 1 ||
+	/* RSA's parameters are an explicit NULL, which takes an allocation that may fail. */
+	if (X509_ALGOR_set0(alg,
+		OBJ_nid2obj(rsa ? NID_sha256WithRSAEncryption : NID_ecdsa_with_SHA256),
+		rsa ? V_ASN1_NULL : V_ASN1_UNDEF, NULL) != 1 ||
+	    X509_REQ_set_version(x, X509_REQ_VERSION_1) != 1 ||
 	    X509_REQ_set_subject_name(x, subject) != 1 || X509_REQ_set_pubkey(x, pub) != 1 ||
 	    X509_REQ_set1_signature_algo(x, alg) != 1)
 		goto out;
@@ -220,8 +222,8 @@ csr_write_pem(BIO *bio, const void *x)
 }
 
 int
-csr_create(
-    struct session *s, CK_OBJECT_HANDLE priv, EVP_PKEY *pub, const X509_NAME *subject, char **pem)
+csr_create(struct token_session *s, CK_OBJECT_HANDLE priv, EVP_PKEY *pub, const X509_NAME *subject,
+    char **pem)
 {
 	bool rsa = EVP_PKEY_is_a(pub, "RSA");
 	uint8_t *tbs = NULL, *sig = NULL;

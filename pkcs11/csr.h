@@ -12,7 +12,7 @@
 #include <p11-kit/p11-kit.h>
 
 struct request;
-struct session;
+struct token_session;
 
 /*
  * The subject from params.subject (NULL: an empty subject), which must
@@ -28,7 +28,7 @@ const char *csr_subject_key(size_t i);
  * A PEM CSR for the token key pair (priv, pub), signed with SHA-256 on the
  * token and verified with pub before it is returned.
  */
-int csr_create(
-    struct session *s, CK_OBJECT_HANDLE priv, EVP_PKEY *pub, const X509_NAME *subject, char **pem);
+int csr_create(struct token_session *s, CK_OBJECT_HANDLE priv, EVP_PKEY *pub,
+    const X509_NAME *subject, char **pem);
 
 #endif /* CB_PKCS11_CSR_H */

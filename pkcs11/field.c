@@ -13,7 +13,7 @@
 #include "protocol/cberr.h"
 #include "protocol/utf8.h"
 #include "pkcs11/field.h"
-#include "pkcs11/helper.h"
+#include "pkcs11/request.h"
 
 static int
 field_get(struct request *req, struct json_object *obj, const char *key, bool required,

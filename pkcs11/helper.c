@@ -6,6 +6,9 @@
  * holds a PIN (see doc/HELPER-IPC.md).  The main thread only reads and
  * dispatches; requests that touch a token run on worker threads, so that
  * `cancel` is read and acted on while a dialog is open.
+ * This file calls into every other part of the helper and none calls back
+ * into it: what they all share (the log, the configuration main() fills
+ * in) is in log.c, the request and its answer in request.c.
  * Must never: trust a frame (a malformed one ends the process, the daemon
  * respawns us), or log a PIN or a message body.
  */
@@ -14,7 +17,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +29,14 @@
 #include "protocol/jsonrpc.h"
 #include "protocol/methods.h"
 #include "protocol/origin.h"
+#include "common/i18n.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
-#include "pkcs11/i18n.h"
+#include "pkcs11/log.h"
 #include "pkcs11/module.h"
+#include "pkcs11/request.h"
 #include "pkcs11/secret.h"
+#include "pkcs11/worker.h"
 
 #ifndef DEFAULT_MODULE
 #define DEFAULT_MODULE "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
@@ -40,47 +45,26 @@
 #define MODULES_MAX 32
 #define PROMPT_TIMEOUT_MAX 3600
 
-struct helper_config helper_config = {
-    .pinentry = "pinentry",
-    .prompt_timeout = PROTO_DEFAULT_PROMPT_TIMEOUT,
-    .log_level = CB_LOG_INFO,
-};
-
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
-
-void
-helper_log(int level, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	if (level > helper_config.log_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* One fprintf per line: stdio locks the stream, so lines never mix. */
-	fprintf(stderr, "cardbridge-pkcs11-helper[%ld]: %s: %s\n", (long)getpid(),
-	    level_names[level], line);
-}
-
-bool
-helper_fault(const char *point)
-{
-	return helper_config.fault != NULL && strcmp(helper_config.fault, point) == 0;
-}
-
 static int
 handle_cancel(struct request *req, struct json_object **result)
 {
-	struct json_object *obj, *id;
+	struct json_object *obj, *id = NULL;
 
-	/* methods.c: a required integer of at least 0. */
-	json_object_object_get_ex(req->params, "id", &id);
+	/*
+	 * methods.c makes id a required integer of at least 0; without one,
+	 * json_object_get_int64(NULL) would cancel request 0 instead.
+	 */
+	if (!json_object_object_get_ex(req->params, "id", &id) ||
+	    !json_object_is_type(id, json_type_int) || json_object_get_int64(id) < 0)
+		return request_fail(req, CB_ERR_INVALID_PARAMS, "params.id: not a request id");
 	if ((obj = json_object_new_object()) == NULL)
 		return CB_ERR_ALLOC;
-	json_object_object_add(obj, "cancelled",
-	    json_object_new_boolean(request_cancel((uint64_t)json_object_get_int64(id))));
+	if (json_object_object_add(obj, "cancelled",
+		json_object_new_boolean(request_cancel((uint64_t)json_object_get_int64(id)))) !=
+	    0) {
+		json_object_put(obj);
+		return CB_ERR_ALLOC;
+	}
 	*result = obj;
 	return 0;
 }
@@ -272,17 +256,6 @@ usage(FILE *f)
 	    "Serves doc/HELPER-IPC.md on fd 0/1; started by cardbridged.\n");
 }
 
-static int
-parse_level(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (strcmp(s, level_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 static void
 parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
 {
@@ -317,7 +290,7 @@ parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
 			helper_config.prompt_timeout = (unsigned int)v;
 			break;
 		case 'l':
-			if ((helper_config.log_level = parse_level(optarg)) < 0)
+			if ((helper_config.log_level = helper_log_level(optarg)) < 0)
 				goto bad;
 			break;
 		case 'h':
@@ -366,11 +339,12 @@ main(int argc, char **argv)
 	harden();
 	if (!i18n_init())
 		helper_log(CB_LOG_DEBUG, "the user's locale is not installed: dialogs in English");
-	secret_init();
+	/* Without the secure heap PINs live in ordinary memory; secret_init() logs that. */
+	(void)secret_init();
 	if (nmodules == 0)
 		modules[nmodules++] = DEFAULT_MODULE;
 	module_load_all(modules, nmodules);
-	if (worker_start() != 0) {
+	if (request_watchdog_start() != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start threads");
 		return 1;
 	}

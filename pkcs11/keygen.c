@@ -10,11 +10,12 @@
  * sensitive and not extractable, and we read that back rather than trust
  * the module.
  *
- * OpenPGP cards through OpenSC (token.c) differ: the admin PIN generates
- * and the user PIN signs the CSR (two dialogs), the key goes to the token's
- * fixed slot, the module is reloaded between the two because its view of
- * the new key is wrong until then, and a key cannot be deleted again: a
- * failure after the key was made leaves it in its slot, and says so.
+ * OpenPGP cards through OpenSC (token_capabilities.c) differ: the admin
+ * PIN generates and the user PIN signs the CSR (two dialogs), the key goes
+ * to the token's fixed slot, the module is reloaded between the two
+ * because its view of the new key is wrong until then, and a key cannot be
+ * deleted again: a failure after the key was made leaves it in its slot,
+ * and says so.
  * Must never: replace or delete a key that was on the token before.
  */
 #include "config.h"
@@ -26,14 +27,19 @@
 
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
+#include "common/i18n.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
-#include "pkcs11/i18n.h"
+#include "pkcs11/log.h"
+#include "pkcs11/login.h"
 #include "pkcs11/module.h"
+#include "pkcs11/p11_error.h"
 #include "pkcs11/pubkey.h"
-#include "pkcs11/session.h"
+#include "pkcs11/request.h"
+#include "pkcs11/token_session.h"
 #include "pkcs11/token.h"
+#include "pkcs11/token_capabilities.h"
 
 #define DEFAULT_LABEL "cardbridge key"
 #define TEMPLATE_MAX 12
@@ -54,7 +60,7 @@ struct keygen {
 	char operation[128];	  /* for the PIN dialogs; room for translations */
 	char sign_operation[160];
 	struct token token;
-	struct session session;
+	struct token_session session;
 	bool fixed_slot; /* the token chooses the place by CKA_ID (in id) */
 	bool openpgp;	 /* OpenSC's OpenPGP card: reload after keygen, no undo */
 	bool made;	 /* pub and priv exist and are ours to destroy */
@@ -161,8 +167,8 @@ keygen_check_token(struct keygen *k)
 		return request_fail(
 		    k->req, CB_ERR_TOKEN_WRITE_PROTECTED, "this token is write-protected");
 	/* The user PIN signs the CSR: a locked one would leave a key without a CSR. */
-	if ((r = session_check_pin(k->req, &k->token, writer)) != 0 ||
-	    (writer != CKU_USER && (r = session_check_pin(k->req, &k->token, CKU_USER)) != 0))
+	if ((r = login_check_pin(k->req, &k->token, writer)) != 0 ||
+	    (writer != CKU_USER && (r = login_check_pin(k->req, &k->token, CKU_USER)) != 0))
 		return r;
 	return 0;
 }
@@ -178,7 +184,7 @@ slot_occupied(struct keygen *k, bool *occupied)
 
 	*occupied = false;
 	for (i = 0; i < sizeof(classes) / sizeof(classes[0]) && !*occupied; i++) {
-		if ((r = session_find_class(
+		if ((r = token_session_find_class(
 			 &k->session, classes[i], k->id, k->id_len, &found, 1, &count)) != 0)
 			return r;
 		*occupied = count > 0;
@@ -188,9 +194,10 @@ slot_occupied(struct keygen *k, bool *occupied)
 
 /*
  * Fixed-slot tokens: a key already in the slot stays.  OpenSC cannot
- * replace or delete a key on an OpenPGP card (token.c), so "overwrite" can
- * only be answered with an explanation, before any dialog: asking the user
- * to confirm a destruction that cannot happen would mislead them.  Called
+ * replace or delete a key on an OpenPGP card (token_capabilities.c), so
+ * "overwrite" can only be answered with an explanation, before any dialog:
+ * asking the user to confirm a destruction that cannot happen would
+ * mislead them.  Called
  * before the login (public objects) and again after it (private ones).
  */
 static int
@@ -268,18 +275,20 @@ keygen_generate(struct keygen *k)
 	return 0;
 }
 
-static bool
-attr_is(struct keygen *k, CK_ATTRIBUTE_TYPE type, CK_BBOOL want)
+/* Does the new private key's boolean attribute type read back as want? */
+static int
+attr_is(struct keygen *k, CK_ATTRIBUTE_TYPE type, CK_BBOOL want, bool *same)
 {
 	uint8_t *value = NULL;
 	size_t len;
-	bool same;
+	int r;
 
-	if (session_get_attr(&k->session, k->priv, type, &value, &len) != 0)
-		return false;
-	same = len == sizeof(CK_BBOOL) && *(CK_BBOOL *)value == want;
+	*same = false;
+	if ((r = token_session_get_attr(&k->session, k->priv, type, &value, &len)) != 0)
+		return r;
+	*same = len == sizeof(CK_BBOOL) && *(CK_BBOOL *)value == want;
 	free(value);
-	return same;
+	return 0;
 }
 
 /* Use the CKA_ID the token chose, or give both objects the NSS-style one. */
@@ -292,7 +301,7 @@ keygen_set_id(struct keygen *k)
 	CK_RV rv;
 	int r;
 
-	if ((r = session_get_attr(&k->session, k->priv, CKA_ID, &token_id, &len)) != 0)
+	if ((r = token_session_get_attr(&k->session, k->priv, CKA_ID, &token_id, &len)) != 0)
 		return r;
 	if (len > 0 && len <= sizeof(k->id)) {
 		memcpy(k->id, token_id, len);
@@ -316,9 +325,14 @@ keygen_set_id(struct keygen *k)
 static int
 keygen_inspect(struct keygen *k)
 {
+	bool sensitive, unextractable = false;
 	int r;
 
-	if (!attr_is(k, CKA_SENSITIVE, CK_TRUE) || !attr_is(k, CKA_EXTRACTABLE, CK_FALSE))
+	/* A read that fails (a pulled card) is that failure, not "not sensitive". */
+	if ((r = attr_is(k, CKA_SENSITIVE, CK_TRUE, &sensitive)) != 0 ||
+	    (sensitive && (r = attr_is(k, CKA_EXTRACTABLE, CK_FALSE, &unextractable)) != 0))
+		return r;
+	if (!sensitive || !unextractable)
 		return request_fail(k->req, CB_ERR_MODULE_ERROR,
 		    "the token did not make the private key sensitive");
 	if ((r = pubkey_from_object(&k->session, k->pub, &k->pkey)) != 0)
@@ -333,7 +347,7 @@ keygen_certify(struct keygen *k)
 {
 	int r;
 
-	if ((r = session_login_as(&k->session, CKU_USER, k->sign_operation)) != 0)
+	if ((r = login_as(&k->session, CKU_USER, k->sign_operation)) != 0)
 		return r;
 	if (helper_fault("after-keygen"))
 		return request_fail(k->req, CB_ERR_INTERNAL, "fault injected after key generation");
@@ -349,7 +363,7 @@ keygen_find(struct keygen *k, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *obj)
 	CK_ULONG count;
 	int r;
 
-	if ((r = session_find_class(&k->session, cls, k->id, k->id_len, obj, 1, &count)) != 0)
+	if ((r = token_session_find_class(&k->session, cls, k->id, k->id_len, obj, 1, &count)) != 0)
 		return r;
 	if (count == 0)
 		return request_fail(k->req, CB_ERR_MODULE_ERROR,
@@ -358,16 +372,17 @@ keygen_find(struct keygen *k, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *obj)
 }
 
 /*
- * OpenSC's objects for a key it just generated are broken (token.c): end
- * the session, have the module read the card again, and find the token
- * and the new key afresh.  The user PIN is then asked for on the new session.
+ * OpenSC's objects for a key it just generated are broken
+ * (token_capabilities.c): end the session, have the module read the card
+ * again, and find the token and the new key afresh.  The user PIN is then
+ * asked for on the new session.
  */
 static int
 keygen_reopen(struct keygen *k)
 {
 	int r;
 
-	session_close(&k->session);
+	token_session_close(&k->session);
 	if ((r = module_reload(k->token.module)) != 0)
 		return request_fail(
 		    k->req, r, "the token module failed after the key was generated");
@@ -377,8 +392,8 @@ keygen_reopen(struct keygen *k)
 			   ? request_fail(k->req, CB_ERR_CARD_REMOVED,
 				 "the card was removed during the operation")
 			   : r;
-	if ((r = session_open(k->req, &k->token, true, &k->session)) != 0 ||
-	    (r = session_login_as(&k->session, CKU_USER, k->sign_operation)) != 0 ||
+	if ((r = token_session_open(k->req, &k->token, true, &k->session)) != 0 ||
+	    (r = login_as(&k->session, CKU_USER, k->sign_operation)) != 0 ||
 	    (r = keygen_find(k, CKO_PRIVATE_KEY, &k->priv)) != 0)
 		return r;
 	return keygen_find(k, CKO_PUBLIC_KEY, &k->pub);
@@ -386,22 +401,26 @@ keygen_reopen(struct keygen *k)
 
 /* A failure after the key pair was made: remove it where the token can. */
 static void
-keygen_undo(struct keygen *k)
+keygen_undo(struct keygen *k, int err)
 {
-	size_t n = strlen(k->req->message);
+	size_t n;
 
 	if (k->openpgp) {
+		/* The failure's own text first; the default one when it set none. */
+		if (k->req->message[0] == '\0')
+			snprintf(k->req->message, sizeof(k->req->message), "%s", cb_err_str(err));
+		n = strlen(k->req->message);
 		snprintf(k->req->message + n, sizeof(k->req->message) - n,
-		    "%sthe new key stays in key slot %02x (OpenSC cannot delete keys on this card)",
-		    n > 0 ? "; " : "", k->id[0]);
+		    "; the new key stays in key slot %02x (OpenSC cannot delete keys on this card)",
+		    k->id[0]);
 		helper_log(CB_LOG_WARN, "request %llu: the new key stays in key slot %02x",
 		    (unsigned long long)k->req->id, k->id[0]);
 		return;
 	}
 	if (!k->session.open)
 		return;
-	session_destroy(&k->session, k->priv);
-	session_destroy(&k->session, k->pub);
+	token_session_destroy(&k->session, k->priv);
+	token_session_destroy(&k->session, k->pub);
 	helper_log(CB_LOG_INFO, "request %llu: removed the half-made key pair",
 	    (unsigned long long)k->req->id);
 }
@@ -432,10 +451,10 @@ keygen_on_token(struct keygen *k)
 {
 	int r;
 
-	if ((r = session_open(k->req, &k->token, true, &k->session)) != 0)
+	if ((r = token_session_open(k->req, &k->token, true, &k->session)) != 0)
 		return r;
 	if ((r = keygen_check_slot(k)) != 0 ||
-	    (r = session_login(&k->session, k->operation)) != 0 ||
+	    (r = login_to_write(&k->session, k->operation)) != 0 ||
 	    (r = keygen_check_slot(k)) != 0 || (r = keygen_generate(k)) != 0)
 		goto out;
 	if (k->openpgp && (r = keygen_reopen(k)) != 0)
@@ -445,8 +464,8 @@ keygen_on_token(struct keygen *k)
 	r = keygen_certify(k);
 out:
 	if (r != 0 && k->made)
-		keygen_undo(k);
-	session_close(&k->session);
+		keygen_undo(k, r);
+	token_session_close(&k->session);
 	return r;
 }
 

@@ -3,14 +3,22 @@
 libexec_PROGRAMS += pkcs11/cardbridge-pkcs11-helper
 pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/helper.h pkcs11/helper.c \
-	pkcs11/request.c pkcs11/request_object.c \
+	pkcs11/log.h pkcs11/log.c \
+	pkcs11/request.h pkcs11/request.c pkcs11/request_object.c \
+	pkcs11/worker.h pkcs11/worker.c \
 	pkcs11/field.h pkcs11/field.c \
 	pkcs11/secret.h pkcs11/secret.c \
 	pkcs11/module.h pkcs11/module.c \
+	pkcs11/p11_error.h pkcs11/p11_error.c \
 	pkcs11/token.h pkcs11/token.c \
-	pkcs11/session.h pkcs11/session.c \
+	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
+	pkcs11/tokenlist.c \
+	pkcs11/token_session.h pkcs11/token_session.c \
+	pkcs11/login.h pkcs11/login.c \
+	pkcs11/dialog.h pkcs11/dialog.c \
+	pkcs11/dialog_guard.h pkcs11/dialog_guard.c \
 	pkcs11/pin.h pkcs11/pin.c \
-	pkcs11/i18n.h pkcs11/i18n.c \
+	pkcs11/origin_confirm.c \
 	pkcs11/pem.h pkcs11/pem.c \
 	pkcs11/pubkey.h pkcs11/pubkey.c \
 	pkcs11/csr.h pkcs11/csr.c \
@@ -20,7 +28,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/certlist.c
 pkcs11_cardbridge_pkcs11_helper_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(P11KIT_CFLAGS) $(ASSUAN_CFLAGS)
-pkcs11_cardbridge_pkcs11_helper_LDADD = protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
+pkcs11_cardbridge_pkcs11_helper_LDADD = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
 	$(P11KIT_LIBS) $(ASSUAN_LIBS) $(PTHREAD_LIBS)
 
 # The helper's own black-box tier against SoftHSM2, spoken to in frames over

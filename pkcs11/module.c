@@ -21,7 +21,9 @@
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/log.h"
 #include "pkcs11/module.h"
+#include "pkcs11/request.h"
 
 static struct p11_module *modules;
 static size_t nmodules;
@@ -124,12 +126,14 @@ module_load(struct p11_module *m)
 		p11_kit_module_release(funcs);
 		return CB_ERR_MODULE_ERROR;
 	}
-	if (funcs->C_GetInfo(&info) == CKR_OK) {
+	/* Without CK_INFO, hello reports an empty description; the module still serves. */
+	if ((rv = funcs->C_GetInfo(&info)) == CKR_OK) {
 		field_trim_copy(m->description, sizeof(m->description), info.libraryDescription,
 		    sizeof(info.libraryDescription));
 		field_trim_copy(m->manufacturer, sizeof(m->manufacturer), info.manufacturerID,
 		    sizeof(info.manufacturerID));
-	}
+	} else
+		helper_log(CB_LOG_WARN, "module %s: C_GetInfo: %s", m->path, p11_kit_strerror(rv));
 	m->funcs = funcs;
 	helper_log(CB_LOG_INFO, "module %s loaded (%s)", m->real, m->description);
 	return 0;
@@ -147,7 +151,8 @@ module_load_all(const char *const *paths, size_t n)
 	nmodules = n;
 	for (i = 0; i < n; i++) {
 		modules[i].path = paths[i];
-		module_load(&modules[i]);
+		/* A failure is recorded in m->error for hello, and logged: not fatal. */
+		(void)module_load(&modules[i]);
 	}
 }
 

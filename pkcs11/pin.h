@@ -1,12 +1,12 @@
 /*
- * pin.h - dialogs through a pinentry program (Assuan): PIN entry, the
- * PIN-pad notice, and questions with up to three answers.
+ * pin.h - the PIN dialogs: PIN entry, and the PIN-pad notice.
  *
- * One call is one dialog with one pinentry process; nothing is cached.
- * Only one dialog is open in the helper at a time: a dialog waits for the
- * one before it (at most 30 s, or the prompt timeout if that is shorter)
- * and then fails with BUSY.  A request that is cancelled while it waits or
- * while its dialog is open gets USER_CANCELLED and its pinentry is killed.
+ * One call is one dialog (dialog.h) with one pinentry process; nothing is
+ * cached.  Only one dialog is open in the helper at a time: a dialog waits
+ * for the one before it (at most 30 s, or the prompt timeout if that is
+ * shorter) and then fails with BUSY.  A request that is cancelled while it
+ * waits or while its dialog is open gets USER_CANCELLED and its pinentry is
+ * killed.
  */
 #ifndef CB_PKCS11_PIN_H
 #define CB_PKCS11_PIN_H
@@ -44,19 +44,5 @@ int pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret 
  */
 int pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialog **out);
 void pin_pad_end(struct dialog *d);
-
-enum pin_answer {
-	PIN_ANSWER_OK,	   /* the OK button */
-	PIN_ANSWER_NOT_OK, /* the third button (pinentry's SETNOTOK) */
-	PIN_ANSWER_CANCEL, /* Cancel, Escape, or the window closed by the user */
-};
-
-/*
- * A question with buttons ok, not_ok (NULL: no third button) and cancel;
- * description is the whole text.  Errors: USER_CANCELLED (the request was
- * cancelled), TIMEOUT, BUSY, INTERNAL.
- */
-int pin_question(struct request *req, const char *description, const char *ok, const char *not_ok,
-    const char *cancel, enum pin_answer *answer);
 
 #endif /* CB_PKCS11_PIN_H */

@@ -14,15 +14,15 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include "protocol/cberr.h"
-#include "pkcs11/helper.h"
 #include "pkcs11/pem.h"
 #include "pkcs11/pubkey.h"
-#include "pkcs11/session.h"
+#include "pkcs11/token_session.h"
 
 #define EC_POINT_MAX 160
 
@@ -40,6 +40,12 @@ pubkey_curve(const char *name)
 		if (strcmp(curves[i].name, name) == 0)
 			return &curves[i];
 	return NULL;
+}
+
+const struct curve *
+pubkey_curve_at(size_t i)
+{
+	return i < sizeof(curves) / sizeof(curves[0]) ? &curves[i] : NULL;
 }
 
 int
@@ -98,14 +104,14 @@ out:
 }
 
 static int
-rsa_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
+rsa_from_object(struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 {
 	uint8_t *n = NULL, *e = NULL;
 	size_t nlen, elen;
 	int r;
 
-	if ((r = session_get_attr(s, obj, CKA_MODULUS, &n, &nlen)) != 0 ||
-	    (r = session_get_attr(s, obj, CKA_PUBLIC_EXPONENT, &e, &elen)) != 0)
+	if ((r = token_session_get_attr(s, obj, CKA_MODULUS, &n, &nlen)) != 0 ||
+	    (r = token_session_get_attr(s, obj, CKA_PUBLIC_EXPONENT, &e, &elen)) != 0)
 		goto out;
 	r = CB_ERR_KEY_NOT_FOUND;
 	if (nlen == 0 || elen == 0)
@@ -119,16 +125,25 @@ out:
 
 /* CKA_EC_POINT is a DER OCTET STRING; some modules give the bare point. */
 static int
-ec_point_unwrap(const uint8_t *value, size_t len, uint8_t *point, size_t *point_len)
+ec_point_unwrap(
+    const uint8_t *value, size_t len, size_t field_bytes, uint8_t *point, size_t *point_len)
 {
 	const unsigned char *p = value;
-	ASN1_OCTET_STRING *os;
+	ASN1_OCTET_STRING *os = NULL;
 	int r = CB_ERR_KEY_NOT_FOUND;
 
-	os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
-	if (os != NULL && p == value + len) {
-		value = ASN1_STRING_get0_data(os);
-		len = (size_t)ASN1_STRING_length(os);
+	/*
+	 * A bare uncompressed point (04 X Y) has exactly this length, which no
+	 * wrapped point has; without this check one whose X begins with the
+	 * byte that makes "04 X0 ..." a whole OCTET STRING (1 in 256) would be
+	 * unwrapped into garbage.
+	 */
+	if (len != 2 * field_bytes + 1 || value[0] != 0x04) {
+		os = d2i_ASN1_OCTET_STRING(NULL, &p, (long)len);
+		if (os != NULL && p == value + len) {
+			value = ASN1_STRING_get0_data(os);
+			len = (size_t)ASN1_STRING_length(os);
+		}
 	}
 	if (len > 0 && len <= EC_POINT_MAX) {
 		memcpy(point, value, len);
@@ -139,35 +154,40 @@ ec_point_unwrap(const uint8_t *value, size_t len, uint8_t *point, size_t *point_
 	return r;
 }
 
-/* OpenSSL's group name for the DER OID in CKA_EC_PARAMS; NULL if unknown. */
+/* OpenSSL's group name for the DER OID in CKA_EC_PARAMS, and its field size; NULL if unknown. */
 static const char *
-ec_group_name(const uint8_t *der, size_t len)
+ec_group_name(const uint8_t *der, size_t len, size_t *field_bytes)
 {
 	const unsigned char *p = der;
 	ASN1_OBJECT *oid;
+	EC_GROUP *group = NULL;
 	int nid = NID_undef;
 
 	if ((oid = d2i_ASN1_OBJECT(NULL, &p, (long)len)) != NULL && p == der + len)
 		nid = OBJ_obj2nid(oid);
 	ASN1_OBJECT_free(oid);
-	return nid == NID_undef ? NULL : OBJ_nid2sn(nid);
+	if (nid == NID_undef || (group = EC_GROUP_new_by_curve_name(nid)) == NULL)
+		return NULL;
+	*field_bytes = ((size_t)EC_GROUP_get_degree(group) + 7) / 8;
+	EC_GROUP_free(group);
+	return OBJ_nid2sn(nid);
 }
 
 static int
-ec_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
+ec_from_object(struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 {
 	uint8_t *params = NULL, *value = NULL, point[EC_POINT_MAX];
-	size_t params_len, value_len, point_len;
+	size_t params_len, value_len, point_len, field_bytes = 0;
 	const char *group;
 	OSSL_PARAM ossl[3];
 	int r;
 
-	if ((r = session_get_attr(s, obj, CKA_EC_PARAMS, &params, &params_len)) != 0 ||
-	    (r = session_get_attr(s, obj, CKA_EC_POINT, &value, &value_len)) != 0)
+	if ((r = token_session_get_attr(s, obj, CKA_EC_PARAMS, &params, &params_len)) != 0 ||
+	    (r = token_session_get_attr(s, obj, CKA_EC_POINT, &value, &value_len)) != 0)
 		goto out;
 	r = CB_ERR_KEY_NOT_FOUND;
-	if (value == NULL || (group = ec_group_name(params, params_len)) == NULL ||
-	    ec_point_unwrap(value, value_len, point, &point_len) != 0)
+	if (value == NULL || (group = ec_group_name(params, params_len, &field_bytes)) == NULL ||
+	    ec_point_unwrap(value, value_len, field_bytes, point, &point_len) != 0)
 		goto out;
 	ossl[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
 	ossl[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, point_len);
@@ -180,7 +200,7 @@ out:
 }
 
 int
-pubkey_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
+pubkey_from_object(struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 {
 	uint8_t *type = NULL;
 	size_t len;
@@ -188,7 +208,7 @@ pubkey_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 	int r;
 
 	*out = NULL;
-	if ((r = session_get_attr(s, obj, CKA_KEY_TYPE, &type, &len)) != 0)
+	if ((r = token_session_get_attr(s, obj, CKA_KEY_TYPE, &type, &len)) != 0)
 		return r;
 	if (len != sizeof(key_type)) {
 		free(type);
@@ -204,7 +224,7 @@ pubkey_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out)
 }
 
 int
-pubkey_object_matches(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY *key, bool *match)
+pubkey_object_matches(struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY *key, bool *match)
 {
 	EVP_PKEY *pk = NULL;
 	int r;

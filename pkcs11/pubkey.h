@@ -14,7 +14,7 @@
 #include <openssl/sha.h>
 #include <p11-kit/p11-kit.h>
 
-struct session;
+struct token_session;
 
 struct curve {
 	const char *name;  /* as in the protocol: "P-256" */
@@ -23,8 +23,15 @@ struct curve {
 	unsigned long bits;
 };
 
-/* The curves keys.generate offers; NULL for any other name. */
+/*
+ * The curves keys.generate offers, which must be those of its row in
+ * protocol/methods.c (tests/test-pubkey.c holds them together); NULL for
+ * any other name.
+ */
 const struct curve *pubkey_curve(const char *name);
+
+/* The i-th curve this file knows; NULL past the last. */
+const struct curve *pubkey_curve_at(size_t i);
 
 /* DER of the curve's OID, the value of CKA_EC_PARAMS; caller frees. */
 int pubkey_ec_params(const struct curve *c, uint8_t **der, size_t *len);
@@ -34,10 +41,11 @@ int pubkey_ec_params(const struct curve *c, uint8_t **der, size_t *len);
  * modulus, into an EVP_PKEY.  CB_ERR_KEY_NOT_FOUND when the object has no
  * usable public part (or is of a type we do not know).
  */
-int pubkey_from_object(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out);
+int pubkey_from_object(struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY **out);
 
 /* Does obj (as pubkey_from_object() reads it) hold the public key key? */
-int pubkey_object_matches(struct session *s, CK_OBJECT_HANDLE obj, EVP_PKEY *key, bool *match);
+int pubkey_object_matches(
+    struct token_session *s, CK_OBJECT_HANDLE obj, EVP_PKEY *key, bool *match);
 
 /* CKA_ID as NSS makes it: SHA-1 of the RSA modulus or of the raw EC point. */
 int pubkey_id(EVP_PKEY *pk, uint8_t id[SHA_DIGEST_LENGTH]);

@@ -1,14 +1,12 @@
 /*
  * request.c - the life of one request: registry of requests in flight,
- * cancellation, the PIN-dialog watchdog, the worker pool and the answers.
- * The request object itself is in request_object.c.
+ * cancellation, the PIN-dialog watchdog and the answers.  The request
+ * object itself is in request_object.c, the worker threads that serve
+ * requests in worker.c.
  *
  * Locks (never two at once, none held across PKCS#11 or pinentry calls):
  *   registry_lock  the list of requests in flight and their dialog fields;
- *   queue_lock     the work queue and the thread counts;
  *   write_lock     fd 1, so that frames from many workers never interleave.
- * Apart from these, a worker holds the modules' read lock (module.c) for the
- * whole request, so that a module is never reloaded under a request using it.
  * Must never: write anything to fd 1 that is not one whole frame.
  */
 #include "config.h"
@@ -24,30 +22,16 @@
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
 #include "pkcs11/field.h"
-#include "pkcs11/helper.h"
-#include "pkcs11/module.h"
+#include "pkcs11/log.h"
+#include "pkcs11/request.h"
 
-#define WORKERS_MAX 16
 /* Grace after the pinentry's own timeout before we kill it ourselves. */
 #define DIALOG_GRACE_MS 5000
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct request *registry; /* {registry_lock} */
 /* Signalled when a dialog starts: the watchdog sleeps on it while none runs. */
-static pthread_cond_t dialog_cond; /* {registry_lock}, CLOCK_MONOTONIC */
-
-static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t idle_cond = PTHREAD_COND_INITIALIZER;
-struct work {
-	struct request *req;
-	request_handler handler;
-	struct work *next;
-};
-static struct work *queue_head, *queue_tail;	/* {queue_lock} */
-static int workers, workers_idle, jobs_running; /* {queue_lock} */
-static pthread_t worker_threads[WORKERS_MAX];	/* {queue_lock} the first `workers` */
-static bool stopping;				/* {queue_lock} */
+static pthread_cond_t watchdog_cond; /* {registry_lock}, CLOCK_MONOTONIC */
 
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool write_failed; /* {write_lock} */
@@ -150,7 +134,7 @@ request_dialog_begin(struct request *req, pid_t pid)
 	pthread_mutex_lock(&registry_lock);
 	req->dialog_pid = pid;
 	req->dialog_deadline = now_ms() + helper_config.prompt_timeout * 1000ULL + DIALOG_GRACE_MS;
-	pthread_cond_signal(&dialog_cond);
+	pthread_cond_signal(&watchdog_cond);
 	if (req->cancelled) {
 		kill(pid, SIGTERM);
 		r = CB_ERR_USER_CANCELLED;
@@ -204,13 +188,13 @@ watchdog_main(void *arg)
 				next = r->dialog_deadline;
 		}
 		if (next == 0) {
-			pthread_cond_wait(&dialog_cond, &registry_lock);
+			pthread_cond_wait(&watchdog_cond, &registry_lock);
 			continue;
 		}
 		next += 1;
 		ts.tv_sec = (time_t)(next / 1000);
 		ts.tv_nsec = (long)(next % 1000) * 1000000L;
-		pthread_cond_timedwait(&dialog_cond, &registry_lock, &ts);
+		pthread_cond_timedwait(&watchdog_cond, &registry_lock, &ts);
 	}
 	return NULL;
 }
@@ -295,15 +279,16 @@ request_reply(struct request *req, int err, struct json_object *result)
 	body = err == 0 ? result : error_object(req, err);
 	if (err != 0)
 		json_object_put(result);
+	/* An answer without its body would be no answer: the daemon's timeout is then. */
 	if ((msg = json_object_new_object()) == NULL || body == NULL ||
-	    json_object_object_add(msg, "id", json_object_new_int64((int64_t)req->id)) != 0) {
+	    json_object_object_add(msg, "id", json_object_new_int64((int64_t)req->id)) != 0 ||
+	    json_object_object_add(msg, err == 0 ? "result" : "error", body) != 0) {
 		helper_log(CB_LOG_ERROR, "out of memory answering request %llu",
 		    (unsigned long long)req->id);
 		json_object_put(body);
 		json_object_put(msg);
 		return;
 	}
-	json_object_object_add(msg, err == 0 ? "result" : "error", body);
 	helper_send(msg);
 	json_object_put(msg);
 	helper_log(CB_LOG_INFO, "request %llu %s: %s", (unsigned long long)req->id, req->method,
@@ -319,118 +304,19 @@ request_finish(struct request *req, int err, struct json_object *result)
 	request_free(req);
 }
 
-static struct work *
-queue_pop_locked(void)
-{
-	struct work *w = queue_head;
-
-	if (w != NULL) {
-		queue_head = w->next;
-		if (queue_head == NULL)
-			queue_tail = NULL;
-	}
-	return w;
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct json_object *result;
-	struct work *w;
-	int r;
-
-	(void)arg;
-	pthread_mutex_lock(&queue_lock);
-	for (;;) {
-		while ((w = queue_pop_locked()) == NULL) {
-			if (stopping) {
-				pthread_mutex_unlock(&queue_lock);
-				return NULL;
-			}
-			workers_idle++;
-			pthread_cond_wait(&queue_cond, &queue_lock);
-			workers_idle--;
-		}
-		jobs_running++;
-		pthread_mutex_unlock(&queue_lock);
-		result = NULL;
-		module_use_begin();
-		r = w->handler(w->req, &result);
-		module_use_end();
-		request_finish(w->req, r, result);
-		free(w);
-		pthread_mutex_lock(&queue_lock);
-		jobs_running--;
-		pthread_cond_broadcast(&idle_cond);
-	}
-	return NULL;
-}
-
+/* Start the dialog watchdog's thread; before any request is served. */
 int
-worker_start(void)
+request_watchdog_start(void)
 {
 	pthread_condattr_t cattr;
 	pthread_t thread;
 
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-	pthread_cond_init(&dialog_cond, &cattr);
+	pthread_cond_init(&watchdog_cond, &cattr);
 	pthread_condattr_destroy(&cattr);
 	if (pthread_create(&thread, NULL, watchdog_main, NULL) != 0)
 		return CB_ERR_SYSTEM;
 	pthread_detach(thread);
 	return 0;
-}
-
-/* Queue req for a worker, starting one if none is idle and fewer than 16 run. */
-int
-worker_submit(struct request *req, request_handler handler)
-{
-	pthread_t thread;
-	struct work *w;
-
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		return CB_ERR_ALLOC;
-	w->req = req;
-	w->handler = handler;
-	pthread_mutex_lock(&queue_lock);
-	if (workers_idle == 0 && workers < WORKERS_MAX) {
-		if (pthread_create(&thread, NULL, worker_main, NULL) == 0) {
-			worker_threads[workers++] = thread;
-		} else if (workers == 0) {
-			pthread_mutex_unlock(&queue_lock);
-			free(w);
-			return CB_ERR_SYSTEM;
-		}
-	}
-	if (queue_tail != NULL)
-		queue_tail->next = w;
-	else
-		queue_head = w;
-	queue_tail = w;
-	pthread_cond_signal(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
-	return 0;
-}
-
-/*
- * Answer every queued and running request, then end the worker threads and
- * wait for them: a thread's exit runs OpenSSL's and the modules' per-thread
- * cleanup, which must be over before the modules are unloaded.
- */
-void
-worker_stop(void)
-{
-	int i, n;
-
-	pthread_mutex_lock(&queue_lock);
-	while (queue_head != NULL || jobs_running > 0)
-		pthread_cond_wait(&idle_cond, &queue_lock);
-	stopping = true;
-	n = workers;
-	pthread_cond_broadcast(&queue_cond);
-	pthread_mutex_unlock(&queue_lock);
-	/* No new workers now: only the main thread submits, and it is here. */
-	for (i = 0; i < n; i++)
-		pthread_join(worker_threads[i], NULL);
 }

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pkcs11/helper.h"
+#include "pkcs11/request.h"
 
 struct request *
 request_new(void)

@@ -15,7 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "protocol/cberr.h"
-#include "pkcs11/helper.h"
+#include "pkcs11/log.h"
 #include "pkcs11/secret.h"
 
 /*

@@ -1,7 +1,7 @@
 /*
  * token.h - tokens (a present, initialised token in a slot of a loaded
- * module), their RFC 7512 URIs, capabilities and per-slot locks, and the
- * one mapping from CK_RV to enum cb_err.
+ * module), their RFC 7512 URIs and per-slot locks.  What a token can do is
+ * in token_capabilities.h.
  */
 #ifndef CB_PKCS11_TOKEN_H
 #define CB_PKCS11_TOKEN_H
@@ -28,12 +28,6 @@ struct token {
 	char serial[17];
 };
 
-/* The one CK_RV -> cb_err mapping. */
-int p11_error(CK_RV rv);
-
-/* p11_error(rv) with the message "<what>: <p11-kit's text for rv>" on req. */
-int p11_fail(struct request *req, CK_RV rv, const char *what);
-
 /* Every present, initialised token of every loaded module. */
 int token_list(struct request *req, struct token **out, size_t *n);
 void token_list_free(struct token *list, size_t n);
@@ -45,27 +39,6 @@ void token_clear(struct token *t);
 
 /* Re-read CK_TOKEN_INFO, e.g. for the PIN flags after a failed login. */
 int token_refresh(struct request *req, struct token *t);
-
-/* Can the token generate and sign with RSA of bits / EC on a curve of bits? */
-bool token_supports_rsa(const struct token *t, unsigned long bits);
-bool token_supports_ec(const struct token *t, unsigned long bits);
-bool token_has_mechanism(const struct token *t, CK_MECHANISM_TYPE type, CK_FLAGS flags);
-
-/*
- * OpenSC's emulation of an OpenPGP card: admin PIN for writing, fixed key
- * slots, nothing replaceable or deletable, stale objects after keygen
- * (token.c explains each).
- */
-bool token_is_openpgp_card(const struct token *t);
-
-/* Which PIN writes keys and certificates on this token (CKU_USER or CKU_SO). */
-CK_USER_TYPE token_user_for_writing(const struct token *t);
-
-/*
- * Tokens that keep keys in fixed slots: the CKA_ID of the slot a new key
- * goes to (id must hold 8 bytes).  False for tokens that create new objects.
- */
-bool token_fixed_key_slot(const struct token *t, CK_BYTE *id, CK_ULONG *id_len);
 
 /*
  * After an operation on t failed with err: when the token is gone (a fresh

@@ -24,7 +24,7 @@
 #include "protocol/params.h"
 #include "protocol/cberr.h"
 #include "pkcs11/field.h"
-#include "pkcs11/helper.h"
+#include "pkcs11/request.h"
 #include "pkcs11/x509.h"
 
 /* Does x encode to exactly these bytes? */

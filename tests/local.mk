@@ -106,3 +106,111 @@ EXTRA_DIST += tests/test-desktop.py
 TESTS += tests/test-badinput.py tests/test-faults.py tests/test-load.py tests/test-leaks.py
 EXTRA_DIST += tests/test-badinput.py tests/test-faults.py tests/test-load.py \
 	tests/test-leaks.py
+
+# Unit tests of pkcs11/ and cli/ (issue 11): each links the files of its
+# unit one by one, as fuzz/local.mk does, and tests/p11-fake.c stands in for
+# a PKCS#11 module where a unit talks to a token.
+test_pkcs11_cflags = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFLAGS)
+test_pkcs11_ldadd = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
+	$(P11KIT_LIBS) $(PTHREAD_LIBS)
+test_pkcs11_request = tests/tap.h pkcs11/request.h pkcs11/request_object.c pkcs11/log.h \
+	pkcs11/log.c pkcs11/field.h pkcs11/field.c
+test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h pkcs11/token.c \
+	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
+	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
+	tests/p11-fake.h tests/p11-fake.c
+test_pkcs11_login = pkcs11/login.h pkcs11/login.c pkcs11/pin.h pkcs11/secret.h pkcs11/secret.c \
+	tests/pin-stub.h tests/pin-stub.c
+
+check_PROGRAMS += tests/test-login
+tests_test_login_SOURCES = tests/test-login.c $(test_pkcs11_token) $(test_pkcs11_login)
+tests_test_login_CFLAGS = $(test_pkcs11_cflags)
+tests_test_login_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-login
+
+check_PROGRAMS += tests/test-certs
+tests_test_certs_SOURCES = tests/test-certs.c $(test_pkcs11_token) $(test_pkcs11_login) \
+	pkcs11/certs.c pkcs11/x509.h pkcs11/x509.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/pem.c
+tests_test_certs_CFLAGS = $(test_pkcs11_cflags)
+tests_test_certs_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-certs
+
+check_PROGRAMS += tests/test-keygen
+tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs11_login) \
+	pkcs11/keygen.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/pem.c
+tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
+tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-keygen
+
+check_PROGRAMS += tests/test-token
+tests_test_token_SOURCES = tests/test-token.c $(test_pkcs11_token)
+tests_test_token_CFLAGS = $(test_pkcs11_cflags)
+tests_test_token_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-token
+
+test_cli_cflags = $(AM_CFLAGS) $(JSONC_CFLAGS)
+test_cli_ldadd = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS)
+
+check_PROGRAMS += tests/test-cli-client
+tests_test_cli_client_SOURCES = tests/test-cli-client.c tests/tap.h cli/cli.h cli/client.c \
+	cli/output.c
+tests_test_cli_client_CFLAGS = $(test_cli_cflags)
+tests_test_cli_client_LDADD = $(test_cli_ldadd)
+TESTS += tests/test-cli-client
+
+check_PROGRAMS += tests/test-cli-output
+tests_test_cli_output_SOURCES = tests/test-cli-output.c tests/tap.h cli/cli.h cli/output.c
+tests_test_cli_output_CFLAGS = $(test_cli_cflags)
+tests_test_cli_output_LDADD = $(test_cli_ldadd)
+TESTS += tests/test-cli-output
+
+check_PROGRAMS += tests/test-cli-policy
+tests_test_cli_policy_SOURCES = tests/test-cli-policy.c tests/tap.h cli/cli.h cli/policy.c \
+	cli/output.c
+tests_test_cli_policy_CFLAGS = $(test_cli_cflags)
+tests_test_cli_policy_LDADD = $(test_cli_ldadd)
+TESTS += tests/test-cli-policy
+
+check_PROGRAMS += tests/test-cli-launch
+tests_test_cli_launch_SOURCES = tests/test-cli-launch.c tests/tap.h cli/cli.h cli/launch.c \
+	cli/client.c cli/output.c
+tests_test_cli_launch_CPPFLAGS = $(AM_CPPFLAGS) -DBINDIR=\"$(bindir)\"
+tests_test_cli_launch_CFLAGS = $(test_cli_cflags)
+tests_test_cli_launch_LDADD = $(test_cli_ldadd)
+TESTS += tests/test-cli-launch
+
+check_PROGRAMS += tests/test-field
+tests_test_field_SOURCES = tests/test-field.c $(test_pkcs11_request)
+tests_test_field_CFLAGS = $(test_pkcs11_cflags)
+tests_test_field_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-field
+
+check_PROGRAMS += tests/test-x509
+tests_test_x509_SOURCES = tests/test-x509.c $(test_pkcs11_request) pkcs11/x509.h pkcs11/x509.c \
+	tests/p11-fake.h tests/p11-fake.c
+tests_test_x509_CFLAGS = $(test_pkcs11_cflags)
+tests_test_x509_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-x509
+
+check_PROGRAMS += tests/test-csr
+tests_test_csr_SOURCES = tests/test-csr.c $(test_pkcs11_token) pkcs11/csr.h pkcs11/csr.c \
+	pkcs11/pem.h pkcs11/pem.c
+tests_test_csr_CFLAGS = $(test_pkcs11_cflags)
+tests_test_csr_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-csr
+
+check_PROGRAMS += tests/test-pubkey
+tests_test_pubkey_SOURCES = tests/test-pubkey.c $(test_pkcs11_token) pkcs11/pubkey.h \
+	pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
+tests_test_pubkey_CFLAGS = $(test_pkcs11_cflags)
+tests_test_pubkey_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-pubkey
+
+check_PROGRAMS += tests/test-tokenlist
+tests_test_tokenlist_SOURCES = tests/test-tokenlist.c $(test_pkcs11_token) pkcs11/tokenlist.c \
+	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
+tests_test_tokenlist_CFLAGS = $(test_pkcs11_cflags)
+tests_test_tokenlist_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-tokenlist

@@ -1,67 +1,35 @@
 /*
- * session.c - sessions, login and object access for one request.
+ * login.c - logging in to a token with a PIN from a pinentry dialog, or on
+ * a PIN-pad reader's keypad.
  *
- * Login state in PKCS#11 belongs to the whole application, not to one
- * session: that is why every login happens inside an exclusive session
- * (token_lock() held) and ends with C_Logout before the lock is released.
- * The PIN is wiped right after C_Login, whatever C_Login said.  A wrong
- * PIN is asked for again (at most three dialogs in one login), each new
- * dialog saying what the token's flags tell about the tries left; a locked
- * PIN fails before any dialog.
+ * Every login happens inside an exclusive session (token_session.c: the
+ * token's lock is held) and ends with C_Logout before the lock is
+ * released.  The PIN is wiped right after C_Login, whatever C_Login said.
+ * A wrong PIN is asked for again (at most three dialogs in one login), each
+ * new dialog saying what the token's flags tell about the tries left; a
+ * locked PIN fails before any dialog.
  * Must never: keep a PIN past C_Login, send a PIN the user did not type for
  * this very C_Login, or log in without the token lock.
  */
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "protocol/cberr.h"
-#include "pkcs11/helper.h"
-#include "pkcs11/i18n.h"
+#include "common/i18n.h"
+#include "pkcs11/log.h"
+#include "pkcs11/login.h"
+#include "pkcs11/p11_error.h"
 #include "pkcs11/pin.h"
+#include "pkcs11/request.h"
 #include "pkcs11/secret.h"
-#include "pkcs11/session.h"
 #include "pkcs11/token.h"
+#include "pkcs11/token_capabilities.h"
+#include "pkcs11/token_session.h"
 
 #define PIN_MAX_LEN 256
 /* PIN dialogs in one login before the request gives up with PIN_INCORRECT. */
 #define PROMPTS_MAX 3
-
-int
-session_open(struct request *req, struct token *t, bool exclusive, struct session *s)
-{
-	CK_FLAGS flags = CKF_SERIAL_SESSION;
-	CK_RV rv;
-
-	memset(s, 0, sizeof(*s));
-	s->req = req;
-	s->token = t;
-	s->funcs = t->module->funcs;
-	if (exclusive) {
-		token_lock(t);
-		s->locked = true;
-		flags |= CKF_RW_SESSION;
-	}
-	if ((rv = s->funcs->C_OpenSession(t->slot, flags, NULL, NULL, &s->handle)) != CKR_OK) {
-		session_close(s);
-		return p11_fail(req, rv, "opening a session on the token");
-	}
-	s->open = true;
-	return 0;
-}
-
-void
-session_close(struct session *s)
-{
-	session_logout(s);
-	if (s->open)
-		s->funcs->C_CloseSession(s->handle);
-	if (s->locked)
-		token_unlock(s->token);
-	s->logged_in = s->open = s->locked = false;
-}
 
 /* The flags that describe the state of user's PIN (CKU_USER or CKU_SO). */
 struct pin_flags {
@@ -118,7 +86,7 @@ pin_warning(CK_FLAGS flags, CK_USER_TYPE user, bool wrong)
 }
 
 int
-session_check_pin(struct request *req, struct token *t, CK_USER_TYPE user)
+login_check_pin(struct request *req, struct token *t, CK_USER_TYPE user)
 {
 	int r;
 
@@ -133,7 +101,7 @@ session_check_pin(struct request *req, struct token *t, CK_USER_TYPE user)
 
 /* After CKR_PIN_INCORRECT: what the token now says about the PIN. */
 static int
-login_incorrect(struct session *s, CK_USER_TYPE user)
+login_incorrect(struct token_session *s, CK_USER_TYPE user)
 {
 	if (token_refresh(s->req, s->token) != 0)
 		return request_fail(s->req, CB_ERR_PIN_INCORRECT, "PIN incorrect");
@@ -151,7 +119,7 @@ login_incorrect(struct session *s, CK_USER_TYPE user)
  * gets the next dialog's error line (translated; the page's message is not).
  */
 static int
-pin_check_length(struct session *s, const struct secret *pin, char *again, size_t size)
+pin_check_length(struct token_session *s, const struct secret *pin, char *again, size_t size)
 {
 	const CK_TOKEN_INFO *info = &s->token->info;
 	unsigned long n;
@@ -180,7 +148,7 @@ pin_check_length(struct session *s, const struct secret *pin, char *again, size_
 
 /* PIN pad: the reader asks for the PIN; we only say so on the screen. */
 static CK_RV
-login_pin_pad(struct session *s, CK_USER_TYPE user, const struct pin_prompt *prompt, int *r)
+login_pin_pad(struct token_session *s, CK_USER_TYPE user, const struct pin_prompt *prompt, int *r)
 {
 	struct dialog *notice = NULL;
 	CK_RV rv;
@@ -200,7 +168,7 @@ login_pin_pad(struct session *s, CK_USER_TYPE user, const struct pin_prompt *pro
  * buffer error points to, as it is written only once the dialog closed.
  */
 static int
-login_once(struct session *s, CK_USER_TYPE user, const char *operation, const char *error,
+login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, const char *error,
     char *again, size_t again_size)
 {
 	struct pin_prompt prompt = {
@@ -239,7 +207,13 @@ login_once(struct session *s, CK_USER_TYPE user, const char *operation, const ch
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		s->logged_in = true;
 		s->user = user;
-		s->req->retries_left = -1; /* a warning of an earlier try is history now */
+		/*
+		 * An earlier try's warning and message are history now: a later
+		 * failure that sets no message of its own must not answer
+		 * "PIN incorrect" for a PIN that was accepted.
+		 */
+		s->req->retries_left = -1;
+		s->req->message[0] = '\0';
 		return 0;
 	}
 	if (rv == CKR_PIN_INCORRECT)
@@ -259,7 +233,7 @@ login_once(struct session *s, CK_USER_TYPE user, const char *operation, const ch
 }
 
 int
-session_login_as(struct session *s, CK_USER_TYPE user, const char *operation)
+login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
 {
 	char again[REQUEST_MESSAGE_MAX] = "";
 	const char *shown;
@@ -267,8 +241,8 @@ session_login_as(struct session *s, CK_USER_TYPE user, const char *operation)
 
 	if (s->logged_in && s->user == user)
 		return 0;
-	session_logout(s);
-	if ((r = session_check_pin(s->req, s->token, user)) != 0)
+	token_session_logout(s);
+	if ((r = login_check_pin(s->req, s->token, user)) != 0)
 		return r;
 	if (!(s->token->info.flags & CKF_LOGIN_REQUIRED))
 		return 0;
@@ -287,87 +261,7 @@ session_login_as(struct session *s, CK_USER_TYPE user, const char *operation)
 }
 
 int
-session_login(struct session *s, const char *operation)
+login_to_write(struct token_session *s, const char *operation)
 {
-	return session_login_as(s, token_user_for_writing(s->token), operation);
-}
-
-void
-session_logout(struct session *s)
-{
-	if (s->logged_in)
-		s->funcs->C_Logout(s->handle);
-	s->logged_in = false;
-}
-
-int
-session_find(struct session *s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *objects,
-    CK_ULONG max, CK_ULONG *count)
-{
-	CK_ULONG got = 0, chunk;
-	CK_RV rv;
-
-	*count = 0;
-	if ((rv = s->funcs->C_FindObjectsInit(s->handle, tmpl, n)) != CKR_OK)
-		return p11_fail(s->req, rv, "searching the token");
-	while (got < max) {
-		rv = s->funcs->C_FindObjects(s->handle, objects + got, max - got, &chunk);
-		if (rv != CKR_OK || chunk == 0)
-			break;
-		got += chunk;
-	}
-	s->funcs->C_FindObjectsFinal(s->handle);
-	if (rv != CKR_OK)
-		return p11_fail(s->req, rv, "searching the token");
-	*count = got;
-	return 0;
-}
-
-int
-session_find_class(struct session *s, CK_OBJECT_CLASS cls, const uint8_t *id, size_t id_len,
-    CK_OBJECT_HANDLE *objects, CK_ULONG max, CK_ULONG *count)
-{
-	CK_ATTRIBUTE tmpl[] = {
-	    {CKA_CLASS, &cls, sizeof(cls)},
-	    {CKA_ID, (void *)id, id_len},
-	};
-
-	return session_find(s, tmpl, id != NULL ? 2 : 1, objects, max, count);
-}
-
-int
-session_get_attr(
-    struct session *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type, uint8_t **value, size_t *len)
-{
-	CK_ATTRIBUTE attr = {type, NULL, 0};
-	CK_RV rv;
-
-	*value = NULL;
-	*len = 0;
-	rv = s->funcs->C_GetAttributeValue(s->handle, obj, &attr, 1);
-	if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_ATTRIBUTE_SENSITIVE ||
-	    attr.ulValueLen == CK_UNAVAILABLE_INFORMATION)
-		return 0;
-	if (rv != CKR_OK)
-		return p11_fail(s->req, rv, "reading an object");
-	/* One spare byte so that an empty value is still a non-NULL pointer. */
-	if ((attr.pValue = calloc(1, attr.ulValueLen + 1)) == NULL)
-		return CB_ERR_ALLOC;
-	if ((rv = s->funcs->C_GetAttributeValue(s->handle, obj, &attr, 1)) != CKR_OK) {
-		free(attr.pValue);
-		return p11_fail(s->req, rv, "reading an object");
-	}
-	*value = attr.pValue;
-	*len = attr.ulValueLen;
-	return 0;
-}
-
-void
-session_destroy(struct session *s, CK_OBJECT_HANDLE obj)
-{
-	CK_RV rv;
-
-	if ((rv = s->funcs->C_DestroyObject(s->handle, obj)) != CKR_OK)
-		helper_log(CB_LOG_ERROR, "cannot remove object %lu: %s", (unsigned long)obj,
-		    p11_kit_strerror(rv));
+	return login_as(s, token_user_for_writing(s->token), operation);
 }

@@ -2,6 +2,9 @@
  * i18n.c - the dialogs' language (issue 4 section 6), and the cardbridge
  * tool's.
  *
+ * It sits in common/ because two programs link it, the helper and the
+ * cardbridge tool, and neither may reach into the other's folder; it needs
+ * no PKCS#11, no daemon and no protocol code.
  * The programs themselves stay in the C locale: setlocale(LC_ALL, "") would
  * also translate strerror() and the libraries' messages that end up in
  * logs and in error messages to the page, and hand vendor PKCS#11 modules
@@ -23,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkcs11/i18n.h"
+#include "common/i18n.h"
 
 /* Written once by i18n_init() before the threads start, then only read. */
 static locale_t dialog_locale = (locale_t)0;

@@ -14,8 +14,8 @@
  * every locale), nor what a program reads (JSON, exit statuses, reason
  * names, origins, paths, option names), or pass a PIN through any of these.
  */
-#ifndef CB_PKCS11_I18N_H
-#define CB_PKCS11_I18N_H
+#ifndef CB_COMMON_I18N_H
+#define CB_COMMON_I18N_H
 
 #include <stdbool.h>
 
@@ -37,4 +37,4 @@ const char *i18n_text(const char *msgid) __attribute__((format_arg(1)));
 const char *i18n_plural(const char *one, const char *many, unsigned long n)
     __attribute__((format_arg(1), format_arg(2)));
 
-#endif /* CB_PKCS11_I18N_H */
+#endif /* CB_COMMON_I18N_H */

@@ -1,0 +1,7 @@
+# common/: code that more than one of cardbridge's programs links and that
+# belongs to none of their folders.  Today: the user's language for texts a
+# person reads (i18n.c), linked by the PKCS#11 helper (the PIN dialogs) and
+# the cardbridge tool; one text domain and catalog in po/ for both.
+# Nothing here may load a PKCS#11 module, hold a PIN or do network I/O.
+noinst_LIBRARIES += common/libcbcommon.a
+common_libcbcommon_a_SOURCES = common/i18n.h common/i18n.c

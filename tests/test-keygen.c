@@ -1,0 +1,171 @@
+/*
+ * test-keygen.c - unit tests of pkcs11/keygen.c (TAP): keys.generate
+ * against the in-memory token of tests/p11-fake.c, which makes EC P-256
+ * keys with OpenSSL and signs with them, and the PIN dialogs of
+ * tests/pin-stub.c.
+ *
+ * What is checked is what the page gets (the key's ID, the public key, a
+ * CSR that verifies) and what stays on the token when something fails.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "protocol/cberr.h"
+#include "protocol/methods.h"
+#include "pkcs11/helper.h"
+#include "pkcs11/log.h"
+#include "pkcs11/request.h"
+#include "tests/p11-fake.h"
+#include "tests/pin-stub.h"
+#include "tests/tap.h"
+
+static struct request *req;
+static struct json_object *result;
+
+/* A token that can make EC keys, with no key on it yet. */
+static void
+ec_token(void)
+{
+	fake_reset();
+	fake_mechanism_add(CKM_EC_KEY_PAIR_GEN);
+	fake_mechanism_add(CKM_ECDSA);
+	pin_stub_reset("1234", "1234", NULL);
+	helper_config.fault = NULL;
+}
+
+/* keys.generate of an EC P-256 key for CN=Joe Doe, as the helper's dispatch hands it over. */
+static int
+generate(void)
+{
+	const char *text = "{\"token\":\"" FAKE_TOKEN_URI "\","
+			   "\"algorithm\":{\"type\":\"EC\",\"curve\":\"P-256\"},"
+			   "\"subject\":{\"CN\":\"Joe Doe\"}}";
+	char why[PROTO_PARAMS_WHY_MAX];
+	int r;
+
+	request_free(req);
+	req = request_new();
+	req->root = req->params = json_tokener_parse(text);
+	json_object_put(result);
+	result = NULL;
+	r = proto_method_check(
+	    proto_method_find("keys.generate", PROTO_M_HELPER), req->params, why, sizeof(why));
+	TAP_CHECK(r == 0);
+	return r != 0 ? r : handle_keys_generate(req, &result);
+}
+
+static const char *
+result_string(const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(result, key, &v) ? json_object_get_string(v) : "";
+}
+
+static void
+test_keygen_answers_with_the_key_and_a_csr_it_signed(void)
+{
+	BIO *bio;
+	EVP_PKEY *pub;
+	X509_REQ *csr;
+	struct fake_object *o;
+	const void *label;
+	size_t len;
+
+	ec_token();
+	TAP_CHECK(generate() == 0);
+	TAP_CHECK(pin_stub.dialogs == 1);
+	TAP_CHECK(strcmp(pin_stub.operation[0], "generate an EC P-256 key pair") == 0);
+	/* NSS's CKA_ID: the SHA-1 of the public point, on both objects. */
+	TAP_CHECK(strlen(result_string("keyId")) == 40);
+	bio = BIO_new_mem_buf(result_string("publicKey"), -1);
+	TAP_CHECK((pub = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) != NULL);
+	BIO_free(bio);
+	bio = BIO_new_mem_buf(result_string("csr"), -1);
+	TAP_CHECK((csr = PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL)) != NULL);
+	BIO_free(bio);
+	TAP_CHECK(csr != NULL && pub != NULL && X509_REQ_verify(csr, pub) == 1);
+	/* Without a label the key is named after the subject's CN. */
+	TAP_CHECK((o = fake_object_find(CKO_PRIVATE_KEY)) != NULL);
+	label = fake_object_get(o, CKA_LABEL, &len);
+	TAP_CHECK(label != NULL && len == 7 && memcmp(label, "Joe Doe", 7) == 0);
+	TAP_CHECK(fake_object_get(o, CKA_ID, &len) != NULL && len == 20);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(pub);
+}
+
+/*
+ * CKA_SENSITIVE cannot be read back (a card pulled right after keygen):
+ * the page gets that read error, not "the token did not make the private
+ * key sensitive", and the half-made pair is removed.
+ */
+static void
+test_an_unreadable_sensitive_flag_is_reported_as_the_read_error(void)
+{
+	ec_token();
+	fake.get_attribute = CKR_DEVICE_ERROR;
+	fake.get_attribute_type = CKA_SENSITIVE;
+	TAP_CHECK(generate() == CB_ERR_MODULE_ERROR);
+	TAP_CHECK(strncmp(req->message, "reading an object: ", 19) == 0);
+	TAP_CHECK(fake.destroyed == 2);
+	TAP_CHECK(fake_object_find(CKO_PRIVATE_KEY) == NULL);
+}
+
+static void
+test_a_private_key_the_token_left_readable_is_removed_again(void)
+{
+	ec_token();
+	fake.not_sensitive = true;
+	TAP_CHECK(generate() == CB_ERR_MODULE_ERROR);
+	TAP_CHECK(strcmp(req->message, "the token did not make the private key sensitive") == 0);
+	TAP_CHECK(fake.destroyed == 2);
+	TAP_CHECK(fake_object_find(CKO_PUBLIC_KEY) == NULL);
+}
+
+/*
+ * OpenSC's OpenPGP card: the admin PIN generates, the module is reloaded,
+ * the user PIN signs; a failure after that leaves the key in its slot (it
+ * cannot be deleted) and the message says which slot.
+ */
+static void
+test_an_openpgp_card_keeps_a_failed_key_and_says_where(void)
+{
+	ec_token();
+	fake_text(fake.info.manufacturerID, sizeof(fake.info.manufacturerID), "OpenPGP project");
+	fake_text(fake.info.model, sizeof(fake.info.model), "PKCS#15 emulated");
+	helper_config.fault = "after-keygen";
+	TAP_CHECK(generate() == CB_ERR_INTERNAL);
+	TAP_CHECK(
+	    strcmp(req->message, "fault injected after key generation; the new key stays "
+				 "in key slot 03 (OpenSC cannot delete keys on this card)") == 0);
+	TAP_CHECK(pin_stub.dialogs == 2 && fake.reloads == 1 && fake.destroyed == 0);
+	TAP_CHECK(fake_object_find(CKO_PRIVATE_KEY) != NULL);
+	helper_config.fault = NULL;
+}
+
+int
+main(void)
+{
+	helper_config.log_level = CB_LOG_ERROR;
+	tap_plan(4);
+	tap_run("keygen answers with the key and a csr it signed",
+	    test_keygen_answers_with_the_key_and_a_csr_it_signed);
+	tap_run("an unreadable sensitive flag is reported as the read error",
+	    test_an_unreadable_sensitive_flag_is_reported_as_the_read_error);
+	tap_run("a private key the token left readable is removed again",
+	    test_a_private_key_the_token_left_readable_is_removed_again);
+	tap_run("an openpgp card keeps a failed key and says where",
+	    test_an_openpgp_card_keeps_a_failed_key_and_says_where);
+	json_object_put(result);
+	request_free(req);
+	fake_reset();
+	return tap_done();
+}
