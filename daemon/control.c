@@ -40,51 +40,21 @@
 void
 control_send(struct control_client *c, char *text)
 {
-	struct outmsg *m;
-	size_t len;
-
 	if (text == NULL)
 		return;
-	len = strlen(text);
-	if (c->out_bytes + len > CONTROL_MAX_BACKLOG ||
-	    (m = malloc(sizeof(*m) + LWS_PRE + len + 1)) == NULL) {
-		free(text);
+	if (msgqueue_push(&c->out, c->wsi, MSGQUEUE_RAW_LINE, text, CONTROL_MAX_BACKLOG) != 0) {
 		c->closing = true;
 		lws_callback_on_writable(c->wsi);
-		return;
 	}
-	m->next = NULL;
-	m->len = len + 1;
-	memcpy(m->buf + LWS_PRE, text, len);
-	m->buf[LWS_PRE + len] = '\n';
-	free(text);
-	if (c->out_tail)
-		c->out_tail->next = m;
-	else
-		c->out_head = m;
-	c->out_tail = m;
-	c->out_bytes += m->len;
-	lws_callback_on_writable(c->wsi);
 }
 
 static int
 client_writeable(struct control_client *c)
 {
-	struct outmsg *m = c->out_head;
+	int r = msgqueue_write(&c->out, c->wsi, MSGQUEUE_RAW_LINE);
 
-	if (m != NULL) {
-		if (lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_RAW) < (int)m->len)
-			return -1;
-		c->out_head = m->next;
-		if (c->out_head == NULL)
-			c->out_tail = NULL;
-		c->out_bytes -= m->len;
-		free(m);
-		if (c->out_head) {
-			lws_callback_on_writable(c->wsi);
-			return 0;
-		}
-	}
+	if (r != 0)
+		return r < 0 ? -1 : 0;
 	return c->closing ? -1 : 0;
 }
 
@@ -125,7 +95,6 @@ static void
 client_gone(struct daemon *d, struct control_client *c)
 {
 	struct control_client **pc;
-	struct outmsg *m, *next;
 
 	if (c == NULL || !c->admitted)
 		return;
@@ -135,12 +104,9 @@ client_gone(struct daemon *d, struct control_client *c)
 			d->control->nclients--;
 			break;
 		}
-	for (m = c->out_head; m; m = next) {
-		next = m->next;
-		free(m);
-	}
+	msgqueue_clear(&c->out);
 	proto_id_clear(&c->tokens_id);
-	free(c->rx);
+	rxbuf_free(&c->rx);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -167,28 +133,19 @@ static int
 client_receive(struct daemon *d, struct control_client *c, const char *in, size_t len)
 {
 	struct proto_id null_id = {.kind = PROTO_ID_NULL};
-	size_t cap, used;
-	char *nl, *n;
+	size_t used;
+	char *nl;
 
 	if (!c->admitted || c->closing)
 		return 0;
-	if (c->rxlen + len > c->rxcap) {
-		for (cap = c->rxcap ? c->rxcap : 4096; cap < c->rxlen + len; cap *= 2)
-			;
-		if ((n = realloc(c->rx, cap)) == NULL)
-			return -1;
-		c->rx = n;
-		c->rxcap = cap;
+	if (rxbuf_append(&c->rx, in, len) != 0)
+		return -1;
+	while (!c->closing && (nl = memchr(c->rx.data, '\n', c->rx.len)) != NULL) {
+		used = (size_t)(nl - c->rx.data) + 1;
+		handle_line(d, c, c->rx.data, used - 1);
+		rxbuf_consume(&c->rx, used);
 	}
-	memcpy(c->rx + c->rxlen, in, len);
-	c->rxlen += len;
-	while (!c->closing && (nl = memchr(c->rx, '\n', c->rxlen)) != NULL) {
-		used = (size_t)(nl - c->rx) + 1;
-		handle_line(d, c, c->rx, used - 1);
-		memmove(c->rx, c->rx + used, c->rxlen - used);
-		c->rxlen -= used;
-	}
-	if (!c->closing && c->rxlen > CONTROL_MAX_LINE) {
+	if (!c->closing && c->rx.len > CONTROL_MAX_LINE) {
 		control_send(c, proto_emit_error(&null_id, CB_ERR_TOO_LARGE,
 				    "a request line is longer than 64 KiB", -1));
 		c->closing = true;

@@ -24,12 +24,10 @@ struct origins_store;
 struct control_client {
 	struct control_client *next;
 	struct lws *wsi;
-	bool admitted; /* SO_PEERCRED said: our uid */
-	bool closing;  /* close once the answers are written */
-	char *rx;      /* bytes of the line being received */
-	size_t rxlen, rxcap;
-	struct outmsg *out_head, *out_tail;
-	size_t out_bytes;
+	bool admitted;	 /* SO_PEERCRED said: our uid */
+	bool closing;	 /* close once the answers are written */
+	struct rxbuf rx; /* bytes of the line being received */
+	struct msgqueue out;
 	bool waiting_tokens; /* control.tokens waits for a cache refresh */
 	int tokens_retries;
 	struct proto_id tokens_id;

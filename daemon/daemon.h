@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "daemon/conf.h"
+#include "daemon/msgqueue.h"
 #include "protocol/jsonrpc.h"
 #include "protocol/origin.h"
 
@@ -22,12 +23,6 @@ struct json_object;
 struct p11client;
 struct control;
 struct cardwatch;
-
-struct outmsg {
-	struct outmsg *next;
-	size_t len;
-	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes */
-};
 
 struct parked {
 	struct parked *next;
@@ -47,10 +42,8 @@ struct session {
 	time_t idle_armed;     /* when the idle timeout was last armed; 0: not */
 	bool consent_pending;  /* origin not allow-listed: ask first (consent.c) */
 	struct parked *parked; /* requests waiting for the user's answer */
-	struct outmsg *out_head, *out_tail;
-	size_t out_bytes;
-	char *rx; /* fragments of the message being received */
-	size_t rxlen, rxcap;
+	struct msgqueue out;
+	struct rxbuf rx; /* fragments of the message being received */
 	bool rx_too_large;
 	int close_code; /* nonzero: close after the queue drains */
 	char close_reason[64];
@@ -87,8 +80,8 @@ struct daemon {
 	struct control *control;
 	struct consent *consents;
 	struct reader_state *readers;
-	    /* per-origin answers and dialogs (consent.c) */ /* control socket and user allow-list
-								(control.c) */
+	/* per-origin answers and dialogs (consent.c) */ /* control socket and user allow-list
+							    (control.c) */
 	volatile int stopping;
 };
 

@@ -5,6 +5,7 @@ daemon_cardbridged_SOURCES = \
 	daemon/conf.c daemon/conf.h \
 	daemon/log.c daemon/log.h \
 	daemon/server.c daemon/session.c daemon/dispatch.c \
+	daemon/msgqueue.c daemon/msgqueue.h \
 	daemon/p11client.c daemon/p11client.h \
 	daemon/cardwatch.c daemon/cardwatch.h \
 	daemon/consent.c daemon/consent.h \
