@@ -104,6 +104,7 @@ client_gone(struct daemon *d, struct control_client *c)
 			d->control->nclients--;
 			break;
 		}
+	control_tokens_abandon(d, c);
 	msgqueue_clear(&c->out);
 	proto_id_clear(&c->tokens_id);
 	rxbuf_free(&c->rx);
@@ -171,11 +172,6 @@ callback_control(
 		return c && c->admitted ? client_writeable(c) : -1;
 	case LWS_CALLBACK_RAW_CLOSE:
 		client_gone(d, c);
-		break;
-	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		/* The helper may have answered a token refresh. */
-		if (d->control)
-			control_tokens_poll(d);
 		break;
 	default:
 		break;
@@ -296,7 +292,6 @@ control_start(struct daemon *d)
 
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
 		return CB_ERR_ALLOC;
-	ctl->context = d->context;
 	d->control = ctl;
 	store_path = origins_store_default_path();
 	r = origins_store_load(&ctl->user_origins, store_path);

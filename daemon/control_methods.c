@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -28,6 +27,7 @@
 #include "daemon/log.h"
 #include "daemon/origins_store.h"
 #include "daemon/p11client.h"
+#include "daemon/token_cache.h"
 #include "protocol/cberr.h"
 #include "protocol/origin.h"
 #include "protocol/methods.h"
@@ -38,15 +38,6 @@ struct control_binding {
 	const char *method;
 	control_fn handler;
 };
-
-static time_t
-now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec;
-}
 
 static void
 reply_result(struct control_client *c, const struct proto_id *id, struct json_object *result)
@@ -126,8 +117,8 @@ handle_status(struct daemon *d, struct control_client *c, struct proto_request *
 {
 	struct json_object *r = json_object_new_object(), *tokens = NULL;
 
-	if (d->tokens)
-		json_object_object_get_ex(d->tokens, "tokens", &tokens);
+	if (token_cache_get(d) != NULL)
+		json_object_object_get_ex(token_cache_get(d), "tokens", &tokens);
 	json_object_object_add(r, "name", json_object_new_string("cardbridge"));
 	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
@@ -156,54 +147,56 @@ tokens_finish(struct control_client *c, struct json_object *result, int err, con
 		reply_error(c, &c->tokens_id, err, detail);
 	proto_id_clear(&c->tokens_id);
 	c->waiting_tokens = false;
+	lws_sul_cancel(&c->tokens_deadline);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONTROL_IDLE_TIMEOUT);
 }
 
+/* The token cache's answer to control.tokens. */
 static void
-tokens_tick(lws_sorted_usec_list_t *sul)
+tokens_answer(struct daemon *d, struct token_waiter *w, const struct token_answer *a)
 {
-	struct control *ctl = lws_container_of(sul, struct control, tokens_sul);
-	struct daemon *d = lws_context_user(ctl->context);
+	struct control_client *c = lws_container_of(w, struct control_client, tokens_wait);
 
-	control_tokens_poll(d);
+	/* A failed refresh (the helper restarting, say) gets one more try. */
+	if (a->err != 0 && c->tokens_retries++ < 1) {
+		token_cache_wait(d, w, tokens_answer);
+		return;
+	}
+	if (a->err == 0)
+		tokens_finish(c, a->result, 0, NULL);
+	else
+		tokens_finish(c, NULL, CB_ERR_MODULE_ERROR,
+		    "the token list could not be read; see the cardbridged log");
+}
+
+/* control.tokens' own budget (its row in protocol/methods.c) ran out. */
+static void
+tokens_deadline_passed(lws_sorted_usec_list_t *sul)
+{
+	struct control_client *c = lws_container_of(sul, struct control_client, tokens_deadline);
+	struct daemon *d = lws_context_user(lws_get_context(c->wsi));
+
+	token_cache_unwait(d, &c->tokens_wait);
+	tokens_finish(c, NULL, CB_ERR_TIMEOUT, "the PKCS#11 helper did not answer");
 }
 
 void
-control_tokens_poll(struct daemon *d)
+control_tokens_abandon(struct daemon *d, struct control_client *c)
 {
-	struct control *ctl = d->control;
-	struct control_client *c;
-	bool waiting = false;
-	time_t now = now_s();
-
-	for (c = ctl->clients; c; c = c->next) {
-		if (!c->waiting_tokens)
-			continue;
-		if (d->tokens != NULL) {
-			tokens_finish(c, d->tokens, 0, NULL);
-			continue;
-		}
-		/* Over without a cache: failed, or a card event came in between. */
-		if (!d->tokens_refreshing && c->tokens_retries++ < 1)
-			dispatch_refresh_tokens(d);
-		if (!d->tokens_refreshing)
-			tokens_finish(c, NULL, CB_ERR_MODULE_ERROR,
-			    "the token list could not be read; see the cardbridged log");
-		else if (now >= c->tokens_deadline)
-			tokens_finish(c, NULL, CB_ERR_TIMEOUT, "the PKCS#11 helper did not answer");
-		else
-			waiting = true;
-	}
-	if (waiting)
-		lws_sul_schedule(
-		    ctl->context, 0, &ctl->tokens_sul, tokens_tick, 100 * LWS_US_PER_MS);
+	if (!c->waiting_tokens)
+		return;
+	token_cache_unwait(d, &c->tokens_wait);
+	lws_sul_cancel(&c->tokens_deadline);
+	c->waiting_tokens = false;
 }
 
 static void
 handle_tokens(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
-	if (d->tokens != NULL) {
-		reply_result(c, &req->id, json_object_get(d->tokens));
+	int budget = config_budget_s(d->cfg, proto_method_find(req->method, PROTO_M_CONTROL));
+
+	if (token_cache_get(d) != NULL) {
+		reply_result(c, &req->id, json_object_get(token_cache_get(d)));
 		return;
 	}
 	if (c->waiting_tokens) {
@@ -216,11 +209,11 @@ handle_tokens(struct daemon *d, struct control_client *c, struct proto_request *
 	}
 	c->waiting_tokens = true;
 	c->tokens_retries = 0;
-	c->tokens_deadline =
-	    now_s() + config_budget_s(d->cfg, proto_method_find(req->method, PROTO_M_CONTROL));
 	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
-	dispatch_refresh_tokens(d); /* the same refresh tokens.list triggers */
-	control_tokens_poll(d);
+	lws_sul_schedule(lws_get_context(c->wsi), 0, &c->tokens_deadline, tokens_deadline_passed,
+	    (lws_usec_t)budget * LWS_US_PER_SEC);
+	/* The same refresh tokens.list waits for; may answer at once. */
+	token_cache_wait(d, &c->tokens_wait, tokens_answer);
 }
 
 static void

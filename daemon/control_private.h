@@ -14,6 +14,7 @@
 #include <libwebsockets.h>
 
 #include "daemon/daemon.h"
+#include "daemon/token_cache.h"
 #include "protocol/jsonrpc.h"
 
 struct origins_store;
@@ -31,16 +32,15 @@ struct control_client {
 	bool waiting_tokens; /* control.tokens waits for a cache refresh */
 	int tokens_retries;
 	struct proto_id tokens_id;
-	time_t tokens_deadline;
+	struct token_waiter tokens_wait;	/* while waiting_tokens */
+	lws_sorted_usec_list_t tokens_deadline; /* control.tokens' own budget */
 };
 
 struct control {
-	struct lws_context *context;
 	char *path; /* lws keeps this pointer while the vhost lives */
 	struct control_client *clients;
 	int nclients;
 	struct origins_store *user_origins;
-	lws_sorted_usec_list_t tokens_sul;
 };
 
 /* control.c: queue one answer line (a newline is added); takes text. */
@@ -49,7 +49,7 @@ void control_send(struct control_client *c, char *text);
 /* control_methods.c: run one request; takes req. */
 void control_dispatch(struct daemon *d, struct control_client *c, struct proto_request *req);
 
-/* control_methods.c: answer control.tokens waiters whose refresh is over. */
-void control_tokens_poll(struct daemon *d);
+/* control_methods.c: the client goes away; stop its control.tokens wait. */
+void control_tokens_abandon(struct daemon *d, struct control_client *c);
 
 #endif /* CB_CONTROL_PRIVATE_H */

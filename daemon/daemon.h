@@ -30,6 +30,8 @@ struct parked {
 };
 
 struct consent;
+struct page_waiter;
+struct token_cache;
 
 struct session {
 	struct session *next, *prev; /* daemon's list of established sessions */
@@ -39,9 +41,10 @@ struct session {
 	int in_flight;
 	bool subscribed;
 	bool registered;
-	time_t idle_armed;     /* when the idle timeout was last armed; 0: not */
-	bool consent_pending;  /* origin not allow-listed: ask first (consent.c) */
-	struct parked *parked; /* requests waiting for the user's answer */
+	time_t idle_armed;		 /* when the idle timeout was last armed; 0: not */
+	bool consent_pending;		 /* origin not allow-listed: ask first (consent.c) */
+	struct parked *parked;		 /* requests waiting for the user's answer */
+	struct page_waiter *token_waits; /* tokens.list calls waiting for the cache */
 	struct msgqueue out;
 	struct rxbuf rx; /* fragments of the message being received */
 	bool rx_too_large;
@@ -49,37 +52,18 @@ struct session {
 	char close_reason[64];
 };
 
-/* The card in each reader, from the card watcher (for the module-by-ATR choice). */
-struct reader_state {
-	struct reader_state *next;
-	char reader[128];
-	char atr[2 * 33 + 1]; /* empty: no card */
-};
-
-struct waiter {
-	struct waiter *next;
-	uint64_t session;
-	struct proto_id id;
-};
-
 struct daemon {
 	struct cb_config *cfg;
 	struct lws_context *context;
 	struct p11client *p11;
 	struct cardwatch *watch;
-	bool announce_tokens; /* send tokensChanged after the next refresh */
 	struct session *sessions;
 	int nsessions;
 	uint64_t next_session_id;
 	struct json_object *modules; /* from the helper's hello */
-	struct json_object *tokens;  /* cached tokens.list result, NULL when stale */
-	bool tokens_refreshing;
-	unsigned tokens_generation;  /* bumped by every invalidation */
-	unsigned refresh_generation; /* generation the running refresh started at */
-	struct waiter *token_waiters;
+	struct token_cache *tokens;  /* token_cache.c */
 	struct control *control;
 	struct consent *consents;
-	struct reader_state *readers;
 	/* per-origin answers and dialogs (consent.c) */ /* control socket and user allow-list
 							    (control.c) */
 	volatile int stopping;
@@ -95,6 +79,8 @@ void session_touch(struct daemon *d, struct session *s);
 int session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,
     bool final, bool binary);
 int session_writeable(struct daemon *d, struct session *s);
+/* Send an event to every subscribed session; takes params. */
+void session_broadcast_event(struct daemon *d, struct json_object *params);
 
 /* dispatch.c */
 void dispatch_request(struct daemon *d, struct session *s, struct proto_request *req);
@@ -103,7 +89,6 @@ void dispatch_session_gone(struct daemon *d, struct session *s);
 void dispatch_free(struct daemon *d);
 void dispatch_card_events(struct daemon *d);
 struct json_object *dispatch_method_names(void);
-void dispatch_refresh_tokens(struct daemon *d); /* for control.tokens */
 /* NULL, or a method whose page binding is missing or has no row. */
 const char *dispatch_check_bindings(void);
 

@@ -6,6 +6,7 @@ daemon_cardbridged_SOURCES = \
 	daemon/log.c daemon/log.h \
 	daemon/server.c daemon/session.c daemon/dispatch.c \
 	daemon/msgqueue.c daemon/msgqueue.h \
+	daemon/token_cache.c daemon/token_cache.h \
 	daemon/p11client.c daemon/p11client.h \
 	daemon/cardwatch.c daemon/cardwatch.h \
 	daemon/consent.c daemon/consent.h \

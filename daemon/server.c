@@ -28,6 +28,7 @@
 #include "daemon/sdnotify.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
+#include "daemon/token_cache.h"
 #include "protocol/cberr.h"
 
 #define SUBPROTOCOL "cardbridge.v1"
@@ -277,7 +278,8 @@ server_run(struct daemon *d)
 	r = activation_start(d, protocols); /* > 0: systemd passed the listeners */
 	if (r == 0)
 		r = create_vhosts(d);
-	if (r < 0 || (r = activation_check_loopback()) != 0 || (r = control_start(d)) != 0)
+	if (r < 0 || (r = activation_check_loopback()) != 0 || (r = control_start(d)) != 0 ||
+	    (r = token_cache_new(&d->tokens)) != 0)
 		goto out;
 	if ((r = p11client_start(&d->p11, d->cfg, server_wake, d)) != 0)
 		goto out;
@@ -308,6 +310,8 @@ out:
 	d->context = NULL;
 	control_stop(d);
 	dispatch_free(d);
+	token_cache_free(d->tokens);
+	d->tokens = NULL;
 	the_daemon = NULL;
 	return r;
 }

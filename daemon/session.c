@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
 #include <libwebsockets.h>
 
 #include "daemon/activation.h"
@@ -132,6 +133,17 @@ session_writeable(struct daemon *d, struct session *s)
 	}
 	(void)d;
 	return 0;
+}
+
+void
+session_broadcast_event(struct daemon *d, struct json_object *params)
+{
+	struct session *s;
+
+	for (s = d->sessions; s; s = s->next)
+		if (s->subscribed && !s->close_code)
+			session_send_text(d, s, proto_emit_event(json_object_get(params)));
+	json_object_put(params);
 }
 
 static void
