@@ -7,7 +7,7 @@
  * adopts it (any other uid is closed before a byte is read).  Each line is
  * one JSON-RPC 2.0 request parsed with protocol/jsonrpc.h; each answer is
  * one line.  The methods (control_methods.c) report on the daemon and
- * edit the user's origin allow-list; none of them asks for a PIN or changes
+ * edit the user's origin allow-list (admission.c); none of them asks for a PIN or changes
  * a token, and the browser port never serves them.
  */
 #include "config.h"
@@ -30,7 +30,6 @@
 #include "daemon/control_private.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/origins_store.h"
 #include "protocol/cberr.h"
 
 #define CONTROL_MAX_CLIENTS 16
@@ -287,17 +286,10 @@ control_start(struct daemon *d)
 {
 	const char *conf = d->cfg->control_socket;
 	struct control *ctl;
-	char *store_path;
-	int r;
 
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
 		return CB_ERR_ALLOC;
 	d->control = ctl;
-	store_path = origins_store_default_path();
-	r = origins_store_load(&ctl->user_origins, store_path);
-	free(store_path);
-	if (r != 0)
-		return r;
 	if (conf != NULL && conf[0] == '\0')
 		return 0; /* "controlSocket": "" turns it off */
 	ctl->path = conf ? strdup(conf) : default_path();
@@ -318,28 +310,13 @@ control_stop(struct daemon *d)
 	if (ctl == NULL)
 		return;
 	/* lws closed every client (RAW_CLOSE) and unlinked the socket already. */
-	origins_store_free(ctl->user_origins);
 	free(ctl->path);
 	free(ctl);
 	d->control = NULL;
-}
-
-bool
-control_origin_allowed(const struct daemon *d, const char *origin)
-{
-	return d->control != NULL && origins_store_contains(d->control->user_origins, origin);
 }
 
 int
 control_clients(const struct daemon *d)
 {
 	return d->control ? d->control->nclients : 0;
-}
-
-int
-control_remember_origin(struct daemon *d, const char *origin)
-{
-	if (d->control == NULL)
-		return CB_ERR_CONFIG;
-	return origins_store_add(d->control->user_origins, origin);
 }

@@ -4,7 +4,7 @@
  *
  * Runs on the lws service thread and reads struct daemon directly.
  * control.origins.allow / revoke edit only the user's list
- * (origins_store.c): the administrator's origins, from configuration files
+ * (admission.c, origins_store.c): the administrator's origins, from configuration files
  * and --allow-origin, can neither be revoked nor shadowed from here.
  * Nothing here may ask for a PIN, change a token, or be reachable from the
  * browser port.
@@ -21,6 +21,7 @@
 #include <libwebsockets.h>
 
 #include "daemon/activation.h"
+#include "daemon/admission.h"
 #include "daemon/control.h"
 #include "daemon/control_private.h"
 #include "daemon/daemon.h"
@@ -67,25 +68,15 @@ admin_origins(const struct daemon *d)
 	return a;
 }
 
-static bool
-admin_allows(const struct daemon *d, const char *origin)
-{
-	size_t i;
-
-	for (i = 0; i < d->cfg->norigins; i++)
-		if (strcmp(d->cfg->origins[i], origin) == 0)
-			return true;
-	return false;
-}
-
 static struct json_object *
 origins_object(const struct daemon *d)
 {
 	struct json_object *o = json_object_new_object();
-	const char *file = origins_store_path(d->control->user_origins);
+	const struct origins_store *user = admission_user_origins(d);
+	const char *file = origins_store_path(user);
 
 	json_object_object_add(o, "administrator", admin_origins(d));
-	json_object_object_add(o, "user", origins_store_list(d->control->user_origins));
+	json_object_object_add(o, "user", origins_store_list(user));
 	json_object_object_add(o, "userFile", file ? json_object_new_string(file) : NULL);
 	return o;
 }
@@ -245,23 +236,23 @@ change_result(const char *origin, bool allowed, bool changed, const char *source
 static void
 handle_origins_allow(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
-	struct origins_store *st = d->control->user_origins;
-	const char *origin;
+	const char *origin, *path;
+	enum admission_source source;
 	char detail[160];
 	int r;
 
 	if ((origin = origin_param(c, req)) == NULL)
 		return;
-	if (admin_allows(d, origin) || origins_store_contains(st, origin)) {
+	if ((source = admission_source(d, origin)) != ADMISSION_NOT_ALLOWED) {
 		reply_result(c, &req->id,
-		    change_result(
-			origin, true, false, admin_allows(d, origin) ? "administrator" : "user"));
+		    change_result(origin, true, false,
+			source == ADMISSION_ADMINISTRATOR ? "administrator" : "user"));
 		return;
 	}
-	if ((r = origins_store_add(st, origin)) != 0) {
+	if ((r = admission_user_allow(d, origin)) != 0) {
+		path = origins_store_path(admission_user_origins(d));
 		snprintf(detail, sizeof(detail), "could not save %s: %s",
-		    origins_store_path(st) ? origins_store_path(st)
-					   : "(no XDG_CONFIG_HOME or HOME)",
+		    path ? path : "(no XDG_CONFIG_HOME or HOME)",
 		    r == CB_ERR_SYSTEM ? strerror(errno) : cb_err_str(r));
 		log_warn("control: allowing %s failed: %s", origin, detail);
 		reply_error(c, &req->id, r == CB_ERR_SYSTEM ? CB_ERR_INTERNAL : r, detail);
@@ -289,35 +280,36 @@ close_sessions_of(struct daemon *d, const char *origin)
 static void
 handle_origins_revoke(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
-	struct origins_store *st = d->control->user_origins;
 	struct json_object *result;
-	const char *origin;
+	const char *origin, *path;
+	enum admission_source source;
 	char detail[200];
 	int r, closed;
 
 	if ((origin = origin_param(c, req)) == NULL)
 		return;
-	if (admin_allows(d, origin)) {
+	if ((source = admission_source(d, origin)) == ADMISSION_ADMINISTRATOR) {
 		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS,
 		    "this origin is allowed by the "
 		    "administrator (a configuration file or --allow-origin); the cardbridge "
 		    "tool cannot revoke it");
 		return;
 	}
-	if (!origins_store_contains(st, origin)) {
+	if (source != ADMISSION_USER) {
 		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS,
 		    "this origin is not in your "
 		    "allow-list");
 		return;
 	}
-	r = origins_store_remove(st, origin); /* gone from memory even if not saved */
+	r = admission_user_revoke(d, origin); /* gone from memory even if not saved */
 	closed = close_sessions_of(d, origin);
 	log_info("control: the user revoked origin %s (%d connection(s) closed)", origin, closed);
 	if (r != 0) {
+		path = origins_store_path(admission_user_origins(d));
 		snprintf(detail, sizeof(detail),
 		    "revoked until cardbridged stops, but could not "
 		    "save %s: %s",
-		    origins_store_path(st) ? origins_store_path(st) : "(no file)", strerror(errno));
+		    path ? path : "(no file)", strerror(errno));
 		reply_error(c, &req->id, CB_ERR_INTERNAL, detail);
 		return;
 	}

@@ -17,8 +17,6 @@
 #include "daemon/token_cache.h"
 #include "protocol/jsonrpc.h"
 
-struct origins_store;
-
 #define CONTROL_IDLE_TIMEOUT 60 /* seconds a client may wait between requests */
 
 /* One connection of the cardbridge tool; the lws per-session data. */
@@ -40,7 +38,6 @@ struct control {
 	char *path; /* lws keeps this pointer while the vhost lives */
 	struct control_client *clients;
 	int nclients;
-	struct origins_store *user_origins;
 };
 
 /* control.c: queue one answer line (a newline is added); takes text. */

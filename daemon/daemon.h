@@ -30,6 +30,7 @@ struct parked {
 };
 
 struct consent;
+struct admission;
 struct page_waiter;
 struct token_cache;
 
@@ -62,10 +63,9 @@ struct daemon {
 	uint64_t next_session_id;
 	struct json_object *modules; /* from the helper's hello */
 	struct token_cache *tokens;  /* token_cache.c */
-	struct control *control;
-	struct consent *consents;
-	/* per-origin answers and dialogs (consent.c) */ /* control socket and user allow-list
-							    (control.c) */
+	struct admission *admission; /* allow-lists and denied origins (admission.c) */
+	struct control *control;     /* control socket (control.c) */
+	struct consent *consents;    /* per-origin dialogs (consent.c) */
 	volatile int stopping;
 };
 

@@ -264,6 +264,43 @@ dispatch_card_events(struct daemon *d)
 	token_cache_changed(d);
 }
 
+/*
+ * The user answered the consent dialog for an origin: the parked requests
+ * of its pending sessions go on, or get the error.  This is here, not in
+ * consent.c, because dispatch.c runs every request: consent.c only parks
+ * them and records the answer, so it never calls back into dispatch.
+ */
+static void
+release_parked(struct daemon *d, const struct p11_reply *r)
+{
+	struct session *s, *next_s;
+	struct parked *p, *next;
+	const char *origin, *message = NULL;
+	int err = 0;
+
+	if ((origin = consent_reply(d, r, &err, &message)) == NULL)
+		return;
+	for (s = d->sessions; s; s = next_s) {
+		next_s = s->next;
+		if (!s->consent_pending || strcmp(s->origin, origin) != 0)
+			continue;
+		if (err == 0)
+			s->consent_pending = false;
+		for (p = consent_take_parked(s); p; p = next) {
+			next = p->next;
+			s->in_flight--;
+			if (err == 0)
+				dispatch_request(d, s, p->req); /* transferred */
+			else {
+				reply_error(d, s, &p->req->id, err, message, -1);
+				proto_request_free(p->req);
+			}
+			free(p);
+		}
+		session_touch(d, s);
+	}
+}
+
 /* Answers meant for the daemon itself. */
 static void
 daemon_reply(struct daemon *d, struct p11_reply *r)
@@ -285,7 +322,7 @@ daemon_reply(struct daemon *d, struct p11_reply *r)
 	if (strcmp(r->method, "tokensChanged") == 0)
 		token_cache_changed(d);
 	if (strcmp(r->method, "origin.confirm") == 0)
-		consent_reply(d, r);
+		release_parked(d, r);
 }
 
 void

@@ -9,6 +9,7 @@ daemon_cardbridged_SOURCES = \
 	daemon/token_cache.c daemon/token_cache.h \
 	daemon/p11client.c daemon/p11client.h \
 	daemon/cardwatch.c daemon/cardwatch.h \
+	daemon/admission.c daemon/admission.h \
 	daemon/consent.c daemon/consent.h \
 	daemon/sdnotify.c daemon/sdnotify.h \
 	daemon/activation.c daemon/activation.h \

@@ -3,9 +3,11 @@
  * frames in and out, and wake-ups from other threads.
  *
  * Admission happens in LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION, before any
- * other work: the Host header must name loopback with our port (DNS
- * rebinding) and the Origin must be allow-listed exactly.  A refused
- * handshake gets HTTP 403 and a log line; nothing else happens.
+ * other work: admission.c decides on the Host and Origin headers (loopback
+ * with our port; an allow-listed origin, or one the user is to be asked
+ * about), then the subprotocol and the connection limit are checked here.
+ * A refused handshake gets HTTP 403 (503 over the limit) and a log line;
+ * nothing else happens.
  * Only this thread calls lws; the p11client thread wakes it with
  * lws_cancel_service() and we drain its queue in EVENT_WAIT_CANCELLED.
  */
@@ -21,8 +23,8 @@
 #include <libwebsockets.h>
 
 #include "daemon/activation.h"
+#include "daemon/admission.h"
 #include "daemon/cardwatch.h"
-#include "daemon/consent.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/sdnotify.h"
@@ -42,17 +44,6 @@ server_wake(void *arg)
 
 	if (d->context)
 		lws_cancel_service(d->context);
-}
-
-static bool
-origin_allowed(const struct daemon *d, const char *origin)
-{
-	size_t i;
-
-	for (i = 0; i < d->cfg->norigins; i++)
-		if (strcmp(d->cfg->origins[i], origin) == 0)
-			return true;
-	return control_origin_allowed(d, origin); /* "cardbridge origins allow" */
 }
 
 static int
@@ -86,24 +77,16 @@ admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subproto
 {
 	char origin[ORIGIN_MAX + 1] = "", host[128] = "";
 	int port = activation_vhost_port(lws_get_vhost(wsi));
-	struct origin parsed;
 	const char *why;
+	bool ask;
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) >= (int)sizeof(origin) ||
 	    lws_hdr_total_length(wsi, WSI_TOKEN_HOST) >= (int)sizeof(host))
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "oversized header", "", "");
 	lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
 	lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
-	if (!origin_host_is_loopback(host, port))
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "Host is not loopback (DNS rebinding?)",
-		    origin, host);
-	if (origin[0] == '\0')
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "no Origin header", origin, host);
-	if (origin_parse(origin, &parsed, &why) != 0 || !origin_is_acceptable(&parsed, &why))
-		return refuse(
-		    wsi, HTTP_STATUS_FORBIDDEN, "malformed or unacceptable Origin", origin, host);
-	if (!origin_allowed(d, origin) && consent_admit(d, origin) == CONSENT_REFUSE)
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed", origin, host);
+	if (admission_check(d, origin, host, port, &ask, &why) != 0)
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, why, origin, host);
 	if (!offers_subprotocol(subprotocol))
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "subprotocol cardbridge.v1 not requested",
 		    origin, host);
@@ -112,7 +95,7 @@ admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subproto
 		    wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections", origin, host);
 	memset(s, 0, sizeof(*s));
 	snprintf(s->origin, sizeof(s->origin), "%s", origin);
-	s->consent_pending = !origin_allowed(d, origin);
+	s->consent_pending = ask;
 	return 0;
 }
 
@@ -278,8 +261,8 @@ server_run(struct daemon *d)
 	r = activation_start(d, protocols); /* > 0: systemd passed the listeners */
 	if (r == 0)
 		r = create_vhosts(d);
-	if (r < 0 || (r = activation_check_loopback()) != 0 || (r = control_start(d)) != 0 ||
-	    (r = token_cache_new(&d->tokens)) != 0)
+	if (r < 0 || (r = activation_check_loopback()) != 0 || (r = admission_start(d)) != 0 ||
+	    (r = control_start(d)) != 0 || (r = token_cache_new(&d->tokens)) != 0)
 		goto out;
 	if ((r = p11client_start(&d->p11, d->cfg, server_wake, d)) != 0)
 		goto out;
@@ -310,6 +293,7 @@ out:
 	d->context = NULL;
 	control_stop(d);
 	dispatch_free(d);
+	admission_stop(d);
 	token_cache_free(d->tokens);
 	d->tokens = NULL;
 	the_daemon = NULL;
