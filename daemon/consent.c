@@ -58,7 +58,7 @@ consent_find(struct daemon *d, const char *origin, bool create)
 }
 
 static void
-ask(struct daemon *d, struct consent *c)
+ask_user(struct daemon *d, struct consent *c)
 {
 	struct proto_id id = {.kind = PROTO_ID_STRING, .str = c->origin};
 
@@ -103,7 +103,7 @@ consent_hold(struct daemon *d, struct session *s, struct proto_request *req)
 	s->in_flight++;
 	session_touch(d, s);
 	log_info("session %llu: asking the user about %s", (unsigned long long)s->id, s->origin);
-	ask(d, c);
+	ask_user(d, c);
 	return true;
 }
 

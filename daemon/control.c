@@ -33,19 +33,6 @@
 #include "protocol/cberr.h"
 
 #define CONTROL_MAX_CLIENTS 16
-#define CONTROL_MAX_BACKLOG (4u * 1024 * 1024)
-
-/* Queue one answer line; takes text. */
-void
-control_send(struct control_client *c, char *text)
-{
-	if (text == NULL)
-		return;
-	if (msgqueue_push(&c->out, c->wsi, MSGQUEUE_RAW_LINE, text, CONTROL_MAX_BACKLOG) != 0) {
-		c->closing = true;
-		lws_callback_on_writable(c->wsi);
-	}
-}
 
 static int
 client_writeable(struct control_client *c)
@@ -76,7 +63,7 @@ client_admit(struct daemon *d, struct lws *wsi, struct control_client *c)
 		    (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
 		return -1;
 	}
-	if (ctl == NULL || ctl->nclients >= CONTROL_MAX_CLIENTS) {
+	if (ctl == NULL || d->control_clients >= CONTROL_MAX_CLIENTS) {
 		log_warn("control: refused a connection: %d already open", CONTROL_MAX_CLIENTS);
 		return -1;
 	}
@@ -84,7 +71,7 @@ client_admit(struct daemon *d, struct lws *wsi, struct control_client *c)
 	c->admitted = true;
 	c->next = ctl->clients;
 	ctl->clients = c;
-	ctl->nclients++;
+	d->control_clients++;
 	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONTROL_IDLE_TIMEOUT);
 	log_debug("control: connection from pid %d", (int)cred.pid);
 	return 0;
@@ -100,7 +87,7 @@ client_gone(struct daemon *d, struct control_client *c)
 	for (pc = &d->control->clients; *pc; pc = &(*pc)->next)
 		if (*pc == c) {
 			*pc = c->next;
-			d->control->nclients--;
+			d->control_clients--;
 			break;
 		}
 	control_tokens_abandon(d, c);
@@ -108,25 +95,6 @@ client_gone(struct daemon *d, struct control_client *c)
 	proto_id_clear(&c->tokens_id);
 	rxbuf_free(&c->rx);
 	memset(c, 0, sizeof(*c));
-}
-
-static void
-handle_line(struct daemon *d, struct control_client *c, const char *text, size_t len)
-{
-	struct proto_limits lim = {CONTROL_MAX_LINE, PROTO_DEFAULT_MAX_DEPTH};
-	struct proto_request *req = NULL;
-	struct proto_failure fail;
-
-	if (len > 0 && text[len - 1] == '\r')
-		len--;
-	if (len == 0)
-		return;
-	if (proto_parse_request(text, len, &lim, &req, &fail) != 0) {
-		control_send(c, proto_emit_error(&fail.id, fail.err, fail.detail, -1));
-		proto_failure_clear(&fail);
-		return;
-	}
-	control_dispatch(d, c, req); /* transferred */
 }
 
 static int
@@ -142,7 +110,7 @@ client_receive(struct daemon *d, struct control_client *c, const char *in, size_
 		return -1;
 	while (!c->closing && (nl = memchr(c->rx.data, '\n', c->rx.len)) != NULL) {
 		used = (size_t)(nl - c->rx.data) + 1;
-		handle_line(d, c, c->rx.data, used - 1);
+		control_handle_line(d, c, c->rx.data, used - 1);
 		rxbuf_consume(&c->rx, used);
 	}
 	if (!c->closing && c->rx.len > CONTROL_MAX_LINE) {
@@ -313,10 +281,4 @@ control_stop(struct daemon *d)
 	free(ctl->path);
 	free(ctl);
 	d->control = NULL;
-}
-
-int
-control_clients(const struct daemon *d)
-{
-	return d->control ? d->control->nclients : 0;
 }

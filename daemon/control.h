@@ -31,9 +31,6 @@ int control_start(struct daemon *d);
 /* After lws_context_destroy(): free everything; lws has removed the socket. */
 void control_stop(struct daemon *d);
 
-/* Control connections open now (socket activation counts them as activity). */
-int control_clients(const struct daemon *d);
-
 /* NULL, or a method whose control binding is missing or has no row. */
 const char *control_check_bindings(void);
 

@@ -1,6 +1,7 @@
 /*
- * control_methods.c - the methods of the control socket, one table row each
- * (like dispatch.c for the browser port).
+ * control_methods.c - the requests of the control socket and their
+ * answers: one table row per method (like dispatch.c for the browser
+ * port), and the queueing of each answer line.
  *
  * Runs on the lws service thread and reads struct daemon directly.
  * control.origins.allow / revoke edit only the user's list
@@ -39,6 +40,18 @@ struct control_binding {
 	const char *method;
 	control_fn handler;
 };
+
+/* Queue one answer line; takes text. */
+void
+control_send(struct control_client *c, char *text)
+{
+	if (text == NULL)
+		return;
+	if (msgqueue_push(&c->out, c->wsi, MSGQUEUE_RAW_LINE, text, CONTROL_MAX_BACKLOG) != 0) {
+		c->closing = true;
+		lws_callback_on_writable(c->wsi);
+	}
+}
 
 static void
 reply_result(struct control_client *c, const struct proto_id *id, struct json_object *result)
@@ -338,8 +351,8 @@ control_check_bindings(void)
 	return proto_bindings_check(names, sizeof(bindings) / sizeof(bindings[0]), PROTO_M_CONTROL);
 }
 
-void
-control_dispatch(struct daemon *d, struct control_client *c, struct proto_request *req)
+static void
+run_request(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
 	const struct proto_method *m;
 	char why[PROTO_PARAMS_WHY_MAX];
@@ -360,4 +373,23 @@ control_dispatch(struct daemon *d, struct control_client *c, struct proto_reques
 			bindings[i].handler(d, c, req);
 out:
 	proto_request_free(req);
+}
+
+void
+control_handle_line(struct daemon *d, struct control_client *c, const char *text, size_t len)
+{
+	struct proto_limits lim = {CONTROL_MAX_LINE, PROTO_DEFAULT_MAX_DEPTH};
+	struct proto_request *req = NULL;
+	struct proto_failure fail;
+
+	if (len > 0 && text[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return;
+	if (proto_parse_request(text, len, &lim, &req, &fail) != 0) {
+		control_send(c, proto_emit_error(&fail.id, fail.err, fail.detail, -1));
+		proto_failure_clear(&fail);
+		return;
+	}
+	run_request(d, c, req); /* transferred */
 }

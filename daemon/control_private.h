@@ -1,6 +1,7 @@
 /*
  * control_private.h - what control.c (the socket) and control_methods.c
- * (the methods) share.  Nothing else includes this file.
+ * (the requests and answers) share.  Nothing else includes this file.
+ * control.c calls control_methods.c, never the other way round.
  *
  * Service thread only, like everything in struct daemon.
  */
@@ -17,7 +18,8 @@
 #include "daemon/token_cache.h"
 #include "protocol/jsonrpc.h"
 
-#define CONTROL_IDLE_TIMEOUT 60 /* seconds a client may wait between requests */
+#define CONTROL_IDLE_TIMEOUT 60		       /* seconds a client may wait between requests */
+#define CONTROL_MAX_BACKLOG (4u * 1024 * 1024) /* answers a client leaves unread */
 
 /* One connection of the cardbridge tool; the lws per-session data. */
 struct control_client {
@@ -37,14 +39,13 @@ struct control_client {
 struct control {
 	char *path; /* lws keeps this pointer while the vhost lives */
 	struct control_client *clients;
-	int nclients;
 };
 
-/* control.c: queue one answer line (a newline is added); takes text. */
+/* Queue one answer line (a newline is added); takes text. */
 void control_send(struct control_client *c, char *text);
 
-/* control_methods.c: run one request; takes req. */
-void control_dispatch(struct daemon *d, struct control_client *c, struct proto_request *req);
+/* One request line (without its newline) from c: parse, run, answer. */
+void control_handle_line(struct daemon *d, struct control_client *c, const char *text, size_t len);
 
 /* control_methods.c: the client goes away; stop its control.tokens wait. */
 void control_tokens_abandon(struct daemon *d, struct control_client *c);

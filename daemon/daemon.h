@@ -60,6 +60,7 @@ struct daemon {
 	struct cardwatch *watch;
 	struct session *sessions;
 	int nsessions;
+	int control_clients; /* open control connections (control.c); activity for activation.c */
 	uint64_t next_session_id;
 	struct json_object *modules; /* from the helper's hello */
 	struct token_cache *tokens;  /* token_cache.c */
@@ -76,8 +77,9 @@ struct session *session_find(struct daemon *d, uint64_t id);
 void session_register(struct daemon *d, struct session *s);
 void session_unregister(struct daemon *d, struct session *s);
 void session_touch(struct daemon *d, struct session *s);
+/* A complete, well-formed message sets *req (the caller takes it); errors are answered here. */
 int session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,
-    bool final, bool binary);
+    bool final, bool binary, struct proto_request **req);
 int session_writeable(struct daemon *d, struct session *s);
 /* Send an event to every subscribed session; takes params. */
 void session_broadcast_event(struct daemon *d, struct json_object *params);

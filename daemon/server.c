@@ -104,7 +104,9 @@ callback_cardbridge(
     struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct daemon *d = lws_context_user(lws_get_context(wsi));
+	struct proto_request *req;
 	struct session *s = user;
+	int r;
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -120,13 +122,18 @@ callback_cardbridge(
 			log_info("session %llu: closed", (unsigned long long)s->id);
 			dispatch_session_gone(d, s);
 			session_unregister(d, s);
+			if (d->nsessions == 0)
+				activation_idle_check(d);
 		}
 		break;
 	case LWS_CALLBACK_RECEIVE:
 		if (s->close_code)
 			break;
-		return session_receive(d, s, in, len, lws_is_first_fragment(wsi),
-		    lws_is_final_fragment(wsi), lws_frame_is_binary(wsi));
+		r = session_receive(d, s, in, len, lws_is_first_fragment(wsi),
+		    lws_is_final_fragment(wsi), lws_frame_is_binary(wsi), &req);
+		if (req != NULL)
+			dispatch_request(d, s, req); /* transferred */
+		return r;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return session_writeable(d, s);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:

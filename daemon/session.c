@@ -1,5 +1,8 @@
 /*
  * session.c - one browser connection: receive, parse, queue answers.
+ * The parsed request goes back to server.c, which hands it to dispatch.c:
+ * this file is below dispatch.c (dispatch answers through it), so it never
+ * calls dispatch itself.
  *
  * Runs on the lws service thread only.  A session never blocks: answers
  * are queued and written from LWS_CALLBACK_SERVER_WRITEABLE, one message
@@ -16,7 +19,6 @@
 #include <json-c/json.h>
 #include <libwebsockets.h>
 
-#include "daemon/activation.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
@@ -53,10 +55,8 @@ session_unregister(struct daemon *d, struct session *s)
 	msgqueue_clear(&s->out);
 	rxbuf_free(&s->rx);
 	/* After a burst of connections, give glibc's freed heap back to the system. */
-	if (d->nsessions == 0) {
+	if (d->nsessions == 0)
 		malloc_trim(0);
-		activation_idle_check(d);
-	}
 }
 
 struct session *
@@ -146,29 +146,30 @@ session_broadcast_event(struct daemon *d, struct json_object *params)
 	json_object_put(params);
 }
 
+/* Parse a complete message: *req, or an error answer (and *req NULL). */
 static void
-handle_message(struct daemon *d, struct session *s, const char *text, size_t len)
+parse_message(
+    struct daemon *d, struct session *s, const char *text, size_t len, struct proto_request **req)
 {
 	struct proto_limits lim = {d->cfg->max_message, d->cfg->max_depth};
-	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
-	if (proto_parse_request(text, len, &lim, &req, &fail) != 0) {
+	if (proto_parse_request(text, len, &lim, req, &fail) != 0) {
 		log_debug("session %llu: refused a message: %s: %s", (unsigned long long)s->id,
 		    cb_err_reason(fail.err), fail.detail);
 		/* Notifications get no answer, even a broken one: JSON-RPC 2.0 4.1. */
 		session_send_text(d, s, proto_emit_error(&fail.id, fail.err, fail.detail, -1));
 		proto_failure_clear(&fail);
-		return;
+		*req = NULL;
 	}
-	dispatch_request(d, s, req); /* transferred */
 }
 
 /* Collect fragments; parse once the message is complete. */
 int
 session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,
-    bool final, bool binary)
+    bool final, bool binary, struct proto_request **req)
 {
+	*req = NULL;
 	if (binary) {
 		session_close(
 		    s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted");
@@ -195,7 +196,7 @@ session_receive(struct daemon *d, struct session *s, const void *in, size_t len,
 		session_close(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 		return 0;
 	}
-	handle_message(d, s, s->rx.data ? s->rx.data : "", s->rx.len);
+	parse_message(d, s, s->rx.data ? s->rx.data : "", s->rx.len, req);
 	/* Keep small buffers for the next message; give big ones back. */
 	rxbuf_reset(&s->rx, 65536);
 	return 0;

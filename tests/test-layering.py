@@ -137,7 +137,6 @@ def test_cli_files_call_each_other_in_one_direction():
 
 
 # Loops still being taken apart (issue 11); remove the mark with the loop.
-test_daemon_files_call_each_other_in_one_direction.todo = "daemon/ loop (issue 11)"
 test_pkcs11_files_call_each_other_in_one_direction.todo = "pkcs11/ loop (issue 11)"
 test_cli_files_call_each_other_in_one_direction.todo = "cli/ loop (issue 11)"
 
