@@ -158,7 +158,7 @@ idle_tick(lws_sorted_usec_list_t *sul)
 		log_info("socket-activated and idle for %ld s: exiting (systemd starts "
 			 "cardbridged again on the next connection)",
 		    (long)(now - act.last_busy));
-		d->stopping = 1;
+		d->stopping = true;
 		lws_cancel_service(d->context);
 		return;
 	}

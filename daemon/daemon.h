@@ -67,7 +67,7 @@ struct daemon {
 	struct admission *admission; /* allow-lists and denied origins (admission.c) */
 	struct control *control;     /* control socket (control.c) */
 	struct consent *consents;    /* per-origin dialogs (consent.c) */
-	volatile int stopping;
+	bool stopping;		     /* end the event loop (signals.c, activation.c's idle exit) */
 };
 
 /* session.c */

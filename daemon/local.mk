@@ -12,6 +12,7 @@ daemon_cardbridged_SOURCES = \
 	daemon/admission.c daemon/admission.h \
 	daemon/consent.c daemon/consent.h \
 	daemon/sdnotify.c daemon/sdnotify.h \
+	daemon/signals.c daemon/signals.h \
 	daemon/activation.c daemon/activation.h \
 	daemon/control.c daemon/control.h daemon/control_private.h daemon/control_methods.c \
 	daemon/origins_store.c daemon/origins_store.h

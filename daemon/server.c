@@ -8,13 +8,13 @@
  * about), then the subprotocol and the connection limit are checked here.
  * A refused handshake gets HTTP 403 (503 over the limit) and a log line;
  * nothing else happens.
- * Only this thread calls lws; the p11client thread wakes it with
- * lws_cancel_service() and we drain its queue in EVENT_WAIT_CANCELLED.
+ * Only this thread calls lws; the p11client and card watcher threads wake
+ * it with lws_cancel_service() and we drain their queues in
+ * EVENT_WAIT_CANCELLED.  SIGTERM and SIGINT reach the loop through
+ * signals.c's eventfd.
  */
 #include "config.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +28,13 @@
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/sdnotify.h"
+#include "daemon/signals.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
 #include "daemon/token_cache.h"
 #include "protocol/cberr.h"
 
 #define SUBPROTOCOL "cardbridge.v1"
-
-static struct daemon *the_daemon; /* for the signal handler only */
 
 void
 server_wake(void *arg)
@@ -171,17 +170,6 @@ lws_log_bridge(int level, const char *line)
 	    "%s", buf);
 }
 
-static void
-on_signal(int sig)
-{
-	if (the_daemon) {
-		the_daemon->stopping = 1;
-		if (the_daemon->context)
-			lws_cancel_service(the_daemon->context);
-	}
-	(void)sig;
-}
-
 static struct lws_protocols protocols[] = {
     {SUBPROTOCOL, callback_cardbridge, sizeof(struct session), 16384, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0}};
@@ -240,7 +228,6 @@ server_run(struct daemon *d)
 {
 	struct lws_context_creation_info info;
 	struct timespec until, t;
-	sigset_t stop_signals;
 	int r = 0;
 
 	lws_set_log_level(LLL_ERR | LLL_WARN | (log_get_level() >= LOG_LVL_DEBUG ? LLL_NOTICE : 0),
@@ -256,15 +243,8 @@ server_run(struct daemon *d)
 		log_error("cannot create the WebSocket context");
 		return CB_ERR_SYSTEM;
 	}
-	the_daemon = d;
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	/* A mask inherited from whoever started us must not make us unstoppable. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGINT);
-	pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
+	if ((r = signals_start(d)) != 0)
+		goto out;
 	r = activation_start(d, protocols); /* > 0: systemd passed the listeners */
 	if (r == 0)
 		r = create_vhosts(d);
@@ -296,6 +276,7 @@ out:
 	d->watch = NULL;
 	p11client_stop(d->p11);
 	d->p11 = NULL;
+	signals_stop();
 	lws_context_destroy(d->context);
 	d->context = NULL;
 	control_stop(d);
@@ -303,6 +284,5 @@ out:
 	admission_stop(d);
 	token_cache_free(d->tokens);
 	d->tokens = NULL;
-	the_daemon = NULL;
 	return r;
 }
