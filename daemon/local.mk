@@ -7,7 +7,8 @@ daemon_cardbridged_SOURCES = \
 	daemon/server.c daemon/session.c daemon/dispatch.c \
 	daemon/msgqueue.c daemon/msgqueue.h \
 	daemon/token_cache.c daemon/token_cache.h \
-	daemon/p11client.c daemon/p11client.h \
+	daemon/p11client.c daemon/p11client.h daemon/p11client_private.h \
+	daemon/p11client_calls.c daemon/p11client_process.c daemon/p11client_link.c \
 	daemon/cardwatch.c daemon/cardwatch.h \
 	daemon/admission.c daemon/admission.h \
 	daemon/consent.c daemon/consent.h \
