@@ -3,6 +3,16 @@
  *
  * Everything in struct daemon and struct session is touched only by the lws
  * service thread, except where a field names its lock.
+ *
+ * The files of daemon/ call each other in one direction only
+ * (tests/test-layering.py), from the event loop down:
+ *   main.c -> server.c (lws callbacks, start and stop)
+ *   server.c -> dispatch.c -> consent.c -> admission.c -> origins_store.c
+ *   control.c -> control_methods.c -> token_cache.c, admission.c, activation.c
+ *   dispatch.c, token_cache.c, consent.c -> session.c -> msgqueue.c
+ *   ... -> p11client*.c, cardwatch.c, conf.c, log.c
+ * The ways back up are function pointers: lws callbacks, the answer
+ * functions of token waiters, and the wake-up callbacks of the threads.
  */
 #ifndef CB_DAEMON_H
 #define CB_DAEMON_H
@@ -62,12 +72,12 @@ struct daemon {
 	int nsessions;
 	int control_clients; /* open control connections (control.c); activity for activation.c */
 	uint64_t next_session_id;
-	struct json_object *modules; /* from the helper's hello */
-	struct token_cache *tokens;  /* token_cache.c */
-	struct admission *admission; /* allow-lists and denied origins (admission.c) */
-	struct control *control;     /* control socket (control.c) */
-	struct consent *consents;    /* per-origin dialogs (consent.c) */
-	bool stopping;		     /* end the event loop (signals.c, activation.c's idle exit) */
+	struct json_object *modules;	 /* from the helper's hello */
+	struct token_cache *token_cache; /* tokens.list result and its waiters (token_cache.c) */
+	struct admission *admission;	 /* allow-lists and denied origins (admission.c) */
+	struct control *control;	 /* control socket (control.c) */
+	struct consent *consents;	 /* per-origin dialogs (consent.c) */
+	bool stopping; /* end the event loop (signals.c, activation.c's idle exit) */
 };
 
 /* session.c */

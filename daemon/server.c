@@ -249,7 +249,7 @@ server_run(struct daemon *d)
 	if (r == 0)
 		r = create_vhosts(d);
 	if (r < 0 || (r = activation_check_loopback()) != 0 || (r = admission_start(d)) != 0 ||
-	    (r = control_start(d)) != 0 || (r = token_cache_new(&d->tokens)) != 0)
+	    (r = control_start(d)) != 0 || (r = token_cache_new(&d->token_cache)) != 0)
 		goto out;
 	if ((r = p11client_start(&d->p11, d->cfg, server_wake, d)) != 0)
 		goto out;
@@ -282,7 +282,7 @@ out:
 	control_stop(d);
 	dispatch_free(d);
 	admission_stop(d);
-	token_cache_free(d->tokens);
-	d->tokens = NULL;
+	token_cache_free(d->token_cache);
+	d->token_cache = NULL;
 	return r;
 }

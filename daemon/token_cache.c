@@ -78,7 +78,7 @@ token_cache_free(struct token_cache *tc)
 struct json_object *
 token_cache_get(const struct daemon *d)
 {
-	return d->tokens->tokens;
+	return d->token_cache->tokens;
 }
 
 /* Is a refresh that started at generation `started` new enough for w? */
@@ -96,7 +96,7 @@ satisfies(const struct token_waiter *w, unsigned started)
 static void
 answer_waiters(struct daemon *d, const struct token_answer *a, unsigned started)
 {
-	struct token_cache *tc = d->tokens;
+	struct token_cache *tc = d->token_cache;
 	struct token_waiter **pw, *w, *ready = NULL, **ready_tail = &ready, *next;
 
 	for (pw = &tc->waiters; (w = *pw) != NULL;) {
@@ -120,7 +120,7 @@ answer_waiters(struct daemon *d, const struct token_answer *a, unsigned started)
 static void
 refresh(struct daemon *d)
 {
-	struct token_cache *tc = d->tokens;
+	struct token_cache *tc = d->token_cache;
 	const struct proto_method *m = proto_method_find("tokens.list", PROTO_M_HELPER);
 	struct token_answer failed = {.retries_left = -1};
 
@@ -140,7 +140,7 @@ refresh(struct daemon *d)
 void
 token_cache_wait(struct daemon *d, struct token_waiter *w, token_answer_fn answer)
 {
-	struct token_cache *tc = d->tokens;
+	struct token_cache *tc = d->token_cache;
 	struct token_answer now = {.result = tc->tokens, .retries_left = -1};
 
 	w->answer = answer;
@@ -158,7 +158,7 @@ token_cache_wait(struct daemon *d, struct token_waiter *w, token_answer_fn answe
 void
 token_cache_unwait(struct daemon *d, struct token_waiter *w)
 {
-	struct token_cache *tc = d->tokens;
+	struct token_cache *tc = d->token_cache;
 	struct token_waiter **pw;
 
 	for (pw = &tc->waiters; *pw; pw = &(*pw)->next)
@@ -174,7 +174,7 @@ token_cache_unwait(struct daemon *d, struct token_waiter *w)
 void
 token_cache_invalidate(struct daemon *d)
 {
-	struct token_cache *tc = d->tokens;
+	struct token_cache *tc = d->token_cache;
 
 	json_object_put(tc->tokens);
 	tc->tokens = NULL;
@@ -185,14 +185,14 @@ void
 token_cache_changed(struct daemon *d)
 {
 	token_cache_invalidate(d);
-	d->tokens->announce = true;
+	d->token_cache->announce = true;
 	refresh(d);
 }
 
 static void
 announce(struct daemon *d)
 {
-	struct token_cache *tc = d->tokens;
+	struct token_cache *tc = d->token_cache;
 	struct json_object *p, *list;
 
 	tc->announce = false;
@@ -206,7 +206,7 @@ announce(struct daemon *d)
 void
 token_cache_track_reader(struct daemon *d, const struct cardwatch_event *e)
 {
-	struct token_cache *tc = d->tokens;
+	struct token_cache *tc = d->token_cache;
 	struct reader_state **pr, *r;
 
 	for (pr = &tc->readers; (r = *pr) != NULL; pr = &r->next)
@@ -239,7 +239,7 @@ claiming_module(const struct daemon *d, const char *reader)
 	const struct reader_state *r;
 	size_t i, j, n;
 
-	for (r = d->tokens->readers; r; r = r->next) {
+	for (r = d->token_cache->readers; r; r = r->next) {
 		n = strlen(r->reader);
 		/* Modules name slots after the reader, sometimes with a suffix. */
 		if (r->atr[0] && strncmp(r->reader, reader, n) == 0)
@@ -289,7 +289,7 @@ filter_tokens(const struct daemon *d, struct json_object *result)
 void
 token_cache_refreshed(struct daemon *d, const struct p11_reply *r)
 {
-	struct token_cache *tc = d->tokens;
+	struct token_cache *tc = d->token_cache;
 	struct token_answer a = {r->result, r->err, r->message, r->retries_left};
 
 	tc->refreshing = false;

@@ -58,12 +58,12 @@ static struct daemon D;
 static void
 fresh_daemon(void)
 {
-	token_cache_free(D.tokens);
+	token_cache_free(D.token_cache);
 	config_free(&cfg);
 	config_init(&cfg);
 	memset(&D, 0, sizeof(D));
 	D.cfg = &cfg;
-	TAP_CHECK(token_cache_new(&D.tokens) == 0);
+	TAP_CHECK(token_cache_new(&D.token_cache) == 0);
 	submits = submit_result = broadcasts = 0;
 	json_object_put(last_event);
 	last_event = NULL;
@@ -372,7 +372,7 @@ main(void)
 	int r;
 
 	r = unit_run("test-token-cache", tests, sizeof(tests) / sizeof(tests[0]));
-	token_cache_free(D.tokens);
+	token_cache_free(D.token_cache);
 	config_free(&cfg);
 	json_object_put(last_event);
 	return r;
