@@ -130,6 +130,7 @@ callback_cardbridge(
 			break;
 		r = session_receive(d, s, in, len, lws_is_first_fragment(wsi),
 		    lws_is_final_fragment(wsi), lws_frame_is_binary(wsi), &req);
+		/* session.c only parses: it sits below dispatch.c, which answers through it. */
 		if (req != NULL)
 			dispatch_request(d, s, req); /* transferred */
 		return r;
