@@ -118,15 +118,15 @@ build_request(uint32_t id, const char *method, const char *origin, struct json_o
 	return text;
 }
 
-int
-p11client_submit(struct p11client *c, uint64_t session, const struct proto_id *id,
-    const char *method, const char *origin, struct json_object *params, int timeout_s)
+/* A call for method; NULL when out of memory. */
+static struct call *
+call_new(struct p11client *c, uint64_t session, const struct proto_id *id, const char *method,
+    const char *origin, struct json_object *params, int timeout_s)
 {
-	struct call *call, **tail;
-	uint64_t one = 1;
+	struct call *call;
 
 	if ((call = calloc(1, sizeof(*call))) == NULL)
-		return CB_ERR_ALLOC;
+		return NULL;
 	call->session = session;
 	call->timeout_s = timeout_s;
 	pthread_mutex_lock(&c->lock);
@@ -136,15 +136,55 @@ p11client_submit(struct p11client *c, uint64_t session, const struct proto_id *i
 	    (call->method = strdup(method)) == NULL ||
 	    (call->frame_json = build_request(call->helper_id, method, origin, params)) == NULL) {
 		call_free(call);
-		return CB_ERR_ALLOC;
+		return NULL;
 	}
+	return call;
+}
+
+/* Queue call (taken) last, or first, and wake the client thread. */
+static void
+enqueue(struct p11client *c, struct call *call, bool first)
+{
+	struct call **tail;
+	uint64_t one = 1;
+
 	pthread_mutex_lock(&c->lock);
-	for (tail = &c->queued; *tail; tail = &(*tail)->next)
+	for (tail = &c->queued; *tail && !first; tail = &(*tail)->next)
 		;
+	call->next = *tail;
 	*tail = call; /* transferred */
 	pthread_mutex_unlock(&c->lock);
 	if (write(c->wake_fd, &one, sizeof(one)) < 0)
 		log_warn("p11client: wake-up failed: %s", strerror(errno));
+}
+
+int
+p11client_submit(struct p11client *c, uint64_t session, const struct proto_id *id,
+    const char *method, const char *origin, struct json_object *params, int timeout_s)
+{
+	struct call *call;
+
+	if ((call = call_new(c, session, id, method, origin, params, timeout_s)) == NULL)
+		return CB_ERR_ALLOC;
+	enqueue(c, call, false);
+	return 0;
+}
+
+/*
+ * A new helper's hello goes before the calls queued while there was none
+ * (a page's tokens.list can come before the first helper is spawned): the
+ * helper answers it first, so the service thread knows the modules before
+ * it can answer anything that helper did.
+ */
+int
+p11calls_submit_hello(struct p11client *c)
+{
+	struct call *call;
+
+	call = call_new(c, P11_SESSION_DAEMON, NULL, "hello", "", NULL, c->hello_budget_s);
+	if (call == NULL)
+		return CB_ERR_ALLOC;
+	enqueue(c, call, true);
 	return 0;
 }
 

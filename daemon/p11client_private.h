@@ -75,7 +75,8 @@ void p11proc_drop(
 /* p11client_calls.c */
 void p11_clock(struct timespec *ts);
 long p11_ms_until(const struct timespec *t);
-void p11calls_flush(struct p11client *c); /* queued calls and cancels to the link */
+int p11calls_submit_hello(struct p11client *c); /* first in the queue */
+void p11calls_flush(struct p11client *c);	/* queued calls and cancels to the link */
 int p11calls_answer(struct p11client *c, const char *text, size_t len);
 void p11calls_fail_sent(struct p11client *c, int err, const char *message, uint32_t timed_out);
 int p11calls_next_deadline(struct p11client *c, uint32_t *which);

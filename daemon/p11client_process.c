@@ -113,7 +113,7 @@ p11proc_spawn(struct p11client *c)
 	pthread_mutex_unlock(&c->lock);
 	log_info("started PKCS#11 helper (pid %d)", pid);
 	/* Every helper starts with a hello: the daemon learns the module status. */
-	return p11client_submit(c, P11_SESSION_DAEMON, NULL, "hello", "", NULL, c->hello_budget_s);
+	return p11calls_submit_hello(c);
 }
 
 /* Reap pid if it ends within ms; false if it is still running. */
