@@ -33,7 +33,6 @@
 #include <libwebsockets.h>
 
 #include "daemon/activation.h"
-#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/sdnotify.h"
 #include "daemon/log.h"
@@ -149,7 +148,7 @@ idle_tick(lws_sorted_usec_list_t *sul)
 	struct daemon *d = act.d;
 	time_t now = now_s(), wait;
 
-	if (d->nsessions > 0 || control_clients(d) > 0)
+	if (d->nsessions > 0 || d->control_clients > 0)
 		act.last_busy = now;
 	wait = act.last_busy + d->cfg->idle_exit - now;
 	/* A connection accepted but still in its handshake is not a session yet. */
@@ -159,7 +158,7 @@ idle_tick(lws_sorted_usec_list_t *sul)
 		log_info("socket-activated and idle for %ld s: exiting (systemd starts "
 			 "cardbridged again on the next connection)",
 		    (long)(now - act.last_busy));
-		d->stopping = 1;
+		d->stopping = true;
 		lws_cancel_service(d->context);
 		return;
 	}

@@ -451,11 +451,17 @@ out:
 int
 config_load_defaults(struct cb_config *cfg)
 {
+	return config_load_defaults_from(cfg, SYSCONFDIR "/cardbridge/config.json");
+}
+
+int
+config_load_defaults_from(struct cb_config *cfg, const char *system_file)
+{
 	char path[PATH_MAX];
 	const char *xdg, *home;
 	int r;
 
-	if ((r = config_load_file(cfg, SYSCONFDIR "/cardbridge/config.json", false)) != 0)
+	if ((r = config_load_file(cfg, system_file, false)) != 0)
 		return r;
 	xdg = getenv("XDG_CONFIG_HOME");
 	home = getenv("HOME");

@@ -62,6 +62,8 @@ void config_free(struct cb_config *cfg);
 int config_load_file(struct cb_config *cfg, const char *path, bool must_exist);
 /* Load the system and the user file (XDG). */
 int config_load_defaults(struct cb_config *cfg);
+/* The same with another system file (tests: SYSCONFDIR is fixed at build time). */
+int config_load_defaults_from(struct cb_config *cfg, const char *system_file);
 
 int config_add_origin(struct cb_config *cfg, const char *origin);
 int config_add_listen(struct cb_config *cfg, const char *spec);

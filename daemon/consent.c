@@ -2,7 +2,8 @@
  * consent.c - the user's yes or no for origins nobody allow-listed.
  *
  * Threads: service thread only.  The question is asked at the first card
- * operation, not in the handshake: a page can open sockets without any user
+ * operation, not in the handshake (admission.c only admits the page as
+ * pending): a page can open sockets without any user
  * intent (and a handshake held for two minutes looks like a dead helper),
  * while a card operation follows a click.  Until the answer, requests of
  * that origin are parked here and never reach the helper.
@@ -11,7 +12,11 @@
  * revocable with `cardbridge origins revoke`); "Allow once" lets the
  * connections open right now go on; "Deny" refuses the origin until
  * cardbridged stops (or the user allows it with `cardbridge origins allow`),
- * handshakes included, so a page cannot pester the user.
+ * handshakes included, so a page cannot pester the user.  The decisions
+ * are kept by admission.c; this file asks, and parks requests meanwhile.
+ * It never runs a request: dispatch.c, which runs every request, releases
+ * the parked ones when the answer comes (consent_take_parked), so requests
+ * flow one way, server.c -> dispatch.c -> consent.c.
  */
 #include "config.h"
 
@@ -21,8 +26,8 @@
 
 #include <json-c/json.h>
 
+#include "daemon/admission.h"
 #include "daemon/consent.h"
-#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
@@ -34,7 +39,6 @@ struct consent {
 	struct consent *next;
 	char origin[ORIGIN_MAX];
 	bool asking; /* an origin.confirm is with the helper */
-	bool denied;
 };
 
 static struct consent *
@@ -53,18 +57,8 @@ consent_find(struct daemon *d, const char *origin, bool create)
 	return c;
 }
 
-enum consent_admission
-consent_admit(struct daemon *d, const char *origin)
-{
-	struct consent *c = consent_find(d, origin, false);
-
-	if (c && c->denied)
-		return CONSENT_REFUSE;
-	return d->cfg->ask_unknown_origins ? CONSENT_ASK : CONSENT_REFUSE;
-}
-
 static void
-ask(struct daemon *d, struct consent *c)
+ask_user(struct daemon *d, struct consent *c)
 {
 	struct proto_id id = {.kind = PROTO_ID_STRING, .str = c->origin};
 
@@ -86,7 +80,7 @@ consent_hold(struct daemon *d, struct session *s, struct proto_request *req)
 
 	if (!s->consent_pending)
 		return false;
-	if ((c = consent_find(d, s->origin, true)) == NULL || c->denied) {
+	if (admission_denied(d, s->origin) || (c = consent_find(d, s->origin, true)) == NULL) {
 		if (req->id.kind != PROTO_ID_NONE)
 			session_send_text(d, s,
 			    proto_emit_error(&req->id, CB_ERR_ORIGIN_NOT_ALLOWED,
@@ -109,42 +103,12 @@ consent_hold(struct daemon *d, struct session *s, struct proto_request *req)
 	s->in_flight++;
 	session_touch(d, s);
 	log_info("session %llu: asking the user about %s", (unsigned long long)s->id, s->origin);
-	ask(d, c);
+	ask_user(d, c);
 	return true;
 }
 
-/* Release the parked requests of every pending session of this origin. */
-static void
-resolve(struct daemon *d, const char *origin, int err, const char *message)
-{
-	struct session *s, *next_s;
-	struct parked *p, *next;
-
-	for (s = d->sessions; s; s = next_s) {
-		next_s = s->next;
-		if (!s->consent_pending || strcmp(s->origin, origin) != 0)
-			continue;
-		if (err == 0)
-			s->consent_pending = false;
-		for (p = s->parked, s->parked = NULL; p; p = next) {
-			next = p->next;
-			s->in_flight--;
-			if (err == 0)
-				dispatch_request(d, s, p->req); /* transferred */
-			else {
-				if (p->req->id.kind != PROTO_ID_NONE)
-					session_send_text(
-					    d, s, proto_emit_error(&p->req->id, err, message, -1));
-				proto_request_free(p->req);
-			}
-			free(p);
-		}
-		session_touch(d, s);
-	}
-}
-
-void
-consent_reply(struct daemon *d, struct p11_reply *r)
+const char *
+consent_reply(struct daemon *d, const struct p11_reply *r, int *err, const char **message)
 {
 	struct json_object *v;
 	const char *decision = "";
@@ -152,29 +116,37 @@ consent_reply(struct daemon *d, struct p11_reply *r)
 
 	if (r->rpc_id.kind != PROTO_ID_STRING ||
 	    (c = consent_find(d, r->rpc_id.str, false)) == NULL)
-		return;
+		return NULL;
 	c->asking = false;
+	*err = r->err;
+	*message = r->message;
 	if (r->err != 0) {
 		log_info("consent for %s: no answer (%s)", c->origin, cb_err_reason(r->err));
-		resolve(d, c->origin, r->err, r->message);
-		return;
+		return c->origin;
 	}
 	if (json_object_object_get_ex(r->result, "decision", &v) &&
 	    json_object_is_type(v, json_type_string))
 		decision = json_object_get_string(v);
 	log_info("consent for %s: %s", c->origin, decision);
 	if (strcmp(decision, "always") == 0) {
-		if (control_remember_origin(d, c->origin) != 0)
+		if (admission_user_allow(d, c->origin) != 0)
 			log_warn("could not save %s in the user's allow-list; allowed for now",
 			    c->origin);
-		resolve(d, c->origin, 0, NULL);
-	} else if (strcmp(decision, "once") == 0) {
-		resolve(d, c->origin, 0, NULL);
-	} else {
-		c->denied = true;
-		resolve(d, c->origin, CB_ERR_ORIGIN_NOT_ALLOWED,
-		    "the user did not allow this site to use smart cards");
+	} else if (strcmp(decision, "once") != 0) {
+		admission_deny(d, c->origin);
+		*err = CB_ERR_ORIGIN_NOT_ALLOWED;
+		*message = "the user did not allow this site to use smart cards";
 	}
+	return c->origin;
+}
+
+struct parked *
+consent_take_parked(struct session *s)
+{
+	struct parked *p = s->parked;
+
+	s->parked = NULL;
+	return p;
 }
 
 void

@@ -7,7 +7,7 @@
  * adopts it (any other uid is closed before a byte is read).  Each line is
  * one JSON-RPC 2.0 request parsed with protocol/jsonrpc.h; each answer is
  * one line.  The methods (control_methods.c) report on the daemon and
- * edit the user's origin allow-list; none of them asks for a PIN or changes
+ * edit the user's origin allow-list (admission.c); none of them asks for a PIN or changes
  * a token, and the browser port never serves them.
  */
 #include "config.h"
@@ -30,61 +30,17 @@
 #include "daemon/control_private.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/origins_store.h"
 #include "protocol/cberr.h"
 
 #define CONTROL_MAX_CLIENTS 16
-#define CONTROL_MAX_BACKLOG (4u * 1024 * 1024)
-
-/* Queue one answer line; takes text. */
-void
-control_send(struct control_client *c, char *text)
-{
-	struct outmsg *m;
-	size_t len;
-
-	if (text == NULL)
-		return;
-	len = strlen(text);
-	if (c->out_bytes + len > CONTROL_MAX_BACKLOG ||
-	    (m = malloc(sizeof(*m) + LWS_PRE + len + 1)) == NULL) {
-		free(text);
-		c->closing = true;
-		lws_callback_on_writable(c->wsi);
-		return;
-	}
-	m->next = NULL;
-	m->len = len + 1;
-	memcpy(m->buf + LWS_PRE, text, len);
-	m->buf[LWS_PRE + len] = '\n';
-	free(text);
-	if (c->out_tail)
-		c->out_tail->next = m;
-	else
-		c->out_head = m;
-	c->out_tail = m;
-	c->out_bytes += m->len;
-	lws_callback_on_writable(c->wsi);
-}
 
 static int
 client_writeable(struct control_client *c)
 {
-	struct outmsg *m = c->out_head;
+	int r = msgqueue_write(&c->out, c->wsi, MSGQUEUE_RAW_LINE);
 
-	if (m != NULL) {
-		if (lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_RAW) < (int)m->len)
-			return -1;
-		c->out_head = m->next;
-		if (c->out_head == NULL)
-			c->out_tail = NULL;
-		c->out_bytes -= m->len;
-		free(m);
-		if (c->out_head) {
-			lws_callback_on_writable(c->wsi);
-			return 0;
-		}
-	}
+	if (r != 0)
+		return r < 0 ? -1 : 0;
 	return c->closing ? -1 : 0;
 }
 
@@ -107,7 +63,7 @@ client_admit(struct daemon *d, struct lws *wsi, struct control_client *c)
 		    (unsigned)cred.uid, (int)cred.pid, (unsigned)geteuid());
 		return -1;
 	}
-	if (ctl == NULL || ctl->nclients >= CONTROL_MAX_CLIENTS) {
+	if (ctl == NULL || d->control_clients >= CONTROL_MAX_CLIENTS) {
 		log_warn("control: refused a connection: %d already open", CONTROL_MAX_CLIENTS);
 		return -1;
 	}
@@ -115,7 +71,7 @@ client_admit(struct daemon *d, struct lws *wsi, struct control_client *c)
 	c->admitted = true;
 	c->next = ctl->clients;
 	ctl->clients = c;
-	ctl->nclients++;
+	d->control_clients++;
 	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONTROL_IDLE_TIMEOUT);
 	log_debug("control: connection from pid %d", (int)cred.pid);
 	return 0;
@@ -125,70 +81,39 @@ static void
 client_gone(struct daemon *d, struct control_client *c)
 {
 	struct control_client **pc;
-	struct outmsg *m, *next;
 
 	if (c == NULL || !c->admitted)
 		return;
 	for (pc = &d->control->clients; *pc; pc = &(*pc)->next)
 		if (*pc == c) {
 			*pc = c->next;
-			d->control->nclients--;
+			d->control_clients--;
 			break;
 		}
-	for (m = c->out_head; m; m = next) {
-		next = m->next;
-		free(m);
-	}
+	control_tokens_abandon(d, c);
+	msgqueue_clear(&c->out);
 	proto_id_clear(&c->tokens_id);
-	free(c->rx);
+	rxbuf_free(&c->rx);
 	memset(c, 0, sizeof(*c));
-}
-
-static void
-handle_line(struct daemon *d, struct control_client *c, const char *text, size_t len)
-{
-	struct proto_limits lim = {CONTROL_MAX_LINE, PROTO_DEFAULT_MAX_DEPTH};
-	struct proto_request *req = NULL;
-	struct proto_failure fail;
-
-	if (len > 0 && text[len - 1] == '\r')
-		len--;
-	if (len == 0)
-		return;
-	if (proto_parse_request(text, len, &lim, &req, &fail) != 0) {
-		control_send(c, proto_emit_error(&fail.id, fail.err, fail.detail, -1));
-		proto_failure_clear(&fail);
-		return;
-	}
-	control_dispatch(d, c, req); /* transferred */
 }
 
 static int
 client_receive(struct daemon *d, struct control_client *c, const char *in, size_t len)
 {
 	struct proto_id null_id = {.kind = PROTO_ID_NULL};
-	size_t cap, used;
-	char *nl, *n;
+	size_t used;
+	char *nl;
 
 	if (!c->admitted || c->closing)
 		return 0;
-	if (c->rxlen + len > c->rxcap) {
-		for (cap = c->rxcap ? c->rxcap : 4096; cap < c->rxlen + len; cap *= 2)
-			;
-		if ((n = realloc(c->rx, cap)) == NULL)
-			return -1;
-		c->rx = n;
-		c->rxcap = cap;
+	if (rxbuf_append(&c->rx, in, len) != 0)
+		return -1;
+	while (!c->closing && (nl = memchr(c->rx.data, '\n', c->rx.len)) != NULL) {
+		used = (size_t)(nl - c->rx.data) + 1;
+		control_handle_line(d, c, c->rx.data, used - 1);
+		rxbuf_consume(&c->rx, used);
 	}
-	memcpy(c->rx + c->rxlen, in, len);
-	c->rxlen += len;
-	while (!c->closing && (nl = memchr(c->rx, '\n', c->rxlen)) != NULL) {
-		used = (size_t)(nl - c->rx) + 1;
-		handle_line(d, c, c->rx, used - 1);
-		memmove(c->rx, c->rx + used, c->rxlen - used);
-		c->rxlen -= used;
-	}
-	if (!c->closing && c->rxlen > CONTROL_MAX_LINE) {
+	if (!c->closing && c->rx.len > CONTROL_MAX_LINE) {
 		control_send(c, proto_emit_error(&null_id, CB_ERR_TOO_LARGE,
 				    "a request line is longer than 64 KiB", -1));
 		c->closing = true;
@@ -214,11 +139,6 @@ callback_control(
 		return c && c->admitted ? client_writeable(c) : -1;
 	case LWS_CALLBACK_RAW_CLOSE:
 		client_gone(d, c);
-		break;
-	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		/* The helper may have answered a token refresh. */
-		if (d->control)
-			control_tokens_poll(d);
 		break;
 	default:
 		break;
@@ -334,18 +254,10 @@ control_start(struct daemon *d)
 {
 	const char *conf = d->cfg->control_socket;
 	struct control *ctl;
-	char *store_path;
-	int r;
 
 	if ((ctl = calloc(1, sizeof(*ctl))) == NULL)
 		return CB_ERR_ALLOC;
-	ctl->context = d->context;
 	d->control = ctl;
-	store_path = origins_store_default_path();
-	r = origins_store_load(&ctl->user_origins, store_path);
-	free(store_path);
-	if (r != 0)
-		return r;
 	if (conf != NULL && conf[0] == '\0')
 		return 0; /* "controlSocket": "" turns it off */
 	ctl->path = conf ? strdup(conf) : default_path();
@@ -366,28 +278,7 @@ control_stop(struct daemon *d)
 	if (ctl == NULL)
 		return;
 	/* lws closed every client (RAW_CLOSE) and unlinked the socket already. */
-	origins_store_free(ctl->user_origins);
 	free(ctl->path);
 	free(ctl);
 	d->control = NULL;
-}
-
-bool
-control_origin_allowed(const struct daemon *d, const char *origin)
-{
-	return d->control != NULL && origins_store_contains(d->control->user_origins, origin);
-}
-
-int
-control_clients(const struct daemon *d)
-{
-	return d->control ? d->control->nclients : 0;
-}
-
-int
-control_remember_origin(struct daemon *d, const char *origin)
-{
-	if (d->control == NULL)
-		return CB_ERR_CONFIG;
-	return origins_store_add(d->control->user_origins, origin);
 }

@@ -1,6 +1,6 @@
 /*
  * control.h - the control socket for the "cardbridge" command-line tool,
- * and the user's origin allow-list it edits.
+ * which also edits the user's origin allow-list (kept by admission.c).
  *
  * A UNIX socket ($XDG_RUNTIME_DIR/cardbridge/control by default, directory
  * 0700, socket 0600) on which the same uid, checked with SO_PEERCRED, sends
@@ -21,7 +21,7 @@ struct daemon;
 
 /*
  * Service thread, after the listeners exist and before the event loop:
- * load the user's allow-list and open the control socket.  A control
+ * open the control socket.  A control
  * socket that cannot be opened (no XDG_RUNTIME_DIR, another cardbridged
  * answering on it) is logged and skipped; only allocation failures and a
  * socket directory owned by someone else are errors.
@@ -30,15 +30,6 @@ int control_start(struct daemon *d);
 
 /* After lws_context_destroy(): free everything; lws has removed the socket. */
 void control_stop(struct daemon *d);
-
-/* Admission: did the user allow this origin with "cardbridge origins allow"? */
-bool control_origin_allowed(const struct daemon *d, const char *origin);
-
-/* Control connections open now (socket activation counts them as activity). */
-/* "Always allow" in the consent dialog: add to the user's allow-list file. */
-int control_remember_origin(struct daemon *d, const char *origin);
-
-int control_clients(const struct daemon *d);
 
 /* NULL, or a method whose control binding is missing or has no row. */
 const char *control_check_bindings(void);

@@ -1,10 +1,11 @@
 /*
- * control_methods.c - the methods of the control socket, one table row each
- * (like dispatch.c for the browser port).
+ * control_methods.c - the requests of the control socket and their
+ * answers: one table row per method (like dispatch.c for the browser
+ * port), and the queueing of each answer line.
  *
  * Runs on the lws service thread and reads struct daemon directly.
  * control.origins.allow / revoke edit only the user's list
- * (origins_store.c): the administrator's origins, from configuration files
+ * (admission.c, origins_store.c): the administrator's origins, from configuration files
  * and --allow-origin, can neither be revoked nor shadowed from here.
  * Nothing here may ask for a PIN, change a token, or be reachable from the
  * browser port.
@@ -15,19 +16,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 #include <libwebsockets.h>
 
 #include "daemon/activation.h"
+#include "daemon/admission.h"
 #include "daemon/control.h"
 #include "daemon/control_private.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/origins_store.h"
 #include "daemon/p11client.h"
+#include "daemon/token_cache.h"
 #include "protocol/cberr.h"
 #include "protocol/origin.h"
 #include "protocol/methods.h"
@@ -39,13 +41,16 @@ struct control_binding {
 	control_fn handler;
 };
 
-static time_t
-now_s(void)
+/* Queue one answer line; takes text. */
+void
+control_send(struct control_client *c, char *text)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec;
+	if (text == NULL)
+		return;
+	if (msgqueue_push(&c->out, c->wsi, MSGQUEUE_RAW_LINE, text, CONTROL_MAX_BACKLOG) != 0) {
+		c->closing = true;
+		lws_callback_on_writable(c->wsi);
+	}
 }
 
 static void
@@ -76,25 +81,15 @@ admin_origins(const struct daemon *d)
 	return a;
 }
 
-static bool
-admin_allows(const struct daemon *d, const char *origin)
-{
-	size_t i;
-
-	for (i = 0; i < d->cfg->norigins; i++)
-		if (strcmp(d->cfg->origins[i], origin) == 0)
-			return true;
-	return false;
-}
-
 static struct json_object *
 origins_object(const struct daemon *d)
 {
 	struct json_object *o = json_object_new_object();
-	const char *file = origins_store_path(d->control->user_origins);
+	const struct origins_store *user = admission_user_origins(d);
+	const char *file = origins_store_path(user);
 
 	json_object_object_add(o, "administrator", admin_origins(d));
-	json_object_object_add(o, "user", origins_store_list(d->control->user_origins));
+	json_object_object_add(o, "user", origins_store_list(user));
 	json_object_object_add(o, "userFile", file ? json_object_new_string(file) : NULL);
 	return o;
 }
@@ -126,8 +121,8 @@ handle_status(struct daemon *d, struct control_client *c, struct proto_request *
 {
 	struct json_object *r = json_object_new_object(), *tokens = NULL;
 
-	if (d->tokens)
-		json_object_object_get_ex(d->tokens, "tokens", &tokens);
+	if (token_cache_get(d) != NULL)
+		json_object_object_get_ex(token_cache_get(d), "tokens", &tokens);
 	json_object_object_add(r, "name", json_object_new_string("cardbridge"));
 	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
@@ -156,54 +151,56 @@ tokens_finish(struct control_client *c, struct json_object *result, int err, con
 		reply_error(c, &c->tokens_id, err, detail);
 	proto_id_clear(&c->tokens_id);
 	c->waiting_tokens = false;
+	lws_sul_cancel(&c->tokens_deadline);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONTROL_IDLE_TIMEOUT);
 }
 
+/* The token cache's answer to control.tokens. */
 static void
-tokens_tick(lws_sorted_usec_list_t *sul)
+tokens_answer(struct daemon *d, struct token_waiter *w, const struct token_answer *a)
 {
-	struct control *ctl = lws_container_of(sul, struct control, tokens_sul);
-	struct daemon *d = lws_context_user(ctl->context);
+	struct control_client *c = lws_container_of(w, struct control_client, tokens_wait);
 
-	control_tokens_poll(d);
+	/* A failed refresh (the helper restarting, say) gets one more try. */
+	if (a->err != 0 && c->tokens_retries++ < 1) {
+		token_cache_wait(d, w, tokens_answer);
+		return;
+	}
+	if (a->err == 0)
+		tokens_finish(c, a->result, 0, NULL);
+	else
+		tokens_finish(c, NULL, CB_ERR_MODULE_ERROR,
+		    "the token list could not be read; see the cardbridged log");
+}
+
+/* control.tokens' own budget (its row in protocol/methods.c) ran out. */
+static void
+tokens_deadline_passed(lws_sorted_usec_list_t *sul)
+{
+	struct control_client *c = lws_container_of(sul, struct control_client, tokens_deadline);
+	struct daemon *d = lws_context_user(lws_get_context(c->wsi));
+
+	token_cache_unwait(d, &c->tokens_wait);
+	tokens_finish(c, NULL, CB_ERR_TIMEOUT, "the PKCS#11 helper did not answer");
 }
 
 void
-control_tokens_poll(struct daemon *d)
+control_tokens_abandon(struct daemon *d, struct control_client *c)
 {
-	struct control *ctl = d->control;
-	struct control_client *c;
-	bool waiting = false;
-	time_t now = now_s();
-
-	for (c = ctl->clients; c; c = c->next) {
-		if (!c->waiting_tokens)
-			continue;
-		if (d->tokens != NULL) {
-			tokens_finish(c, d->tokens, 0, NULL);
-			continue;
-		}
-		/* Over without a cache: failed, or a card event came in between. */
-		if (!d->tokens_refreshing && c->tokens_retries++ < 1)
-			dispatch_refresh_tokens(d);
-		if (!d->tokens_refreshing)
-			tokens_finish(c, NULL, CB_ERR_MODULE_ERROR,
-			    "the token list could not be read; see the cardbridged log");
-		else if (now >= c->tokens_deadline)
-			tokens_finish(c, NULL, CB_ERR_TIMEOUT, "the PKCS#11 helper did not answer");
-		else
-			waiting = true;
-	}
-	if (waiting)
-		lws_sul_schedule(
-		    ctl->context, 0, &ctl->tokens_sul, tokens_tick, 100 * LWS_US_PER_MS);
+	if (!c->waiting_tokens)
+		return;
+	token_cache_unwait(d, &c->tokens_wait);
+	lws_sul_cancel(&c->tokens_deadline);
+	c->waiting_tokens = false;
 }
 
 static void
 handle_tokens(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
-	if (d->tokens != NULL) {
-		reply_result(c, &req->id, json_object_get(d->tokens));
+	int budget = config_budget_s(d->cfg, proto_method_find(req->method, PROTO_M_CONTROL));
+
+	if (token_cache_get(d) != NULL) {
+		reply_result(c, &req->id, json_object_get(token_cache_get(d)));
 		return;
 	}
 	if (c->waiting_tokens) {
@@ -216,11 +213,11 @@ handle_tokens(struct daemon *d, struct control_client *c, struct proto_request *
 	}
 	c->waiting_tokens = true;
 	c->tokens_retries = 0;
-	c->tokens_deadline =
-	    now_s() + config_budget_s(d->cfg, proto_method_find(req->method, PROTO_M_CONTROL));
 	lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
-	dispatch_refresh_tokens(d); /* the same refresh tokens.list triggers */
-	control_tokens_poll(d);
+	lws_sul_schedule(lws_get_context(c->wsi), 0, &c->tokens_deadline, tokens_deadline_passed,
+	    (lws_usec_t)budget * LWS_US_PER_SEC);
+	/* The same refresh tokens.list waits for; may answer at once. */
+	token_cache_wait(d, &c->tokens_wait, tokens_answer);
 }
 
 static void
@@ -252,23 +249,23 @@ change_result(const char *origin, bool allowed, bool changed, const char *source
 static void
 handle_origins_allow(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
-	struct origins_store *st = d->control->user_origins;
-	const char *origin;
+	const char *origin, *path;
+	enum admission_source source;
 	char detail[160];
 	int r;
 
 	if ((origin = origin_param(c, req)) == NULL)
 		return;
-	if (admin_allows(d, origin) || origins_store_contains(st, origin)) {
+	if ((source = admission_source(d, origin)) != ADMISSION_NOT_ALLOWED) {
 		reply_result(c, &req->id,
-		    change_result(
-			origin, true, false, admin_allows(d, origin) ? "administrator" : "user"));
+		    change_result(origin, true, false,
+			source == ADMISSION_ADMINISTRATOR ? "administrator" : "user"));
 		return;
 	}
-	if ((r = origins_store_add(st, origin)) != 0) {
+	if ((r = admission_user_allow(d, origin)) != 0) {
+		path = origins_store_path(admission_user_origins(d));
 		snprintf(detail, sizeof(detail), "could not save %s: %s",
-		    origins_store_path(st) ? origins_store_path(st)
-					   : "(no XDG_CONFIG_HOME or HOME)",
+		    path ? path : "(no XDG_CONFIG_HOME or HOME)",
 		    r == CB_ERR_SYSTEM ? strerror(errno) : cb_err_str(r));
 		log_warn("control: allowing %s failed: %s", origin, detail);
 		reply_error(c, &req->id, r == CB_ERR_SYSTEM ? CB_ERR_INTERNAL : r, detail);
@@ -296,35 +293,36 @@ close_sessions_of(struct daemon *d, const char *origin)
 static void
 handle_origins_revoke(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
-	struct origins_store *st = d->control->user_origins;
 	struct json_object *result;
-	const char *origin;
+	const char *origin, *path;
+	enum admission_source source;
 	char detail[200];
 	int r, closed;
 
 	if ((origin = origin_param(c, req)) == NULL)
 		return;
-	if (admin_allows(d, origin)) {
+	if ((source = admission_source(d, origin)) == ADMISSION_ADMINISTRATOR) {
 		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS,
 		    "this origin is allowed by the "
 		    "administrator (a configuration file or --allow-origin); the cardbridge "
 		    "tool cannot revoke it");
 		return;
 	}
-	if (!origins_store_contains(st, origin)) {
+	if (source != ADMISSION_USER) {
 		reply_error(c, &req->id, CB_ERR_INVALID_PARAMS,
 		    "this origin is not in your "
 		    "allow-list");
 		return;
 	}
-	r = origins_store_remove(st, origin); /* gone from memory even if not saved */
+	r = admission_user_revoke(d, origin); /* gone from memory even if not saved */
 	closed = close_sessions_of(d, origin);
 	log_info("control: the user revoked origin %s (%d connection(s) closed)", origin, closed);
 	if (r != 0) {
+		path = origins_store_path(admission_user_origins(d));
 		snprintf(detail, sizeof(detail),
 		    "revoked until cardbridged stops, but could not "
 		    "save %s: %s",
-		    origins_store_path(st) ? origins_store_path(st) : "(no file)", strerror(errno));
+		    path ? path : "(no file)", strerror(errno));
 		reply_error(c, &req->id, CB_ERR_INTERNAL, detail);
 		return;
 	}
@@ -353,8 +351,8 @@ control_check_bindings(void)
 	return proto_bindings_check(names, sizeof(bindings) / sizeof(bindings[0]), PROTO_M_CONTROL);
 }
 
-void
-control_dispatch(struct daemon *d, struct control_client *c, struct proto_request *req)
+static void
+run_request(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
 	const struct proto_method *m;
 	char why[PROTO_PARAMS_WHY_MAX];
@@ -375,4 +373,23 @@ control_dispatch(struct daemon *d, struct control_client *c, struct proto_reques
 			bindings[i].handler(d, c, req);
 out:
 	proto_request_free(req);
+}
+
+void
+control_handle_line(struct daemon *d, struct control_client *c, const char *text, size_t len)
+{
+	struct proto_limits lim = {CONTROL_MAX_LINE, PROTO_DEFAULT_MAX_DEPTH};
+	struct proto_request *req = NULL;
+	struct proto_failure fail;
+
+	if (len > 0 && text[len - 1] == '\r')
+		len--;
+	if (len == 0)
+		return;
+	if (proto_parse_request(text, len, &lim, &req, &fail) != 0) {
+		control_send(c, proto_emit_error(&fail.id, fail.err, fail.detail, -1));
+		proto_failure_clear(&fail);
+		return;
+	}
+	run_request(d, c, req); /* transferred */
 }

@@ -3,6 +3,16 @@
  *
  * Everything in struct daemon and struct session is touched only by the lws
  * service thread, except where a field names its lock.
+ *
+ * The files of daemon/ call each other in one direction only
+ * (tests/test-layering.py), from the event loop down:
+ *   main.c -> server.c (lws callbacks, start and stop)
+ *   server.c -> dispatch.c -> consent.c -> admission.c -> origins_store.c
+ *   control.c -> control_methods.c -> token_cache.c, admission.c, activation.c
+ *   dispatch.c, token_cache.c, consent.c -> session.c -> msgqueue.c
+ *   ... -> p11client*.c, cardwatch.c, conf.c, log.c
+ * The ways back up are function pointers: lws callbacks, the answer
+ * functions of token waiters, and the wake-up callbacks of the threads.
  */
 #ifndef CB_DAEMON_H
 #define CB_DAEMON_H
@@ -13,6 +23,7 @@
 #include <time.h>
 
 #include "daemon/conf.h"
+#include "daemon/msgqueue.h"
 #include "protocol/jsonrpc.h"
 #include "protocol/origin.h"
 
@@ -23,18 +34,15 @@ struct p11client;
 struct control;
 struct cardwatch;
 
-struct outmsg {
-	struct outmsg *next;
-	size_t len;
-	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes */
-};
-
 struct parked {
 	struct parked *next;
 	struct proto_request *req;
 };
 
 struct consent;
+struct admission;
+struct page_waiter;
+struct token_cache;
 
 struct session {
 	struct session *next, *prev; /* daemon's list of established sessions */
@@ -44,29 +52,15 @@ struct session {
 	int in_flight;
 	bool subscribed;
 	bool registered;
-	time_t idle_armed;     /* when the idle timeout was last armed; 0: not */
-	bool consent_pending;  /* origin not allow-listed: ask first (consent.c) */
-	struct parked *parked; /* requests waiting for the user's answer */
-	struct outmsg *out_head, *out_tail;
-	size_t out_bytes;
-	char *rx; /* fragments of the message being received */
-	size_t rxlen, rxcap;
+	time_t idle_armed;		 /* when the idle timeout was last armed; 0: not */
+	bool consent_pending;		 /* origin not allow-listed: ask first (consent.c) */
+	struct parked *parked;		 /* requests waiting for the user's answer */
+	struct page_waiter *token_waits; /* tokens.list calls waiting for the cache */
+	struct msgqueue out;
+	struct rxbuf rx; /* fragments of the message being received */
 	bool rx_too_large;
 	int close_code; /* nonzero: close after the queue drains */
 	char close_reason[64];
-};
-
-/* The card in each reader, from the card watcher (for the module-by-ATR choice). */
-struct reader_state {
-	struct reader_state *next;
-	char reader[128];
-	char atr[2 * 33 + 1]; /* empty: no card */
-};
-
-struct waiter {
-	struct waiter *next;
-	uint64_t session;
-	struct proto_id id;
 };
 
 struct daemon {
@@ -74,22 +68,16 @@ struct daemon {
 	struct lws_context *context;
 	struct p11client *p11;
 	struct cardwatch *watch;
-	bool announce_tokens; /* send tokensChanged after the next refresh */
 	struct session *sessions;
 	int nsessions;
+	int control_clients; /* open control connections (control.c); activity for activation.c */
 	uint64_t next_session_id;
-	struct json_object *modules; /* from the helper's hello */
-	struct json_object *tokens;  /* cached tokens.list result, NULL when stale */
-	bool tokens_refreshing;
-	unsigned tokens_generation;  /* bumped by every invalidation */
-	unsigned refresh_generation; /* generation the running refresh started at */
-	struct waiter *token_waiters;
-	struct control *control;
-	struct consent *consents;
-	struct reader_state *readers;
-	    /* per-origin answers and dialogs (consent.c) */ /* control socket and user allow-list
-								(control.c) */
-	volatile int stopping;
+	struct json_object *modules;	 /* from the helper's hello */
+	struct token_cache *token_cache; /* tokens.list result and its waiters (token_cache.c) */
+	struct admission *admission;	 /* allow-lists and denied origins (admission.c) */
+	struct control *control;	 /* control socket (control.c) */
+	struct consent *consents;	 /* per-origin dialogs (consent.c) */
+	bool stopping; /* end the event loop (signals.c, activation.c's idle exit) */
 };
 
 /* session.c */
@@ -99,9 +87,12 @@ struct session *session_find(struct daemon *d, uint64_t id);
 void session_register(struct daemon *d, struct session *s);
 void session_unregister(struct daemon *d, struct session *s);
 void session_touch(struct daemon *d, struct session *s);
+/* A complete, well-formed message sets *req (the caller takes it); errors are answered here. */
 int session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,
-    bool final, bool binary);
+    bool final, bool binary, struct proto_request **req);
 int session_writeable(struct daemon *d, struct session *s);
+/* Send an event to every subscribed session; takes params. */
+void session_broadcast_event(struct daemon *d, struct json_object *params);
 
 /* dispatch.c */
 void dispatch_request(struct daemon *d, struct session *s, struct proto_request *req);
@@ -110,7 +101,6 @@ void dispatch_session_gone(struct daemon *d, struct session *s);
 void dispatch_free(struct daemon *d);
 void dispatch_card_events(struct daemon *d);
 struct json_object *dispatch_method_names(void);
-void dispatch_refresh_tokens(struct daemon *d); /* for control.tokens */
 /* NULL, or a method whose page binding is missing or has no row. */
 const char *dispatch_check_bindings(void);
 

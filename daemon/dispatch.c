@@ -5,8 +5,8 @@
  * Runs on the lws service thread.  Every row names its params schema; a
  * request is checked against it before anything else happens.  Token work
  * is handed to the helper and the thread returns to the event loop at once.
- * tokens.list is served from a cache that card events and token-changing
- * operations invalidate, so a page never makes the helper re-probe a card.
+ * tokens.list is served from the token cache (token_cache.c), which card
+ * events and token-changing operations invalidate.
  */
 #include "config.h"
 
@@ -21,7 +21,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
-#include "protocol/atr.h"
+#include "daemon/token_cache.h"
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
 
@@ -161,61 +161,59 @@ handle_events_subscribe(
 	reply_result(d, s, &req->id, r);
 }
 
-/* Send an event to every subscribed session; takes params. */
-static void
-broadcast_event(struct daemon *d, struct json_object *params)
-{
-	struct session *s;
-
-	for (s = d->sessions; s; s = s->next)
-		if (s->subscribed && !s->close_code)
-			session_send_text(d, s, proto_emit_event(json_object_get(params)));
-	json_object_put(params);
-}
+/* A page's tokens.list waiting for the token cache; on the session's list. */
+struct page_waiter {
+	struct token_waiter w; /* first: the cache hands back &w */
+	struct page_waiter *next;
+	uint64_t session;
+	struct proto_id id;
+};
 
 static void
-refresh_tokens(struct daemon *d)
+answer_page_waiter(struct daemon *d, struct token_waiter *w, const struct token_answer *a)
 {
-	if (d->tokens_refreshing)
-		return;
-	const struct proto_method *m = proto_method_find("tokens.list", PROTO_M_HELPER);
+	struct page_waiter *pw = (struct page_waiter *)w, **pp;
+	struct session *s = session_find(d, pw->session);
 
-	if (p11client_submit(d->p11, P11_SESSION_DAEMON, NULL, m->name, "", NULL,
-		config_budget_s(d->cfg, m)) == 0) {
-		d->tokens_refreshing = true;
-		d->refresh_generation = d->tokens_generation;
+	if (s != NULL) {
+		for (pp = &s->token_waits; *pp; pp = &(*pp)->next)
+			if (*pp == pw) {
+				*pp = pw->next;
+				break;
+			}
+		s->in_flight--;
+		session_touch(d, s);
+		if (a->err == 0)
+			reply_result(d, s, &pw->id, json_object_get(a->result));
+		else
+			reply_error(d, s, &pw->id, a->err, a->message, a->retries_left);
 	}
-}
-
-/* The control socket's control.tokens starts the same refresh (control_methods.c). */
-void
-dispatch_refresh_tokens(struct daemon *d)
-{
-	refresh_tokens(d);
+	proto_id_clear(&pw->id);
+	free(pw);
 }
 
 static void
 handle_tokens_list(
     struct daemon *d, struct session *s, struct proto_request *req, const struct proto_method *row)
 {
-	struct waiter *w;
+	struct page_waiter *pw;
 
-	if (d->tokens != NULL) {
-		reply_result(d, s, &req->id, json_object_get(d->tokens));
+	if (token_cache_get(d) != NULL) {
+		reply_result(d, s, &req->id, json_object_get(token_cache_get(d)));
 		return;
 	}
 	if (begin_helper_call(d, s, &req->id) != 0)
 		return;
-	if ((w = calloc(1, sizeof(*w))) == NULL || proto_id_copy(&w->id, &req->id) != 0) {
-		free(w);
+	if ((pw = calloc(1, sizeof(*pw))) == NULL || proto_id_copy(&pw->id, &req->id) != 0) {
+		free(pw);
 		s->in_flight--;
 		reply_error(d, s, &req->id, CB_ERR_ALLOC, NULL, -1);
 		return;
 	}
-	w->session = s->id;
-	w->next = d->token_waiters;
-	d->token_waiters = w;
-	refresh_tokens(d);
+	pw->session = s->id;
+	pw->next = s->token_waits;
+	s->token_waits = pw;
+	token_cache_wait(d, &pw->w, answer_page_waiter); /* may answer at once */
 	(void)row;
 }
 
@@ -244,142 +242,6 @@ out:
 	proto_request_free(req);
 }
 
-/* Answer every page waiting for the token list, from the cache or with err. */
-static void
-answer_token_waiters(struct daemon *d, const struct p11_reply *r)
-{
-	struct waiter *w, *next;
-	struct session *s;
-
-	for (w = d->token_waiters; w; w = next) {
-		next = w->next;
-		if ((s = session_find(d, w->session)) != NULL) {
-			s->in_flight--;
-			session_touch(d, s);
-			if (r->err == 0)
-				reply_result(d, s, &w->id, json_object_get(d->tokens));
-			else
-				reply_error(d, s, &w->id, r->err, r->message, r->retries_left);
-		}
-		proto_id_clear(&w->id);
-		free(w);
-	}
-	d->token_waiters = NULL;
-}
-
-static void
-invalidate_tokens(struct daemon *d)
-{
-	json_object_put(d->tokens);
-	d->tokens = NULL;
-	d->tokens_generation++;
-}
-
-/* The token view changed under us: refresh it, then tell subscribers. */
-static void
-tokens_changed(struct daemon *d)
-{
-	invalidate_tokens(d);
-	d->announce_tokens = true;
-	refresh_tokens(d);
-}
-
-static void
-announce_tokens(struct daemon *d)
-{
-	struct json_object *p, *list;
-
-	d->announce_tokens = false;
-	p = json_object_new_object();
-	json_object_object_add(p, "type", json_object_new_string("tokensChanged"));
-	if (json_object_object_get_ex(d->tokens, "tokens", &list))
-		json_object_object_add(p, "tokens", json_object_get(list));
-	broadcast_event(d, p);
-}
-
-/* Keep d->readers in step with the card watcher's events. */
-static void
-track_reader(struct daemon *d, const struct cardwatch_event *e)
-{
-	struct reader_state **pr, *r;
-
-	for (pr = &d->readers; (r = *pr) != NULL; pr = &r->next)
-		if (strcmp(r->reader, e->reader) == 0)
-			break;
-	if (e->type == CW_READER_REMOVED) {
-		if (r) {
-			*pr = r->next;
-			free(r);
-		}
-		return;
-	}
-	if (r == NULL) {
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return;
-		snprintf(r->reader, sizeof(r->reader), "%s", e->reader);
-		r->next = d->readers;
-		d->readers = r;
-	}
-	if (e->type == CW_CARD_INSERTED)
-		snprintf(r->atr, sizeof(r->atr), "%s", e->atr);
-	else if (e->type == CW_CARD_REMOVED)
-		r->atr[0] = '\0';
-}
-
-/* The configured module whose ATR patterns claim the card in this reader, or NULL. */
-static const char *
-claiming_module(const struct daemon *d, const char *reader)
-{
-	const struct reader_state *r;
-	size_t i, j, n;
-
-	for (r = d->readers; r; r = r->next) {
-		n = strlen(r->reader);
-		/* Modules name slots after the reader, sometimes with a suffix. */
-		if (r->atr[0] && strncmp(r->reader, reader, n) == 0)
-			break;
-	}
-	if (r == NULL)
-		return NULL;
-	for (i = 0; i < d->cfg->nmodules; i++)
-		for (j = 0; j < d->cfg->modules[i].natrs; j++)
-			if (atr_matches(d->cfg->modules[i].atrs[j], r->atr))
-				return d->cfg->modules[i].path;
-	return NULL;
-}
-
-/*
- * Module by ATR: when a configured module claims the card in a reader (e.g.
- * a vendor module for cards OpenSC cannot drive), other modules' tokens in
- * that reader are hidden.  The helper's "module" field is internal.
- */
-static void
-filter_tokens(struct daemon *d, struct json_object *result)
-{
-	struct json_object *list, *kept, *t, *v;
-	const char *module, *reader, *claim;
-	size_t i;
-
-	if (!json_object_object_get_ex(result, "tokens", &list) ||
-	    !json_object_is_type(list, json_type_array) || (kept = json_object_new_array()) == NULL)
-		return;
-	for (i = 0; i < json_object_array_length(list); i++) {
-		t = json_object_array_get_idx(list, i);
-		module =
-		    json_object_object_get_ex(t, "module", &v) ? json_object_get_string(v) : "";
-		reader =
-		    json_object_object_get_ex(t, "reader", &v) ? json_object_get_string(v) : "";
-		claim = claiming_module(d, reader);
-		if (claim != NULL && strcmp(claim, module) != 0) {
-			log_debug("token in %s hidden: its card belongs to %s", reader, claim);
-			continue;
-		}
-		json_object_object_del(t, "module");
-		json_object_array_add(kept, json_object_get(t));
-	}
-	json_object_object_add(result, "tokens", kept); /* replaces list */
-}
-
 void
 dispatch_card_events(struct daemon *d)
 {
@@ -389,17 +251,54 @@ dispatch_card_events(struct daemon *d)
 	if ((list = cardwatch_take(d->watch)) == NULL)
 		return;
 	for (e = list; e; e = e->next) {
-		track_reader(d, e);
+		token_cache_track_reader(d, e);
 		p = json_object_new_object();
 		json_object_object_add(
 		    p, "type", json_object_new_string(cardwatch_type_name(e->type)));
 		json_object_object_add(p, "reader", json_object_new_string(e->reader));
 		if (e->atr[0])
 			json_object_object_add(p, "atr", json_object_new_string(e->atr));
-		broadcast_event(d, p);
+		session_broadcast_event(d, p);
 	}
 	cardwatch_event_free(list);
-	tokens_changed(d);
+	token_cache_changed(d);
+}
+
+/*
+ * The user answered the consent dialog for an origin: the parked requests
+ * of its pending sessions go on, or get the error.  This is here, not in
+ * consent.c, because dispatch.c runs every request: consent.c only parks
+ * them and records the answer, so it never calls back into dispatch.
+ */
+static void
+release_parked(struct daemon *d, const struct p11_reply *r)
+{
+	struct session *s, *next_s;
+	struct parked *p, *next;
+	const char *origin, *message = NULL;
+	int err = 0;
+
+	if ((origin = consent_reply(d, r, &err, &message)) == NULL)
+		return;
+	for (s = d->sessions; s; s = next_s) {
+		next_s = s->next;
+		if (!s->consent_pending || strcmp(s->origin, origin) != 0)
+			continue;
+		if (err == 0)
+			s->consent_pending = false;
+		for (p = consent_take_parked(s); p; p = next) {
+			next = p->next;
+			s->in_flight--;
+			if (err == 0)
+				dispatch_request(d, s, p->req); /* transferred */
+			else {
+				reply_error(d, s, &p->req->id, err, message, -1);
+				proto_request_free(p->req);
+			}
+			free(p);
+		}
+		session_touch(d, s);
+	}
 }
 
 /* Answers meant for the daemon itself. */
@@ -413,37 +312,17 @@ daemon_reply(struct daemon *d, struct p11_reply *r)
 			json_object_put(d->modules);
 			d->modules = json_object_get(mods);
 		}
-		invalidate_tokens(d);
+		token_cache_invalidate(d);
 		return;
 	}
 	if (strcmp(r->method, "tokens.list") == 0) {
-		d->tokens_refreshing = false;
-		if (r->err == 0)
-			filter_tokens(d, r->result);
-		if (r->err != 0)
-			log_warn("token list refresh failed: %s", cb_err_reason(r->err));
-		else if (d->refresh_generation == d->tokens_generation) {
-			json_object_put(d->tokens);
-			d->tokens = json_object_get(r->result);
-		}
-		/* Waiters asked before the change: this answer is as new as they need. */
-		if (r->err == 0 && d->tokens == NULL) {
-			d->tokens = json_object_get(r->result);
-			answer_token_waiters(d, r);
-			json_object_put(d->tokens);
-			d->tokens = NULL;
-		} else
-			answer_token_waiters(d, r);
-		if (d->tokens == NULL && d->announce_tokens)
-			refresh_tokens(d); /* changed again meanwhile */
-		else if (d->announce_tokens && d->tokens)
-			announce_tokens(d);
+		token_cache_refreshed(d, r);
 		return;
 	}
 	if (strcmp(r->method, "tokensChanged") == 0)
-		tokens_changed(d);
+		token_cache_changed(d);
 	if (strcmp(r->method, "origin.confirm") == 0)
-		consent_reply(d, r);
+		release_parked(d, r);
 }
 
 void
@@ -463,11 +342,11 @@ dispatch_replies(struct daemon *d)
 		}
 		row = proto_method_find(r->method, PROTO_M_HELPER);
 		if (row && (row->flags & PROTO_M_CHANGES_TOKEN))
-			invalidate_tokens(d);
+			token_cache_invalidate(d);
 		if (r->err == CB_ERR_MODULE_ERROR || r->err == CB_ERR_CARD_REMOVED ||
 		    r->err == CB_ERR_TOKEN_NOT_PRESENT || r->err == CB_ERR_PIN_INCORRECT ||
 		    r->err == CB_ERR_PIN_LOCKED)
-			invalidate_tokens(d);
+			token_cache_invalidate(d);
 		if ((s = session_find(d, r->session)) == NULL)
 			continue; /* the page left; drop the answer */
 		s->in_flight--;
@@ -486,40 +365,24 @@ dispatch_replies(struct daemon *d)
 void
 dispatch_session_gone(struct daemon *d, struct session *s)
 {
-	struct waiter **pw, *w;
+	struct page_waiter *pw, *next;
 
-	for (pw = &d->token_waiters; (w = *pw) != NULL;) {
-		if (w->session == s->id) {
-			*pw = w->next;
-			proto_id_clear(&w->id);
-			free(w);
-		} else
-			pw = &w->next;
+	for (pw = s->token_waits, s->token_waits = NULL; pw; pw = next) {
+		next = pw->next;
+		token_cache_unwait(d, &pw->w);
+		proto_id_clear(&pw->id);
+		free(pw);
 	}
 	consent_session_gone(d, s);
-	if (s->in_flight > 0)
+	/* While stopping, lws closes what is left after the helper link is gone. */
+	if (s->in_flight > 0 && d->p11 != NULL)
 		p11client_cancel_session(d->p11, s->id);
 }
 
 void
 dispatch_free(struct daemon *d)
 {
-	struct waiter *w, *next;
-
-	for (w = d->token_waiters; w; w = next) {
-		next = w->next;
-		proto_id_clear(&w->id);
-		free(w);
-	}
-	d->token_waiters = NULL;
-	json_object_put(d->tokens);
 	json_object_put(d->modules);
-	d->tokens = d->modules = NULL;
+	d->modules = NULL;
 	consent_free(d);
-	while (d->readers) {
-		struct reader_state *gone = d->readers;
-
-		d->readers = gone->next;
-		free(gone);
-	}
 }

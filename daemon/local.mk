@@ -5,10 +5,15 @@ daemon_cardbridged_SOURCES = \
 	daemon/conf.c daemon/conf.h \
 	daemon/log.c daemon/log.h \
 	daemon/server.c daemon/session.c daemon/dispatch.c \
-	daemon/p11client.c daemon/p11client.h \
+	daemon/msgqueue.c daemon/msgqueue.h \
+	daemon/token_cache.c daemon/token_cache.h \
+	daemon/p11client.c daemon/p11client.h daemon/p11client_private.h \
+	daemon/p11client_calls.c daemon/p11client_process.c daemon/p11client_link.c \
 	daemon/cardwatch.c daemon/cardwatch.h \
+	daemon/admission.c daemon/admission.h \
 	daemon/consent.c daemon/consent.h \
 	daemon/sdnotify.c daemon/sdnotify.h \
+	daemon/signals.c daemon/signals.h \
 	daemon/activation.c daemon/activation.h \
 	daemon/control.c daemon/control.h daemon/control_private.h daemon/control_methods.c \
 	daemon/origins_store.c daemon/origins_store.h

@@ -30,7 +30,12 @@ void origins_store_free(struct origins_store *st);
 
 bool origins_store_contains(const struct origins_store *st, const char *origin);
 
-/* Add (must be valid and canonical) and save; on failure nothing changes. */
+/*
+ * Add (must be valid and canonical: else CB_ERR_INVALID_PARAMS and nothing
+ * changes) and save.  When the file cannot be written (CB_ERR_SYSTEM, errno
+ * set) the origin stays allowed in memory until cardbridged stops: the
+ * user's answer holds, and the file keeps what it had.
+ */
 int origins_store_add(struct origins_store *st, const char *origin);
 
 /*

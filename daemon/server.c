@@ -3,16 +3,18 @@
  * frames in and out, and wake-ups from other threads.
  *
  * Admission happens in LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION, before any
- * other work: the Host header must name loopback with our port (DNS
- * rebinding) and the Origin must be allow-listed exactly.  A refused
- * handshake gets HTTP 403 and a log line; nothing else happens.
- * Only this thread calls lws; the p11client thread wakes it with
- * lws_cancel_service() and we drain its queue in EVENT_WAIT_CANCELLED.
+ * other work: admission.c decides on the Host and Origin headers (loopback
+ * with our port; an allow-listed origin, or one the user is to be asked
+ * about), then the subprotocol and the connection limit are checked here.
+ * A refused handshake gets HTTP 403 (503 over the limit) and a log line;
+ * nothing else happens.
+ * Only this thread calls lws; the p11client and card watcher threads wake
+ * it with lws_cancel_service() and we drain their queues in
+ * EVENT_WAIT_CANCELLED.  SIGTERM and SIGINT reach the loop through
+ * signals.c's eventfd.
  */
 #include "config.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +23,18 @@
 #include <libwebsockets.h>
 
 #include "daemon/activation.h"
+#include "daemon/admission.h"
 #include "daemon/cardwatch.h"
-#include "daemon/consent.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/sdnotify.h"
+#include "daemon/signals.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
+#include "daemon/token_cache.h"
 #include "protocol/cberr.h"
 
 #define SUBPROTOCOL "cardbridge.v1"
-
-static struct daemon *the_daemon; /* for the signal handler only */
 
 void
 server_wake(void *arg)
@@ -41,17 +43,6 @@ server_wake(void *arg)
 
 	if (d->context)
 		lws_cancel_service(d->context);
-}
-
-static bool
-origin_allowed(const struct daemon *d, const char *origin)
-{
-	size_t i;
-
-	for (i = 0; i < d->cfg->norigins; i++)
-		if (strcmp(d->cfg->origins[i], origin) == 0)
-			return true;
-	return control_origin_allowed(d, origin); /* "cardbridge origins allow" */
 }
 
 static int
@@ -85,24 +76,16 @@ admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subproto
 {
 	char origin[ORIGIN_MAX + 1] = "", host[128] = "";
 	int port = activation_vhost_port(lws_get_vhost(wsi));
-	struct origin parsed;
 	const char *why;
+	bool ask;
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) >= (int)sizeof(origin) ||
 	    lws_hdr_total_length(wsi, WSI_TOKEN_HOST) >= (int)sizeof(host))
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "oversized header", "", "");
 	lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
 	lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
-	if (!origin_host_is_loopback(host, port))
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "Host is not loopback (DNS rebinding?)",
-		    origin, host);
-	if (origin[0] == '\0')
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "no Origin header", origin, host);
-	if (origin_parse(origin, &parsed, &why) != 0 || !origin_is_acceptable(&parsed, &why))
-		return refuse(
-		    wsi, HTTP_STATUS_FORBIDDEN, "malformed or unacceptable Origin", origin, host);
-	if (!origin_allowed(d, origin) && consent_admit(d, origin) == CONSENT_REFUSE)
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed", origin, host);
+	if (admission_check(d, origin, host, port, &ask, &why) != 0)
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, why, origin, host);
 	if (!offers_subprotocol(subprotocol))
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "subprotocol cardbridge.v1 not requested",
 		    origin, host);
@@ -111,7 +94,7 @@ admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subproto
 		    wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections", origin, host);
 	memset(s, 0, sizeof(*s));
 	snprintf(s->origin, sizeof(s->origin), "%s", origin);
-	s->consent_pending = !origin_allowed(d, origin);
+	s->consent_pending = ask;
 	return 0;
 }
 
@@ -120,7 +103,9 @@ callback_cardbridge(
     struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct daemon *d = lws_context_user(lws_get_context(wsi));
+	struct proto_request *req;
 	struct session *s = user;
+	int r;
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -136,13 +121,19 @@ callback_cardbridge(
 			log_info("session %llu: closed", (unsigned long long)s->id);
 			dispatch_session_gone(d, s);
 			session_unregister(d, s);
+			if (d->nsessions == 0)
+				activation_idle_check(d);
 		}
 		break;
 	case LWS_CALLBACK_RECEIVE:
 		if (s->close_code)
 			break;
-		return session_receive(d, s, in, len, lws_is_first_fragment(wsi),
-		    lws_is_final_fragment(wsi), lws_frame_is_binary(wsi));
+		r = session_receive(d, s, in, len, lws_is_first_fragment(wsi),
+		    lws_is_final_fragment(wsi), lws_frame_is_binary(wsi), &req);
+		/* session.c only parses: it sits below dispatch.c, which answers through it. */
+		if (req != NULL)
+			dispatch_request(d, s, req); /* transferred */
+		return r;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return session_writeable(d, s);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -178,17 +169,6 @@ lws_log_bridge(int level, const char *line)
 	       : level == LLL_WARN ? LOG_LVL_WARN
 				   : LOG_LVL_DEBUG,
 	    "%s", buf);
-}
-
-static void
-on_signal(int sig)
-{
-	if (the_daemon) {
-		the_daemon->stopping = 1;
-		if (the_daemon->context)
-			lws_cancel_service(the_daemon->context);
-	}
-	(void)sig;
 }
 
 static struct lws_protocols protocols[] = {
@@ -249,7 +229,6 @@ server_run(struct daemon *d)
 {
 	struct lws_context_creation_info info;
 	struct timespec until, t;
-	sigset_t stop_signals;
 	int r = 0;
 
 	lws_set_log_level(LLL_ERR | LLL_WARN | (log_get_level() >= LOG_LVL_DEBUG ? LLL_NOTICE : 0),
@@ -265,19 +244,13 @@ server_run(struct daemon *d)
 		log_error("cannot create the WebSocket context");
 		return CB_ERR_SYSTEM;
 	}
-	the_daemon = d;
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	/* A mask inherited from whoever started us must not make us unstoppable. */
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGTERM);
-	sigaddset(&stop_signals, SIGINT);
-	pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
+	if ((r = signals_start(d)) != 0)
+		goto out;
 	r = activation_start(d, protocols); /* > 0: systemd passed the listeners */
 	if (r == 0)
 		r = create_vhosts(d);
-	if (r < 0 || (r = activation_check_loopback()) != 0 || (r = control_start(d)) != 0)
+	if (r < 0 || (r = activation_check_loopback()) != 0 || (r = admission_start(d)) != 0 ||
+	    (r = control_start(d)) != 0 || (r = token_cache_new(&d->token_cache)) != 0)
 		goto out;
 	if ((r = p11client_start(&d->p11, d->cfg, server_wake, d)) != 0)
 		goto out;
@@ -304,10 +277,13 @@ out:
 	d->watch = NULL;
 	p11client_stop(d->p11);
 	d->p11 = NULL;
+	signals_stop();
 	lws_context_destroy(d->context);
 	d->context = NULL;
 	control_stop(d);
 	dispatch_free(d);
-	the_daemon = NULL;
+	admission_stop(d);
+	token_cache_free(d->token_cache);
+	d->token_cache = NULL;
 	return r;
 }

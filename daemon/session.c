@@ -1,5 +1,8 @@
 /*
  * session.c - one browser connection: receive, parse, queue answers.
+ * The parsed request goes back to server.c, which hands it to dispatch.c:
+ * this file is below dispatch.c (dispatch answers through it), so it never
+ * calls dispatch itself.
  *
  * Runs on the lws service thread only.  A session never blocks: answers
  * are queued and written from LWS_CALLBACK_SERVER_WRITEABLE, one message
@@ -13,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
 #include <libwebsockets.h>
 
-#include "daemon/activation.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
@@ -39,8 +42,6 @@ session_register(struct daemon *d, struct session *s)
 void
 session_unregister(struct daemon *d, struct session *s)
 {
-	struct outmsg *m, *next;
-
 	if (!s->registered)
 		return;
 	if (s->prev)
@@ -51,18 +52,11 @@ session_unregister(struct daemon *d, struct session *s)
 		s->next->prev = s->prev;
 	s->registered = false;
 	d->nsessions--;
-	for (m = s->out_head; m; m = next) {
-		next = m->next;
-		free(m);
-	}
-	s->out_head = s->out_tail = NULL;
-	free(s->rx);
-	s->rx = NULL;
+	msgqueue_clear(&s->out);
+	rxbuf_free(&s->rx);
 	/* After a burst of connections, give glibc's freed heap back to the system. */
-	if (d->nsessions == 0) {
+	if (d->nsessions == 0)
 		malloc_trim(0);
-		activation_idle_check(d);
-	}
 }
 
 struct session *
@@ -113,56 +107,25 @@ session_close(struct session *s, int code, const char *reason)
 int
 session_send_text(struct daemon *d, struct session *s, char *text)
 {
-	struct outmsg *m;
-	size_t len;
+	int r;
 
-	if (text == NULL)
-		return CB_ERR_ALLOC;
-	len = strlen(text);
-	if (s->out_bytes + len > SESSION_MAX_BACKLOG) {
+	r = msgqueue_push(&s->out, s->wsi, MSGQUEUE_WS_TEXT, text, SESSION_MAX_BACKLOG);
+	if (r == CB_ERR_TOO_LARGE) {
 		log_warn("session %llu (%s): answers not read, closing", (unsigned long long)s->id,
 		    s->origin);
-		free(text);
 		session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "answers not read");
-		return CB_ERR_TOO_LARGE;
 	}
-	if ((m = malloc(sizeof(*m) + LWS_PRE + len)) == NULL) {
-		free(text);
-		return CB_ERR_ALLOC;
-	}
-	m->next = NULL;
-	m->len = len;
-	memcpy(m->buf + LWS_PRE, text, len);
-	free(text);
-	if (s->out_tail)
-		s->out_tail->next = m;
-	else
-		s->out_head = m;
-	s->out_tail = m;
-	s->out_bytes += len;
-	lws_callback_on_writable(s->wsi);
 	(void)d;
-	return 0;
+	return r;
 }
 
 int
 session_writeable(struct daemon *d, struct session *s)
 {
-	struct outmsg *m = s->out_head;
+	int r = msgqueue_write(&s->out, s->wsi, MSGQUEUE_WS_TEXT);
 
-	if (m != NULL) {
-		if (lws_write(s->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
-			return -1;
-		s->out_head = m->next;
-		if (s->out_head == NULL)
-			s->out_tail = NULL;
-		s->out_bytes -= m->len;
-		free(m);
-		if (s->out_head) {
-			lws_callback_on_writable(s->wsi);
-			return 0;
-		}
-	}
+	if (r != 0)
+		return r < 0 ? -1 : 0;
 	if (s->close_code) {
 		lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
 		    (unsigned char *)s->close_reason, strlen(s->close_reason));
@@ -172,56 +135,54 @@ session_writeable(struct daemon *d, struct session *s)
 	return 0;
 }
 
+void
+session_broadcast_event(struct daemon *d, struct json_object *params)
+{
+	struct session *s;
+
+	for (s = d->sessions; s; s = s->next)
+		if (s->subscribed && !s->close_code)
+			session_send_text(d, s, proto_emit_event(json_object_get(params)));
+	json_object_put(params);
+}
+
+/* Parse a complete message: *req, or an error answer (and *req NULL). */
 static void
-handle_message(struct daemon *d, struct session *s, const char *text, size_t len)
+parse_message(
+    struct daemon *d, struct session *s, const char *text, size_t len, struct proto_request **req)
 {
 	struct proto_limits lim = {d->cfg->max_message, d->cfg->max_depth};
-	struct proto_request *req = NULL;
 	struct proto_failure fail;
 
-	if (proto_parse_request(text, len, &lim, &req, &fail) != 0) {
+	if (proto_parse_request(text, len, &lim, req, &fail) != 0) {
 		log_debug("session %llu: refused a message: %s: %s", (unsigned long long)s->id,
 		    cb_err_reason(fail.err), fail.detail);
 		/* Notifications get no answer, even a broken one: JSON-RPC 2.0 4.1. */
 		session_send_text(d, s, proto_emit_error(&fail.id, fail.err, fail.detail, -1));
 		proto_failure_clear(&fail);
-		return;
+		*req = NULL;
 	}
-	dispatch_request(d, s, req); /* transferred */
 }
 
 /* Collect fragments; parse once the message is complete. */
 int
 session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,
-    bool final, bool binary)
+    bool final, bool binary, struct proto_request **req)
 {
-	size_t cap;
-	char *n;
-
+	*req = NULL;
 	if (binary) {
 		session_close(
 		    s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary frames are not accepted");
 		return 0;
 	}
 	if (first) {
-		s->rxlen = 0;
+		s->rx.len = 0;
 		s->rx_too_large = false;
 	}
-	if (!s->rx_too_large && s->rxlen + len > d->cfg->max_message)
+	if (!s->rx_too_large && s->rx.len + len > d->cfg->max_message)
 		s->rx_too_large = true;
-	if (!s->rx_too_large && len > 0) {
-		if (s->rxlen + len > s->rxcap) {
-			cap = s->rxcap ? s->rxcap : 4096;
-			while (cap < s->rxlen + len)
-				cap *= 2;
-			if ((n = realloc(s->rx, cap)) == NULL)
-				return -1;
-			s->rx = n;
-			s->rxcap = cap;
-		}
-		memcpy(s->rx + s->rxlen, in, len);
-		s->rxlen += len;
-	}
+	if (!s->rx_too_large && rxbuf_append(&s->rx, in, len) != 0)
+		return -1;
 	if (!final)
 		return 0;
 	session_touch(d, s);
@@ -235,13 +196,8 @@ session_receive(struct daemon *d, struct session *s, const void *in, size_t len,
 		session_close(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 		return 0;
 	}
-	handle_message(d, s, s->rx ? s->rx : "", s->rxlen);
+	parse_message(d, s, s->rx.data ? s->rx.data : "", s->rx.len, req);
 	/* Keep small buffers for the next message; give big ones back. */
-	if (s->rxcap > 65536) {
-		free(s->rx);
-		s->rx = NULL;
-		s->rxcap = 0;
-	}
-	s->rxlen = 0;
+	rxbuf_reset(&s->rx, 65536);
 	return 0;
 }

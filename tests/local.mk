@@ -214,3 +214,29 @@ tests_test_tokenlist_SOURCES = tests/test-tokenlist.c $(test_pkcs11_token) pkcs1
 tests_test_tokenlist_CFLAGS = $(test_pkcs11_cflags)
 tests_test_tokenlist_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-tokenlist
+# Unit tests of daemon/'s pure parts (issue 11): each links the daemon files
+# it tests, in a temporary HOME and XDG_CONFIG_HOME (tests/daemon-unit.h).
+check_PROGRAMS += tests/test-conf
+tests_test_conf_SOURCES = tests/test-conf.c tests/tap.h tests/daemon-unit.h daemon/conf.c \
+	daemon/log.c
+tests_test_conf_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_conf_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+TESTS += tests/test-conf
+check_PROGRAMS += tests/test-origins-store
+tests_test_origins_store_SOURCES = tests/test-origins-store.c tests/tap.h tests/daemon-unit.h \
+	daemon/origins_store.c daemon/log.c
+tests_test_origins_store_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_origins_store_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+TESTS += tests/test-origins-store
+check_PROGRAMS += tests/test-token-cache
+tests_test_token_cache_SOURCES = tests/test-token-cache.c tests/tap.h tests/daemon-unit.h \
+	daemon/token_cache.c daemon/conf.c daemon/log.c
+tests_test_token_cache_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_token_cache_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+TESTS += tests/test-token-cache
+check_PROGRAMS += tests/test-admission
+tests_test_admission_SOURCES = tests/test-admission.c tests/tap.h tests/daemon-unit.h \
+	daemon/admission.c daemon/origins_store.c daemon/conf.c daemon/log.c
+tests_test_admission_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_test_admission_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+TESTS += tests/test-admission

@@ -91,17 +91,29 @@ def teardown():
 
 # --- our daemons, by executable path ------------------------------------
 
+def parent_of(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def our_daemons():
-    pids = []
+    """Our cardbridged processes, by executable path.  A child cardbridged
+    forks to start its PKCS#11 helper (posix_spawn) runs cardbridged's
+    executable too until its exec: that is not a second daemon, and counting
+    it made "exactly one daemon" fail now and then under load."""
+    pids = set()
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             if os.readlink("/proc/%s/exe" % name) == T["daemon"]:
-                pids.append(int(name))
+                pids.add(int(name))
         except OSError:
             continue
-    return sorted(pids)
+    return sorted(pid for pid in pids if parent_of(pid) not in pids)
 
 
 def stop_daemons(timeout=15):
@@ -385,6 +397,28 @@ def test_status_reports_the_running_daemon():
     assert s["socketActivated"] is False
     assert s["origins"]["administrator"] == [ORIGIN]
     assert s["version"] == hello()["version"]
+
+
+def test_tokens_waits_for_a_refresh_then_answers_from_the_cache():
+    # The installed daemon looks for its helper in the configured libexecdir,
+    # not in the temporary prefix: give it the build tree's.
+    stop_daemons()
+    proc = subprocess.Popen([T["daemon"], "--foreground", "--helper", cbtest.HELPER],
+                            env=T["env"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_for(control_answers, what="the control socket")
+        assert status_json()["tokens"] is None      # nothing read yet: the cache is stale
+        p = cli("--json", "tokens")
+        assert p.returncode == 0, p.stderr
+        first = json.loads(p.stdout)
+        assert isinstance(first["tokens"], list), first
+        p = cli("--json", "tokens")
+        assert p.returncode == 0 and json.loads(p.stdout) == first, p.stdout
+        assert status_json()["tokens"] == first["tokens"]
+    finally:
+        stop_daemons()
+        proc.wait(timeout=20)
 
 
 def test_control_socket_is_private():

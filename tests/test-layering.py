@@ -136,7 +136,5 @@ def test_cli_files_call_each_other_in_one_direction():
     check("cli")
 
 
-# Loops still being taken apart (issue 11); remove the mark with the loop.
-test_daemon_files_call_each_other_in_one_direction.todo = "daemon/ loop (issue 11)"
 
 tap.run(globals())
