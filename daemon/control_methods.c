@@ -343,12 +343,7 @@ static const struct control_binding bindings[] = {
 const char *
 control_check_bindings(void)
 {
-	const char *names[sizeof(bindings) / sizeof(bindings[0])];
-	size_t i;
-
-	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
-		names[i] = bindings[i].method;
-	return proto_bindings_check(names, sizeof(bindings) / sizeof(bindings[0]), PROTO_M_CONTROL);
+	return PROTO_BINDINGS_CHECK(bindings, PROTO_M_CONTROL);
 }
 
 static void
@@ -356,7 +351,6 @@ run_request(struct daemon *d, struct control_client *c, struct proto_request *re
 {
 	const struct proto_method *m;
 	char why[PROTO_PARAMS_WHY_MAX];
-	size_t i;
 	int r;
 
 	if ((m = proto_method_find(req->method, PROTO_M_CONTROL)) == NULL) {
@@ -368,9 +362,7 @@ run_request(struct daemon *d, struct control_client *c, struct proto_request *re
 		goto out;
 	}
 	log_debug("control: %s", m->name);
-	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
-		if (strcmp(bindings[i].method, m->name) == 0)
-			bindings[i].handler(d, c, req);
+	bindings[PROTO_BINDING_INDEX(bindings, m->name)].handler(d, c, req);
 out:
 	proto_request_free(req);
 }

@@ -54,23 +54,7 @@ static const struct page_binding {
 const char *
 dispatch_check_bindings(void)
 {
-	const char *names[sizeof(bindings) / sizeof(bindings[0])];
-	size_t i;
-
-	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
-		names[i] = bindings[i].method;
-	return proto_bindings_check(names, sizeof(bindings) / sizeof(bindings[0]), PROTO_M_PAGE);
-}
-
-static page_handler
-binding_of(const struct proto_method *m)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
-		if (strcmp(bindings[i].method, m->name) == 0)
-			return bindings[i].handler;
-	return NULL;
+	return PROTO_BINDINGS_CHECK(bindings, PROTO_M_PAGE);
 }
 
 struct json_object *
@@ -237,7 +221,7 @@ dispatch_request(struct daemon *d, struct session *s, struct proto_request *req)
 	/* An origin nobody allow-listed may only say hello until the user answers. */
 	if ((m->flags & PROTO_M_CONSENT) && consent_hold(d, s, req))
 		return; /* transferred */
-	binding_of(m)(d, s, req, m);
+	bindings[PROTO_BINDING_INDEX(bindings, m->name)].handler(d, s, req, m);
 out:
 	proto_request_free(req);
 }

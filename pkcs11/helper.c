@@ -86,23 +86,7 @@ static const struct binding {
 static request_handler
 binding_of(const struct proto_method *m)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
-		if (strcmp(bindings[i].method, m->name) == 0)
-			return bindings[i].handler;
-	return NULL;
-}
-
-static const char *
-check_bindings(void)
-{
-	const char *names[sizeof(bindings) / sizeof(bindings[0])];
-	size_t i;
-
-	for (i = 0; i < sizeof(bindings) / sizeof(bindings[0]); i++)
-		names[i] = bindings[i].method;
-	return proto_bindings_check(names, sizeof(bindings) / sizeof(bindings[0]), PROTO_M_HELPER);
+	return bindings[PROTO_BINDING_INDEX(bindings, m->name)].handler;
 }
 
 /* Fill in the envelope fields of req from its parsed root. */
@@ -331,7 +315,7 @@ main(int argc, char **argv)
 	size_t nmodules;
 
 	parse_args(argc, argv, modules, &nmodules);
-	if ((bad = check_bindings()) != NULL) {
+	if ((bad = PROTO_BINDINGS_CHECK(bindings, PROTO_M_HELPER)) != NULL) {
 		helper_log(
 		    CB_LOG_ERROR, "method %s has no handler, or a handler has no method", bad);
 		return 1;

@@ -369,20 +369,38 @@ proto_method_client_timeout_ms(const struct proto_method *m)
 	return (s + PROTO_CLIENT_GRACE_S) * 1000L;
 }
 
+/* The i-th name of a table of bindings (see methods.h). */
+static const char *
+binding_name(const char *const *first, size_t stride, size_t i)
+{
+	return *(const char *const *)((const char *)first + i * stride);
+}
+
+size_t
+proto_binding_index(const char *const *first, size_t n, size_t stride, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < n; i++)
+		if (strcmp(binding_name(first, stride, i), name) == 0)
+			return i;
+	return n;
+}
+
 const char *
-proto_bindings_check(const char *const *names, size_t n, unsigned port)
+proto_bindings_check(const char *const *first, size_t n, size_t stride, unsigned port)
 {
 	const struct proto_method *m;
 	size_t i, bound;
 
 	for (i = 0; i < n; i++)
-		if (proto_method_find(names[i], port) == NULL)
-			return names[i];
+		if (proto_method_find(binding_name(first, stride, i), port) == NULL)
+			return binding_name(first, stride, i);
 	for (m = proto_methods; m->name != NULL; m++) {
 		if (!(m->flags & port))
 			continue;
 		for (i = 0, bound = 0; i < n; i++)
-			bound += strcmp(names[i], m->name) == 0;
+			bound += strcmp(binding_name(first, stride, i), m->name) == 0;
 		if (bound != 1)
 			return m->name;
 	}

@@ -88,11 +88,22 @@ int proto_method_check(
 long proto_method_client_timeout_ms(const struct proto_method *m);
 
 /*
- * Handler binding: each process lists {name, handler} for the rows it
- * serves.  Returns NULL when every row with a flag in port has exactly one
- * binding and every binding names such a row; else the offending name.
+ * Handler binding: each process lists {method name, handler, ...} for the
+ * rows it serves, in a table whose rows begin with `const char *method`.
+ * proto_bindings_check() returns NULL when every row of protocol/methods.c
+ * with a flag in port has exactly one binding and every binding names such
+ * a row, else the offending name; a process checks at start-up and then
+ * finds a row's binding with proto_binding_index() (n when there is none).
  */
-const char *proto_bindings_check(const char *const *names, size_t n, unsigned port);
+const char *proto_bindings_check(const char *const *first, size_t n, size_t stride, unsigned port);
+size_t proto_binding_index(const char *const *first, size_t n, size_t stride, const char *name);
+
+#define PROTO_BINDINGS_CHECK(table, port)                                                          \
+	proto_bindings_check(                                                                      \
+	    &(table)[0].method, sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), (port))
+#define PROTO_BINDING_INDEX(table, name)                                                           \
+	proto_binding_index(                                                                       \
+	    &(table)[0].method, sizeof(table) / sizeof((table)[0]), sizeof((table)[0]), (name))
 
 /* The params object's string member name, or NULL when absent. */
 const char *proto_param_string(struct json_object *params, const char *name);

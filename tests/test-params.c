@@ -399,25 +399,31 @@ test_lookups_honour_the_port(void)
 	TAP_CHECK(proto_method_find(NULL, PROTO_M_PAGE) == NULL);
 }
 
+struct binding {
+	const char *method;
+	int handler;
+};
+
 static void
 test_bindings_must_cover_exactly_the_rows_of_their_port(void)
 {
-	static const char *const control[] = {"control.status", "control.tokens",
-	    "control.origins.list", "control.origins.allow", "control.origins.revoke"};
-	static const char *const missing[] = {"control.status"};
-	static const char *const twice[] = {"control.status", "control.tokens",
-	    "control.origins.list", "control.origins.allow", "control.origins.revoke",
-	    "control.status"};
-	static const char *const foreign[] = {"control.status", "control.tokens",
-	    "control.origins.list", "control.origins.allow", "control.origins.revoke",
-	    "keys.generate"};
+	static const struct binding control[] = {{"control.status", 1}, {"control.tokens", 2},
+	    {"control.origins.list", 3}, {"control.origins.allow", 4},
+	    {"control.origins.revoke", 5}};
+	static const struct binding missing[] = {{"control.status", 1}};
+	static const struct binding twice[] = {{"control.status", 1}, {"control.tokens", 2},
+	    {"control.origins.list", 3}, {"control.origins.allow", 4},
+	    {"control.origins.revoke", 5}, {"control.status", 6}};
+	static const struct binding foreign[] = {{"control.status", 1}, {"control.tokens", 2},
+	    {"control.origins.list", 3}, {"control.origins.allow", 4},
+	    {"control.origins.revoke", 5}, {"keys.generate", 6}};
 
-	TAP_CHECK(proto_bindings_check(control, ARRAY_SIZE(control), PROTO_M_CONTROL) == NULL);
-	TAP_CHECK(proto_bindings_check(missing, ARRAY_SIZE(missing), PROTO_M_CONTROL) != NULL);
-	TAP_CHECK(strcmp(proto_bindings_check(twice, ARRAY_SIZE(twice), PROTO_M_CONTROL),
-		      "control.status") == 0);
-	TAP_CHECK(strcmp(proto_bindings_check(foreign, ARRAY_SIZE(foreign), PROTO_M_CONTROL),
-		      "keys.generate") == 0);
+	TAP_CHECK(PROTO_BINDINGS_CHECK(control, PROTO_M_CONTROL) == NULL);
+	TAP_CHECK(PROTO_BINDINGS_CHECK(missing, PROTO_M_CONTROL) != NULL);
+	TAP_CHECK(strcmp(PROTO_BINDINGS_CHECK(twice, PROTO_M_CONTROL), "control.status") == 0);
+	TAP_CHECK(strcmp(PROTO_BINDINGS_CHECK(foreign, PROTO_M_CONTROL), "keys.generate") == 0);
+	TAP_CHECK(control[PROTO_BINDING_INDEX(control, "control.origins.allow")].handler == 4);
+	TAP_CHECK(PROTO_BINDING_INDEX(control, "keys.generate") == ARRAY_SIZE(control));
 }
 
 static void
