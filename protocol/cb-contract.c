@@ -62,6 +62,8 @@ syntax_name(enum proto_syntax s)
 		return "origin";
 	case PROTO_S_IDENTIFIER:
 		return "identifier";
+	case PROTO_S_HEX:
+		return "hex";
 	}
 	return "?";
 }

@@ -30,6 +30,9 @@ struct json_object;
 #define PROTO_DEFAULT_PROMPT_TIMEOUT 120 /* seconds a dialog waits for the user */
 #define PROTO_DEFAULT_TIMEOUT_S 120	 /* a token read, and a method a client does not know */
 #define PROTO_CLIENT_GRACE_S 10		 /* a client waits this much longer than the daemon */
+#define PROTO_KEY_ID_MAX_HEX 128	 /* hex digits of a CKA_ID: 64 bytes */
+#define PROTO_SERIAL_MAX_HEX 128	 /* hex digits of a certificate's serial number */
+#define PROTO_ISSUER_MAX 2048		 /* bytes of an issuer's name as RFC 2253 text */
 
 enum proto_method_flags {
 	PROTO_M_PAGE = 1 << 0,		/* pages may call it over the WebSocket */
