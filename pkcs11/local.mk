@@ -25,7 +25,14 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/keygen.c \
 	pkcs11/x509.h pkcs11/x509.c \
 	pkcs11/certs.c \
-	pkcs11/certlist.c
+	pkcs11/certlist.c \
+	pkcs11/opensc_conf.h pkcs11/opensc_conf.c \
+	pkcs11/token_manage.h pkcs11/token_manage.c \
+	pkcs11/pin_new.c \
+	pkcs11/pins.c \
+	pkcs11/objects.h pkcs11/objects.c \
+	pkcs11/keylist.c \
+	pkcs11/objects_delete.c
 pkcs11_cardbridge_pkcs11_helper_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(P11KIT_CFLAGS) $(ASSUAN_CFLAGS)
 pkcs11_cardbridge_pkcs11_helper_LDADD = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \

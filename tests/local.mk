@@ -78,6 +78,12 @@ EXTRA_DIST += tests/tap.py tests/cbtest.py tests/pki.py tests/softhsm.py tests/f
 TESTS += tests/test-pin.py
 EXTRA_DIST += tests/test-pin.py
 
+# Card management (issue 13): PINs changed, unblocked and set, keys and
+# certificates deleted, from a page and from `cardbridge card`; SoftHSM2,
+# then the virtual OpenPGP and IsoApplet cards.
+TESTS += tests/test-manage.py tests/test-card-manage.py
+EXTRA_DIST += tests/test-manage.py tests/test-card-manage.py
+
 # The dialogs in the user's language, and po/ (msgfmt --check, every marked
 # text translated); po/local.mk passes the gettext tools and catalogs.
 TESTS += tests/test-i18n.py
@@ -210,7 +216,8 @@ TESTS += tests/test-pubkey
 
 check_PROGRAMS += tests/test-tokenlist
 tests_test_tokenlist_SOURCES = tests/test-tokenlist.c $(test_pkcs11_token) pkcs11/tokenlist.c \
-	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
+	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c pkcs11/token_manage.h \
+	pkcs11/token_manage.c pkcs11/opensc_conf.h pkcs11/opensc_conf.c
 tests_test_tokenlist_CFLAGS = $(test_pkcs11_cflags)
 tests_test_tokenlist_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-tokenlist
