@@ -169,7 +169,7 @@ login_pin_pad(struct token_session *s, CK_USER_TYPE user, const struct pin_promp
  */
 static int
 login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, const char *error,
-    char *again, size_t again_size)
+    char *again, size_t again_size, struct secret **keep)
 {
 	struct pin_prompt prompt = {
 	    .operation = operation,
@@ -201,7 +201,10 @@ login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, co
 			return r;
 		}
 		rv = s->funcs->C_Login(s->handle, user, (CK_UTF8CHAR_PTR)pin->data, pin->len);
-		secret_free(pin);
+		if (keep != NULL && rv == CKR_OK)
+			*keep = pin; /* transferred: the caller sends it once more */
+		else
+			secret_free(pin);
 	}
 	/* Already logged in can only be a login of ours whose C_Logout failed. */
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
@@ -233,13 +236,16 @@ login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, co
 }
 
 int
-login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
+login_as_keeping(
+    struct token_session *s, CK_USER_TYPE user, const char *operation, struct secret **keep)
 {
 	char again[REQUEST_MESSAGE_MAX] = "";
 	const char *shown;
 	int r, prompt;
 
-	if (s->logged_in && s->user == user)
+	if (keep != NULL)
+		*keep = NULL;
+	if (s->logged_in && s->user == user && keep == NULL)
 		return 0;
 	token_session_logout(s);
 	if ((r = login_check_pin(s->req, s->token, user)) != 0)
@@ -248,7 +254,7 @@ login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
 		return 0;
 	shown = pin_warning(s->token->info.flags, user, false);
 	for (prompt = 1;; prompt++) {
-		r = login_once(s, user, operation, shown, again, sizeof(again));
+		r = login_once(s, user, operation, shown, again, sizeof(again), keep);
 		if ((r != CB_ERR_PIN_INCORRECT && r != CB_ERR_PIN_INVALID) || prompt == PROMPTS_MAX)
 			return r;
 		if (r == CB_ERR_PIN_INCORRECT)
@@ -258,6 +264,12 @@ login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
 		helper_log(CB_LOG_INFO, "request %llu: %s, asking again (%d of %d)",
 		    (unsigned long long)s->req->id, cb_err_reason(r), prompt + 1, PROMPTS_MAX);
 	}
+}
+
+int
+login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
+{
+	return login_as_keeping(s, user, operation, NULL);
 }
 
 int

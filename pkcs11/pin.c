@@ -23,9 +23,8 @@
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 
-/* "<origin> asks to <operation> on the token ...", then the closing sentence. */
-static void
-describe(char *buf, size_t size, const struct request *req, const struct pin_prompt *p,
+void
+pin_describe(char *buf, size_t size, const struct request *req, const struct pin_prompt *p,
     const char *closing)
 {
 	char origin[DIALOG_ORIGIN_MAX + 1];
@@ -53,12 +52,18 @@ pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pi
 		return request_fail(req, CB_ERR_USER_CANCELLED, "the request was cancelled");
 	if ((d.pin = secret_new(prompt->max_len)) == NULL)
 		return CB_ERR_ALLOC;
-	describe(desc, sizeof(desc), req, prompt,
-	    prompt->admin_pin ? _("Enter the admin PIN of this token to allow it.")
-			      : _("Enter the user PIN of this token to allow it."));
-	if ((r = dialog_start(&d)) == 0 &&
-	    (r = dialog_texts(&d, desc, prompt->admin_pin ? _("Admin PIN:") : _("User PIN:"),
-		 prompt->error)) == 0)
+	if (prompt->puk)
+		pin_describe(
+		    desc, sizeof(desc), req, prompt, _("Enter the PUK of this token to allow it."));
+	else
+		pin_describe(desc, sizeof(desc), req, prompt,
+		    prompt->admin_pin ? _("Enter the admin PIN of this token to allow it.")
+				      : _("Enter the user PIN of this token to allow it."));
+	if ((r = dialog_start(&d)) == 0 && (r = dialog_texts(&d, desc,
+						prompt->puk	    ? _("PUK:")
+						: prompt->admin_pin ? _("Admin PIN:")
+								    : _("User PIN:"),
+						prompt->error)) == 0)
 		r = dialog_getpin(&d);
 	r = dialog_end(&d, r);
 	if (r == 0) {
@@ -82,9 +87,10 @@ pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialo
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return CB_ERR_ALLOC;
 	d->req = req;
-	describe(desc, sizeof(desc), req, prompt,
-	    prompt->admin_pin ? _("Enter the admin PIN on the reader's keypad.")
-			      : _("Enter the user PIN on the reader's keypad."));
+	pin_describe(desc, sizeof(desc), req, prompt,
+	    prompt->closing != NULL ? prompt->closing
+	    : prompt->admin_pin	    ? _("Enter the admin PIN on the reader's keypad.")
+				    : _("Enter the user PIN on the reader's keypad."));
 	/* The notice stays up while C_Login waits for the keypad; pin_pad_end() takes it down. */
 	if ((r = dialog_start(d)) == 0 && (r = dialog_texts(d, desc, NULL, prompt->error)) == 0 &&
 	    (r = dialog_show(d)) == 0) {
