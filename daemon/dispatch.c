@@ -18,6 +18,7 @@
 
 #include "daemon/cardwatch.h"
 #include "daemon/consent.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
@@ -47,6 +48,12 @@ static const struct page_binding {
     {"keys.generate", handle_forward},
     {"certificates.install", handle_forward},
     {"certificates.list", handle_forward},
+    {"keys.list", handle_forward},
+    {"pins.change", handle_forward},
+    {"pins.unblock", handle_forward},
+    {"pins.initialize", handle_forward},
+    {"keys.delete", handle_forward},
+    {"certificates.delete", handle_forward},
     {"events.subscribe", handle_events_subscribe},
     {"events.unsubscribe", handle_events_subscribe},
 };
@@ -331,6 +338,8 @@ dispatch_replies(struct daemon *d)
 		    r->err == CB_ERR_TOKEN_NOT_PRESENT || r->err == CB_ERR_PIN_INCORRECT ||
 		    r->err == CB_ERR_PIN_LOCKED)
 			token_cache_invalidate(d);
+		if (control_forward_reply(d, r))
+			continue; /* the cardbridge tool's */
 		if ((s = session_find(d, r->session)) == NULL)
 			continue; /* the page left; drop the answer */
 		s->in_flight--;

@@ -37,7 +37,11 @@ struct p11_reply {
 int p11client_start(
     struct p11client **out, const struct cb_config *cfg, void (*wake)(void *), void *wake_arg);
 
-/* Queue a request; params are copied.  Runs on the service thread. */
+/*
+ * Queue a request; params are copied.  origin: the page's, "" for the
+ * daemon's own, NULL for the cardbridge tool's (the helper's dialogs then
+ * name cardbridge).  Runs on the service thread.
+ */
 int p11client_submit(struct p11client *c, uint64_t session, const struct proto_id *id,
     const char *method, const char *origin, struct json_object *params, int timeout_s);
 

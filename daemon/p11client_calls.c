@@ -111,6 +111,8 @@ build_request(uint32_t id, const char *method, const char *origin, struct json_o
 	json_object_object_add(msg, "id", json_object_new_int64(id));
 	json_object_object_add(msg, "method", json_object_new_string(method));
 	json_object_object_add(msg, "origin", json_object_new_string(origin ? origin : ""));
+	if (origin == NULL) /* the cardbridge tool on the control socket */
+		json_object_object_add(msg, "local", json_object_new_boolean(true));
 	json_object_object_add(
 	    msg, "params", params ? json_object_get(params) : json_object_new_object());
 	text = strdup(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
