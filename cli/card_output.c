@@ -96,7 +96,11 @@ print_can(FILE *out, struct json_object *manage, const char *label, const char *
 		fprintf(out, "%s", _("no"));
 		if (why != NULL) {
 			fputs(": ", out);
-			cli_print_safe(out, _(why));
+			/* Our catalog's words as they are; the helper's otherwise, filtered. */
+			if (_(why) != why)
+				fputs(_(why), out);
+			else
+				cli_print_safe(out, why);
 		}
 	} else if (strcmp(key, "canUnblockPin") == 0 && (with = text_of(manage, "unblockWith"))) {
 		fputs(strcmp(with, "puk") == 0 ? _("yes, with the PUK")

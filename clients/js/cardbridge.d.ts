@@ -27,7 +27,8 @@ export interface Progress {
 /** The methods a page may call (doc/PROTOCOL.md, "Methods"). */
 export type MethodName =
 	| 'system.hello' | 'tokens.list' | 'keys.generate' | 'certificates.install'
-	| 'certificates.list' | 'events.subscribe' | 'events.unsubscribe';
+	| 'certificates.list' | 'keys.list' | 'pins.change' | 'pins.unblock' | 'pins.initialize'
+	| 'keys.delete' | 'certificates.delete' | 'events.subscribe' | 'events.unsubscribe';
 
 /** Reasons the helper answers with (doc/PROTOCOL.md, "Error reasons"). */
 export type ProtocolReason =
@@ -35,7 +36,7 @@ export type ProtocolReason =
 	| 'INTERNAL_ERROR' | 'ORIGIN_NOT_ALLOWED' | 'BUSY' | 'TOO_LARGE' | 'USER_CANCELLED'
 	| 'PIN_INCORRECT' | 'PIN_LOCKED' | 'TOKEN_NOT_PRESENT' | 'CARD_REMOVED' | 'KEY_NOT_FOUND'
 	| 'SLOT_OCCUPIED' | 'UNSUPPORTED_ALGORITHM' | 'TOKEN_WRITE_PROTECTED' | 'MODULE_ERROR'
-	| 'TIMEOUT' | 'TOO_DEEP' | 'PIN_INVALID';
+	| 'TIMEOUT' | 'TOO_DEEP' | 'PIN_INVALID' | 'NOT_SUPPORTED';
 
 /** Reasons raised by the client library itself (code is null). */
 export type ClientReason =
@@ -152,6 +153,38 @@ export interface Token {
 		pinFinalTry: boolean; pinLocked: boolean; writeProtected: boolean;
 	};
 	keyTypes: KeyType[];
+	/** What the token tells about its PINs (doc/PROTOCOL.md, "tokens.list"). */
+	pins: PinsStatus;
+	/** Which card management methods work on this token, and why not. */
+	manage: ManageCapabilities;
+}
+
+/** One PIN's state, as far as the module tells. */
+export interface PinState {
+	initialized: boolean;
+	state: 'ok' | 'countLow' | 'finalTry' | 'locked' | 'unknown';
+	/** null where the module never says. */
+	toBeChanged: boolean | null;
+}
+
+export interface PinsStatus {
+	user: PinState;
+	/** null when the token reports nothing about an SO PIN / PUK (OpenSC). */
+	so: PinState | null;
+	minLength: number | null;
+	maxLength: number | null;
+}
+
+export interface ManageCapabilities {
+	canChangePin: boolean;
+	canChangeSoPin: boolean;
+	canUnblockPin: boolean;
+	canInitializePin: boolean;
+	canDeleteObjects: boolean;
+	/** What pins.unblock asks for: the PUK, or the SO / admin PIN; null when it cannot. */
+	unblockWith: 'puk' | 'so' | null;
+	/** For each capability that is false: why, in English. */
+	why: Partial<Record<'canChangePin' | 'canChangeSoPin' | 'canUnblockPin' | 'canInitializePin' | 'canDeleteObjects', string>>;
 }
 
 export type Algorithm = { type: 'RSA'; bits: 2048 | 3072 | 4096 } | { type: 'EC'; curve: 'P-256' | 'P-384' };
@@ -181,6 +214,68 @@ export interface ListCertificatesParams {
 	token?: string;
 }
 
+/** params of keys.list, pins.unblock and pins.initialize: one token. */
+export interface TokenParams {
+	token: string;
+}
+
+export interface ChangePinParams {
+	token: string;
+	/** 'user' (default) or 'so' (the admin / SO PIN). */
+	which?: 'user' | 'so';
+}
+
+export interface DeleteKeyParams {
+	token: string;
+	/** CKA_ID in hex, as listKeys() gives it. */
+	keyId: string;
+	/** Delete the certificates with that CKA_ID too (default false). */
+	withCertificates?: boolean;
+}
+
+/** Either keyId, or serial and issuer (as listCertificates() gives them). */
+export interface DeleteCertificatesParams {
+	token: string;
+	keyId?: string;
+	serial?: string;
+	issuer?: string;
+}
+
+/** What pins.change, pins.unblock and pins.initialize answer. */
+export interface PinResult {
+	token: string;
+	pin: 'user' | 'so';
+	/** pins.unblock: what unblocked it. */
+	with?: 'puk' | 'so';
+}
+
+export interface KeyInfo {
+	token: string;
+	keyId: string | null;
+	label: string | null;
+	/** "RSA 2048", "EC P-256"; null when the token shows no public part. */
+	algorithm: string | null;
+	/** Which halves are visible without a login. */
+	privateKey: boolean;
+	publicKey: boolean;
+	/** Certificates with the same CKA_ID. */
+	certificates: number;
+}
+
+export interface DeletedObject {
+	kind: 'privateKey' | 'publicKey' | 'certificate';
+	keyId: string | null;
+	label: string | null;
+	subject?: string;
+	issuer?: string;
+	serial?: string;
+}
+
+export interface DeleteResult {
+	token: string;
+	deleted: DeletedObject[];
+}
+
 /** The params each method takes (doc/PROTOCOL.md). */
 export interface MethodParams {
 	'system.hello': Record<string, never>;
@@ -188,6 +283,12 @@ export interface MethodParams {
 	'keys.generate': GenerateKeyPairParams;
 	'certificates.install': InstallCertificateParams;
 	'certificates.list': ListCertificatesParams;
+	'keys.list': TokenParams;
+	'pins.change': ChangePinParams;
+	'pins.unblock': TokenParams;
+	'pins.initialize': TokenParams;
+	'keys.delete': DeleteKeyParams;
+	'certificates.delete': DeleteCertificatesParams;
 	'events.subscribe': Record<string, never>;
 	'events.unsubscribe': Record<string, never>;
 }
@@ -272,6 +373,18 @@ export class CardbridgeClient {
 	generateKeyPair(params: GenerateKeyPairParams, options?: RequestOptions): Promise<GenerateKeyPairResult>;
 	installCertificate(params: InstallCertificateParams, options?: RequestOptions): Promise<InstallCertificateResult>;
 	listCertificates(params?: ListCertificatesParams, options?: RequestOptions): Promise<CertificateInfo[]>;
+	/** keys.list: the keys on one token. */
+	listKeys(params: TokenParams, options?: RequestOptions): Promise<KeyInfo[]>;
+	/** pins.change: the current PIN, then the new one twice, in the helper's dialogs. */
+	changePin(params: ChangePinParams, options?: RequestOptions): Promise<PinResult>;
+	/** pins.unblock: the PUK or SO / admin PIN (manage.unblockWith), then the new PIN twice. */
+	unblockPin(params: TokenParams, options?: RequestOptions): Promise<PinResult>;
+	/** pins.initialize: the SO PIN, then the first user PIN twice. */
+	initializePin(params: TokenParams, options?: RequestOptions): Promise<PinResult>;
+	/** keys.delete: after a confirmation dialog and the PIN. */
+	deleteKey(params: DeleteKeyParams, options?: RequestOptions): Promise<DeleteResult>;
+	/** certificates.delete: after a confirmation dialog and the PIN. */
+	deleteCertificates(params: DeleteCertificatesParams, options?: RequestOptions): Promise<DeleteResult>;
 	subscribe(): Promise<{ mode: 'events' | 'polling' }>;
 	unsubscribe(): Promise<void>;
 	close(): void;

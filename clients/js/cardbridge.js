@@ -630,6 +630,46 @@ export class CardbridgeClient extends Emitter {
 		return r.certificates;
 	}
 
+	// Card management (doc/PROTOCOL.md, "Card management"): every PIN is
+	// typed in the helper's dialogs; a token's `manage` says which work.
+
+	/** keys.list: the keys on one token. @param {{token: string}} params */
+	async listKeys(params, opts) {
+		requireObject(params, 'listKeys', ['token']);
+		const r = await this.call('keys.list', { token: params.token }, opts);
+		return r.keys;
+	}
+
+	/** pins.change: {token, pin}. @param {{token: string, which?: 'user'|'so'}} params */
+	async changePin(params, opts) {
+		requireObject(params, 'changePin', ['token']);
+		return this.call('pins.change', params, opts);
+	}
+
+	/** pins.unblock: {token, pin, with}. @param {{token: string}} params */
+	async unblockPin(params, opts) {
+		requireObject(params, 'unblockPin', ['token']);
+		return this.call('pins.unblock', { token: params.token }, opts);
+	}
+
+	/** pins.initialize: {token, pin}. @param {{token: string}} params */
+	async initializePin(params, opts) {
+		requireObject(params, 'initializePin', ['token']);
+		return this.call('pins.initialize', { token: params.token }, opts);
+	}
+
+	/** keys.delete: {token, deleted}. @param {{token: string, keyId: string, withCertificates?: boolean}} params */
+	async deleteKey(params, opts) {
+		requireObject(params, 'deleteKey', ['token', 'keyId']);
+		return this.call('keys.delete', params, opts);
+	}
+
+	/** certificates.delete: {token, deleted}. @param {{token: string, keyId?: string, serial?: string, issuer?: string}} params */
+	async deleteCertificates(params, opts) {
+		requireObject(params, 'deleteCertificates', ['token']);
+		return this.call('certificates.delete', params, opts);
+	}
+
 	/**
 	 * Ask for card events (readerAdded, readerRemoved, cardInserted,
 	 * cardRemoved, tokensChanged), delivered as client events of those names
