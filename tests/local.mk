@@ -223,6 +223,13 @@ tests_test_tokenlist_SOURCES = tests/test-tokenlist.c $(test_pkcs11_token) pkcs1
 tests_test_tokenlist_CFLAGS = $(test_pkcs11_cflags)
 tests_test_tokenlist_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-tokenlist
+
+check_PROGRAMS += tests/test-token-manage
+tests_test_token_manage_SOURCES = tests/test-token-manage.c $(test_pkcs11_token) \
+	pkcs11/token_manage.h pkcs11/token_manage.c pkcs11/opensc_conf.h pkcs11/opensc_conf.c
+tests_test_token_manage_CFLAGS = $(test_pkcs11_cflags)
+tests_test_token_manage_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-token-manage
 # Unit tests of daemon/'s pure parts (issue 11): each links the daemon files
 # it tests, in a temporary HOME and XDG_CONFIG_HOME (tests/daemon-unit.h).
 check_PROGRAMS += tests/test-conf

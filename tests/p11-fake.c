@@ -72,6 +72,7 @@ fake_get_info(CK_INFO *info)
 	memset(info, ' ', sizeof(*info));
 	info->cryptokiVersion.major = 2;
 	info->cryptokiVersion.minor = 40;
+	info->libraryVersion = fake.library_version;
 	info->flags = 0;
 	return CKR_OK;
 }

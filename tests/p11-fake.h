@@ -40,6 +40,7 @@ struct fake_module {
 	CK_FLAGS flags_after[FAKE_SCRIPT_MAX]; /* info.flags after each C_Login */
 	bool no_slots;			       /* C_GetSlotList finds no token */
 	CK_RV get_info;			       /* what C_GetInfo answers */
+	CK_VERSION library_version;	       /* C_GetInfo's libraryVersion */
 	CK_RV get_attribute;		       /* CKR_OK, or what C_GetAttributeValue says ... */
 	bool get_attribute_all;		       /* ... for every attribute, or ... */
 	CK_ATTRIBUTE_TYPE get_attribute_type;  /* ... for this one only */
