@@ -189,6 +189,25 @@ def test_pin_pad_wrong_pin_shows_the_notice_again_with_the_error():
         d.stop()
 
 
+def test_pin_pad_change_pin_lets_the_keypad_take_both_pins():
+    """pins.change (issue 13) on a PIN-pad reader: C_SetPIN with no PINs, the
+    keypad asks; the notice says what to type, and then the new PIN logs in."""
+    d = mock_daemon(PINPAD=1, PINPAD_INPUT="123456,24682468,24682468", PINPAD_MS=100)
+    try:
+        ws = d.connect(timeout=60)
+        r = ws.call("pins.change", {"token": token_uri("mock token", d)})
+        ws.close()
+        assert r.get("result", {}).get("pin") == "user", r
+        log = dialogs.shown()
+        assert "GETPIN" not in log, log
+        assert "Enter the current user PIN, then the new one twice, on the reader's keypad." \
+            in log, log
+        r = mock_keygen(d)  # the keypad's next entry, the new PIN, logs in
+        assert "result" in r, r
+    finally:
+        d.stop()
+
+
 def test_retry_dialogs_count_down_and_right_on_the_last_try_succeeds():
     d = mock_daemon(TRIES=3)
     try:
