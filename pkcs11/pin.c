@@ -65,12 +65,19 @@ pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pi
 								    : _("User PIN:"),
 						prompt->error)) == 0)
 		r = dialog_getpin(&d);
-	r = dialog_end(&d, r);
+	return pin_dialog_end(&d, r, pin);
+}
+
+int
+pin_dialog_end(struct dialog *d, int r, struct secret **pin)
+{
+	r = dialog_end(d, r);
 	if (r == 0) {
-		*pin = d.pin;
-		d.pin = NULL; /* transferred */
+		*pin = d->pin;
+		d->pin = NULL; /* transferred */
 	}
-	secret_free(d.pin);
+	secret_free(d->pin);
+	d->pin = NULL;
 	return r;
 }
 

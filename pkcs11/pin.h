@@ -44,6 +44,9 @@ int pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret 
 void pin_describe(char *buf, size_t size, const struct request *req, const struct pin_prompt *p,
     const char *closing);
 
+/* End a PIN dialog: on success (r == 0) *pin takes what GETPIN read, else it is wiped. */
+int pin_dialog_end(struct dialog *d, int r, struct secret **pin);
+
 /*
  * A new PIN, typed twice (pin_new.c): pinentry's repeat field where the
  * pinentry has one, else a second dialog; PINs that differ are asked for

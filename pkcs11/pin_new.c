@@ -91,13 +91,7 @@ new_pin_dialog(struct new_pin *np, const char *prompt, const char *error, bool r
 		r = dialog_getpin(&d);
 	}
 	*repeated = d.repeated;
-	r = dialog_end(&d, r);
-	if (r == 0) {
-		*pin = d.pin;
-		d.pin = NULL; /* transferred */
-	}
-	secret_free(d.pin);
-	return r;
+	return pin_dialog_end(&d, r, pin);
 }
 
 static bool
