@@ -88,6 +88,7 @@ new_pin_dialog(struct new_pin *np, const char *prompt, const char *error, bool r
 			dialog_command(
 			    &d, "SETREPEATERROR", _("The PINs do not match. Try again."), false);
 		}
+		/* Progress hook (doc/PROTOCOL.md "Progress"): waitingForPin, pin user|admin. */
 		r = dialog_getpin(&d);
 	}
 	*repeated = d.repeated;

@@ -157,6 +157,7 @@ pins_on_pad(
 	prompt.closing = closing;
 	if ((r = pin_pad_begin(op->req, &prompt, &notice)) != 0)
 		return r;
+	/* Progress hook: waitingForPinPad (pin user, or puk when unblocking with it). */
 	rv = set(op);
 	pin_pad_end(notice);
 	if (rv == CKR_FUNCTION_CANCELED)
@@ -307,6 +308,8 @@ unblock_once(struct pins_op *op, const struct pin_prompt *puk_prompt)
 		s->user = CKU_SO;
 		rv = init_pin(op);
 		token_session_logout(s);
+		/* Progress hook: pinAccepted, pin puk, when rv is CKR_OK (the PUK is checked here).
+		 */
 	}
 	if (rv == CKR_PIN_INCORRECT)
 		return request_fail(op->req, CB_ERR_PIN_INCORRECT, "PUK incorrect");
