@@ -350,20 +350,50 @@ unblock_by_puk(struct pins_op *op)
 	}
 }
 
+/*
+ * The PUK route holds only where OpenSC sees no SO PIN on the card: with
+ * one, C_Login(CKU_SO) would check the PUK as the SO PIN and spend an SO
+ * try.  C_Login(CKU_SO) without a PIN tells, before any APDU: CKR_OK (no
+ * SO PIN object; nothing is remembered) or CKR_PIN_LEN_RANGE (one).  Not
+ * on a PIN pad, where it would prompt.
+ */
+static bool
+card_has_so_pin(struct pins_op *op)
+{
+	struct token_session *s = &op->session;
+	CK_RV rv;
+
+	if (pin_pad(op))
+		return false;
+	rv = s->funcs->C_Login(s->handle, CKU_SO, NULL, 0);
+	if (rv == CKR_OK) {
+		s->logged_in = true;
+		s->user = CKU_SO;
+		token_session_logout(s);
+	}
+	return rv == CKR_PIN_LEN_RANGE;
+}
+
 int
 handle_pins_unblock(struct request *req, struct json_object **result)
 {
 	struct pins_op op = {.req = req};
+	bool puk;
 	int r;
 
 	snprintf(op.operation, sizeof(op.operation), "%s", _("unblock the user PIN"));
 	if ((r = pins_begin(&op, TOKEN_OP_UNBLOCK_PIN)) != 0)
 		return pins_end(&op, r);
 	pins_fresh_prompt(&op, false);
-	if ((r = token_session_open(req, &op.token, true, &op.session)) == 0 &&
-	    (r = op.manage.unblock_with_puk ? unblock_by_puk(&op)
-					    : init_after_so_login(&op, "unblocking the PIN")) == 0)
-		r = pins_result(&op, "user", op.manage.unblock_with_puk ? "puk" : "so", result);
+	if ((r = token_session_open(req, &op.token, true, &op.session)) != 0)
+		return pins_end(&op, r);
+	if ((puk = op.manage.unblock_with_puk) && card_has_so_pin(&op)) {
+		helper_log(CB_LOG_INFO, "request %llu: the card has an SO PIN: unblocking with it",
+		    (unsigned long long)req->id);
+		puk = false;
+	}
+	if ((r = puk ? unblock_by_puk(&op) : init_after_so_login(&op, "unblocking the PIN")) == 0)
+		r = pins_result(&op, "user", puk ? "puk" : "so", result);
 	return pins_end(&op, r);
 }
 
