@@ -96,7 +96,7 @@ login_check_pin(struct request *req, struct token *t, CK_USER_TYPE user)
 		return 0;
 	req->retries_left = 0;
 	return request_fail(req, CB_ERR_PIN_LOCKED,
-	    "the %s of this token is locked; unblock it with the card's tools", pin_name(user));
+	    "the %s of this token is locked; unblock it first (pins.unblock)", pin_name(user));
 }
 
 /* After CKR_PIN_INCORRECT: what the token now says about the PIN. */
