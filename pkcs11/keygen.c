@@ -159,6 +159,12 @@ keygen_check_token(struct keygen *k)
 	k->fixed_slot = token_fixed_key_slot(&k->token, k->id, &k->id_len);
 	k->openpgp = token_is_openpgp_card(&k->token);
 	keygen_words(k);
+	if (!k->rsa && !token_supports_ec(&k->token, k->bits) &&
+	    token_generates_ec(&k->token, k->bits))
+		return request_fail(k->req, CB_ERR_UNSUPPORTED_ALGORITHM,
+		    "this token cannot sign with an %s key using SHA-256 (its module offers ECDSA "
+		    "with SHA-1 only), so it cannot sign the certificate request; choose RSA",
+		    k->algorithm_words);
 	if (k->rsa ? !token_supports_rsa(&k->token, k->bits)
 		   : !token_supports_ec(&k->token, k->bits))
 		return request_fail(k->req, CB_ERR_UNSUPPORTED_ALGORITHM,

@@ -354,7 +354,7 @@ ecdsa_raw(const unsigned char *der, size_t der_len, CK_BYTE *sig, CK_ULONG *sig_
 	return CKR_OK;
 }
 
-/* CKM_ECDSA and CKM_RSA_PKCS sign the data as given, CKM_SHA256_RSA_PKCS hashes first. */
+/* CKM_ECDSA and CKM_RSA_PKCS sign the data as given, CKM_SHA256_* hash it first. */
 static CK_RV
 fake_sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig, CK_ULONG *sig_len)
 {
@@ -365,7 +365,7 @@ fake_sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig, 
 	int ok;
 
 	(void)session;
-	if (fake.signed_with == CKM_SHA256_RSA_PKCS) {
+	if (fake.signed_with == CKM_SHA256_RSA_PKCS || fake.signed_with == CKM_ECDSA_SHA256) {
 		ok = (md = EVP_MD_CTX_new()) != NULL &&
 		     EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, signer->key) == 1 &&
 		     EVP_DigestSign(md, out, &out_len, data, len) == 1;
@@ -380,7 +380,7 @@ fake_sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig, 
 	}
 	if (!ok)
 		return CKR_GENERAL_ERROR;
-	if (fake.signed_with == CKM_ECDSA)
+	if (fake.signed_with == CKM_ECDSA || fake.signed_with == CKM_ECDSA_SHA256)
 		return ecdsa_raw(out, out_len, sig, sig_len);
 	if (*sig_len < out_len)
 		return CKR_BUFFER_TOO_SMALL;
