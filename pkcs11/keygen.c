@@ -7,8 +7,9 @@
  * the token's abilities and PIN state before the PIN is asked for, and once
  * the key pair exists any failure destroys both new objects, so that
  * nothing half-made stays on the token.  The private key is created
- * sensitive and not extractable, and we read that back rather than trust
- * the module.
+ * sensitive and not extractable; what the module then reports, and whether
+ * it really withholds the key's secret parts, is keyattrs.c's to find out
+ * (and goes back to the page as keyAttributes).
  *
  * OpenPGP cards through OpenSC (token_capabilities.c) differ: the admin
  * PIN generates and the user PIN signs the CSR (two dialogs), the key goes
@@ -31,6 +32,7 @@
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/keyattrs.h"
 #include "pkcs11/log.h"
 #include "pkcs11/login.h"
 #include "pkcs11/module.h"
@@ -65,6 +67,7 @@ struct keygen {
 	bool openpgp;	 /* OpenSC's OpenPGP card: reload after keygen, no undo */
 	bool made;	 /* pub and priv exist and are ours to destroy */
 	CK_OBJECT_HANDLE pub, priv;
+	struct key_attributes attrs; /* of priv, as its module reports them */
 	CK_BYTE id[KEY_ID_MAX];
 	CK_ULONG id_len;
 	EVP_PKEY *pkey;
@@ -281,22 +284,6 @@ keygen_generate(struct keygen *k)
 	return 0;
 }
 
-/* Does the new private key's boolean attribute type read back as want? */
-static int
-attr_is(struct keygen *k, CK_ATTRIBUTE_TYPE type, CK_BBOOL want, bool *same)
-{
-	uint8_t *value = NULL;
-	size_t len;
-	int r;
-
-	*same = false;
-	if ((r = token_session_get_attr(&k->session, k->priv, type, &value, &len)) != 0)
-		return r;
-	*same = len == sizeof(CK_BBOOL) && *(CK_BBOOL *)value == want;
-	free(value);
-	return 0;
-}
-
 /* Use the CKA_ID the token chose, or give both objects the NSS-style one. */
 static int
 keygen_set_id(struct keygen *k)
@@ -331,16 +318,10 @@ keygen_set_id(struct keygen *k)
 static int
 keygen_inspect(struct keygen *k)
 {
-	bool sensitive, unextractable = false;
 	int r;
 
-	/* A read that fails (a pulled card) is that failure, not "not sensitive". */
-	if ((r = attr_is(k, CKA_SENSITIVE, CK_TRUE, &sensitive)) != 0 ||
-	    (sensitive && (r = attr_is(k, CKA_EXTRACTABLE, CK_FALSE, &unextractable)) != 0))
+	if ((r = keyattrs_inspect(&k->session, k->priv, k->rsa, &k->attrs)) != 0)
 		return r;
-	if (!sensitive || !unextractable)
-		return request_fail(k->req, CB_ERR_MODULE_ERROR,
-		    "the token did not make the private key sensitive");
 	if ((r = pubkey_from_object(&k->session, k->pub, &k->pkey)) != 0)
 		return request_fail(k->req, r == CB_ERR_KEY_NOT_FOUND ? CB_ERR_MODULE_ERROR : r,
 		    "cannot read the new public key from the token");
@@ -442,7 +423,8 @@ keygen_result(struct keygen *k, struct json_object **result)
 		return CB_ERR_ALLOC;
 	if ((obj = json_object_new_object()) != NULL && field_add_string(obj, "keyId", hex) == 0 &&
 	    field_add_string(obj, "publicKey", k->public_pem) == 0 &&
-	    field_add_string(obj, "csr", k->csr_pem) == 0) {
+	    field_add_string(obj, "csr", k->csr_pem) == 0 &&
+	    keyattrs_add_json(obj, &k->attrs) == 0) {
 		*result = obj;
 		obj = NULL;
 		r = 0;

@@ -22,6 +22,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/pem.h pkcs11/pem.c \
 	pkcs11/pubkey.h pkcs11/pubkey.c \
 	pkcs11/csr.h pkcs11/csr.c \
+	pkcs11/keyattrs.h pkcs11/keyattrs.c \
 	pkcs11/keygen.c \
 	pkcs11/x509.h pkcs11/x509.c \
 	pkcs11/certs.c \

@@ -138,7 +138,7 @@ TESTS += tests/test-certs
 
 check_PROGRAMS += tests/test-keygen
 tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/keygen.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/keygen.c pkcs11/keyattrs.h pkcs11/keyattrs.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
 	pkcs11/pem.c
 tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
 tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
@@ -240,3 +240,8 @@ tests_test_admission_SOURCES = tests/test-admission.c tests/tap.h tests/daemon-u
 tests_test_admission_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_test_admission_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
 TESTS += tests/test-admission
+
+# Real cards, real minutes (issue 12): keyAttributes against a module that
+# misreports or hands out private keys (tests/mock-p11 over SoftHSM2).
+TESTS += tests/test-key-attributes.py
+EXTRA_DIST += tests/test-key-attributes.py

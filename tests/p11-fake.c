@@ -128,6 +128,10 @@ fake_set_attribute_value(
 	if (o == NULL)
 		return CKR_OBJECT_HANDLE_INVALID;
 	for (i = 0; i < n; i++)
+		if (fake.set_flags != CKR_OK &&
+		    (tmpl[i].type == CKA_SENSITIVE || tmpl[i].type == CKA_EXTRACTABLE))
+			return fake.set_flags;
+	for (i = 0; i < n; i++)
 		fake_object_set(o, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
 	return CKR_OK;
 }
@@ -187,6 +191,8 @@ fake_generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM *mech, CK_ATTRIBU
 	attrs_from_template(ko, priv_tmpl, npriv);
 	if (fake.not_sensitive)
 		fake_object_set(ko, CKA_SENSITIVE, &no, sizeof(no));
+	if (fake.leaks_secret) /* not the real scalar: that it comes back is what counts */
+		fake_object_set(ko, CKA_VALUE, "0123456789abcdef0123456789abcdef", 32);
 	ko->key = key;
 	*pub = po->handle;
 	*priv = ko->handle;
