@@ -334,6 +334,13 @@ const struct proto_notification proto_notifications[] = {
     {NULL},
 };
 
+/* The helper's report on the link: the page's params less what the daemon adds. */
+const struct proto_field proto_progress_link_fields[] = {
+    {.name = "stage", .type = PROTO_T_STRING, .required = true, .choices = progress_stages},
+    {.name = "pin", .type = PROTO_T_STRING, .choices = pin_kinds},
+    {NULL},
+};
+
 /* --- lookups ------------------------------------------------------------- */
 
 const struct proto_method *

@@ -72,6 +72,13 @@ struct proto_notification {
 
 extern const struct proto_method proto_methods[]; /* ends with a NULL name */
 extern const struct proto_notification proto_notifications[];
+/*
+ * What the helper sends on the link for a request that reached a stage,
+ * {"id": N, "progress": {"stage": S, "pin": P}} (doc/HELPER-IPC.md): the
+ * members of "progress", with the stages and PIN kinds of the progress row
+ * in the same order; the daemon adds the page's id and elapsedMs.
+ */
+extern const struct proto_field proto_progress_link_fields[];
 extern const int proto_common_reasons[]; /* any request may fail with these */
 
 /* The row called name that has one of the flags in port, or NULL. */
