@@ -26,6 +26,7 @@
 #include "pkcs11/log.h"
 #include "pkcs11/login.h"
 #include "pkcs11/p11_error.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/request.h"
 #include "pkcs11/token_session.h"
@@ -274,6 +275,7 @@ cert_create(struct token_session *s, X509 *x, const char *label, const uint8_t *
 			authority ? sizeof(category) : id_len},
 		};
 
+		progress_report(s->req, PROGRESS_WRITING_CERTIFICATE, PROGRESS_PIN_NONE);
 		*rv =
 		    s->funcs->C_CreateObject(s->handle, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &obj);
 		r = *rv == CKR_OK ? 0 : p11_fail(s->req, *rv, "storing the certificate");

@@ -34,6 +34,7 @@
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
 #include "pkcs11/module.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 #include "pkcs11/worker.h"
@@ -328,6 +329,7 @@ main(int argc, char **argv)
 	if (nmodules == 0)
 		modules[nmodules++] = DEFAULT_MODULE;
 	module_load_all(modules, nmodules);
+	progress_sink = helper_send;
 	if (request_watchdog_start() != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start threads");
 		return 1;

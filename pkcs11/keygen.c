@@ -37,6 +37,7 @@
 #include "pkcs11/login.h"
 #include "pkcs11/module.h"
 #include "pkcs11/p11_error.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/request.h"
 #include "pkcs11/token_session.h"
@@ -275,6 +276,7 @@ keygen_generate(struct keygen *k)
 		attr_add(pub, &npub, CKA_ID, k->id, k->id_len);
 		attr_add(priv, &npriv, CKA_ID, k->id, k->id_len);
 	}
+	progress_report(k->req, PROGRESS_GENERATING_KEY, PROGRESS_PIN_NONE);
 	rv = k->session.funcs->C_GenerateKeyPair(
 	    k->session.handle, &mech, pub, npub, priv, npriv, &k->pub, &k->priv);
 	OPENSSL_free(ec_params);
@@ -338,6 +340,7 @@ keygen_certify(struct keygen *k)
 		return r;
 	if (helper_fault("after-keygen"))
 		return request_fail(k->req, CB_ERR_INTERNAL, "fault injected after key generation");
+	progress_report(k->req, PROGRESS_SIGNING_REQUEST, PROGRESS_PIN_NONE);
 	if ((r = csr_create(&k->session, k->priv, k->pkey, k->subject, &k->csr_pem)) != 0)
 		return r;
 	return pubkey_pem(k->pkey, &k->public_pem);

@@ -20,6 +20,7 @@
 #include "pkcs11/dialog.h"
 #include "pkcs11/log.h"
 #include "pkcs11/pin.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 
@@ -58,8 +59,11 @@ pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pi
 			      : _("Enter the user PIN of this token to allow it."));
 	if ((r = dialog_start(&d)) == 0 &&
 	    (r = dialog_texts(&d, desc, prompt->admin_pin ? _("Admin PIN:") : _("User PIN:"),
-		 prompt->error)) == 0)
+		 prompt->error)) == 0) {
+		progress_report(req, PROGRESS_WAITING_FOR_PIN,
+		    prompt->admin_pin ? PROGRESS_PIN_ADMIN : PROGRESS_PIN_USER);
 		r = dialog_getpin(&d);
+	}
 	r = dialog_end(&d, r);
 	if (r == 0) {
 		*pin = d.pin;

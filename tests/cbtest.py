@@ -132,6 +132,25 @@ class WS:
             if op == 1:
                 return json.loads(data)
 
+    def recv_answer(self):
+        """Next message that is not a progress notification (keys.generate and
+        certificates.install send those before their answer)."""
+        while True:
+            msg = self.recv()
+            if msg.get("method") != "progress":
+                return msg
+
+    def answer_if_any(self, wait=0.05):
+        """The next message that is not progress, if one arrives within wait seconds."""
+        timeout = self.sock.gettimeout()
+        self.sock.settimeout(wait)
+        try:
+            return self.recv_answer()
+        except (TimeoutError, BlockingIOError, OSError):
+            return None
+        finally:
+            self.sock.settimeout(timeout)
+
     def call(self, method, params=None, id=None):
         if id is None:
             id = self.next_id

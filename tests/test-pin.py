@@ -139,7 +139,7 @@ def test_a_second_request_on_another_token_waits_for_the_first_dialog():
     time.sleep(1.5)
     assert dialogs.shown().count("START") == 1, "a second dialog opened while the first was up"
     first.close()  # the first page leaves: its dialog closes, the second one opens
-    reply = second.recv()
+    reply = second.recv_answer()
     second.close()
     assert "result" in reply, reply
     log = dialogs.shown()
@@ -310,7 +310,7 @@ def test_real_pinentry_tty_in_tmux_takes_typed_pins():
         tmux("send-keys", "-t", session, "000000", "Enter")
         wait_for("the retry prompt", lambda: "Wrong PIN." in screen())
         tmux("send-keys", "-t", session, softhsm.PIN, "Enter")
-        reply = ws.recv()
+        reply = ws.recv_answer()
         ws.close()
         assert "result" in reply and pki.verify_csr(reply["result"]["csr"]), reply
         assert softhsm.PIN not in screen() and "000000" not in screen(), "the PIN was echoed"
