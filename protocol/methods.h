@@ -29,7 +29,8 @@ struct json_object;
 #define PROTO_CHAIN_MAX 16		 /* CA certificates in one certificates.install */
 #define PROTO_DEFAULT_PROMPT_TIMEOUT 120 /* seconds a dialog waits for the user */
 #define PROTO_DEFAULT_TIMEOUT_S 120	 /* a token read, and a method a client does not know */
-#define PROTO_CLIENT_GRACE_S 10		 /* a client waits this much longer than the daemon */
+#define PROTO_DEFAULT_OPERATION_TIMEOUT_S 600 /* a card operation: keygen takes minutes */
+#define PROTO_CLIENT_GRACE_S 10		      /* a client waits this much longer than the daemon */
 
 enum proto_method_flags {
 	PROTO_M_PAGE = 1 << 0,		/* pages may call it over the WebSocket */
@@ -46,6 +47,11 @@ enum proto_budget {
 	PROTO_BUDGET_NONE,   /* answered at once, never waits */
 	PROTO_BUDGET_FIXED,  /* timeout_s, dialogs included */
 	PROTO_BUDGET_PROMPT, /* the configured prompt timeout, plus timeout_s */
+	/*
+	 * The configured operation timeout (cardbridged's operationTimeoutSeconds),
+	 * dialogs included; timeout_s is its default, which clients assume.
+	 */
+	PROTO_BUDGET_OPERATION,
 };
 
 struct proto_method {
