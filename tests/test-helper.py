@@ -876,7 +876,10 @@ def test_certificates_list_shows_installed_certificates_with_key_ids_without_a_p
     assert c["notAfter"] == cert.not_valid_after.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert all(c["token"] == gen["uri"] for c in listing)
     ca = [c for c in everything if c["subject"] == "CN=cardbridge Test CA"]
-    assert len(ca) == 1 and ca[0]["keyId"] is None and ca[0]["hasPrivateKey"] is False, ca
+    # A CA certificate is stored under the ID its own key would have, which no key here has.
+    assert len(ca) == 1 and ca[0]["hasPrivateKey"] is False, ca
+    assert re.fullmatch(r"[0-9a-f]{40}", ca[0]["keyId"]), ca
+    assert ca[0]["keyId"] not in {g.get("keyId") for g in generated.values()}, ca
     assert len(everything) == len(listing) + 2  # token B: the EC certificate and the CA
 
 
