@@ -318,7 +318,7 @@ def wait_for(what, predicate, timeout=20, interval=0.01):
         time.sleep(interval)
 
 
-def run_tests(namespace, setup, teardown, missing, programs=(HELPER,)):
+def run_tests(namespace, setup, teardown, missing, programs=(HELPER,), order=None):
     """tap.run, unless missing() names what is not installed or one of the
     programs is not built: then the whole file skips."""
     why = missing()
@@ -327,4 +327,4 @@ def run_tests(namespace, setup, teardown, missing, programs=(HELPER,)):
     for program in programs:
         if not os.access(program, os.X_OK):
             tap.skip_all(os.path.basename(program) + " not built")
-    tap.run(namespace, setup, teardown)
+    tap.run(namespace, setup, teardown, order)

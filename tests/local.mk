@@ -249,6 +249,9 @@ TESTS += tests/test-admission
 
 # Real cards, real minutes (issue 12): keyAttributes against a module that
 # misreports or hands out private keys (tests/mock-p11 over SoftHSM2), and
-# progress notifications through the WebSocket.
-TESTS += tests/test-key-attributes.py tests/test-progress-notifications.py
-EXTRA_DIST += tests/test-key-attributes.py tests/test-progress-notifications.py
+# progress notifications through the WebSocket, and the e2e card tier
+# (tests/cardtier.py) on the IsoApplet card too.
+TESTS += tests/test-key-attributes.py tests/test-progress-notifications.py \
+	tests/test-card-isoapplet.py
+EXTRA_DIST += tests/test-key-attributes.py tests/test-progress-notifications.py \
+	tests/test-card-isoapplet.py tests/cardtier.py

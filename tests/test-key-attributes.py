@@ -15,7 +15,6 @@ import os
 import cbtest
 import pki
 import softhsm
-import tap
 from cbtest import error_reason
 
 MOCK = os.path.join(cbtest.BUILDDIR, "tests", "mock-p11", "mock-p11.so")
