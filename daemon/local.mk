@@ -19,5 +19,5 @@ daemon_cardbridged_SOURCES = \
 	daemon/origins_store.c daemon/origins_store.h
 daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) \
 	$(PCSC_CFLAGS)
-daemon_cardbridged_LDADD = protocol/libcbproto.a $(LWS_LIBS) $(JSONC_LIBS) \
+daemon_cardbridged_LDADD = protocol/libcbproto.a common/libcbcommon.a $(LWS_LIBS) $(JSONC_LIBS) \
 	$(PCSC_LIBS) $(PTHREAD_LIBS)
