@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import time
 
 from cryptography import x509
@@ -226,23 +225,10 @@ def pin_answers(*pins):
     return ["pin " + pin for pin in pins]
 
 
-def call(ws, request_id, method, params):
-    """Send a request; (its progress params in order, its answer)."""
-    ws.send_frame(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method,
-                              "params": params}))
-    progress = []
-    while True:
-        msg = ws.recv()
-        if msg.get("method") == "progress":
-            assert msg["params"]["id"] == request_id, msg
-            progress.append(msg["params"])
-        elif msg.get("id") == request_id:
-            return progress, msg
-
-
 def generate(ws, label, algorithm, *answers, request_id=1):
+    """keys.generate on the card's token label: (its progress, its answer)."""
     tier.dialogs.answers(*answers)
-    return call(ws, request_id, "keys.generate", {
+    return ws.call_with_progress(request_id, "keys.generate", {
         "token": card_uri(ws, label), "algorithm": algorithm,
         "subject": {"CN": "Joe Doe", "C": "PL"}})
 
@@ -314,11 +300,7 @@ def test_unsubscribed_page_gets_no_events():
     next_event(loud, "cardRemoved")
     tier.env.insert("--keygen-delay-ms", str(KEYGEN_DELAY_MS))
     next_event(loud, "tokensChanged")
-    quiet.sock.settimeout(0.5)
-    try:
-        msg = quiet.recv()
-    except (socket.timeout, TimeoutError):
-        msg = None
+    msg = quiet.next_within(0.5)
     assert msg is None, msg
     quiet.close()
     loud.close()
@@ -403,8 +385,8 @@ def test_certificates_install_writes_the_issued_certificate_under_the_key_id():
         cert = tier.ca.issue(gen["csr"])
         gen["cert"] = cert
         tier.dialogs.answers(*pin_answers(tier.p.writer_pin))
-        progress, r = call(ws, 2, "certificates.install",
-                           {"certificate": cert, "chain": [tier.ca.pem()]})
+        progress, r = ws.call_with_progress(2, "certificates.install",
+                                            {"certificate": cert, "chain": [tier.ca.pem()]})
         assert "result" in r, r
         r = r["result"]
         assert r["keyId"] == key_id, r

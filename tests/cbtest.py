@@ -132,6 +132,34 @@ class WS:
             if op == 1:
                 return json.loads(data)
 
+    def call_with_progress(self, request_id, method, params=None):
+        """Send a request; (the params of its progress notifications in order, its
+        answer).  Every progress before the answer must be this request's, and a
+        notification (it has no "id" of its own)."""
+        msg = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send_frame(json.dumps(msg))
+        progress = []
+        while True:
+            msg = self.recv()
+            if msg.get("method") == "progress":
+                assert msg["params"]["id"] == request_id and "id" not in msg, msg
+                progress.append(msg["params"])
+            elif msg.get("id") == request_id:
+                return progress, msg
+
+    def next_within(self, seconds):
+        """The next message if one arrives within seconds, else None."""
+        timeout = self.sock.gettimeout()
+        self.sock.settimeout(seconds)
+        try:
+            return self.recv()
+        except (socket.timeout, TimeoutError):
+            return None
+        finally:
+            self.sock.settimeout(timeout)
+
     def recv_answer(self):
         """Next message that is not a progress notification (keys.generate and
         certificates.install send those before their answer)."""

@@ -44,20 +44,10 @@ def token_uri(ws):
 
 
 def run(ws, request_id, method, params):
-    """Send a request; (its progress params in order, its answer, seconds until the answer).
-    Fails if anything for it comes after the answer or for another id."""
+    """Send a request; (its progress params in order, its answer, seconds until the answer)."""
     sent = time.monotonic()
-    ws.send_frame(json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method,
-                              "params": params}))
-    progress = []
-    while True:
-        msg = ws.recv()
-        if msg.get("method") == "progress":
-            assert msg["params"]["id"] == request_id, msg
-            assert "id" not in msg, msg
-            progress.append(msg["params"])
-        elif msg.get("id") == request_id:
-            return progress, msg, time.monotonic() - sent
+    progress, answer = ws.call_with_progress(request_id, method, params)
+    return progress, answer, time.monotonic() - sent
 
 
 def stages(progress):
@@ -85,11 +75,7 @@ def test_keygen_stages_arrive_in_order_before_the_answer_and_to_that_page_only()
     check_elapsed(progress, seconds)
     assert set(progress[0]) == {"id", "stage", "elapsedMs", "pin"}, progress[0]
     # The other page, subscribed to events, heard nothing of it.
-    other.sock.settimeout(0.3)
-    try:
-        heard = other.recv()
-    except (TimeoutError, OSError):
-        heard = None
+    heard = other.next_within(0.3)
     assert heard is None or heard.get("method") == "event", heard
     ws.close()
     other.close()
