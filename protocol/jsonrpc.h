@@ -36,7 +36,7 @@ struct proto_request {
 	struct proto_id id;
 	char *method;
 	struct json_object *params; /* object, or NULL when absent */
-	int64_t received_ms; /* when the daemon read it (its monotonic clock); not parsed */
+	int64_t received_ms;	    /* when the daemon read it (its monotonic clock); not parsed */
 };
 
 /* What to tell the client when parsing fails. */
