@@ -37,6 +37,7 @@
 #include "pkcs11/dialog.h"
 #include "pkcs11/dialog_guard.h"
 #include "pkcs11/log.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 
@@ -171,9 +172,11 @@ dialog_acquire(struct dialog *d)
 		pthread_mutex_unlock(&screen_lock);
 		if (got)
 			break;
-		if (!waited)
+		if (!waited) {
 			helper_log(CB_LOG_DEBUG, "request %llu: waiting for another dialog",
 			    (unsigned long long)d->req->id);
+			progress_report(d->req, PROGRESS_WAITING_FOR_DIALOG, PROGRESS_PIN_NONE);
+		}
 		waited = true;
 		if (request_is_cancelled(d->req))
 			return request_fail(

@@ -35,6 +35,7 @@
 #include "pkcs11/log.h"
 #include "pkcs11/module.h"
 #include "pkcs11/opensc_conf.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 #include "pkcs11/worker.h"
@@ -338,6 +339,7 @@ main(int argc, char **argv)
 	/* Before any module: OpenSC reads its configuration in C_Initialize. */
 	opensc_conf_setup();
 	module_load_all(modules, nmodules);
+	progress_sink = helper_send;
 	if (request_watchdog_start() != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start threads");
 		return 1;

@@ -21,6 +21,7 @@
 #include "pkcs11/login.h"
 #include "pkcs11/p11_error.h"
 #include "pkcs11/pin.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 #include "pkcs11/token.h"
@@ -146,6 +147,12 @@ pin_check_length(struct token_session *s, const struct secret *pin, char *again,
 	return 0;
 }
 
+static enum progress_pin
+progress_pin_of(CK_USER_TYPE user)
+{
+	return user == CKU_SO ? PROGRESS_PIN_ADMIN : PROGRESS_PIN_USER;
+}
+
 /* PIN pad: the reader asks for the PIN; we only say so on the screen. */
 static CK_RV
 login_pin_pad(struct token_session *s, CK_USER_TYPE user, const struct pin_prompt *prompt, int *r)
@@ -155,6 +162,7 @@ login_pin_pad(struct token_session *s, CK_USER_TYPE user, const struct pin_promp
 
 	if ((*r = pin_pad_begin(s->req, prompt, &notice)) != 0)
 		return CKR_FUNCTION_CANCELED;
+	progress_report(s->req, PROGRESS_WAITING_FOR_PIN_PAD, progress_pin_of(user));
 	rv = s->funcs->C_Login(s->handle, user, NULL, 0);
 	pin_pad_end(notice);
 	return rv;
@@ -210,6 +218,7 @@ login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, co
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		s->logged_in = true;
 		s->user = user;
+		progress_report(s->req, PROGRESS_PIN_ACCEPTED, progress_pin_of(user));
 		/*
 		 * An earlier try's warning and message are history now: a later
 		 * failure that sets no message of its own must not answer

@@ -20,6 +20,7 @@
 #include "pkcs11/dialog.h"
 #include "pkcs11/log.h"
 #include "pkcs11/pin.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 
@@ -63,8 +64,13 @@ pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pi
 						prompt->puk	    ? _("PUK:")
 						: prompt->admin_pin ? _("Admin PIN:")
 								    : _("User PIN:"),
-						prompt->error)) == 0)
+						prompt->error)) == 0) {
+		progress_report(req, PROGRESS_WAITING_FOR_PIN,
+		    prompt->puk	      ? PROGRESS_PIN_PUK
+		    : prompt->admin_pin ? PROGRESS_PIN_ADMIN
+					: PROGRESS_PIN_USER);
 		r = dialog_getpin(&d);
+	}
 	return pin_dialog_end(&d, r, pin);
 }
 

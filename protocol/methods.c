@@ -376,7 +376,8 @@ const struct proto_method proto_methods[] = {
 	PROTO_DEFAULT_TIMEOUT_S, no_params, NULL, tokens_list_reasons},
     {"keys.generate",
 	PROTO_M_PAGE | PROTO_M_HELPER | PROTO_M_CONSENT | PROTO_M_CHANGES_TOKEN | PROTO_M_DIALOG,
-	PROTO_BUDGET_FIXED, 600, keys_generate_params, check_keys_generate, keys_generate_reasons},
+	PROTO_BUDGET_OPERATION, PROTO_DEFAULT_OPERATION_TIMEOUT_S, keys_generate_params,
+	check_keys_generate, keys_generate_reasons},
     {"certificates.install",
 	PROTO_M_PAGE | PROTO_M_HELPER | PROTO_M_CONSENT | PROTO_M_CHANGES_TOKEN | PROTO_M_DIALOG,
 	PROTO_BUDGET_FIXED, 300, certificates_install_params, NULL, certificates_install_reasons},
@@ -450,6 +451,13 @@ static const struct proto_field progress_params[] = {
 const struct proto_notification proto_notifications[] = {
     {"event", "type", event_types, event_params},
     {"progress", "stage", progress_stages, progress_params},
+    {NULL},
+};
+
+/* The helper's report on the link: the page's params less what the daemon adds. */
+const struct proto_field proto_progress_link_fields[] = {
+    {.name = "stage", .type = PROTO_T_STRING, .required = true, .choices = progress_stages},
+    {.name = "pin", .type = PROTO_T_STRING, .choices = pin_kinds},
     {NULL},
 };
 

@@ -122,7 +122,7 @@ test_pkcs11_cflags = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFL
 test_pkcs11_ldadd = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
 	$(P11KIT_LIBS) $(PTHREAD_LIBS)
 test_pkcs11_request = tests/tap.h pkcs11/request.h pkcs11/request_object.c pkcs11/log.h \
-	pkcs11/log.c pkcs11/field.h pkcs11/field.c
+	pkcs11/log.c pkcs11/field.h pkcs11/field.c pkcs11/progress.h pkcs11/progress.c
 test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h pkcs11/token.c \
 	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
 	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
@@ -146,11 +146,17 @@ TESTS += tests/test-certs
 
 check_PROGRAMS += tests/test-keygen
 tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/keygen.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/keygen.c pkcs11/keyattrs.h pkcs11/keyattrs.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
 	pkcs11/pem.c
 tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
 tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-keygen
+
+check_PROGRAMS += tests/test-progress
+tests_test_progress_SOURCES = tests/test-progress.c $(test_pkcs11_request)
+tests_test_progress_CFLAGS = $(test_pkcs11_cflags)
+tests_test_progress_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-progress
 
 check_PROGRAMS += tests/test-token
 tests_test_token_SOURCES = tests/test-token.c $(test_pkcs11_token)
@@ -256,3 +262,12 @@ tests_test_admission_SOURCES = tests/test-admission.c tests/tap.h tests/daemon-u
 tests_test_admission_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_test_admission_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
 TESTS += tests/test-admission
+
+# Real cards, real minutes (issue 12): keyAttributes against a module that
+# misreports or hands out private keys (tests/mock-p11 over SoftHSM2), and
+# progress notifications through the WebSocket, and the e2e card tier
+# (tests/cardtier.py) on the IsoApplet card too.
+TESTS += tests/test-key-attributes.py tests/test-progress-notifications.py \
+	tests/test-card-isoapplet.py
+EXTRA_DIST += tests/test-key-attributes.py tests/test-progress-notifications.py \
+	tests/test-card-isoapplet.py tests/cardtier.py

@@ -47,9 +47,11 @@ struct fake_module {
 	CK_MECHANISM_TYPE mechanisms[4];       /* with CKF_SIGN (CKM_RSA_PKCS_KEY_PAIR_GEN is 0) */
 	size_t nmechanisms;
 	struct fake_object objects[FAKE_OBJECTS_MAX];
-	int logins, logouts, created;  /* C_Login, C_Logout, C_CreateObject calls */
-	int destroyed, reloads;	       /* C_DestroyObject and module_reload() calls */
-	bool not_sensitive;	       /* C_GenerateKeyPair makes CKA_SENSITIVE false */
+	int logins, logouts, created; /* C_Login, C_Logout, C_CreateObject calls */
+	int destroyed, reloads;	      /* C_DestroyObject and module_reload() calls */
+	bool not_sensitive;	      /* C_GenerateKeyPair makes CKA_SENSITIVE false */
+	bool leaks_secret;	      /* ... and the private key hands out CKA_VALUE */
+	CK_RV set_flags; /* C_SetAttributeValue of CKA_SENSITIVE/_EXTRACTABLE: CKR_OK sets them */
 	CK_MECHANISM_TYPE signed_with; /* the last C_SignInit's mechanism */
 };
 

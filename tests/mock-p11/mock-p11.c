@@ -26,6 +26,8 @@
  *   MOCK_P11_FINALIZE_MS   how long C_Finalize takes (default 0), to pose
  *                          as a token that hangs on the way out
  * The retry counter lives as long as the module is loaded.
+ * MOCK_P11_WRAP and MOCK_P11_PRIVATE_KEYS (wrap.c) make it pass calls on to
+ * another module, and misreport or hand out private keys.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -39,6 +41,8 @@
 #include <openssl/evp.h>
 
 #include <p11-kit/pkcs11.h>
+
+#include "wrap.h"
 
 #define SLOT_ID 1
 #define ATTRS_MAX 24
@@ -909,8 +913,12 @@ static CK_FUNCTION_LIST functions = {
 CK_RV
 C_GetFunctionList(CK_FUNCTION_LIST **list)
 {
+	static CK_FUNCTION_LIST *chosen;
+
 	if (list == NULL)
 		return CKR_ARGUMENTS_BAD;
-	*list = &functions;
+	if (chosen == NULL && (chosen = wrap_function_list(&functions)) == NULL)
+		return CKR_GENERAL_ERROR;
+	*list = chosen;
 	return CKR_OK;
 }
