@@ -60,7 +60,7 @@ EXTRA_DIST += tests/test-i18n.py
 TESTS += tests/test-js-client.sh tests/test-browser.sh
 EXTRA_DIST += tests/test-js-client.sh tests/test-browser.sh tests/browser/package.json \
 	tests/browser/package-lock.json tests/browser/harness.mjs tests/browser/client.test.mjs \
-	tests/browser/portal.test.mjs clients/js/cardbridge.js clients/js/cardbridge.d.ts \
+	tests/browser/portal.test.mjs clients/js/cardbridge.js clients/js/browser.js clients/js/cardbridge.d.ts \
 	clients/js/README.md clients/js/package.json examples/demo-ca.py examples/run-demo.sh \
 	examples/portal/index.html examples/portal/portal.css examples/portal/portal.js doc/BROWSERS.md
 
