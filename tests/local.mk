@@ -56,13 +56,15 @@ TESTS += tests/test-i18n.py
 EXTRA_DIST += tests/test-i18n.py
 
 # Portal side (issue 7): JS client unit tests (Node.js) and the demo portal end
-# to end in Chromium; both skip without `npm ci --prefix tests/browser`.
-TESTS += tests/test-js-client.sh tests/test-browser.sh
-EXTRA_DIST += tests/test-js-client.sh tests/test-browser.sh tests/browser/package.json \
+# to end in Chromium and in Firefox ESR (issue 15; flows shared in flows.mjs);
+# all skip without `npm ci --prefix tests/browser`.
+TESTS += tests/test-js-client.sh tests/test-browser.sh tests/test-firefox.sh
+EXTRA_DIST += tests/test-js-client.sh tests/test-browser.sh tests/test-firefox.sh tests/browser/package.json \
 	tests/browser/package-lock.json tests/browser/harness.mjs tests/browser/client.test.mjs \
-	tests/browser/portal.test.mjs clients/js/cardbridge.js clients/js/browser.js clients/js/cardbridge.d.ts \
+	tests/browser/portal.test.mjs tests/browser/firefox.test.mjs tests/browser/flows.mjs clients/js/cardbridge.js clients/js/browser.js clients/js/cardbridge.d.ts \
 	clients/js/README.md clients/js/package.json examples/demo-ca.py examples/run-demo.sh \
-	examples/portal/index.html examples/portal/portal.css examples/portal/portal.js doc/BROWSERS.md
+	examples/portal/index.html examples/portal/portal.css examples/portal/portal.js \
+	examples/portal/dom.js examples/portal/words.js examples/portal/flow.js doc/BROWSERS.md
 
 # Desktop integration (issue 6): the cardbridge:// URL validator; then make
 # install into a temporary prefix, the units, xdg-open, the control socket.
