@@ -19,4 +19,10 @@ fi
 if [ ! -d "$dir/node_modules/puppeteer-core" ] || [ ! -d "$dir/node_modules/ws" ]; then
 	echo "1..0 # SKIP tests/browser/node_modules missing (npm ci --prefix tests/browser)"; exit 0
 fi
+# One browser tier at a time: each takes both CPUs of a small machine for a
+# while, and tests/test-load.py, which may run beside it, measures latency.
+lock=${CB_BUILDDIR:-$(dirname "$here")}/test-artifacts/.browser-tier.lock
+if command -v flock >/dev/null 2>&1 && mkdir -p "$(dirname "$lock")"; then
+	exec flock "$lock" node --test --test-concurrency=1 --test-reporter=tap "$dir/firefox.test.mjs"
+fi
 exec node --test --test-concurrency=1 --test-reporter=tap "$dir/firefox.test.mjs"

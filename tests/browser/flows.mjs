@@ -25,6 +25,15 @@ export async function connectToToken(p) {
 	await p.waitFor(`.token[data-label="${LABEL}"]`);
 }
 
+/** From the first step to a key generation under way. */
+async function startKeygen(p, algorithm) {
+	await connectToToken(p);
+	await p.click('#token-continue');
+	await p.waitFor('#step-generate:not([hidden])');
+	await p.select('#algorithm', algorithm);
+	await p.click('#generate');
+}
+
 /**
  * The whole activation on the page: token, key pair, CSR, demo CA,
  * certificate on the card; the card checked with pkcs11-tool.  Hooks
@@ -108,39 +117,51 @@ export function assertOnCard(hsm, dir, keyId, issuedPem) {
 
 /**
  * cardbridge stops while the page shows the cards, and starts again: the
- * page says so on the step, offers the start link, and comes back by itself.
- * Returns how long it took to reconnect after the start, in ms.
+ * page says so on the step, offers the start link, and comes back by
+ * itself.  Runs its own helper and portal on `port` (a public one), opens
+ * the page with open(origin) -> {ctx, p, errors}.  Returns how long the page
+ * took to reconnect after the start, in ms.
  */
-export async function survivesRestart(p, { stop, start }) {
-	await connectToToken(p);
-	await stop();
-	await p.waitFor('#no-helper');
-	assert.equal(await p.evaluate(() => document.querySelector('#token-continue').disabled), true);
-	await p.waitFor('#helper-banner[data-reason="NOT_RUNNING"]', { timeout: 20000 });
-	assert.match(await p.text('#helper-banner'), /cardbridge stopped[\s\S]*reconnects by itself/);
-	assert.equal(await p.count('#banner-start'), 1, 'Start cardbridge is offered');
-	assert.match(await p.text('#helper-pill'), /Reconnecting|waits/);
-	await p.screenshot(`${p.browser}-restart-down`);
-	await start();
-	const t0 = Date.now();
-	await p.waitFor(`.token[data-label="${LABEL}"]`, { timeout: 90000 });
-	const took = Date.now() - t0;
-	await p.waitFor('#helper-banner', { hidden: true });
-	assert.match(await p.text('#helper-pill'), /connected/i);
-	assert.equal(await p.evaluate(() => document.querySelector('#token-continue').disabled), false);
-	assert.equal(await step(p), 'token', 'never reloaded: still on the same step');
-	await p.screenshot(`${p.browser}-restart-back`);
-	return took;
+export async function survivesRestart({ hsm, script, tls, port, open }) {
+	const origin = `https://portal.example:${port}`;
+	const helperPort = await H.freePort();
+	const env = { ...hsm.env, CB_PINENTRY_SCRIPT: script };
+	let d = await H.startDaemon({ origins: [origin], env, port: helperPort });
+	const site = await H.startPortal({ helperPort, tls, port });
+	const { ctx, p, errors } = await open(origin);
+	try {
+		await connectToToken(p);
+		await d.stop();
+		await p.waitFor('#no-helper');
+		assert.equal(await p.evaluate(() => document.querySelector('#token-continue').disabled), true);
+		await p.waitFor('#helper-banner[data-reason="NOT_RUNNING"]', { timeout: 20000 });
+		assert.match(await p.text('#helper-banner'), /cardbridge stopped[\s\S]*reconnects by itself/);
+		assert.equal(await p.count('#banner-start'), 1, 'Start cardbridge is offered');
+		assert.match(await p.text('#helper-pill'), /Reconnecting|waits/);
+		await p.screenshot(`${p.browser}-restart-down`);
+		d = await H.startDaemon({ origins: [origin], env, port: helperPort });
+		const t0 = Date.now();
+		await p.waitFor(`.token[data-label="${LABEL}"]`, { timeout: 90000 });
+		const took = Date.now() - t0;
+		await p.waitFor('#helper-banner', { hidden: true });
+		assert.match(await p.text('#helper-pill'), /connected/i);
+		assert.equal(await p.evaluate(() => document.querySelector('#token-continue').disabled), false);
+		assert.equal(await step(p), 'token', 'never reloaded: still on the same step');
+		assert.match(d.readLog(), /events\.subscribe/, 'subscribed again');
+		await p.screenshot(`${p.browser}-restart-back`);
+		assert.deepEqual(errors, []);
+		return took;
+	} finally {
+		await ctx.close();
+		await site.stop();
+		await d.stop();
+	}
 }
 
 /** A reload after keygen resumes with the same key and CSR; after install, shows it done. */
 export async function reloadResumes(p, { hsm, dir, script, origin, autoConnect }) {
 	fs.writeFileSync(script, `pin ${H.PIN}\npin ${H.PIN}\n`);
-	await connectToToken(p);
-	await p.click('#token-continue');
-	await p.waitFor('#step-generate:not([hidden])');
-	await p.select('#algorithm', 'EC-P-256');
-	await p.click('#generate');
+	await startKeygen(p, 'EC-P-256');
 	await p.waitFor('#generate-result:not([hidden])', { timeout: 120000 });
 	const keyId = (await p.content('#key-id')).trim();
 	const csr = await p.evaluate(() => document.querySelector('#csr').value);
@@ -204,10 +225,7 @@ export async function cspNamed(p, helperPort) {
  */
 export async function waitingWithCancel(p, { script }) {
 	fs.writeFileSync(script, 'hang\n');
-	await connectToToken(p);
-	await p.click('#token-continue');
-	await p.select('#algorithm', 'EC-P-256');
-	await p.click('#generate');
+	await startKeygen(p, 'EC-P-256');
 	await p.waitFor('#generate-status[data-stage] #cancel-request');
 	const box = '#generate-status';
 	assert.match(await p.text(box), /Enter your PIN in the cardbridge window/);
@@ -231,9 +249,6 @@ export async function waitingWithCancel(p, { script }) {
  */
 export async function progressStages(p, { script }) {
 	fs.writeFileSync(script, `pin ${H.PIN}\n`);
-	await connectToToken(p);
-	await p.click('#token-continue');
-	await p.select('#algorithm', 'RSA-2048');
 	await p.evaluate(() => {
 		window.__stages = [];
 		new MutationObserver(() => {
@@ -242,7 +257,7 @@ export async function progressStages(p, { script }) {
 				window.__stages.push({ stage: box.dataset.stage, title: box.querySelector('.title')?.textContent });
 		}).observe(document.querySelector('#generate-status'), { attributes: true, attributeFilter: ['data-stage'] });
 	});
-	await p.click('#generate');
+	await startKeygen(p, 'RSA-2048');
 	await p.waitFor('#generate-result:not([hidden])', { timeout: 120000 });
 	return p.evaluate(() => window.__stages);
 }
@@ -250,10 +265,7 @@ export async function progressStages(p, { script }) {
 /** Wrong PINs: the badge follows the token's flags (SoftHSM2 raises count-low at the first). */
 export async function pinBadgeFollowsFlags(p, { script }) {
 	fs.writeFileSync(script, 'pin 000000\npin 000000\npin 000000\n');
-	await connectToToken(p);
-	await p.click('#token-continue');
-	await p.select('#algorithm', 'EC-P-256');
-	await p.click('#generate');
+	await startKeygen(p, 'EC-P-256');
 	await p.waitFor('#generate-status[data-reason="PIN_INCORRECT"]', { timeout: 60000 });
 	await H.waitFor(async () => /few tries left/.test(await p.text('#card-state-pin')),
 		{ what: 'the PIN badge to say "few tries left"' });
