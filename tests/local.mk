@@ -57,9 +57,10 @@ EXTRA_DIST += tests/test-i18n.py
 
 # Portal side (issue 7): JS client unit tests (Node.js) and the demo portal end
 # to end in Chromium and in Firefox ESR (issue 15; flows shared in flows.mjs);
-# all skip without `npm ci --prefix tests/browser`.
-TESTS += tests/test-js-client.sh tests/test-browser.sh tests/test-firefox.sh
+# all skip without `npm ci --prefix tests/browser`.  Their TESTS line is the
+# last one below: a browser tier must not run beside test-load.py.
 EXTRA_DIST += tests/test-js-client.sh tests/test-browser.sh tests/test-firefox.sh tests/browser/package.json \
+	tests/browser/run-tier.sh \
 	tests/browser/package-lock.json tests/browser/harness.mjs tests/browser/client.test.mjs \
 	tests/browser/portal.test.mjs tests/browser/firefox.test.mjs tests/browser/flows.mjs clients/js/cardbridge.js clients/js/browser.js clients/js/cardbridge.d.ts \
 	clients/js/README.md clients/js/package.json examples/demo-ca.py examples/run-demo.sh \
@@ -80,3 +81,7 @@ EXTRA_DIST += tests/test-desktop.py
 TESTS += tests/test-badinput.py tests/test-faults.py tests/test-load.py tests/test-leaks.py
 EXTRA_DIST += tests/test-badinput.py tests/test-faults.py tests/test-load.py \
 	tests/test-leaks.py
+
+# Last, after test-load.py (tests/browser/run-tier.sh waits for it): the
+# portal side's tiers (above).
+TESTS += tests/test-js-client.sh tests/test-browser.sh tests/test-firefox.sh

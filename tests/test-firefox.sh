@@ -10,19 +10,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 dir=${CB_SRCDIR:-$(dirname "$here")}/tests/browser
 firefox=${CB_FIREFOX:-/usr/bin/firefox-esr}
-if ! command -v node >/dev/null 2>&1; then
-	echo "1..0 # SKIP node not installed"; exit 0
-fi
 if [ ! -x "$firefox" ]; then
 	echo "1..0 # SKIP firefox-esr not installed ($firefox)"; exit 0
 fi
-if [ ! -d "$dir/node_modules/puppeteer-core" ] || [ ! -d "$dir/node_modules/ws" ]; then
-	echo "1..0 # SKIP tests/browser/node_modules missing (npm ci --prefix tests/browser)"; exit 0
-fi
-# One browser tier at a time: each takes both CPUs of a small machine for a
-# while, and tests/test-load.py, which may run beside it, measures latency.
-lock=${CB_BUILDDIR:-$(dirname "$here")}/test-artifacts/.browser-tier.lock
-if command -v flock >/dev/null 2>&1 && mkdir -p "$(dirname "$lock")"; then
-	exec flock "$lock" node --test --test-concurrency=1 --test-reporter=tap "$dir/firefox.test.mjs"
-fi
-exec node --test --test-concurrency=1 --test-reporter=tap "$dir/firefox.test.mjs"
+exec sh "$dir/run-tier.sh" firefox.test.mjs puppeteer-core ws

@@ -25,6 +25,9 @@ export const SO_PIN = '12345678';
 export const CLIENT_URL = new URL('../../clients/js/cardbridge.js', import.meta.url).href;
 
 const children = new Set();
+// An interrupted run (Ctrl-C, make killed) still stops its daemons and portals.
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]])
+	process.once(sig, () => process.exit(128 + n));
 process.on('exit', () => {
 	for (const c of children)
 		try {

@@ -1,0 +1,34 @@
+#!/bin/sh
+# run-tier.sh TEST.mjs MODULE... - run one browser tier (tests/test-browser.sh,
+# tests/test-firefox.sh) as TAP, or "1..0 # SKIP" when node or the node
+# MODULEs are missing (npm ci --prefix tests/browser).
+#
+# A browser takes both CPUs of a small machine for a while, and
+# tests/test-load.py measures latency: local.mk lists the browser tiers after
+# it, and a tier waits here until a load test of the same run has finished
+# (at most 3 minutes, and only while its log is fresh: an interrupted run
+# leaves a log without a result).  The tiers also take turns with each other.
+here=$(cd "$(dirname "$0")" && pwd)
+build=${CB_BUILDDIR:-$(cd "$here/../.." && pwd)}
+test=$1
+shift
+if ! command -v node >/dev/null 2>&1; then
+	echo "1..0 # SKIP node not installed"; exit 0
+fi
+for module in "$@"; do
+	if [ ! -d "$here/node_modules/$module" ]; then
+		echo "1..0 # SKIP tests/browser/node_modules/$module missing (npm ci --prefix tests/browser)"; exit 0
+	fi
+done
+load=$build/tests/test-load
+i=0
+while [ $i -lt 180 ] && [ -f "$load.log" ] && [ ! -f "$load.trs" ] &&
+	[ -n "$(find "$load.log" -mmin -1 2>/dev/null)" ]; do
+	sleep 1
+	i=$((i + 1))
+done
+lock=$build/test-artifacts/.browser-tier.lock
+if command -v flock >/dev/null 2>&1 && mkdir -p "$build/test-artifacts"; then
+	exec flock "$lock" node --test --test-concurrency=1 --test-reporter=tap "$here/$test"
+fi
+exec node --test --test-concurrency=1 --test-reporter=tap "$here/$test"
