@@ -29,10 +29,13 @@ export function showStep(name) {
 		const i = STEPS.indexOf(li.dataset.step);
 		li.classList.toggle('current', i === idx);
 		li.classList.toggle('complete', i < idx);
-		if (i === idx)
+		if (i === idx) {
 			li.setAttribute('aria-current', 'step');
-		else
+			// Narrow: the steps are one scrolling line; keep this one in it.
+			li.parentElement.scrollLeft = Math.max(0, li.offsetLeft - li.parentElement.offsetLeft - 8);
+		} else {
 			li.removeAttribute('aria-current');
+		}
 	}
 	for (const s of document.querySelectorAll('.step'))
 		s.hidden = s.dataset.step !== name;
