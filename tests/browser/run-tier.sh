@@ -5,9 +5,11 @@
 #
 # A browser takes both CPUs of a small machine for a while, and
 # tests/test-load.py measures latency: local.mk lists the browser tiers after
-# it, and a tier waits here until a load test of the same run has finished
-# (at most 3 minutes, and only while its log is fresh: an interrupted run
-# leaves a log without a result).  The tiers also take turns with each other.
+# it, and a tier waits here until a load test of the same run has finished:
+# its log is there without a result.  At most 3 minutes, and only for a log
+# created in the last 5 (an interrupted run leaves a log without a result;
+# the log itself tells nothing sooner: Python writes it at the end).  The
+# tiers also take turns with each other.
 here=$(cd "$(dirname "$0")" && pwd)
 build=${CB_BUILDDIR:-$(cd "$here/../.." && pwd)}
 test=$1
@@ -23,7 +25,7 @@ done
 load=$build/tests/test-load
 i=0
 while [ $i -lt 180 ] && [ -f "$load.log" ] && [ ! -f "$load.trs" ] &&
-	[ -n "$(find "$load.log" -mmin -1 2>/dev/null)" ]; do
+	[ -n "$(find "$load.log" -mmin -5 2>/dev/null)" ]; do
 	sleep 1
 	i=$((i + 1))
 done
