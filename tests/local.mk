@@ -90,14 +90,18 @@ TESTS += tests/test-i18n.py
 EXTRA_DIST += tests/test-i18n.py
 
 # Portal side (issue 7): JS client unit tests (Node.js) and the demo portal end
-# to end in Chromium; both skip without `npm ci --prefix tests/browser`.
-TESTS += tests/test-js-client.sh tests/test-browser.sh
-EXTRA_DIST += tests/test-js-client.sh tests/test-browser.sh tests/browser/package.json \
+# to end in Chromium and in Firefox ESR (issue 15; flows shared in flows.mjs);
+# all skip without `npm ci --prefix tests/browser`.  Their TESTS line is the
+# last one below: a browser tier must not run beside test-load.py.
+EXTRA_DIST += tests/test-js-client.sh tests/test-browser.sh tests/test-firefox.sh tests/browser/package.json \
+	tests/browser/run-tier.sh \
 	tests/browser/package-lock.json tests/browser/harness.mjs tests/browser/client.test.mjs \
-	tests/browser/portal.test.mjs tests/browser/card.test.mjs tests/browser/vcard.mjs \
-	tests/browser/vcard-env.py clients/js/cardbridge.js clients/js/cardbridge.d.ts \
+	tests/browser/portal.test.mjs tests/browser/firefox.test.mjs tests/browser/flows.mjs \
+	tests/browser/card.test.mjs tests/browser/vcard.mjs tests/browser/vcard-env.py \
+	clients/js/cardbridge.js clients/js/browser.js clients/js/cardbridge.d.ts \
 	clients/js/README.md clients/js/package.json examples/demo-ca.py examples/run-demo.sh \
-	examples/portal/index.html examples/portal/portal.css examples/portal/portal.js doc/BROWSERS.md \
+	examples/portal/index.html examples/portal/portal.css examples/portal/portal.js \
+	examples/portal/dom.js examples/portal/words.js examples/portal/flow.js doc/BROWSERS.md \
 	examples/portal/card.html examples/portal/card.css examples/portal/card.js
 
 # Desktop integration (issue 6): the cardbridge:// URL validator; then make
@@ -271,3 +275,7 @@ TESTS += tests/test-key-attributes.py tests/test-progress-notifications.py \
 	tests/test-card-isoapplet.py
 EXTRA_DIST += tests/test-key-attributes.py tests/test-progress-notifications.py \
 	tests/test-card-isoapplet.py tests/cardtier.py
+
+# Last, after test-load.py (tests/browser/run-tier.sh waits for it): the
+# portal side's tiers (above).
+TESTS += tests/test-js-client.sh tests/test-browser.sh tests/test-firefox.sh

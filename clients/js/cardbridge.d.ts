@@ -24,6 +24,11 @@ export interface Progress {
 	pin?: 'user' | 'admin' | 'puk';
 }
 
+/** What onProgress and the 'progress' event get: the params and the request's method. */
+export interface ProgressInfo extends Progress {
+	method: MethodName | string;
+}
+
 /** The methods a page may call (doc/PROTOCOL.md, "Methods"). */
 export type MethodName =
 	| 'system.hello' | 'tokens.list' | 'keys.generate' | 'certificates.install'
@@ -40,7 +45,7 @@ export type ProtocolReason =
 
 /** Reasons raised by the client library itself (code is null). */
 export type ClientReason =
-	| 'NOT_RUNNING' | 'LOCAL_NETWORK_ACCESS_DENIED' | 'ORIGIN_NOT_ALLOWED'
+	| 'NOT_RUNNING' | 'LOCAL_NETWORK_ACCESS_DENIED' | 'ORIGIN_NOT_ALLOWED' | 'BLOCKED_BY_CSP'
 	| 'CONNECTION_LOST' | 'REQUEST_TIMEOUT' | 'ABORTED' | 'CLOSED' | 'NOT_SUPPORTED'
 	| 'PROTOCOL_ERROR';
 
@@ -53,14 +58,19 @@ export interface ConnectFailureDetails {
 	closeCode: number | null;
 	/** How long the failed attempt took. */
 	elapsedMs: number;
+	/** The browser engine (see browserEngine()). */
+	engine: Engine;
 	/** The page is itself on loopback: no browser permission applies. */
 	pageIsLocal: boolean;
 	/** The page's local network access permission, as the Permissions API tells. */
 	permission: 'granted' | 'denied' | 'prompt' | 'unsupported' | 'not-applicable';
-	/** Something answered plain HTTP on the helper's port (it is running). */
-	helperAnswersHttp: boolean;
+	/** Something answered plain HTTP on the helper's port (it is running); null: not asked, because the browser would have asked the user. */
+	helperAnswersHttp: boolean | null;
 	/** What decided the reason. */
-	evidence: 'permission' | 'http-probe' | 'timing' | 'refused' | 'refused-fast' | 'constructor' | null;
+	evidence: 'permission' | 'http-probe' | 'timing' | 'refused' | 'refused-fast' | 'refused-unprobed'
+		| 'constructor' | 'csp' | null;
+	/** BLOCKED_BY_CSP: the URL the page's Content-Security-Policy blocked. */
+	blockedUrl?: string;
 	/** cardbridge://start was opened. */
 	launched?: boolean;
 	launchError?: string;
@@ -77,7 +87,7 @@ export class CardbridgeError extends Error {
 	/** The protocol method that failed, if any. */
 	method: string | null;
 	/** For connection failures: how the reason was decided. */
-	details: ConnectFailureDetails | { closeCode?: number } | null;
+	details: ConnectFailureDetails | { closeCode?: number; closeReason?: string; helperTold?: boolean } | null;
 	/** True when the error came from the helper (it has a protocol code). */
 	readonly fromHelper: boolean;
 	constructor(reason: Reason, message: string, extra?: {
@@ -88,20 +98,29 @@ export class CardbridgeError extends Error {
 		method: string | null): CardbridgeError;
 }
 
+/** Which browser engine runs the page. */
+export type Engine = 'chromium' | 'gecko' | 'webkit' | 'node' | 'unknown';
+
 export interface ConnectStatus {
-	state: 'connecting' | 'permission-prompt' | 'launching' | 'retrying' | 'connected' | 'failed' | 'disconnected';
+	state: 'connecting' | 'permission-prompt' | 'browser-delay' | 'launching' | 'retrying' | 'connected'
+		| 'failed' | 'disconnected' | 'reconnecting';
+	/** retrying, reconnecting: the attempt's number. */
 	attempt?: number;
+	/** browser-delay: how long the browser holds this attempt; reconnecting: when the next one starts. */
+	delayMs?: number;
 	url?: string;
 	helper?: HelloResult;
-	error?: CardbridgeError;
+	/** failed: why; reconnecting: why the last attempt failed (null after a drop). */
+	error?: CardbridgeError | null;
 	code?: number;
+	reason?: string;
 	byUser?: boolean;
 }
 
 export interface ConnectOptions {
 	/** Helper port (default 48801). */
 	port?: number;
-	/** Loopback name: '127.0.0.1' (default), '[::1]' or 'localhost'. */
+	/** A name the helper answers to: '127.0.0.1' (default), '[::1]' or 'localhost' (not *.localhost). */
 	host?: string;
 	/** If the helper is not running, open cardbridge://start and wait for it (call from a click). */
 	launch?: boolean;
@@ -115,6 +134,16 @@ export interface ConnectOptions {
 	requestTimeout?: number;
 	/** subscribe()'s polling period where the helper has no events.subscribe, ms (default 3000). */
 	pollInterval?: number;
+	/** A subscribed client reconnects in the background when its connection drops (default true). */
+	reconnect?: boolean;
+	/** Longest wait between two background reconnection attempts, ms (default 30000; Firefox may hold one up to 60000). */
+	maxReconnectDelay?: number;
+	/**
+	 * The plain-HTTP request that tells "not running" from "refuses this page": 'auto' (default)
+	 * sends it only where the browser will not ask the user about it; 'always' also in Firefox,
+	 * whose users' policy LocalNetworkAccess SkipDomains lists your portal; 'never'.
+	 */
+	httpProbe?: 'auto' | 'always' | 'never';
 	/** WebSocket constructor (default globalThis.WebSocket; in Node.js 20 pass one, e.g. from 'ws'). */
 	WebSocket?: new (url: string, protocol: string) => WebSocket;
 	/** Opens launchUrl (default: a click on a hidden link). */
@@ -334,16 +363,20 @@ export interface CardEvent {
 	label?: string;
 	/** tokensChanged from polling: the new list. */
 	tokens?: Token[];
-	/** True when made by the client from tokens.list polling. */
+	/** True when made by the client from tokens.list (polling, or after a reconnection). */
 	synthetic?: boolean;
+	/** tokensChanged after the client reconnected and subscribed again. */
+	reconnected?: boolean;
 	[key: string]: unknown;
 }
 
 export interface RequestOptions {
 	/** ms; default per method. */
 	timeout?: number;
-	/** Stop waiting (the helper is not told). */
+	/** Stop waiting (the helper is not told: see cancelRequests()). */
 	signal?: AbortSignal;
+	/** The request's progress stages, as the helper reports them; none after the answer. */
+	onProgress?: (progress: ProgressInfo) => void;
 }
 
 export interface ClientEvents {
@@ -356,6 +389,7 @@ export interface ClientEvents {
 	open: (hello: HelloResult) => void;
 	close: (info: { code: number; reason: string; byUser: boolean }) => void;
 	status: (status: ConnectStatus) => void;
+	progress: (progress: ProgressInfo) => void;
 	subscriptionError: (err: CardbridgeError) => void;
 	protocolError: (err: CardbridgeError) => void;
 }
@@ -387,6 +421,8 @@ export class CardbridgeClient {
 	deleteCertificates(params: DeleteCertificatesParams, options?: RequestOptions): Promise<DeleteResult>;
 	subscribe(): Promise<{ mode: 'events' | 'polling' }>;
 	unsubscribe(): Promise<void>;
+	/** Cancel, at the helper too, every request in flight (closes the connection; the client stays usable). */
+	cancelRequests(): number;
 	close(): void;
 	on<K extends keyof ClientEvents>(type: K, listener: ClientEvents[K]): () => void;
 	on(type: string, listener: (...args: any[]) => void): () => void;
@@ -397,11 +433,13 @@ export class CardbridgeClient {
 
 export function connect(options?: ConnectOptions): Promise<CardbridgeClient>;
 export function localNetworkPermission(): Promise<'granted' | 'denied' | 'prompt' | 'unsupported'>;
+export function browserEngine(): Engine;
 
 declare const _default: {
 	connect: typeof connect;
 	CardbridgeClient: typeof CardbridgeClient;
 	CardbridgeError: typeof CardbridgeError;
 	localNetworkPermission: typeof localNetworkPermission;
+	browserEngine: typeof browserEngine;
 };
 export default _default;
