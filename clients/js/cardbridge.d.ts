@@ -231,12 +231,24 @@ export interface GenerateKeyPairParams {
 	overwrite?: boolean;
 }
 
+/** What the token's module reports about a new private key (doc/PROTOCOL.md, "Key attributes"). */
+export interface KeyAttributes {
+	sensitive: boolean;
+	extractable: boolean;
+	local: boolean;
+	alwaysSensitive: boolean;
+	neverExtractable: boolean;
+	/** cardbridge tried to read the secret parts and got them: always false in a result. */
+	secretReadable: false;
+}
+
 export interface GenerateKeyPairResult {
 	/** CKA_ID of the key pair, hex. */
 	keyId: string;
 	publicKey: string;
 	/** PKCS#10, PEM, signed on the token. */
 	csr: string;
+	keyAttributes: KeyAttributes;
 }
 
 export interface ListCertificatesParams {
