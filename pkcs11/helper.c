@@ -30,6 +30,7 @@
 #include "protocol/methods.h"
 #include "protocol/origin.h"
 #include "common/i18n.h"
+#include "pkcs11/abandon.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -81,6 +82,7 @@ static const struct binding {
     {"certificates.install", handle_certificates_install},
     {"certificates.list", handle_certificates_list},
     {"origin.confirm", handle_origin_confirm},
+    {"keys.abandon", handle_keys_abandon},
 };
 
 static request_handler
@@ -100,10 +102,13 @@ request_envelope(struct request *req)
 		0 ||
 	    (r = field_string(req, req->root, "origin", false, ORIGIN_MAX - 1, &req->origin)) !=
 		0 ||
+	    (r = field_string(req, req->root, "site", false, ORIGIN_MAX - 1, &req->site)) != 0 ||
 	    (r = field_object(req, req->root, "params", false, &params)) != 0)
 		return r;
 	if (req->origin == NULL)
 		req->origin = "";
+	if (req->site == NULL)
+		req->site = "";
 	if (params == NULL) {
 		if ((params = json_object_new_object()) == NULL)
 			return CB_ERR_ALLOC;
@@ -337,6 +342,7 @@ main(int argc, char **argv)
 	/* The daemon is gone: close dialogs, let running work clean up, then go. */
 	request_cancel_all();
 	worker_stop();
+	abandon_forget_all();
 	module_unload_all();
 	return 0;
 }

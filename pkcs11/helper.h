@@ -17,5 +17,6 @@ int handle_keys_generate(struct request *req, struct json_object **result);	   /
 int handle_certificates_install(struct request *req, struct json_object **result); /* certs.c */
 int handle_certificates_list(struct request *req, struct json_object **result);	   /* certlist.c */
 int handle_origin_confirm(struct request *req, struct json_object **result); /* origin_confirm.c */
+int handle_keys_abandon(struct request *req, struct json_object **result);   /* abandon.c */
 
 #endif /* CB_PKCS11_HELPER_H */

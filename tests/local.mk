@@ -138,7 +138,8 @@ TESTS += tests/test-certs
 
 check_PROGRAMS += tests/test-keygen
 tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/keygen.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/keygen.c pkcs11/abandon.h pkcs11/abandon.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h \
+	pkcs11/pubkey.c pkcs11/pem.h \
 	pkcs11/pem.c
 tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
 tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
