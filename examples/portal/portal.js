@@ -252,7 +252,8 @@ function adoptClient(client) {
 	state.client?.close();
 	state.client = client;
 	setPill('connected', `Card helper connected`);
-	$('#helper-version').textContent = `cardbridge ${client.helper.version}`;
+	// Before the user allowed this page, hello names no version.
+	$('#helper-version').textContent = `cardbridge ${client.helper.version ?? ''}`.trim();
 	client.on('close', ({ byUser }) => {
 		if (!byUser)
 			setPill('disconnected', 'Card helper idle — reconnects when needed');
