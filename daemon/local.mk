@@ -22,5 +22,5 @@ daemon_cardbridged_SOURCES = \
 	daemon/site.c daemon/site.h
 daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) \
 	$(PCSC_CFLAGS) $(PSL_CFLAGS)
-daemon_cardbridged_LDADD = protocol/libcbproto.a $(LWS_LIBS) $(JSONC_LIBS) \
+daemon_cardbridged_LDADD = protocol/libcbproto.a common/libcbcommon.a $(LWS_LIBS) $(JSONC_LIBS) \
 	$(PCSC_LIBS) $(PSL_LIBS) $(PTHREAD_LIBS)

@@ -304,6 +304,7 @@ server_run(struct daemon *d)
 	if (d->cfg->card_watch && (r = cardwatch_start(&d->watch, server_wake, d)) != 0)
 		goto out;
 	sdn_notify("READY=1");
+	activation_release_start_lock();
 	while (!d->stopping)
 		if (lws_service(d->context, 0) < 0)
 			break;
