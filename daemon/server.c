@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libwebsockets.h>
@@ -136,8 +137,8 @@ callback_cardbridge(
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return admit(d, wsi, s);
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		/* HTTP/1.1 WebSocket upgrades only: no h2c (curl --http2). */
-		if (in != NULL && strcmp(in, "websocket") == 0)
+		/* HTTP/1.1 WebSocket upgrades only (the token is case-insensitive): no h2c. */
+		if (in != NULL && strcasecmp(in, "websocket") == 0)
 			return 0;
 		log_warn("refused connection: upgrade to \"%.20s\" (only websocket)",
 		    in ? (const char *)in : "");
