@@ -30,6 +30,7 @@
 #include "protocol/methods.h"
 #include "protocol/origin.h"
 #include "common/i18n.h"
+#include "pkcs11/abandon.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -89,6 +90,7 @@ static const struct binding {
     {"pins.initialize", handle_pins_initialize},
     {"keys.delete", handle_keys_delete},
     {"certificates.delete", handle_certificates_delete},
+    {"keys.abandon", handle_keys_abandon},
 };
 
 static request_handler
@@ -108,11 +110,14 @@ request_envelope(struct request *req)
 		0 ||
 	    (r = field_string(req, req->root, "origin", false, ORIGIN_MAX - 1, &req->origin)) !=
 		0 ||
+	    (r = field_string(req, req->root, "site", false, ORIGIN_MAX - 1, &req->site)) != 0 ||
 	    (r = field_object(req, req->root, "params", false, &params)) != 0 ||
 	    (r = field_bool(req, req->root, "local", &req->local)) != 0)
 		return r;
 	if (req->origin == NULL)
 		req->origin = "";
+	if (req->site == NULL)
+		req->site = "";
 	if (params == NULL) {
 		if ((params = json_object_new_object()) == NULL)
 			return CB_ERR_ALLOC;
@@ -349,6 +354,7 @@ main(int argc, char **argv)
 	/* The daemon is gone: close dialogs, let running work clean up, then go. */
 	request_cancel_all();
 	worker_stop();
+	abandon_forget_all();
 	module_unload_all();
 	return 0;
 }

@@ -25,6 +25,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/csr.h pkcs11/csr.c \
 	pkcs11/keyattrs.h pkcs11/keyattrs.c \
 	pkcs11/keygen.c \
+	pkcs11/abandon.h pkcs11/abandon.c \
 	pkcs11/x509.h pkcs11/x509.c \
 	pkcs11/certs.c \
 	pkcs11/certlist.c \

@@ -24,6 +24,7 @@ struct request {
 	const char *method;		   /* points into root */
 	const char *origin;		   /* points into root; "" if none */
 	bool local;			   /* from the cardbridge tool: dialogs name "cardbridge" */
+	const char *site;		   /* its registrable domain, from the daemon; "" if none */
 	struct json_object *root;	   /* the whole request, owned */
 	struct json_object *params;	   /* borrowed from root, always an object */
 	char message[REQUEST_MESSAGE_MAX]; /* error text for the page; "" = default */

@@ -171,6 +171,22 @@ static const struct proto_field origin_params[] = {
     {NULL},
 };
 
+/* A key pair the helper made whose CSR the page never received (keys.abandon). */
+static const struct proto_field keys_abandon_params[] = {
+    {.name = "keyId",
+	.type = PROTO_T_STRING,
+	.required = true,
+	.syntax = PROTO_S_IDENTIFIER,
+	.nonempty = true,
+	.max_bytes = 128},
+    {.name = "publicKey",
+	.type = PROTO_T_STRING,
+	.required = true,
+	.syntax = PROTO_S_PEM,
+	.max_bytes = PROTO_CERTIFICATE_MAX},
+    {NULL},
+};
+
 static const struct proto_field cancel_params[] = {
     {.name = "id", .type = PROTO_T_INT, .required = true, .min = 0, .max = INT64_MAX},
     {NULL},
@@ -354,6 +370,21 @@ static const int cancel_reasons[] = {
     0,
 };
 
+static const int keys_abandon_reasons[] = {
+    CB_ERR_INVALID_PARAMS,
+    CB_ERR_KEY_NOT_FOUND,
+    CB_ERR_USER_CANCELLED,
+    CB_ERR_PIN_INCORRECT,
+    CB_ERR_PIN_LOCKED,
+    CB_ERR_PIN_INVALID,
+    CB_ERR_TOKEN_NOT_PRESENT,
+    CB_ERR_CARD_REMOVED,
+    CB_ERR_TIMEOUT,
+    CB_ERR_BUSY,
+    CB_ERR_MODULE_ERROR,
+    0,
+};
+
 static const int origin_confirm_reasons[] = {
     CB_ERR_INVALID_PARAMS,
     CB_ERR_USER_CANCELLED,
@@ -418,6 +449,9 @@ const struct proto_method proto_methods[] = {
 	cancel_reasons},
     {"origin.confirm", PROTO_M_HELPER | PROTO_M_DIALOG, PROTO_BUDGET_PROMPT, 30, no_params, NULL,
 	origin_confirm_reasons},
+    /* The daemon could not deliver a keys.generate result: remove that pair (a PIN dialog). */
+    {"keys.abandon", PROTO_M_HELPER | PROTO_M_CHANGES_TOKEN | PROTO_M_DIALOG, PROTO_BUDGET_PROMPT,
+	60, keys_abandon_params, NULL, keys_abandon_reasons},
     {NULL},
 };
 

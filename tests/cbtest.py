@@ -217,15 +217,19 @@ def error_reason(reply):
 
 
 class Daemon:
-    """A cardbridged on a free port with its own config and log file."""
+    """A cardbridged on a free port with its own config, log file and user state
+    (--state-dir in its directory; state=False: none at all, as
+    --no-default-config alone means)."""
 
     def __init__(self, origins=(ORIGIN,), args=(), config=None, env=None, modules=(),
-                 pinentry=None, log_level="debug"):
+                 pinentry=None, log_level="debug", state=True):
         self.dir = tempfile.mkdtemp(prefix="cbtest-")
         self.port = free_port()
         self.log_path = os.path.join(self.dir, "daemon.log")
         cmd = [DAEMON, "--no-default-config", "--listen", "127.0.0.1:%d" % self.port,
                "--helper", HELPER, "--log-level", log_level]
+        if state:
+            cmd += ["--state-dir", os.path.join(self.dir, "state")]
         if pinentry is None:
             pinentry = FAKE_PINENTRY
         cmd += ["--pinentry", pinentry]

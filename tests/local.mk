@@ -112,6 +112,12 @@ tests_test_url_LDADD = protocol/libcbproto.a
 TESTS += tests/test-url tests/test-desktop.py
 EXTRA_DIST += tests/test-desktop.py
 
+# Trust (issue 14, 14a): other local users, the port, user state, consent
+# spam and budgets, hello before consent, HTTP/1.1 only, notifications,
+# keys a page never received, raw sockets, the idle close.
+TESTS += tests/test-trust.py
+EXTRA_DIST += tests/test-trust.py
+
 # Hardening (issue 8): the bad-input catalogue, fault survival, load (1,000
 # connections, 100,000 requests, slowloris, churn, memory) and valgrind
 # memcheck over the black-box suites.
@@ -150,7 +156,8 @@ TESTS += tests/test-certs
 
 check_PROGRAMS += tests/test-keygen
 tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/keygen.c pkcs11/keyattrs.h pkcs11/keyattrs.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/keygen.c pkcs11/keyattrs.h pkcs11/keyattrs.c pkcs11/abandon.h pkcs11/abandon.c \
+	pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
 	pkcs11/pem.c
 tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
 tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
@@ -262,10 +269,17 @@ tests_test_token_cache_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
 TESTS += tests/test-token-cache
 check_PROGRAMS += tests/test-admission
 tests_test_admission_SOURCES = tests/test-admission.c tests/tap.h tests/daemon-unit.h \
-	daemon/admission.c daemon/origins_store.c daemon/conf.c daemon/log.c
-tests_test_admission_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-tests_test_admission_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+	daemon/admission.c daemon/origins_store.c daemon/denied_store.c daemon/peer.c \
+	daemon/site.c daemon/conf.c daemon/log.c
+tests_test_admission_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(PSL_CFLAGS)
+tests_test_admission_LDADD = protocol/libcbproto.a $(JSONC_LIBS) $(PSL_LIBS)
 TESTS += tests/test-admission
+check_PROGRAMS += tests/test-site
+tests_test_site_SOURCES = tests/test-site.c tests/tap.h tests/daemon-unit.h daemon/site.c \
+	daemon/log.c
+tests_test_site_CFLAGS = $(AM_CFLAGS) $(PSL_CFLAGS)
+tests_test_site_LDADD = protocol/libcbproto.a $(PSL_LIBS)
+TESTS += tests/test-site
 
 # Real cards, real minutes (issue 12): keyAttributes against a module that
 # misreports or hands out private keys (tests/mock-p11 over SoftHSM2), and

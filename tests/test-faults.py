@@ -350,7 +350,7 @@ def test_disk_full_when_remembering_an_origin_keeps_origins_json_and_allows_for_
     os.chmod(wrapper, stat.S_IRWXU)
     real, cbtest.DAEMON = cbtest.DAEMON, wrapper
     try:
-        daemon = cbtest.Daemon(modules=[softhsm.MODULE], env=dict(
+        daemon = cbtest.Daemon(modules=[softhsm.MODULE], args=["--state-dir", confdir], env=dict(
             dialogs.env(), SOFTHSM2_CONF=S["hsm"].conf, XDG_CONFIG_HOME=xdg,
             XDG_RUNTIME_DIR=runtime,
             CB_FULL_DIR=confdir, CB_FULL_SEED=seed, CB_REAL_DAEMON=real))

@@ -156,12 +156,13 @@ export interface ModuleInfo {
 	path: string; ok: boolean; error: string | null; description?: string; manufacturer?: string;
 }
 
+/** Before the user allowed the page (consent pending), only name and protocol. */
 export interface HelloResult {
 	name: 'cardbridge';
-	version: string;
+	version?: string;
 	protocol: 1;
-	methods: string[];
-	modules: ModuleInfo[];
+	methods?: string[];
+	modules?: ModuleInfo[];
 }
 
 export interface KeyType {

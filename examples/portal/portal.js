@@ -74,7 +74,8 @@ function onHelperStatus(s) {
 		state.connected = true;
 		state.lost = false;
 		setPill('connected', 'Card helper connected');
-		$('#helper-version').textContent = `cardbridge ${s.helper.version}`;
+		// Before the user allowed this page, hello names no version.
+		$('#helper-version').textContent = `cardbridge ${s.helper.version ?? ''}`.trim();
 		setBanner(null);
 		renderTokens();
 		renderCardState();
