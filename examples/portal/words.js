@@ -70,13 +70,15 @@ export function stageWords(method, progress, tokenLabel) {
 }
 
 /**
- * What Cancel does, before it is clicked.  Measured with cardbridge 0.1:
- * the helper is told at once (a PIN window closes); a key generation the
- * card has started runs to its end, and the helper keeps the new key pair
- * (it deletes a half-made key only when its own work fails).
+ * What Cancel does, before it is clicked: the helper is told at once (a PIN
+ * window closes); a key generation the card has started runs to its end,
+ * and the helper then removes the new key pair, whose CSR nobody can receive
+ * (a card that cannot delete keys keeps it).
  */
-export const CANCEL_HINT = 'Cancel tells cardbridge to stop: its PIN window closes at once. If your card is ' +
-	'already generating the key, that cannot be interrupted, and the new key pair stays on the card, unused.';
+export const CANCEL_HINT = 'Cancel tells cardbridge to stop: its PIN window closes at once. A key your card is ' +
+	'already generating cannot be interrupted: cardbridge removes it as soon as the card has made it.';
+
+const KEPT_IF_UNDELETABLE = ' (A card that cannot delete keys, such as an OpenPGP card, keeps it, unused.)';
 
 /** What a cancel left, from the last stage the helper reported. */
 export function cancelOutcome(method, lastStage) {
@@ -87,8 +89,8 @@ export function cancelOutcome(method, lastStage) {
 	if (at >= 0 && at < order.indexOf('pinAccepted'))
 		return 'Nothing was changed on your card.';
 	if (lastStage === undefined || lastStage === null)
-		return 'If your card had already started to generate the key, the new key pair stays on it, unused; otherwise nothing was changed.';
-	return 'Your card was already generating the key, which cannot be interrupted: the new key pair stays on it, unused.';
+		return 'If your card had already started to generate the key, cardbridge removes the new key pair once it is made; otherwise nothing was changed.' + KEPT_IF_UNDELETABLE;
+	return 'Your card was already generating the key: cardbridge removes the new key pair once the card has made it.' + KEPT_IF_UNDELETABLE;
 }
 
 /** The PIN's state from what the token reports (PKCS#11 flags), for a badge. */
