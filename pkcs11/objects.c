@@ -27,7 +27,6 @@
 #include "pkcs11/token_session.h"
 #include "pkcs11/x509.h"
 
-#define OBJECTS_MAX 256
 #define SHOWN_CHARS 64	  /* of a label or a name, in a dialog */
 #define SHOWN_ID_CHARS 17 /* 16 hex digits of an ID and "…", in a dialog */
 
@@ -162,16 +161,17 @@ static int
 find_class(struct token_session *s, const struct object_query *q, CK_OBJECT_CLASS cls,
     struct object_list *out)
 {
-	CK_OBJECT_HANDLE found[OBJECTS_MAX];
+	CK_OBJECT_HANDLE *found = NULL;
 	struct object_info *items, *o;
 	CK_ULONG count, i;
 	int r;
 
-	if ((r = token_session_find_class(s, cls, q->id, q->id_len, found, OBJECTS_MAX, &count)) !=
-	    0)
+	if ((r = token_session_find_class_all(s, cls, q->id, q->id_len, &found, &count)) != 0)
 		return r;
-	if ((items = realloc(out->items, (out->n + count + 1) * sizeof(*items))) == NULL)
+	if ((items = realloc(out->items, (out->n + count + 1) * sizeof(*items))) == NULL) {
+		free(found);
 		return CB_ERR_ALLOC;
+	}
 	out->items = items;
 	for (i = 0; i < count; i++) {
 		o = &out->items[out->n];
@@ -180,13 +180,14 @@ find_class(struct token_session *s, const struct object_query *q, CK_OBJECT_CLAS
 		o->handle = found[i];
 		out->n++; /* objects_clear() frees what object_read() got, even on failure */
 		if ((r = object_read(s, o)) != 0)
-			return r;
+			break;
 		if (cls == CKO_CERTIFICATE && !cert_matches(o, q)) {
 			info_clear(o);
 			out->n--;
 		}
 	}
-	return 0;
+	free(found);
+	return r;
 }
 
 int

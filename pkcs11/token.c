@@ -2,17 +2,17 @@
  * token.c - enumerate tokens, name them with RFC 7512 URIs (p11-kit formats
  * and parses them), find one by URI, tell whether it is still there, and
  * lock it.  What a token can do is in token_capabilities.c, the tokens.list
- * method in tokenlist.c, the CK_RV mapping in p11_error.c.
+ * method in tokenlist.c, the CK_RV mapping in p11_error.c, taking turns at
+ * a token in token_lock.c.
  *
  * Reading slot and token information takes no lock: p11-kit initialises
  * modules with CKF_OS_LOCKING_OK, and a tokens.list must not wait behind a
- * PIN dialog on another request.  Logins and writes take token_lock().
+ * PIN dialog on another request.  Sessions take the token's gates.
  * Must never: list a token that is not initialised (it has no PIN and no
  * label a page could show), or write to a token.
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -280,52 +280,4 @@ token_check_removed(struct request *req, const struct token *t, int err)
 		nanosleep(&pause, NULL);
 	}
 	return err;
-}
-
-/* --- per-slot locks --- */
-
-struct slot_lock {
-	CK_FUNCTION_LIST *funcs;
-	CK_SLOT_ID slot;
-	pthread_mutex_t lock;
-	struct slot_lock *next;
-};
-
-static pthread_mutex_t slot_locks_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slot_lock *slot_locks; /* {slot_locks_lock}; entries live for ever */
-
-static pthread_mutex_t *
-slot_mutex(const struct token *t)
-{
-	struct slot_lock *l;
-
-	pthread_mutex_lock(&slot_locks_lock);
-	for (l = slot_locks; l != NULL; l = l->next)
-		if (l->funcs == t->module->funcs && l->slot == t->slot)
-			break;
-	if (l == NULL && (l = calloc(1, sizeof(*l))) != NULL) {
-		l->funcs = t->module->funcs;
-		l->slot = t->slot;
-		pthread_mutex_init(&l->lock, NULL);
-		l->next = slot_locks;
-		slot_locks = l;
-	}
-	pthread_mutex_unlock(&slot_locks_lock);
-	if (l == NULL) {
-		helper_log(CB_LOG_ERROR, "out of memory for a slot lock");
-		abort();
-	}
-	return &l->lock;
-}
-
-void
-token_lock(const struct token *t)
-{
-	pthread_mutex_lock(slot_mutex(t));
-}
-
-void
-token_unlock(const struct token *t)
-{
-	pthread_mutex_unlock(slot_mutex(t));
 }

@@ -1,7 +1,7 @@
 /*
  * token.h - tokens (a present, initialised token in a slot of a loaded
- * module), their RFC 7512 URIs and per-slot locks.  What a token can do is
- * in token_capabilities.h.
+ * module) and their RFC 7512 URIs.  What a token can do is in
+ * token_capabilities.h; taking turns at one is token_lock.h's.
  */
 #ifndef CB_PKCS11_TOKEN_H
 #define CB_PKCS11_TOKEN_H
@@ -47,9 +47,5 @@ int token_refresh(struct request *req, struct token *t);
  * middle of an APDU exchange as CKR_GENERAL_ERROR, not CKR_DEVICE_REMOVED.
  */
 int token_check_removed(struct request *req, const struct token *t, int err);
-
-/* Serialise work on one token: taken around every login and write. */
-void token_lock(const struct token *t);
-void token_unlock(const struct token *t);
 
 #endif /* CB_PKCS11_TOKEN_H */
