@@ -6,21 +6,29 @@
  * public keys (public key objects need no login), writes nothing when the
  * certificate is already there (and then asks for no PIN), and otherwise
  * logs in, checks that the private key with that CKA_ID really exists and
- * writes a CKO_CERTIFICATE carrying the key's CKA_ID.  CA certificates from
- * the chain go in as authority certificates where the token takes them.
- * Must never: write anything when no key matches the certificate.
+ * writes a CKO_CERTIFICATE carrying the key's CKA_ID.  A key that has a
+ * certificate already gets no second one unless the page says "add" (and
+ * the dialog says so too).  CA certificates from the chain go in as
+ * authority certificates where the token takes them, and only those that
+ * are issuers on the certificate's path (chain.c): the PIN dialog names
+ * every certificate it will write.
+ * Must never: write anything when no key matches the certificate, or a
+ * certificate the dialog did not name.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "protocol/params.h"
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
 #include "common/i18n.h"
+#include "pkcs11/chain.h"
+#include "pkcs11/dialog_words.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -34,19 +42,24 @@
 #include "pkcs11/token_capabilities.h"
 #include "pkcs11/x509.h"
 
-#define OBJECTS_MAX 256
 #define CATEGORY_AUTHORITY 2
+/* CA certificates a dialog names, and the characters of each name. */
+#define CHAIN_NAMES_SHOWN 3
+#define CHAIN_NAME_CHARS 40
 
 struct install {
 	struct request *req;
 	const char *uri;
 	const char *label;
 	bool allow_expired;
+	bool add; /* next to a certificate the key has already */
 	X509 *cert;
 	X509 *chain[PROTO_CHAIN_MAX];
 	size_t nchain;
-	struct token token;  /* where the key is */
-	char operation[200]; /* for the PIN dialog */
+	bool on_path[PROTO_CHAIN_MAX]; /* chain[i] issued cert, or one of its issuers */
+	bool has_other;		       /* the key has another certificate already */
+	struct token token;	       /* where the key is */
+	char operation[768];	       /* for the PIN dialog */
 	uint8_t *key_id;
 	size_t key_id_len;
 	char *key_id_hex;
@@ -64,25 +77,26 @@ static int
 find_key(struct token_session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, char **label)
 {
 	static const CK_OBJECT_CLASS classes[] = {CKO_PUBLIC_KEY, CKO_PRIVATE_KEY};
-	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_OBJECT_HANDLE *objects = NULL;
 	CK_ULONG count, i;
 	size_t c, len;
 	bool match;
-	int r;
+	int r = 0;
 
 	*id = NULL;
-	for (c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
-		if ((r = token_session_find_class(
-			 s, classes[c], NULL, 0, objects, OBJECTS_MAX, &count)) != 0)
-			return r;
+	for (c = 0; c < sizeof(classes) / sizeof(classes[0]) && *id == NULL && r == 0; c++) {
+		free(objects);
+		if ((r = token_session_find_class_all(s, classes[c], NULL, 0, &objects, &count)) !=
+		    0)
+			break;
 		for (i = 0; i < count; i++) {
 			if ((r = pubkey_object_matches(s, objects[i], key, &match)) != 0)
-				return r;
+				break;
 			if (!match)
 				continue;
 			/* The key is there: failing to read its ID is no "no key matches". */
 			if ((r = token_session_get_attr(s, objects[i], CKA_ID, id, id_len)) != 0)
-				return r;
+				break;
 			if (*id_len == 0) { /* a key without an ID cannot be paired */
 				free(*id);
 				*id = NULL;
@@ -99,10 +113,11 @@ find_key(struct token_session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, c
 				    s->req->message);
 				s->req->message[0] = '\0';
 			}
-			return 0;
+			break;
 		}
 	}
-	return 0;
+	free(objects);
+	return r;
 }
 
 static int
@@ -121,7 +136,7 @@ cert_der(X509 *x, uint8_t **der, size_t *len)
 static int
 cert_present(struct token_session *s, X509 *x, bool *present)
 {
-	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_OBJECT_HANDLE *objects = NULL;
 	uint8_t *der = NULL, *value;
 	size_t der_len, len;
 	CK_ULONG count, i;
@@ -129,8 +144,7 @@ cert_present(struct token_session *s, X509 *x, bool *present)
 
 	*present = false;
 	if ((r = cert_der(x, &der, &der_len)) != 0 ||
-	    (r = token_session_find_class(
-		 s, CKO_CERTIFICATE, NULL, 0, objects, OBJECTS_MAX, &count)) != 0)
+	    (r = token_session_find_class_all(s, CKO_CERTIFICATE, NULL, 0, &objects, &count)) != 0)
 		goto out;
 	for (i = 0; i < count && !*present; i++) {
 		if ((r = token_session_get_attr(s, objects[i], CKA_VALUE, &value, &len)) != 0)
@@ -139,11 +153,100 @@ cert_present(struct token_session *s, X509 *x, bool *present)
 		free(value);
 	}
 out:
+	free(objects);
 	OPENSSL_free(der);
 	return r;
 }
 
+/* Is the certificate in der (len bytes) one for x's public key? */
+static bool
+same_key(const uint8_t *der, size_t len, X509 *x)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *a, *b = X509_get0_pubkey(x);
+	X509 *other;
+	bool same;
+
+	if ((other = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		ERR_clear_error();
+		return false;
+	}
+	a = X509_get0_pubkey(other);
+	same = a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
+	X509_free(other);
+	ERR_clear_error();
+	return same;
+}
+
+/*
+ * Does the token hold a certificate for in's key other than in->cert: one
+ * under the key's CKA_ID, or one for the same public key?
+ */
+static int
+key_has_other_certificate(struct install *in, struct token_session *s, bool *has)
+{
+	CK_OBJECT_HANDLE *objects = NULL;
+	uint8_t *der = NULL, *value = NULL, *id = NULL;
+	size_t der_len, len, id_len;
+	CK_ULONG count, i;
+	int r;
+
+	*has = false;
+	if ((r = cert_der(in->cert, &der, &der_len)) != 0 ||
+	    (r = token_session_find_class_all(s, CKO_CERTIFICATE, NULL, 0, &objects, &count)) != 0)
+		goto out;
+	for (i = 0; i < count && !*has; i++) {
+		if ((r = token_session_get_attr(s, objects[i], CKA_VALUE, &value, &len)) != 0 ||
+		    (r = token_session_get_attr(s, objects[i], CKA_ID, &id, &id_len)) != 0)
+			goto out;
+		if (value != NULL && !(len == der_len && memcmp(value, der, len) == 0))
+			*has = (id_len == in->key_id_len && memcmp(id, in->key_id, id_len) == 0) ||
+			       same_key(value, len, in->cert);
+		free(value);
+		free(id);
+		value = id = NULL;
+	}
+out:
+	free(value);
+	free(id);
+	free(objects);
+	OPENSSL_free(der);
+	return r;
+}
+
+/*
+ * By default a key gets no second certificate (a page could add one for a
+ * key that other tools made, under another name): KEY_HAS_CERTIFICATE,
+ * unless the page asked to add one and the dialog says so.
+ */
+static int
+install_check_other(struct install *in, struct token_session *s)
+{
+	bool has;
+	int r;
+
+	if ((r = key_has_other_certificate(in, s, &has)) != 0)
+		return r;
+	in->has_other = in->has_other || has;
+	if (!has || in->add)
+		return 0;
+	return request_fail(in->req, CB_ERR_KEY_HAS_CERTIFICATE,
+	    "the key already has another certificate on this token; set add to store this one "
+	    "next to it");
+}
+
 /* --- certificates.install --- */
+
+/* Which chain certificates are issuers on the certificate's path (chain.c). */
+static void
+install_path(struct install *in)
+{
+	size_t order[PROTO_CHAIN_MAX], k, i;
+
+	k = chain_path(in->cert, in->chain, in->nchain, order);
+	for (i = 0; i < k; i++)
+		in->on_path[order[i]] = true;
+}
 
 /* params passed protocol/methods.c in the helper's dispatch. */
 static int
@@ -158,6 +261,8 @@ install_params(struct install *in)
 	in->label = proto_param_string(params, "label");
 	if (json_object_object_get_ex(params, "allowExpired", &allow))
 		in->allow_expired = json_object_get_boolean(allow);
+	if (json_object_object_get_ex(params, "add", &allow))
+		in->add = json_object_get_boolean(allow);
 	if ((r = x509_parse(in->req, "certificate", proto_param_string(params, "certificate"),
 		 &in->cert)) != 0)
 		return r;
@@ -170,6 +275,7 @@ install_params(struct install *in)
 			return r;
 		in->nchain++;
 	}
+	install_path(in);
 	return 0;
 }
 
@@ -356,6 +462,9 @@ install_sort_chain(struct install *in, struct token_session *s, bool *write)
 			r = add_not_stored(in, in->chain[i], "not a CA certificate");
 		else if (!in->allow_expired && x509_expired(in->chain[i]))
 			r = add_not_stored(in, in->chain[i], "expired");
+		else if (!in->on_path[i])
+			r = add_not_stored(
+			    in, in->chain[i], "not an issuer on the certificate's path");
 		else if ((r = cert_present(s, in->chain[i], &present)) == 0 && present)
 			r = add_entry(in->present, in->chain[i], NULL);
 		else
@@ -402,19 +511,20 @@ install_authority(struct install *in, struct token_session *s, X509 *x)
 
 /* After login: the private key must be there before anything is written. */
 static int
-install_check_private_key(struct install *in, struct token_session *s)
+install_check_private_key(struct install *in, struct token_session *s, bool leaf_present)
 {
-	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_OBJECT_HANDLE found;
 	CK_ULONG count;
 	int r;
 
-	if ((r = token_session_find_class(s, CKO_PRIVATE_KEY, in->key_id, in->key_id_len, objects,
-		 OBJECTS_MAX, &count)) != 0)
+	if ((r = token_session_find_class(
+		 s, CKO_PRIVATE_KEY, in->key_id, in->key_id_len, &found, 1, &count)) != 0)
 		return r;
 	if (count == 0)
 		return request_fail(in->req, CB_ERR_KEY_NOT_FOUND,
 		    "the token has no private key for the certificate");
-	return 0;
+	/* What only the login shows: a certificate marked private. */
+	return leaf_present ? 0 : install_check_other(in, s);
 }
 
 static int
@@ -433,26 +543,84 @@ install_leaf(struct install *in, struct token_session *s)
 	return r;
 }
 
-/* "store the certificate for Joe Doe issued by Demo CA", for the PIN dialog. */
+/* A certificate as dialogs name it: its subject's CN, else the whole name; made safe. */
 static void
-install_words(struct install *in)
+cert_name(const X509_NAME *name, size_t max_chars, char *buf, size_t size)
 {
-	char *subject = x509_common_name(X509_get_subject_name(in->cert));
-	char *issuer = x509_common_name(X509_get_issuer_name(in->cert));
+	char *text = x509_common_name(name);
 
-	if (subject == NULL)
-		subject = x509_name_text(X509_get_subject_name(in->cert));
-	if (issuer == NULL)
-		issuer = x509_name_text(X509_get_issuer_name(in->cert));
-	if (subject != NULL && issuer != NULL && proto_text_ok(subject, strlen(subject)) &&
-	    proto_text_ok(issuer, strlen(issuer)))
+	if (text == NULL)
+		text = x509_name_text(name);
+	dialog_shown(text, max_chars, buf, size);
+	free(text);
+}
+
+/* "Demo Root CA, Demo Sub CA and 2 more": the CA certificates to be written; how many. */
+static unsigned long
+chain_names(struct install *in, const bool *write, char *buf, size_t size)
+{
+	char name[DIALOG_FIELD_SIZE];
+	unsigned long n = 0;
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < in->nchain; i++) {
+		if (!write[i])
+			continue;
+		if (n++ >= CHAIN_NAMES_SHOWN)
+			continue;
+		cert_name(
+		    X509_get_subject_name(in->chain[i]), CHAIN_NAME_CHARS, name, sizeof(name));
+		if (len < size)
+			len += (size_t)snprintf(
+			    buf + len, size - len, "%s%s", n > 1 ? ", " : "", name);
+	}
+	if (n > CHAIN_NAMES_SHOWN && len < size)
+		/* TRANSLATORS: after the names of the CA certificates that a dialog shows. */
+		snprintf(buf + len, size - len,
+		    P_(" and %lu more", " and %lu more", n - CHAIN_NAMES_SHOWN),
+		    n - CHAIN_NAMES_SHOWN);
+	return n;
+}
+
+/*
+ * The PIN dialog's words: every certificate it will write.  "store the
+ * certificate for Joe Doe issued by Demo CA, and the CA certificate Demo
+ * CA"; "add ..." when the key has another certificate already.
+ */
+static void
+install_words(struct install *in, bool leaf_present, const bool *write)
+{
+	char subject[DIALOG_FIELD_SIZE], issuer[DIALOG_FIELD_SIZE], names[512];
+	unsigned long n = chain_names(in, write, names, sizeof(names));
+	size_t len;
+
+	cert_name(X509_get_subject_name(in->cert), DIALOG_FIELD_CHARS, subject, sizeof(subject));
+	cert_name(X509_get_issuer_name(in->cert), DIALOG_FIELD_CHARS, issuer, sizeof(issuer));
+	if (leaf_present) {
+		snprintf(in->operation, sizeof(in->operation),
+		    /* TRANSLATORS: the CA certificates' names, then the certificate's subject. */
+		    P_("store the CA certificate %s for the certificate of %s",
+			"store the CA certificates %s for the certificate of %s", n),
+		    names, subject);
+		return;
+	}
+	if (in->has_other)
 		snprintf(in->operation, sizeof(in->operation),
 		    /* TRANSLATORS: the subject's and the issuer's names ("Joe Doe", "Demo CA"). */
-		    _("store the certificate for %.64s issued by %.64s"), subject, issuer);
+		    _("add the certificate for %s issued by %s to a key that already has a "
+		      "certificate"),
+		    subject, issuer);
 	else
-		snprintf(in->operation, sizeof(in->operation), "%s", _("store a certificate"));
-	free(subject);
-	free(issuer);
+		snprintf(in->operation, sizeof(in->operation),
+		    /* TRANSLATORS: the subject's and the issuer's names ("Joe Doe", "Demo CA"). */
+		    _("store the certificate for %s issued by %s"), subject, issuer);
+	len = strlen(in->operation);
+	if (n > 0)
+		snprintf(in->operation + len, sizeof(in->operation) - len,
+		    /* TRANSLATORS: after "store the certificate for ..."; the CA certificates'
+		       names. */
+		    P_(", and the CA certificate %s", ", and the CA certificates %s", n), names);
 }
 
 /* OpenPGP cards: one certificate per key slot, and OpenSC cannot replace it. */
@@ -492,7 +660,8 @@ install_write(struct install *in)
 		goto out;
 	for (i = 0; i < in->nchain; i++)
 		any = any || write[i];
-	if ((r = install_check_slot(in, &s, leaf_present)) != 0)
+	if ((r = install_check_slot(in, &s, leaf_present)) != 0 ||
+	    (!leaf_present && (r = install_check_other(in, &s)) != 0))
 		goto out;
 	if (leaf_present && (r = add_entry(in->present, in->cert, in->key_id_hex)) != 0)
 		goto out;
@@ -503,9 +672,9 @@ install_write(struct install *in)
 		    in->req, CB_ERR_TOKEN_WRITE_PROTECTED, "this token is write-protected");
 		goto out;
 	}
-	install_words(in);
+	install_words(in, leaf_present, write);
 	if ((r = login_to_write(&s, in->operation)) != 0 ||
-	    (r = install_check_private_key(in, &s)) != 0)
+	    (r = install_check_private_key(in, &s, leaf_present)) != 0)
 		goto out;
 	if (!leaf_present && (r = install_leaf(in, &s)) != 0)
 		goto out;

@@ -80,6 +80,10 @@ static const struct err_row err_table[] = {
 	"the token, its PKCS#11 module or cardbridge cannot do this management operation, or "
 	"not in the token's present state; the message says why (the token's `manage.why` "
 	"says it before the call)"},
+    {CB_ERR_KEY_HAS_CERTIFICATE, -32018, "KEY_HAS_CERTIFICATE", "the key already has a certificate",
+	"the key of the certificate already has another certificate on the token; nothing was "
+	"written (`certificates.install` with `add`: store it next to the other, after a dialog "
+	"that says so)"},
     {CB_ERR_ALLOC, -32603, "INTERNAL_ERROR", "out of memory", NULL},
     {CB_ERR_SYSTEM, -32603, "INTERNAL_ERROR", "system error", NULL},
     {CB_ERR_CONFIG, -32603, "INTERNAL_ERROR", "configuration error", NULL},
