@@ -118,6 +118,12 @@ EXTRA_DIST += tests/test-desktop.py
 TESTS += tests/test-trust.py
 EXTRA_DIST += tests/test-trust.py
 
+# Trust (issue 14, 14b): dialogs that tell the truth, certificates only where
+# they belong (test-dialogs.py); no page starving another, locking, searches
+# past 256 objects (test-fairness.py).
+TESTS += tests/test-dialogs.py tests/test-fairness.py
+EXTRA_DIST += tests/test-dialogs.py tests/test-fairness.py
+
 # Hardening (issue 8): the bad-input catalogue, fault survival, load (1,000
 # connections, 100,000 requests, slowloris, churn, memory) and valgrind
 # memcheck over the black-box suites.
