@@ -65,6 +65,10 @@ check_PROGRAMS += tests/test-atr
 tests_test_atr_SOURCES = tests/test-atr.c tests/tap.h
 tests_test_atr_LDADD = protocol/libcbproto.a
 TESTS += tests/test-atr
+check_PROGRAMS += tests/test-claim
+tests_test_claim_SOURCES = tests/test-claim.c tests/tap.h
+tests_test_claim_LDADD = protocol/libcbproto.a
+TESTS += tests/test-claim
 
 TESTS += tests/test-origin tests/test-daemon.py tests/test-tokens.py \
 	tests/test-card.py tests/test-consent.py
