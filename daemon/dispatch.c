@@ -226,6 +226,28 @@ out:
 	proto_request_free(req);
 }
 
+/*
+ * A card left a reader: the helper closes the PIN dialogs of requests on
+ * that card at once (doc/HELPER-IPC.md, card.removed), rather than leave
+ * them up until the user answers.
+ */
+static void
+tell_helper_card_removed(struct daemon *d, const struct cardwatch_event *e)
+{
+	const struct proto_method *m = proto_method_find("card.removed", PROTO_M_HELPER);
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "reader", json_object_new_string(e->reader));
+	if (e->events > 0)
+		json_object_object_add(p, "events", json_object_new_int((int)e->events));
+	if (e->service_lost)
+		json_object_object_add(p, "serviceStopped", json_object_new_boolean(1));
+	if (d->p11 != NULL && p11client_submit(d->p11, P11_SESSION_DAEMON, NULL, m->name, "", p,
+				  config_budget_s(d->cfg, m)) != 0)
+		log_warn("cannot tell the helper that the card left %s", e->reader);
+	json_object_put(p);
+}
+
 void
 dispatch_card_events(struct daemon *d)
 {
@@ -235,7 +257,8 @@ dispatch_card_events(struct daemon *d)
 	if ((list = cardwatch_take(d->watch)) == NULL)
 		return;
 	for (e = list; e; e = e->next) {
-		token_cache_track_reader(d, e);
+		if (e->type == CW_CARD_REMOVED)
+			tell_helper_card_removed(d, e);
 		p = json_object_new_object();
 		json_object_object_add(
 		    p, "type", json_object_new_string(cardwatch_type_name(e->type)));

@@ -24,12 +24,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "protocol/atr.h"
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
 #include "protocol/jsonrpc.h"
 #include "protocol/methods.h"
 #include "protocol/origin.h"
 #include "common/i18n.h"
+#include "pkcs11/card.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -43,6 +45,7 @@
 #endif
 
 #define MODULES_MAX 32
+#define ATRS_MAX 256 /* patterns of all modules together */
 #define PROMPT_TIMEOUT_MAX 3600
 
 static int
@@ -81,6 +84,7 @@ static const struct binding {
     {"certificates.install", handle_certificates_install},
     {"certificates.list", handle_certificates_list},
     {"origin.confirm", handle_origin_confirm},
+    {"card.removed", handle_card_removed},
 };
 
 static request_handler
@@ -235,16 +239,37 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cardbridge-pkcs11-helper [--module PATH]... [--pinentry PROGRAM]\n"
-	    "                                [--prompt-timeout SECONDS] [--log-level LEVEL]\n"
+	    "usage: cardbridge-pkcs11-helper [--module PATH [--atr PATTERN]...]...\n"
+	    "                                [--pinentry PROGRAM] [--prompt-timeout SECONDS]\n"
+	    "                                [--log-level LEVEL]\n"
 	    "Serves doc/HELPER-IPC.md on fd 0/1; started by cardbridged.\n");
 }
 
+/* --atr PATTERN: one more card the module named just before claims. */
+static bool
+add_atr(struct module_spec *modules, size_t nmodules, const char *pattern)
+{
+	static const char *atrs[ATRS_MAX];
+	static size_t used;
+	struct module_spec *m;
+
+	if (nmodules == 0 || used == ATRS_MAX || !atr_pattern_valid(pattern))
+		return false;
+	m = &modules[nmodules - 1];
+	/* Each module's patterns are consecutive: --atr follows its --module. */
+	if (m->natrs == 0)
+		m->atrs = &atrs[used];
+	atrs[used++] = pattern;
+	m->natrs++;
+	return true;
+}
+
 static void
-parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
+parse_args(int argc, char **argv, struct module_spec *modules, size_t *nmodules)
 {
 	static const struct option options[] = {
 	    {"module", required_argument, NULL, 'm'},
+	    {"atr", required_argument, NULL, 'a'},
 	    {"pinentry", required_argument, NULL, 'p'},
 	    {"prompt-timeout", required_argument, NULL, 't'},
 	    {"log-level", required_argument, NULL, 'l'},
@@ -261,7 +286,11 @@ parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
 		case 'm':
 			if (*nmodules == MODULES_MAX)
 				goto bad;
-			modules[(*nmodules)++] = optarg;
+			modules[(*nmodules)++] = (struct module_spec){.path = optarg};
+			break;
+		case 'a':
+			if (!add_atr(modules, *nmodules, optarg))
+				goto bad;
 			break;
 		case 'p':
 			helper_config.pinentry = optarg;
@@ -310,7 +339,7 @@ harden(void)
 int
 main(int argc, char **argv)
 {
-	const char *modules[MODULES_MAX];
+	struct module_spec modules[MODULES_MAX];
 	const char *bad;
 	size_t nmodules;
 
@@ -326,7 +355,7 @@ main(int argc, char **argv)
 	/* Without the secure heap PINs live in ordinary memory; secret_init() logs that. */
 	(void)secret_init();
 	if (nmodules == 0)
-		modules[nmodules++] = DEFAULT_MODULE;
+		modules[nmodules++] = (struct module_spec){.path = DEFAULT_MODULE};
 	module_load_all(modules, nmodules);
 	if (request_watchdog_start() != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start threads");

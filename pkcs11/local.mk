@@ -11,6 +11,9 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/module.h pkcs11/module.c \
 	pkcs11/p11_error.h pkcs11/p11_error.c \
 	pkcs11/token.h pkcs11/token.c \
+	pkcs11/pcsc.h pkcs11/pcsc.c \
+	pkcs11/claim.h pkcs11/claim.c \
+	pkcs11/card.h pkcs11/card.c \
 	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
 	pkcs11/tokenlist.c \
 	pkcs11/token_session.h pkcs11/token_session.c \
@@ -27,9 +30,9 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/certs.c \
 	pkcs11/certlist.c
 pkcs11_cardbridge_pkcs11_helper_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(P11KIT_CFLAGS) $(ASSUAN_CFLAGS)
+	$(P11KIT_CFLAGS) $(ASSUAN_CFLAGS) $(PCSC_CFLAGS)
 pkcs11_cardbridge_pkcs11_helper_LDADD = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
-	$(P11KIT_LIBS) $(ASSUAN_LIBS) $(PTHREAD_LIBS)
+	$(P11KIT_LIBS) $(ASSUAN_LIBS) $(PCSC_LIBS) $(PTHREAD_LIBS)
 
 # The helper's own black-box tier against SoftHSM2, spoken to in frames over
 # a socketpair (tests/local.mk provides the .py log driver, CB_HELPER, and

@@ -74,6 +74,10 @@ static const struct err_row err_table[] = {
 	"JSON nested deeper than the limit"},
     {CB_ERR_PIN_INVALID, -32016, "PIN_INVALID", "PIN has an invalid length or characters",
 	"the PIN typed has a length or characters the token refuses"},
+    {CB_ERR_SERVICE_STOPPED, -32017, "SERVICE_STOPPED",
+	"the smart-card service stopped during the operation",
+	"the smart-card service (pcscd) stopped during the operation, or while the PIN dialog "
+	"was open; the card was not removed; retrying may work once the service runs again"},
     {CB_ERR_ALLOC, -32603, "INTERNAL_ERROR", "out of memory", NULL},
     {CB_ERR_SYSTEM, -32603, "INTERNAL_ERROR", "system error", NULL},
     {CB_ERR_CONFIG, -32603, "INTERNAL_ERROR", "configuration error", NULL},

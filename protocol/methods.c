@@ -129,6 +129,18 @@ static const struct proto_field origin_params[] = {
     {NULL},
 };
 
+/* The daemon's card watcher saw the card leave a reader (doc/HELPER-IPC.md). */
+static const struct proto_field card_removed_params[] = {
+    {.name = "reader",
+	.type = PROTO_T_STRING,
+	.required = true,
+	.nonempty = true,
+	.max_bytes = 127},
+    {.name = "events", .type = PROTO_T_INT, .min = 0, .max = 65535},
+    {.name = "serviceStopped", .type = PROTO_T_BOOL},
+    {NULL},
+};
+
 static const struct proto_field cancel_params[] = {
     {.name = "id", .type = PROTO_T_INT, .required = true, .min = 0, .max = INT64_MAX},
     {NULL},
@@ -203,6 +215,7 @@ static const int keys_generate_reasons[] = {
     CB_ERR_SLOT_OCCUPIED,
     CB_ERR_TOKEN_WRITE_PROTECTED,
     CB_ERR_CARD_REMOVED,
+    CB_ERR_SERVICE_STOPPED,
     CB_ERR_TIMEOUT,
     CB_ERR_BUSY,
     CB_ERR_MODULE_ERROR,
@@ -221,6 +234,7 @@ static const int certificates_install_reasons[] = {
     CB_ERR_TOKEN_NOT_PRESENT,
     CB_ERR_TOKEN_WRITE_PROTECTED,
     CB_ERR_CARD_REMOVED,
+    CB_ERR_SERVICE_STOPPED,
     CB_ERR_TIMEOUT,
     CB_ERR_BUSY,
     CB_ERR_MODULE_ERROR,
@@ -232,6 +246,7 @@ static const int certificates_list_reasons[] = {
     CB_ERR_ORIGIN_NOT_ALLOWED,
     CB_ERR_TOKEN_NOT_PRESENT,
     CB_ERR_CARD_REMOVED,
+    CB_ERR_SERVICE_STOPPED,
     CB_ERR_TIMEOUT,
     CB_ERR_BUSY,
     CB_ERR_MODULE_ERROR,
@@ -246,6 +261,11 @@ static const int control_tokens_reasons[] = {
 };
 
 static const int origin_change_reasons[] = {
+    CB_ERR_INVALID_PARAMS,
+    0,
+};
+
+static const int card_removed_reasons[] = {
     CB_ERR_INVALID_PARAMS,
     0,
 };
@@ -298,6 +318,8 @@ const struct proto_method proto_methods[] = {
 	cancel_reasons},
     {"origin.confirm", PROTO_M_HELPER | PROTO_M_DIALOG, PROTO_BUDGET_PROMPT, 30, no_params, NULL,
 	origin_confirm_reasons},
+    {"card.removed", PROTO_M_HELPER | PROTO_M_INLINE, PROTO_BUDGET_FIXED, 30, card_removed_params,
+	NULL, card_removed_reasons},
     {NULL},
 };
 
@@ -311,6 +333,7 @@ static const struct proto_field event_params[] = {
     {.name = "reader", .type = PROTO_T_STRING},
     {.name = "atr", .type = PROTO_T_STRING},
     {.name = "tokens", .type = PROTO_T_ARRAY},
+    {.name = "waitingCards", .type = PROTO_T_ARRAY},
     {NULL},
 };
 

@@ -119,7 +119,9 @@ test_pkcs11_ldadd = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(O
 	$(P11KIT_LIBS) $(PTHREAD_LIBS)
 test_pkcs11_request = tests/tap.h pkcs11/request.h pkcs11/request_object.c pkcs11/log.h \
 	pkcs11/log.c pkcs11/field.h pkcs11/field.c
-test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h pkcs11/token.c \
+test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h \
+	pkcs11/token.c pkcs11/card.h pkcs11/card.c pkcs11/claim.h pkcs11/claim.c pkcs11/pcsc.h \
+	tests/pcsc-stub.h tests/pcsc-stub.c \
 	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
 	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
 	tests/p11-fake.h tests/p11-fake.c
