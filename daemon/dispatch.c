@@ -78,6 +78,21 @@ reply_error(struct daemon *d, struct session *s, const struct proto_id *id, int 
 	session_send_text(d, s, proto_emit_error(id, err, detail, retries_left));
 }
 
+/* The helper's error, with what it tells beyond the reason in error.data. */
+static void
+reply_helper_error(struct daemon *d, struct session *s, const struct p11_reply *r)
+{
+	struct json_object *data;
+
+	if (r->rpc_id.kind == PROTO_ID_NONE || (data = json_object_new_object()) == NULL)
+		return;
+	if (r->retries_left >= 0)
+		json_object_object_add(data, "retriesLeft", json_object_new_int(r->retries_left));
+	if (r->maybe_stored)
+		json_object_object_add(data, "maybeStored", json_object_new_boolean(1));
+	session_send_text(d, s, proto_emit_error_data(&r->rpc_id, r->err, r->message, data));
+}
+
 static void
 reply_result(
     struct daemon *d, struct session *s, const struct proto_id *id, struct json_object *result)
@@ -364,7 +379,7 @@ dispatch_replies(struct daemon *d)
 			reply_result(d, s, &r->rpc_id, r->result);
 			r->result = NULL; /* transferred */
 		} else
-			reply_error(d, s, &r->rpc_id, r->err, r->message, r->retries_left);
+			reply_helper_error(d, s, r);
 	}
 	p11_reply_free(list);
 }

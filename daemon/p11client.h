@@ -11,6 +11,7 @@
 #ifndef CB_P11CLIENT_H
 #define CB_P11CLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "protocol/jsonrpc.h"
@@ -31,6 +32,7 @@ struct p11_reply {
 	struct json_object *result; /* owned */
 	char *message;		    /* error text safe for a page, or NULL */
 	int retries_left;	    /* -1 when unknown */
+	bool maybe_stored;	    /* error.data.maybeStored: a write may have completed */
 };
 
 /* Runs on the service thread: start the thread and the helper. */

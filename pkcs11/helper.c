@@ -332,8 +332,11 @@ harden(void)
 	}
 	/* A dead pinentry or daemon must give EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	if (getenv("CB_HELPER_TESTING") != NULL && strcmp(getenv("CB_HELPER_TESTING"), "1") == 0)
+	if (getenv("CB_HELPER_TESTING") != NULL && strcmp(getenv("CB_HELPER_TESTING"), "1") == 0) {
 		helper_config.fault = getenv("CB_HELPER_FAULT");
+		if (getenv("CB_HELPER_CARD_BACK_MS") != NULL)
+			helper_config.card_back_ms = atoi(getenv("CB_HELPER_CARD_BACK_MS"));
+	}
 }
 
 int

@@ -27,7 +27,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/csr.h pkcs11/csr.c \
 	pkcs11/keygen.c \
 	pkcs11/x509.h pkcs11/x509.c \
-	pkcs11/certs.c \
+	pkcs11/certs.c pkcs11/cert_check.h pkcs11/cert_check.c \
 	pkcs11/certlist.c
 pkcs11_cardbridge_pkcs11_helper_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(P11KIT_CFLAGS) $(ASSUAN_CFLAGS) $(PCSC_CFLAGS)

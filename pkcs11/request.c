@@ -314,7 +314,9 @@ error_object(struct request *req, int err)
 	    field_add_string(
 		error, "message", req->message[0] != '\0' ? req->message : cb_err_str(err)) != 0 ||
 	    (req->retries_left >= 0 && json_object_object_add(error, "retriesLeft",
-					   json_object_new_int(req->retries_left)) != 0)) {
+					   json_object_new_int(req->retries_left)) != 0) ||
+	    (req->maybe_stored &&
+		json_object_object_add(error, "maybeStored", json_object_new_boolean(1)) != 0)) {
 		json_object_put(error);
 		return NULL;
 	}
