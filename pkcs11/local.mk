@@ -18,6 +18,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/tokenlist.c \
 	pkcs11/token_session.h pkcs11/token_session.c \
 	pkcs11/login.h pkcs11/login.c \
+	pkcs11/cleanup.h pkcs11/cleanup.c pkcs11/cleanup_journal.h pkcs11/cleanup_journal.c \
 	pkcs11/dialog.h pkcs11/dialog.c \
 	pkcs11/dialog_guard.h pkcs11/dialog_guard.c \
 	pkcs11/pin.h pkcs11/pin.c \

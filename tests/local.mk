@@ -75,6 +75,7 @@ TESTS += tests/test-origin tests/test-daemon.py tests/test-tokens.py \
 
 EXTRA_DIST += tests/tap.py tests/cbtest.py tests/pki.py tests/softhsm.py tests/fake-pinentry \
 	tests/pcscenv.py tests/test-daemon.py tests/test-tokens.py tests/test-card.py \
+	tests/pcsc-stub.h tests/pcsc-stub.c \
 	tests/test-consent.py
 
 # PIN dialogs through the daemon (issue 4): SoftHSM2, tests/mock-p11 (PIN pad,
@@ -126,10 +127,12 @@ test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h \
 	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
 	tests/p11-fake.h tests/p11-fake.c
 test_pkcs11_login = pkcs11/login.h pkcs11/login.c pkcs11/pin.h pkcs11/secret.h pkcs11/secret.c \
-	tests/pin-stub.h tests/pin-stub.c
+	tests/pin-stub.h tests/pin-stub.c pkcs11/cleanup.h pkcs11/cleanup.c \
+	pkcs11/cleanup_journal.h pkcs11/cleanup_journal.c
 
 check_PROGRAMS += tests/test-login
-tests_test_login_SOURCES = tests/test-login.c $(test_pkcs11_token) $(test_pkcs11_login)
+tests_test_login_SOURCES = tests/test-login.c $(test_pkcs11_token) $(test_pkcs11_login) \
+	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
 tests_test_login_CFLAGS = $(test_pkcs11_cflags)
 tests_test_login_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-login
@@ -150,6 +153,14 @@ tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs
 tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
 tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-keygen
+
+check_PROGRAMS += tests/test-cleanup
+tests_test_cleanup_SOURCES = tests/test-cleanup.c $(test_pkcs11_token) pkcs11/cleanup.h \
+	pkcs11/cleanup.c pkcs11/cleanup_journal.h pkcs11/cleanup_journal.c pkcs11/pubkey.h \
+	pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
+tests_test_cleanup_CFLAGS = $(test_pkcs11_cflags)
+tests_test_cleanup_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-cleanup
 
 check_PROGRAMS += tests/test-token
 tests_test_token_SOURCES = tests/test-token.c $(test_pkcs11_token)

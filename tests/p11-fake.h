@@ -50,6 +50,8 @@ struct fake_module {
 	int destroyed, reloads;	       /* C_DestroyObject and module_reload() calls */
 	bool not_sensitive;	       /* C_GenerateKeyPair makes CKA_SENSITIVE false */
 	CK_MECHANISM_TYPE signed_with; /* the last C_SignInit's mechanism */
+	/* Not CKR_OK: what C_DestroyObject answers, destroying nothing (a pulled card). */
+	CK_RV destroy;
 };
 
 extern struct fake_module fake;
