@@ -71,11 +71,11 @@ tests_test_claim_LDADD = protocol/libcbproto.a
 TESTS += tests/test-claim
 
 TESTS += tests/test-origin tests/test-daemon.py tests/test-tokens.py \
-	tests/test-card.py tests/test-consent.py
+	tests/test-card.py tests/test-card-faults.py tests/test-consent.py
 
 EXTRA_DIST += tests/tap.py tests/cbtest.py tests/pki.py tests/softhsm.py tests/fake-pinentry \
 	tests/pcscenv.py tests/test-daemon.py tests/test-tokens.py tests/test-card.py \
-	tests/pcsc-stub.h tests/pcsc-stub.c \
+	tests/test-card-faults.py tests/pcsc-stub.h tests/pcsc-stub.c \
 	tests/test-consent.py
 
 # PIN dialogs through the daemon (issue 4): SoftHSM2, tests/mock-p11 (PIN pad,
