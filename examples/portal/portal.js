@@ -174,7 +174,11 @@ function explain(err) {
 		return { kind: 'error', reason, title: 'This PIN cannot be right', text: 'It has the wrong length or characters for your card. Try again.' };
 	case 'TOKEN_NOT_PRESENT':
 	case 'CARD_REMOVED':
+		if (err?.maybeStored)
+			return { kind: 'warning', reason, title: 'Your card was removed while the certificate was written', text: 'It may be on the card already. Insert the card and try again: a certificate already stored is not written twice.' };
 		return { kind: 'error', reason, title: 'Your card is not in the reader', text: 'Insert your card and try again. Keep it in the reader until this step is finished.' };
+	case 'SERVICE_STOPPED':
+		return { kind: 'error', reason, title: 'The smart-card service stopped', text: 'Your card was not removed. Wait a moment for the service to start again, then retry.' };
 	case 'KEY_NOT_FOUND':
 		return { kind: 'error', reason, title: 'The key for this certificate is not on the card', text: 'Insert the card on which you generated the key pair and try again.' };
 	case 'SLOT_OCCUPIED':
@@ -260,7 +264,7 @@ function adoptClient(client) {
 	client.on('open', () => setPill('connected', 'Card helper connected'));
 	const refresh = (ev) => {
 		if (Array.isArray(ev?.tokens))
-			setTokens(ev.tokens);
+			setTokens(ev.tokens, ev.waitingCards);
 		else
 			loadTokens().catch(() => {});
 	};
@@ -273,7 +277,8 @@ function adoptClient(client) {
 // --- tokens ---------------------------------------------------------------------------
 
 async function loadTokens() {
-	setTokens(await state.client.listTokens());
+	const tokens = await state.client.listTokens();
+	setTokens(tokens, tokens.waitingCards);
 }
 
 function pinStatus(t) {
@@ -289,8 +294,10 @@ function pinStatus(t) {
 	return { cls: 'ok', text: 'PIN OK', usable: true };
 }
 
-function setTokens(tokens) {
+/* waiting: the cards whose PKCS#11 module cannot serve them (module by ATR). */
+function setTokens(tokens, waiting) {
 	state.tokens = tokens;
+	state.waitingCards = waiting || [];
 	if (state.token && !tokens.some((t) => t.uri === state.token) && !['connect', 'token', 'done'].includes(document.body.dataset.step)) {
 		// The chosen card went away in the middle of the wizard.
 		const box = $(`#${document.body.dataset.step}-status`);
@@ -332,6 +339,10 @@ function renderTokens() {
 				el('div', { class: 'meta' }, [t.manufacturer, t.model].filter(Boolean).join(' · ') + (t.serial ? ` · serial ${t.serial}` : ''))),
 			el('span', { class: `badge ${st.cls}` }, st.text)));
 	}
+	for (const w of state.waitingCards || [])
+		list.append(el('div', { class: 'empty waiting-card' },
+			el('strong', {}, `The card in ${w.reader} cannot be used`), el('br'),
+			`It needs the module ${w.module}: ${w.error}. Ask your IT department.`));
 	$('#token-continue').disabled = !state.token;
 }
 
