@@ -7,6 +7,7 @@
  *   cardbridge tokens                    the tokens cardbridged sees
  *   cardbridge origins list|allow|revoke the user's origin allow-list
  *   cardbridge browser-policy            a browser policy for portals (policy.c)
+ *   cardbridge card ...                  PINs, keys and certificates on a card (card.c)
  *
  * Everything but "open" and "browser-policy" is one request on the control
  * socket (client.c), printed by output.c.  This file calls the others and
@@ -16,6 +17,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +27,8 @@
 
 #include "cli/cli.h"
 #include "common/i18n.h"
-
-#define CALL_TIMEOUT_MS 5000
-#define TOKENS_TIMEOUT_MS 135000 /* the daemon gives the helper 130 s */
+#include "common/runtime_dir.h"
+#include "protocol/methods.h"
 
 static void
 usage(FILE *f)
@@ -52,6 +53,23 @@ usage(FILE *f)
 		"  browser-policy --origin ORIGIN [--origin ORIGIN]...\n"
 		"                         print a Chromium/Chrome managed policy that lets\n"
 		"                         these portals reach cardbridge without prompts\n"),
+	    f);
+	/*
+	 * TRANSLATORS: keep the commands, options and KEYID, HEX, NAME and
+	 * TOKEN, and start each description in the 26th column.
+	 */
+	fputs(_("Card commands (the PINs are asked for in cardbridge's PIN dialog):\n"
+		"  card status            each token's PINs and what can be done on it\n"
+		"  card list              the keys and certificates on a token\n"
+		"  card change-pin [--so] change the user PIN (--so: the admin/SO PIN)\n"
+		"  card unblock           unblock a locked user PIN with the PUK or SO PIN\n"
+		"  card init-pin          set the first user PIN of a token without one\n"
+		"  card delete-key KEYID [--with-certificates]\n"
+		"                         delete a key pair (and its certificates)\n"
+		"  card delete-cert KEYID | --serial HEX --issuer NAME\n"
+		"                         delete certificates\n"
+		"  --token TOKEN          which token (its URI, label or serial number);\n"
+		"                         the only one present if not given\n"),
 	    f);
 	fputs("\n", f);
 	/* TRANSLATORS: keep the options and $XDG_RUNTIME_DIR/cardbridge/control. */
@@ -82,9 +100,10 @@ run(const struct cli_options *o, const char *command, const char *method, const 
 		free(path);
 		return CLI_FAILED;
 	}
+	/* As long as the daemon gives the method (protocol/methods.c), and a little more. */
 	r = cli_call(path, method, params,
-	    strcmp(command, "tokens") == 0 ? TOKENS_TIMEOUT_MS : CALL_TIMEOUT_MS, &result,
-	    &message);
+	    (int)proto_method_client_timeout_ms(proto_method_find(method, PROTO_M_CONTROL)),
+	    &result, &message);
 	if (r != CLI_OK) {
 		if (r == CLI_NOT_RUNNING && strcmp(command, "status") == 0)
 			cli_error("%s", _("cardbridged is not running"));
@@ -109,15 +128,29 @@ run(const struct cli_options *o, const char *command, const char *method, const 
 	return r;
 }
 
+/*
+ * An origin as a person may type it ("HTTPS://Portal.Example"): browsers
+ * send scheme and host in lower case, and the allow-list matches exactly.
+ */
+static char *
+origin_lower(char *origin)
+{
+	char *p;
+
+	for (p = origin; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return origin;
+}
+
 static int
 run_origins(const struct cli_options *o, int argc, char **argv)
 {
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
 		return run(o, "list", "control.origins.list", NULL);
 	if (argc == 2 && strcmp(argv[0], "allow") == 0)
-		return run(o, "allow", "control.origins.allow", argv[1]);
+		return run(o, "allow", "control.origins.allow", origin_lower(argv[1]));
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0)
-		return run(o, "revoke", "control.origins.revoke", argv[1]);
+		return run(o, "revoke", "control.origins.revoke", origin_lower(argv[1]));
 	cli_error("%s", _("usage: cardbridge origins list | allow ORIGIN | revoke ORIGIN"));
 	return CLI_USAGE;
 }
@@ -140,6 +173,8 @@ main(int argc, char **argv)
 	int c;
 
 	cli_output_init();
+	/* A browser may start us without XDG_RUNTIME_DIR: find the user's own. */
+	runtime_dir_export();
 	/* "+": stop at the command, so a URL or origin is never taken for an option. */
 	while ((c = getopt_long(argc, argv, "+", long_options, NULL)) != -1) {
 		switch (c) {
@@ -180,6 +215,8 @@ main(int argc, char **argv)
 		return run_origins(&o, argc, argv);
 	if (strcmp(cmd, "browser-policy") == 0)
 		return cli_browser_policy(stdout, argc, argv);
+	if (strcmp(cmd, "card") == 0)
+		return cli_card(&o, argc, argv);
 	cli_error("%s", _("unknown command, or wrong arguments for it (see cardbridge --help)"));
 	return CLI_USAGE;
 }

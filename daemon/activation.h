@@ -24,6 +24,18 @@ struct lws_vhost;
  */
 int activation_start(struct daemon *d, const struct lws_protocols *protocols);
 
+struct listen_addr;
+
+/*
+ * Before listening on l ourselves: can it be bound?  0: yes; 1: l is an
+ * optional address this host does not have (no IPv6), to be skipped;
+ * CB_ERR_SYSTEM: anything else (the port is taken, the address is not
+ * ours), logged with who holds the port when the kernel tells, so the
+ * daemon does not start.  An address that another user holds would let
+ * that user answer in our place.
+ */
+int activation_probe_listen(const struct listen_addr *l);
+
 /* The port the Host header must name for a connection on vh. */
 int activation_vhost_port(struct lws_vhost *vh);
 
@@ -40,6 +52,15 @@ struct json_object *activation_listening(struct daemon *d);
 
 /* Was this process socket-activated? */
 int activation_is_active(void);
+
+/*
+ * "cardbridge open" hands a daemon it spawns its start lock as an fd
+ * (CARDBRIDGE_START_LOCK_FD), so that no second "open" starts another
+ * daemon while this one gets ready: take it at start (close-on-exec, so the
+ * helper never holds it), release it once we listen.
+ */
+void activation_take_start_lock(void);
+void activation_release_start_lock(void);
 
 /* The last session left: (re)start the idle-exit countdown.  Service thread. */
 void activation_idle_check(struct daemon *d);

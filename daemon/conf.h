@@ -14,9 +14,10 @@
 #include <stddef.h>
 
 #include "daemon/log.h"
+#include "protocol/methods.h"
 
 #define CONFIG_MAX_LISTEN 8
-#define CONFIG_DEFAULT_PORT 48801
+#define CONFIG_DEFAULT_PORT PROTO_DEFAULT_PORT
 
 struct listen_addr {
 	char addr[64]; /* numeric, no brackets */
@@ -46,13 +47,25 @@ struct cb_config {
 	size_t nmodules;
 	char *pinentry;
 	int prompt_timeout;
-	int helper_timeout; /* seconds a helper request may take before the helper is killed */
+	/*
+	 * Seconds a card operation (PROTO_BUDGET_OPERATION: keys.generate) may
+	 * take, dialogs included, before the daemon answers TIMEOUT and
+	 * restarts the helper it hung in.
+	 */
+	int operation_timeout;
 	char *helper;
 	bool foreground;
 	bool card_watch;	  /* watch PC/SC for reader and card events */
 	bool ask_unknown_origins; /* "unknownOrigins": "ask" (default) or "refuse" */
 	char *control_socket;	  /* NULL: $XDG_RUNTIME_DIR/cardbridge/control; "": none */
 	int idle_exit;		  /* seconds idle before exiting when socket-activated; 0: never */
+	/*
+	 * The user's state (origins.json, denied.json): in state_dir when set
+	 * (--state-dir), else in the XDG directories when user_state, else
+	 * nowhere: kept in memory only (--no-default-config).
+	 */
+	char *state_dir;
+	bool user_state;
 };
 
 void config_init(struct cb_config *cfg);

@@ -18,6 +18,7 @@
 
 #include "daemon/cardwatch.h"
 #include "daemon/consent.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
@@ -47,6 +48,12 @@ static const struct page_binding {
     {"keys.generate", handle_forward},
     {"certificates.install", handle_forward},
     {"certificates.list", handle_forward},
+    {"keys.list", handle_forward},
+    {"pins.change", handle_forward},
+    {"pins.unblock", handle_forward},
+    {"pins.initialize", handle_forward},
+    {"keys.delete", handle_forward},
+    {"certificates.delete", handle_forward},
     {"events.subscribe", handle_events_subscribe},
     {"events.unsubscribe", handle_events_subscribe},
 };
@@ -104,6 +111,11 @@ reply_result(
 	session_send_text(d, s, proto_emit_result(id, result));
 }
 
+/*
+ * Before the user allowed a page, hello says only that cardbridge is here:
+ * the version and the module paths (which may name the user) are for
+ * pages the user or the administrator allowed.
+ */
 static void
 handle_system_hello(
     struct daemon *d, struct session *s, struct proto_request *req, const struct proto_method *row)
@@ -111,8 +123,12 @@ handle_system_hello(
 	struct json_object *r = json_object_new_object();
 
 	json_object_object_add(r, "name", json_object_new_string("cardbridge"));
-	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(r, "protocol", json_object_new_int(1));
+	if (s->consent_pending) {
+		reply_result(d, s, &req->id, r);
+		return;
+	}
+	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(r, "methods", dispatch_method_names());
 	json_object_object_add(
 	    r, "modules", d->modules ? json_object_get(d->modules) : json_object_new_array());
@@ -141,8 +157,8 @@ handle_forward(
 
 	if (begin_helper_call(d, s, &req->id) != 0)
 		return;
-	if ((r = p11client_submit(d->p11, s->id, &req->id, req->method, s->origin, req->params,
-		 config_budget_s(d->cfg, row))) != 0) {
+	if ((r = p11client_submit_at(d->p11, s->id, &req->id, req->method, s->origin, req->params,
+		 config_budget_s(d->cfg, row), req->received_ms)) != 0) {
 		s->in_flight--;
 		reply_error(d, s, &req->id, r, NULL, -1);
 	}
@@ -232,6 +248,16 @@ dispatch_request(struct daemon *d, struct session *s, struct proto_request *req)
 		reply_error(d, s, &req->id, r, why, -1);
 		goto out;
 	}
+	/*
+	 * A notification gets no answer, so nobody could receive what a
+	 * token-changing method made (a CSR), nor learn what a dialog decided.
+	 */
+	if (req->id.kind == PROTO_ID_NONE &&
+	    (m->flags & (PROTO_M_CHANGES_TOKEN | PROTO_M_DIALOG))) {
+		log_warn("session %llu (%s): %s sent as a notification (no id): refused",
+		    (unsigned long long)s->id, s->origin, m->name);
+		goto out;
+	}
 	log_debug("session %llu (%s): %s", (unsigned long long)s->id, s->origin, m->name);
 	/* An origin nobody allow-listed may only say hello until the user answers. */
 	if ((m->flags & PROTO_M_CONSENT) && consent_hold(d, s, req))
@@ -297,30 +323,54 @@ release_parked(struct daemon *d, const struct p11_reply *r)
 {
 	struct session *s, *next_s;
 	struct parked *p, *next;
-	const char *origin, *message = NULL;
+	char origin[ORIGIN_MAX];
+	const char *message = NULL;
 	int err = 0;
 
-	if ((origin = consent_reply(d, r, &err, &message)) == NULL)
+	if (!consent_reply(d, r, origin, sizeof(origin), &err, &message))
 		return;
-	for (s = d->sessions; s; s = next_s) {
+	for (s = d->sessions; s && err == 0; s = next_s) {
 		next_s = s->next;
 		if (!s->consent_pending || strcmp(s->origin, origin) != 0)
 			continue;
-		if (err == 0)
-			s->consent_pending = false;
+		s->consent_pending = false;
 		for (p = consent_take_parked(s); p; p = next) {
 			next = p->next;
 			s->in_flight--;
-			if (err == 0)
-				dispatch_request(d, s, p->req); /* transferred */
-			else {
-				reply_error(d, s, &p->req->id, err, message, -1);
-				proto_request_free(p->req);
-			}
+			dispatch_request(d, s, p->req); /* transferred */
 			free(p);
 		}
 		session_touch(d, s);
 	}
+	if (err != 0)
+		consent_refuse_parked(d, origin, err, message);
+	consent_next(d);
+}
+
+/*
+ * A key pair whose CSR the page never received (it left after the PIN was
+ * typed, and the helper's answer crossed our cancel): nobody can have it
+ * certified, so the helper removes it like a failed keygen.  The helper
+ * removes only a pair it made itself, and says what it did.
+ */
+static void
+abandon_key(struct daemon *d, const struct p11_reply *r)
+{
+	const struct proto_method *m = proto_method_find("keys.abandon", PROTO_M_HELPER);
+	struct json_object *p = json_object_new_object(), *v;
+	const char *names[] = {"keyId", "publicKey"}, *key_id;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (json_object_object_get_ex(r->result, names[i], &v))
+			json_object_object_add(p, names[i], json_object_get(v));
+	key_id = proto_param_string(p, "keyId");
+	log_warn("session %llu left before receiving its new key pair (keyId %s): removing it",
+	    (unsigned long long)r->session, key_id ? key_id : "?");
+	if (p11client_submit(
+		d->p11, P11_SESSION_DAEMON, NULL, m->name, "", p, config_budget_s(d->cfg, m)) != 0)
+		log_error("could not ask the helper to remove the key pair");
+	json_object_put(p);
 }
 
 /* Answers meant for the daemon itself. */
@@ -345,6 +395,26 @@ daemon_reply(struct daemon *d, struct p11_reply *r)
 		token_cache_changed(d);
 	if (strcmp(r->method, "origin.confirm") == 0)
 		release_parked(d, r);
+	if (strcmp(r->method, "keys.abandon") == 0)
+		log_info("the unused key pair: %s%s%s", r->err ? cb_err_reason(r->err) : "removed",
+		    r->message ? ": " : "", r->message ? r->message : "");
+}
+
+/*
+ * A stage the helper reached for a page's request: to that page only (the
+ * client thread dropped those of requests without an id), before the
+ * answer, which comes later in the same list or a later one.
+ */
+static void
+forward_progress(struct daemon *d, struct p11_reply *r)
+{
+	struct session *s;
+	char *text;
+
+	if ((s = session_find(d, r->session)) == NULL)
+		return; /* the page left */
+	if ((text = proto_emit_progress(&r->rpc_id, r->result, r->elapsed_ms)) != NULL)
+		session_send_text(d, s, text);
 }
 
 void
@@ -358,6 +428,10 @@ dispatch_replies(struct daemon *d)
 	for (r = list; r; r = r->next) {
 		if (r->method == NULL)
 			continue;
+		if (r->progress) {
+			forward_progress(d, r);
+			continue;
+		}
 		if (r->session == P11_SESSION_DAEMON) {
 			daemon_reply(d, r);
 			continue;
@@ -369,8 +443,14 @@ dispatch_replies(struct daemon *d)
 		    r->err == CB_ERR_TOKEN_NOT_PRESENT || r->err == CB_ERR_PIN_INCORRECT ||
 		    r->err == CB_ERR_PIN_LOCKED)
 			token_cache_invalidate(d);
-		if ((s = session_find(d, r->session)) == NULL)
-			continue; /* the page left; drop the answer */
+		if (control_forward_reply(d, r))
+			continue; /* the cardbridge tool's */
+		if ((s = session_find(d, r->session)) == NULL) {
+			/* The page left; drop the answer, and what nobody can use now. */
+			if (r->err == 0 && strcmp(r->method, "keys.generate") == 0)
+				abandon_key(d, r);
+			continue;
+		}
 		s->in_flight--;
 		session_touch(d, s);
 		log_info("session %llu: %s -> %s", (unsigned long long)s->id, r->method,

@@ -25,6 +25,8 @@
 
 /* A page that stops reading its answers is dropped past this much backlog. */
 #define SESSION_MAX_BACKLOG (4u * 1024 * 1024)
+/* Seconds a page closed as idle has to read its close frame. */
+#define SESSION_CLOSE_GRACE_S 5
 
 void
 session_register(struct daemon *d, struct session *s)
@@ -73,7 +75,9 @@ session_find(struct daemon *d, uint64_t id)
 /*
  * Idle timeout: only while nothing is in flight and no events are wanted.
  * Re-arming costs a sorted insert in lws, so a busy connection re-arms at
- * most once a second (the timeout is in seconds anyway).
+ * most once a second (the timeout is in seconds anyway).  A timer, not an
+ * lws timeout: when it fires, the page gets a close frame saying why
+ * (session_idle), where an lws timeout would only drop the TCP connection.
  */
 void
 session_touch(struct daemon *d, struct session *s)
@@ -82,7 +86,7 @@ session_touch(struct daemon *d, struct session *s)
 
 	if (s->in_flight > 0 || s->subscribed) {
 		if (s->idle_armed) {
-			lws_set_timeout(s->wsi, NO_PENDING_TIMEOUT, 0);
+			lws_set_timer_usecs(s->wsi, LWS_SET_TIMER_USEC_CANCEL);
 			s->idle_armed = 0;
 		}
 		return;
@@ -90,8 +94,21 @@ session_touch(struct daemon *d, struct session *s)
 	now = time(NULL);
 	if (s->idle_armed == now)
 		return;
-	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, d->cfg->idle_timeout);
+	lws_set_timer_usecs(s->wsi, (lws_usec_t)d->cfg->idle_timeout * LWS_US_PER_SEC);
 	s->idle_armed = now;
+}
+
+void
+session_idle(struct daemon *d, struct session *s)
+{
+	s->idle_armed = 0;
+	if (s->in_flight > 0 || s->subscribed || s->close_code)
+		return;
+	log_info("session %llu: idle for %d s, closing", (unsigned long long)s->id,
+	    d->cfg->idle_timeout);
+	session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "idle");
+	/* A page that reads nothing more is cut after a while, as before. */
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, SESSION_CLOSE_GRACE_S);
 }
 
 void
@@ -154,6 +171,8 @@ parse_message(
 	struct proto_limits lim = {d->cfg->max_message, d->cfg->max_depth};
 	struct proto_failure fail;
 
+	struct timespec now;
+
 	if (proto_parse_request(text, len, &lim, req, &fail) != 0) {
 		log_debug("session %llu: refused a message: %s: %s", (unsigned long long)s->id,
 		    cb_err_reason(fail.err), fail.detail);
@@ -161,7 +180,11 @@ parse_message(
 		session_send_text(d, s, proto_emit_error(&fail.id, fail.err, fail.detail, -1));
 		proto_failure_clear(&fail);
 		*req = NULL;
+		return;
 	}
+	/* Progress says how long ago this was, consent dialog included (p11client.h). */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	(*req)->received_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 /* Collect fragments; parse once the message is complete. */

@@ -31,11 +31,14 @@
 #include "protocol/methods.h"
 #include "protocol/origin.h"
 #include "common/i18n.h"
+#include "pkcs11/abandon.h"
 #include "pkcs11/card.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
 #include "pkcs11/module.h"
+#include "pkcs11/opensc_conf.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 #include "pkcs11/worker.h"
@@ -84,6 +87,13 @@ static const struct binding {
     {"certificates.install", handle_certificates_install},
     {"certificates.list", handle_certificates_list},
     {"origin.confirm", handle_origin_confirm},
+    {"keys.list", handle_keys_list},
+    {"pins.change", handle_pins_change},
+    {"pins.unblock", handle_pins_unblock},
+    {"pins.initialize", handle_pins_initialize},
+    {"keys.delete", handle_keys_delete},
+    {"certificates.delete", handle_certificates_delete},
+    {"keys.abandon", handle_keys_abandon},
     {"card.removed", handle_card_removed},
 };
 
@@ -104,10 +114,14 @@ request_envelope(struct request *req)
 		0 ||
 	    (r = field_string(req, req->root, "origin", false, ORIGIN_MAX - 1, &req->origin)) !=
 		0 ||
-	    (r = field_object(req, req->root, "params", false, &params)) != 0)
+	    (r = field_string(req, req->root, "site", false, ORIGIN_MAX - 1, &req->site)) != 0 ||
+	    (r = field_object(req, req->root, "params", false, &params)) != 0 ||
+	    (r = field_bool(req, req->root, "local", &req->local)) != 0)
 		return r;
 	if (req->origin == NULL)
 		req->origin = "";
+	if (req->site == NULL)
+		req->site = "";
 	if (params == NULL) {
 		if ((params = json_object_new_object()) == NULL)
 			return CB_ERR_ALLOC;
@@ -359,7 +373,10 @@ main(int argc, char **argv)
 	(void)secret_init();
 	if (nmodules == 0)
 		modules[nmodules++] = (struct module_spec){.path = DEFAULT_MODULE};
+	/* Before any module: OpenSC reads its configuration in C_Initialize. */
+	opensc_conf_setup();
 	module_load_all(modules, nmodules);
+	progress_sink = helper_send;
 	if (request_watchdog_start() != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start threads");
 		return 1;
@@ -369,6 +386,7 @@ main(int argc, char **argv)
 	/* The daemon is gone: close dialogs, let running work clean up, then go. */
 	request_cancel_all();
 	worker_stop();
+	abandon_forget_all();
 	module_unload_all();
 	return 0;
 }

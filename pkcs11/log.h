@@ -42,4 +42,7 @@ int helper_log_level(const char *name);
  */
 bool helper_fault(const char *point);
 
+/* When the fault hook named point is armed: sleep 1.5 s (a slow token, a late answer). */
+void helper_fault_pause(const char *point);
+
 #endif /* CB_PKCS11_LOG_H */

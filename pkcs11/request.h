@@ -23,12 +23,19 @@ struct request {
 	uint64_t id;
 	const char *method;		   /* points into root */
 	const char *origin;		   /* points into root; "" if none */
+	bool local;			   /* from the cardbridge tool: dialogs name "cardbridge" */
+	const char *site;		   /* its registrable domain, from the daemon; "" if none */
 	struct json_object *root;	   /* the whole request, owned */
 	struct json_object *params;	   /* borrowed from root, always an object */
 	char message[REQUEST_MESSAGE_MAX]; /* error text for the page; "" = default */
 	int retries_left;		   /* -1 when unknown */
-	bool module_failed; /* a PKCS#11 call failed (p11_fail): the card may have gone */
-	bool maybe_stored;  /* an error after a write that may have completed (certs.c) */
+	uint32_t progress_sent;		   /* stages reported (progress.c), bit stage * 4 + pin */
+	int progress_last;		   /* the latest stage reported, when progress_sent */
+
+	/* A PKCS#11 call failed (p11_fail): the card may have gone (card.c asks PC/SC). */
+	bool module_failed;
+	/* An error after a write that may have completed (certs.c: "maybeStored"). */
+	bool maybe_stored;
 
 	bool cancelled;		  /* {registry_lock} */
 	bool timed_out;		  /* {registry_lock} */

@@ -33,6 +33,9 @@ import tempfile
 import threading
 import time
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 import cbtest
 import pcscenv
 import pki
@@ -57,11 +60,13 @@ def setup():
     # A key made by OpenSC's own tool: the certificate tests need one whatever keys.generate does.
     env.pkcs11_tool("--login", "--pin", pcscenv.USER_PIN, "--keypairgen", "--key-type",
                     "rsa:2048", "--id", "01", "--label", "fixture")
-    spki = os.path.join(env.dir, "fixture.der")
+    spki, der = os.path.join(env.dir, "fixture.der"), os.path.join(env.dir, "cert.der")
     env.pkcs11_tool("--read-object", "--type", "pubkey", "--id", "01", "-o", spki)
     E["ca"] = pki.TestCA()
-    with open(spki, "rb") as f:
-        E["cert"] = E["ca"].issue_for_key(f.read())
+    E["ca"].issue_for_public_key(spki, der, "Joe Doe")
+    with open(der, "rb") as f:
+        E["cert"] = x509.load_der_x509_certificate(f.read()).public_bytes(
+            serialization.Encoding.PEM).decode()
     env.remove()
     E["base"] = os.path.join(env.dir, "base.state")
     shutil.copy(env.state, E["base"])

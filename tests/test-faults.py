@@ -42,7 +42,8 @@ UNKNOWN = "https://shop.example"
 # The errors doc/PROTOCOL.md lists for keys.generate.
 KEYGEN_REASONS = {"USER_CANCELLED", "PIN_INCORRECT", "PIN_LOCKED", "PIN_INVALID",
                   "TOKEN_NOT_PRESENT", "UNSUPPORTED_ALGORITHM", "SLOT_OCCUPIED",
-                  "TOKEN_WRITE_PROTECTED", "CARD_REMOVED", "TIMEOUT", "BUSY", "MODULE_ERROR",
+                  "TOKEN_WRITE_PROTECTED", "CARD_REMOVED", "SERVICE_STOPPED", "TIMEOUT", "BUSY",
+                  "MODULE_ERROR",
                   "INVALID_PARAMS"}
 S = {}      # the SoftHSM fixture
 K = {}      # the card fixture, made by the first card test that runs
@@ -50,6 +51,7 @@ K = {}      # the card fixture, made by the first card test that runs
 
 # The processes (children, helper_of, pinentry_of) and the requests (send,
 # reply_to, pending) are cbtest's.
+
 
 def recovery(t0, daemon, token, what, origin=cbtest.ORIGIN):
     """Seconds from the fault at t0 until certificates.list on `token` succeeds on
@@ -303,7 +305,7 @@ def test_disk_full_when_remembering_an_origin_keeps_origins_json_and_allows_for_
     os.chmod(wrapper, stat.S_IRWXU)
     real, cbtest.DAEMON = cbtest.DAEMON, wrapper
     try:
-        daemon = cbtest.Daemon(modules=[softhsm.MODULE], env=dict(
+        daemon = cbtest.Daemon(modules=[softhsm.MODULE], args=["--state-dir", confdir], env=dict(
             dialogs.env(), SOFTHSM2_CONF=S["hsm"].conf, XDG_CONFIG_HOME=xdg,
             XDG_RUNTIME_DIR=runtime,
             CB_FULL_DIR=confdir, CB_FULL_SEED=seed, CB_REAL_DAEMON=real))
