@@ -30,6 +30,7 @@
 #include "protocol/methods.h"
 #include "common/i18n.h"
 #include "pkcs11/abandon.h"
+#include "pkcs11/cleanup.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
@@ -410,10 +411,8 @@ keygen_undo(struct keygen *k, int err)
 	}
 	if (!k->session.open)
 		return;
-	token_session_destroy(&k->session, k->priv);
-	token_session_destroy(&k->session, k->pub);
-	helper_log(CB_LOG_INFO, "request %llu: removed the half-made key pair",
-	    (unsigned long long)k->req->id);
+	/* Checked gone, or remembered and removed after the next login (cleanup.c). */
+	cleanup_key_pair(&k->session, k->priv, k->pub, k->id, k->id_len, k->pkey);
 }
 
 static int

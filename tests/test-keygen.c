@@ -34,12 +34,7 @@ static struct request *req;
 static struct json_object *result;
 static bool cancel_next; /* the daemon cancels the next request (its page left) */
 
-/* request.c's, which this test does not link: the flag cancel sets. */
-bool
-request_is_cancelled(struct request *r)
-{
-	return r->cancelled;
-}
+/* request_is_cancelled() (the flag cancel sets) is tests/pcsc-stub.c's. */
 
 /* A token that can make EC keys, with no key on it yet. */
 static void
