@@ -85,6 +85,21 @@ reply_error(struct daemon *d, struct session *s, const struct proto_id *id, int 
 	session_send_text(d, s, proto_emit_error(id, err, detail, retries_left));
 }
 
+/* The helper's error, with what it tells beyond the reason in error.data. */
+static void
+reply_helper_error(struct daemon *d, struct session *s, const struct p11_reply *r)
+{
+	struct json_object *data;
+
+	if (r->rpc_id.kind == PROTO_ID_NONE || (data = json_object_new_object()) == NULL)
+		return;
+	if (r->retries_left >= 0)
+		json_object_object_add(data, "retriesLeft", json_object_new_int(r->retries_left));
+	if (r->maybe_stored)
+		json_object_object_add(data, "maybeStored", json_object_new_boolean(1));
+	session_send_text(d, s, proto_emit_error_data(&r->rpc_id, r->err, r->message, data));
+}
+
 static void
 reply_result(
     struct daemon *d, struct session *s, const struct proto_id *id, struct json_object *result)
@@ -252,6 +267,28 @@ out:
 	proto_request_free(req);
 }
 
+/*
+ * A card left a reader: the helper closes the PIN dialogs of requests on
+ * that card at once (doc/HELPER-IPC.md, card.removed), rather than leave
+ * them up until the user answers.
+ */
+static void
+tell_helper_card_removed(struct daemon *d, const struct cardwatch_event *e)
+{
+	const struct proto_method *m = proto_method_find("card.removed", PROTO_M_HELPER);
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "reader", json_object_new_string(e->reader));
+	if (e->events > 0)
+		json_object_object_add(p, "events", json_object_new_int((int)e->events));
+	if (e->service_lost)
+		json_object_object_add(p, "serviceStopped", json_object_new_boolean(1));
+	if (d->p11 != NULL && p11client_submit(d->p11, P11_SESSION_DAEMON, NULL, m->name, "", p,
+				  config_budget_s(d->cfg, m)) != 0)
+		log_warn("cannot tell the helper that the card left %s", e->reader);
+	json_object_put(p);
+}
+
 void
 dispatch_card_events(struct daemon *d)
 {
@@ -261,7 +298,8 @@ dispatch_card_events(struct daemon *d)
 	if ((list = cardwatch_take(d->watch)) == NULL)
 		return;
 	for (e = list; e; e = e->next) {
-		token_cache_track_reader(d, e);
+		if (e->type == CW_CARD_REMOVED)
+			tell_helper_card_removed(d, e);
 		p = json_object_new_object();
 		json_object_object_add(
 		    p, "type", json_object_new_string(cardwatch_type_name(e->type)));
@@ -421,7 +459,7 @@ dispatch_replies(struct daemon *d)
 			reply_result(d, s, &r->rpc_id, r->result);
 			r->result = NULL; /* transferred */
 		} else
-			reply_error(d, s, &r->rpc_id, r->err, r->message, r->retries_left);
+			reply_helper_error(d, s, r);
 	}
 	p11_reply_free(list);
 }

@@ -341,6 +341,9 @@ reply_from_json(struct p11_reply *r, struct json_object *msg)
 	if (json_object_object_get_ex(e, "retriesLeft", &v) &&
 	    json_object_is_type(v, json_type_int))
 		r->retries_left = json_object_get_int(v);
+	if (json_object_object_get_ex(e, "maybeStored", &v) &&
+	    json_object_is_type(v, json_type_boolean))
+		r->maybe_stored = json_object_get_boolean(v);
 	return 0;
 }
 

@@ -11,9 +11,12 @@
  * the dialog says so too).  CA certificates from the chain go in as
  * authority certificates where the token takes them, and only those that
  * are issuers on the certificate's path (chain.c): the PIN dialog names
- * every certificate it will write.
+ * every certificate it will write.  A write that failed may have completed
+ * (a card pulled after it took the certificate): the card is read again
+ * once it is back (cert_check.c).
  * Must never: write anything when no key matches the certificate, or a
- * certificate the dialog did not name.
+ * certificate the dialog did not name, or tell a page nothing was stored
+ * when that is not known.
  */
 #include "config.h"
 
@@ -27,6 +30,8 @@
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
 #include "common/i18n.h"
+#include "pkcs11/card.h"
+#include "pkcs11/cert_check.h"
 #include "pkcs11/chain.h"
 #include "pkcs11/dialog_words.h"
 #include "pkcs11/field.h"
@@ -43,6 +48,8 @@
 #include "pkcs11/x509.h"
 
 #define CATEGORY_AUTHORITY 2
+/* How long a write whose card was pulled waits for the card to be back. */
+#define CARD_BACK_MS 30000
 /* CA certificates a dialog names, and the characters of each name. */
 #define CHAIN_NAMES_SHOWN 3
 #define CHAIN_NAME_CHARS 40
@@ -65,6 +72,9 @@ struct install {
 	char *key_id_hex;
 	char *key_label;
 	struct json_object *installed, *present, *not_stored;
+	bool leaf_present;	     /* on the token before: not written */
+	bool write[PROTO_CHAIN_MAX]; /* chain certificates to write */
+	bool writing;		     /* a write was sent: the card may hold it */
 };
 
 /* --- finding things on a token --- */
@@ -120,100 +130,6 @@ find_key(struct token_session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, c
 	return r;
 }
 
-static int
-cert_der(X509 *x, uint8_t **der, size_t *len)
-{
-	int n;
-
-	*der = NULL;
-	if ((n = i2d_X509(x, der)) <= 0)
-		return CB_ERR_ALLOC;
-	*len = (size_t)n;
-	return 0;
-}
-
-/* Is this exact certificate already on the token? */
-static int
-cert_present(struct token_session *s, X509 *x, bool *present)
-{
-	CK_OBJECT_HANDLE *objects = NULL;
-	uint8_t *der = NULL, *value;
-	size_t der_len, len;
-	CK_ULONG count, i;
-	int r;
-
-	*present = false;
-	if ((r = cert_der(x, &der, &der_len)) != 0 ||
-	    (r = token_session_find_class_all(s, CKO_CERTIFICATE, NULL, 0, &objects, &count)) != 0)
-		goto out;
-	for (i = 0; i < count && !*present; i++) {
-		if ((r = token_session_get_attr(s, objects[i], CKA_VALUE, &value, &len)) != 0)
-			goto out;
-		*present = len == der_len && memcmp(value, der, len) == 0;
-		free(value);
-	}
-out:
-	free(objects);
-	OPENSSL_free(der);
-	return r;
-}
-
-/* Is the certificate in der (len bytes) one for x's public key? */
-static bool
-same_key(const uint8_t *der, size_t len, X509 *x)
-{
-	const unsigned char *p = der;
-	EVP_PKEY *a, *b = X509_get0_pubkey(x);
-	X509 *other;
-	bool same;
-
-	if ((other = d2i_X509(NULL, &p, (long)len)) == NULL) {
-		ERR_clear_error();
-		return false;
-	}
-	a = X509_get0_pubkey(other);
-	same = a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
-	X509_free(other);
-	ERR_clear_error();
-	return same;
-}
-
-/*
- * Does the token hold a certificate for in's key other than in->cert: one
- * under the key's CKA_ID, or one for the same public key?
- */
-static int
-key_has_other_certificate(struct install *in, struct token_session *s, bool *has)
-{
-	CK_OBJECT_HANDLE *objects = NULL;
-	uint8_t *der = NULL, *value = NULL, *id = NULL;
-	size_t der_len, len, id_len;
-	CK_ULONG count, i;
-	int r;
-
-	*has = false;
-	if ((r = cert_der(in->cert, &der, &der_len)) != 0 ||
-	    (r = token_session_find_class_all(s, CKO_CERTIFICATE, NULL, 0, &objects, &count)) != 0)
-		goto out;
-	for (i = 0; i < count && !*has; i++) {
-		if ((r = token_session_get_attr(s, objects[i], CKA_VALUE, &value, &len)) != 0 ||
-		    (r = token_session_get_attr(s, objects[i], CKA_ID, &id, &id_len)) != 0)
-			goto out;
-		if (value != NULL && !(len == der_len && memcmp(value, der, len) == 0))
-			*has = (id_len == in->key_id_len && memcmp(id, in->key_id, id_len) == 0) ||
-			       same_key(value, len, in->cert);
-		free(value);
-		free(id);
-		value = id = NULL;
-	}
-out:
-	free(value);
-	free(id);
-	free(objects);
-	OPENSSL_free(der);
-	return r;
-}
-
 /*
  * By default a key gets no second certificate (a page could add one for a
  * key that other tools made, under another name): KEY_HAS_CERTIFICATE,
@@ -225,7 +141,7 @@ install_check_other(struct install *in, struct token_session *s)
 	bool has;
 	int r;
 
-	if ((r = key_has_other_certificate(in, s, &has)) != 0)
+	if ((r = cert_key_has_other(s, in->cert, in->key_id, in->key_id_len, &has)) != 0)
 		return r;
 	in->has_other = in->has_other || has;
 	if (!has || in->add)
@@ -338,6 +254,7 @@ install_find_key(struct install *in)
 		if (in->key_id != NULL) {
 			in->token = list[i];
 			list[i].uri = NULL; /* transferred */
+			card_bind(in->req, &in->token);
 		}
 	}
 	token_list_free(list, n);
@@ -498,6 +415,7 @@ install_authority(struct install *in, struct token_session *s, X509 *x)
 		return CB_ERR_ALLOC;
 	if ((label = install_label(in, x, false)) == NULL)
 		return CB_ERR_ALLOC;
+	in->writing = true;
 	r = cert_create(s, x, label, id, sizeof(id), true, &rv);
 	free(label);
 	if (r == 0)
@@ -536,6 +454,7 @@ install_leaf(struct install *in, struct token_session *s)
 
 	if ((label = install_label(in, in->cert, true)) == NULL)
 		return CB_ERR_ALLOC;
+	in->writing = true;
 	r = cert_create(s, in->cert, label, in->key_id, in->key_id_len, false, &rv);
 	free(label);
 	if (r == 0)
@@ -647,7 +566,7 @@ static int
 install_write(struct install *in)
 {
 	bool read_only = (in->token.info.flags & CKF_WRITE_PROTECTED) != 0;
-	bool write[PROTO_CHAIN_MAX], leaf_present, any = false;
+	bool *write = in->write, leaf_present, any = false;
 	struct token_session s;
 	size_t i;
 	int r;
@@ -658,6 +577,7 @@ install_write(struct install *in)
 	if ((r = cert_present(&s, in->cert, &leaf_present)) != 0 ||
 	    (r = install_sort_chain(in, &s, write)) != 0)
 		goto out;
+	in->leaf_present = leaf_present;
 	for (i = 0; i < in->nchain; i++)
 		any = any || write[i];
 	if ((r = install_check_slot(in, &s, leaf_present)) != 0 ||
@@ -684,6 +604,71 @@ install_write(struct install *in)
 out:
 	token_session_close(&s);
 	return r;
+}
+
+/* Append to the page's message (a failure's, or the default text for err). */
+static void
+install_say(struct install *in, int err, const char *more)
+{
+	size_t n;
+
+	if (in->req->message[0] == '\0')
+		snprintf(in->req->message, sizeof(in->req->message), "%s", cb_err_str(err));
+	n = strlen(in->req->message);
+	snprintf(in->req->message + n, sizeof(in->req->message) - n, "; %s", more);
+}
+
+static int install_result(struct install *in, struct json_object **result);
+
+/*
+ * A write failed after it was sent: read what the token holds now (once
+ * the card is back, if it left).  Stored after all: the result, as if the
+ * write had said so.  Not stored: err, saying so.  Cannot tell: err with
+ * data.maybeStored.
+ */
+static int
+install_recheck(struct install *in, int err, struct json_object **result)
+{
+	X509 *certs[PROTO_CHAIN_MAX + 1];
+	bool present[PROTO_CHAIN_MAX + 1];
+	size_t i, n = 0, k = 0;
+	int r = 0;
+
+	if (!in->leaf_present)
+		certs[n++] = in->cert;
+	for (i = 0; i < in->nchain; i++)
+		if (in->write[i])
+			certs[n++] = in->chain[i];
+	if (cert_check_written(in->req, &in->token, err, certs, n, present,
+		helper_config.card_back_ms > 0 ? helper_config.card_back_ms : CARD_BACK_MS) != 0) {
+		in->req->maybe_stored = true;
+		install_say(in, err,
+		    "the certificate may have been stored: list the card's certificates when it is "
+		    "back");
+		return err;
+	}
+	if (!in->leaf_present && !present[0]) {
+		install_say(in, err, "the certificate was not stored");
+		return err;
+	}
+	helper_log(CB_LOG_INFO, "request %llu: the certificate was stored before the write failed",
+	    (unsigned long long)in->req->id);
+	json_object_put(in->installed);
+	if ((in->installed = json_object_new_array()) == NULL)
+		return CB_ERR_ALLOC;
+	if (!in->leaf_present)
+		r = add_entry(in->installed, certs[k++], in->key_id_hex);
+	for (i = 0; i < in->nchain && r == 0; i++) {
+		if (!in->write[i])
+			continue;
+		if (present[k++])
+			r = add_entry(in->installed, in->chain[i], NULL);
+		else
+			r = add_not_stored(
+			    in, in->chain[i], "the card was removed before it was stored");
+	}
+	in->req->message[0] = '\0';
+	return r != 0 ? r : install_result(in, result);
 }
 
 static int
@@ -733,6 +718,9 @@ handle_certificates_install(struct request *req, struct json_object **result)
 out:
 	if (r != 0 && in.token.module != NULL)
 		r = token_check_removed(req, &in.token, r);
+	if (in.writing && (r == CB_ERR_CARD_REMOVED || r == CB_ERR_SERVICE_STOPPED ||
+			      r == CB_ERR_MODULE_ERROR || r == CB_ERR_TOKEN_NOT_PRESENT))
+		r = install_recheck(&in, r, result);
 	X509_free(in.cert);
 	for (i = 0; i < in.nchain; i++)
 		X509_free(in.chain[i]);

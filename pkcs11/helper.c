@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "protocol/atr.h"
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
 #include "protocol/jsonrpc.h"
@@ -31,6 +32,7 @@
 #include "protocol/origin.h"
 #include "common/i18n.h"
 #include "pkcs11/abandon.h"
+#include "pkcs11/card.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -47,6 +49,7 @@
 #endif
 
 #define MODULES_MAX 32
+#define ATRS_MAX 256 /* patterns of all modules together */
 #define PROMPT_TIMEOUT_MAX 3600
 
 static int
@@ -92,6 +95,7 @@ static const struct binding {
     {"keys.delete", handle_keys_delete},
     {"certificates.delete", handle_certificates_delete},
     {"keys.abandon", handle_keys_abandon},
+    {"card.removed", handle_card_removed},
 };
 
 static request_handler
@@ -250,16 +254,37 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cardbridge-pkcs11-helper [--module PATH]... [--pinentry PROGRAM]\n"
-	    "                                [--prompt-timeout SECONDS] [--log-level LEVEL]\n"
+	    "usage: cardbridge-pkcs11-helper [--module PATH [--atr PATTERN]...]...\n"
+	    "                                [--pinentry PROGRAM] [--prompt-timeout SECONDS]\n"
+	    "                                [--log-level LEVEL]\n"
 	    "Serves doc/HELPER-IPC.md on fd 0/1; started by cardbridged.\n");
 }
 
+/* --atr PATTERN: one more card the module named just before claims. */
+static bool
+add_atr(struct module_spec *modules, size_t nmodules, const char *pattern)
+{
+	static const char *atrs[ATRS_MAX];
+	static size_t used;
+	struct module_spec *m;
+
+	if (nmodules == 0 || used == ATRS_MAX || !atr_pattern_valid(pattern))
+		return false;
+	m = &modules[nmodules - 1];
+	/* Each module's patterns are consecutive: --atr follows its --module. */
+	if (m->natrs == 0)
+		m->atrs = &atrs[used];
+	atrs[used++] = pattern;
+	m->natrs++;
+	return true;
+}
+
 static void
-parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
+parse_args(int argc, char **argv, struct module_spec *modules, size_t *nmodules)
 {
 	static const struct option options[] = {
 	    {"module", required_argument, NULL, 'm'},
+	    {"atr", required_argument, NULL, 'a'},
 	    {"pinentry", required_argument, NULL, 'p'},
 	    {"prompt-timeout", required_argument, NULL, 't'},
 	    {"log-level", required_argument, NULL, 'l'},
@@ -276,7 +301,11 @@ parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
 		case 'm':
 			if (*nmodules == MODULES_MAX)
 				goto bad;
-			modules[(*nmodules)++] = optarg;
+			modules[(*nmodules)++] = (struct module_spec){.path = optarg};
+			break;
+		case 'a':
+			if (!add_atr(modules, *nmodules, optarg))
+				goto bad;
 			break;
 		case 'p':
 			helper_config.pinentry = optarg;
@@ -318,14 +347,17 @@ harden(void)
 	}
 	/* A dead pinentry or daemon must give EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	if (getenv("CB_HELPER_TESTING") != NULL && strcmp(getenv("CB_HELPER_TESTING"), "1") == 0)
+	if (getenv("CB_HELPER_TESTING") != NULL && strcmp(getenv("CB_HELPER_TESTING"), "1") == 0) {
 		helper_config.fault = getenv("CB_HELPER_FAULT");
+		if (getenv("CB_HELPER_CARD_BACK_MS") != NULL)
+			helper_config.card_back_ms = atoi(getenv("CB_HELPER_CARD_BACK_MS"));
+	}
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *modules[MODULES_MAX];
+	struct module_spec modules[MODULES_MAX];
 	const char *bad;
 	size_t nmodules;
 
@@ -341,12 +373,12 @@ main(int argc, char **argv)
 	/* Without the secure heap PINs live in ordinary memory; secret_init() logs that. */
 	(void)secret_init();
 	if (nmodules == 0)
-		modules[nmodules++] = DEFAULT_MODULE;
+		modules[nmodules++] = (struct module_spec){.path = DEFAULT_MODULE};
 	/* Before any module: OpenSC reads its configuration in C_Initialize. */
 	opensc_conf_setup();
 	module_load_all(modules, nmodules);
 	progress_sink = helper_send;
-	token_lock_cancelled = request_is_cancelled;
+	token_lock_interrupted = request_interrupted;
 	token_lock_waiting = worker_waiting;
 	if (request_watchdog_start() != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start threads");

@@ -30,6 +30,7 @@
 #include "protocol/methods.h"
 #include "common/i18n.h"
 #include "pkcs11/abandon.h"
+#include "pkcs11/cleanup.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/dialog_words.h"
 #include "pkcs11/field.h"
@@ -417,7 +418,6 @@ keygen_reopen(struct keygen *k)
 static void
 keygen_undo(struct keygen *k, int err)
 {
-	bool gone_priv, gone_pub;
 	size_t n;
 
 	if (k->openpgp) {
@@ -434,24 +434,8 @@ keygen_undo(struct keygen *k, int err)
 	}
 	if (!k->session.open)
 		return;
-	/* Each is looked for again: the log and the page hear what really happened. */
-	gone_priv = token_session_destroy(&k->session, k->priv);
-	gone_pub = token_session_destroy(&k->session, k->pub);
-	if (gone_priv && gone_pub) {
-		helper_log(CB_LOG_INFO, "request %llu: removed the half-made key pair",
-		    (unsigned long long)k->req->id);
-		return;
-	}
-	helper_log(CB_LOG_WARN, "request %llu: the half-made key pair stays on the token (%s)",
-	    (unsigned long long)k->req->id,
-	    !gone_priv && !gone_pub ? "both keys"
-	    : gone_priv		    ? "the public key"
-				    : "the private key");
-	if (k->req->message[0] == '\0')
-		snprintf(k->req->message, sizeof(k->req->message), "%s", cb_err_str(err));
-	n = strlen(k->req->message);
-	snprintf(k->req->message + n, sizeof(k->req->message) - n,
-	    "; the new key pair could not be removed from the token");
+	/* Checked gone, or remembered and removed after the next login (cleanup.c). */
+	cleanup_key_pair(&k->session, k->priv, k->pub, k->id, k->id_len, k->pkey);
 }
 
 static int

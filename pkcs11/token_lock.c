@@ -43,7 +43,7 @@ struct slot_gates {
 	struct slot_gates *next;
 };
 
-bool (*token_lock_cancelled)(struct request *req);
+int (*token_lock_interrupted)(struct request *req);
 void (*token_lock_waiting)(struct request *req, bool waiting);
 
 static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -126,7 +126,8 @@ gate_wait(struct request *req, struct gate *g)
 {
 	uint64_t deadline = now_ms() + helper_wait_limit_ms();
 	struct waiter w = {NULL};
-	bool ours = false, cancelled = false;
+	bool ours = false;
+	int why = 0;
 
 	if (g->tail != NULL)
 		g->tail->next = &w;
@@ -138,9 +139,9 @@ gate_wait(struct request *req, struct gate *g)
 			break;
 		pthread_mutex_unlock(&gates_lock);
 		/* The registry's lock is never taken under ours. */
-		cancelled = token_lock_cancelled != NULL && token_lock_cancelled(req);
+		why = token_lock_interrupted != NULL ? token_lock_interrupted(req) : 0;
 		pthread_mutex_lock(&gates_lock);
-		if (cancelled)
+		if (why != 0)
 			break;
 	}
 	gate_dequeue(g, &w);
@@ -150,8 +151,14 @@ gate_wait(struct request *req, struct gate *g)
 	pthread_cond_broadcast(&gates_changed);
 	if (ours)
 		return 0;
-	if (cancelled)
-		return request_fail(req, CB_ERR_USER_CANCELLED, "the request was cancelled");
+	if (why == CB_ERR_CARD_REMOVED)
+		return request_fail(
+		    req, why, "the card was removed while the request waited for it");
+	if (why == CB_ERR_SERVICE_STOPPED)
+		return request_fail(req, why,
+		    "the smart-card service (pcscd) stopped while the request waited for the card");
+	if (why != 0)
+		return request_fail(req, why, "the request was cancelled");
 	return request_fail(
 	    req, CB_ERR_BUSY, "another request is using this token; try again when it is done");
 }

@@ -26,8 +26,9 @@ enum token_gate { TOKEN_GATE_OWNER, TOKEN_GATE_IO, TOKEN_GATES };
 
 /*
  * Wait for the gate, in turn.  Errors: BUSY after helper_wait_limit_ms()
- * (another request kept the token), USER_CANCELLED when req is cancelled
- * meanwhile; both with a message.  A wait is reported through
+ * (another request kept the token); USER_CANCELLED, CARD_REMOVED or
+ * SERVICE_STOPPED when req is cancelled or its card leaves meanwhile; each
+ * with a message.  A wait is reported through
  * token_lock_waiting (worker.c: the thread does not count against the
  * pool, and the daemon hears that the request waits).
  */
@@ -35,11 +36,12 @@ int token_gate_enter(struct request *req, const struct token *t, enum token_gate
 void token_gate_leave(const struct token *t, enum token_gate gate);
 
 /*
- * Set by main(): whether req was cancelled (request.c), and what to do when
- * a request starts and stops waiting (worker.c).  NULL in the unit tests:
- * then no cancel ends a wait and nobody is told.
+ * Set by main(): why req must stop (request.c: USER_CANCELLED, CARD_REMOVED,
+ * SERVICE_STOPPED, or 0), and what to do when a request starts and stops
+ * waiting (worker.c).  NULL in the unit tests: then nothing ends a wait
+ * early and nobody is told.
  */
-extern bool (*token_lock_cancelled)(struct request *req);
+extern int (*token_lock_interrupted)(struct request *req);
 extern void (*token_lock_waiting)(struct request *req, bool waiting);
 
 #endif /* CB_PKCS11_TOKEN_LOCK_H */

@@ -80,7 +80,11 @@ static const struct err_row err_table[] = {
 	"the token, its PKCS#11 module or cardbridge cannot do this management operation, or "
 	"not in the token's present state; the message says why (the token's `manage.why` "
 	"says it before the call)"},
-    {CB_ERR_KEY_HAS_CERTIFICATE, -32018, "KEY_HAS_CERTIFICATE", "the key already has a certificate",
+    {CB_ERR_SERVICE_STOPPED, -32018, "SERVICE_STOPPED",
+	"the smart-card service stopped during the operation",
+	"the smart-card service (pcscd) stopped during the operation, or while the PIN dialog "
+	"was open; the card was not removed; retrying may work once the service runs again"},
+    {CB_ERR_KEY_HAS_CERTIFICATE, -32019, "KEY_HAS_CERTIFICATE", "the key already has a certificate",
 	"the key of the certificate already has another certificate on the token; nothing was "
 	"written (`certificates.install` with `add`: store it next to the other, after a dialog "
 	"that says so)"},

@@ -49,11 +49,12 @@ struct fake_module {
 	struct fake_object objects[FAKE_OBJECTS_MAX];
 	int logins, logouts, created; /* C_Login, C_Logout, C_CreateObject calls */
 	int destroyed, reloads;	      /* C_DestroyObject and module_reload() calls */
-	CK_RV destroy;		      /* what C_DestroyObject answers; only CKR_OK destroys */
 	bool not_sensitive;	      /* C_GenerateKeyPair makes CKA_SENSITIVE false */
 	bool leaks_secret;	      /* ... and the private key hands out CKA_VALUE */
 	CK_RV set_flags; /* C_SetAttributeValue of CKA_SENSITIVE/_EXTRACTABLE: CKR_OK sets them */
 	CK_MECHANISM_TYPE signed_with; /* the last C_SignInit's mechanism */
+	/* Not CKR_OK: what C_DestroyObject answers, destroying nothing (a pulled card). */
+	CK_RV destroy;
 };
 
 extern struct fake_module fake;

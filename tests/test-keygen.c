@@ -34,12 +34,7 @@ static struct request *req;
 static struct json_object *result;
 static bool cancel_next; /* the daemon cancels the next request (its page left) */
 
-/* request.c's, which this test does not link: the flag cancel sets. */
-bool
-request_is_cancelled(struct request *r)
-{
-	return r->cancelled;
-}
+/* request_is_cancelled() (the flag cancel sets) is tests/pcsc-stub.c's. */
 
 /* A token that can make EC keys, with no key on it yet. */
 static void
@@ -132,25 +127,6 @@ test_an_unreadable_sensitive_flag_is_reported_as_the_read_error(void)
 	TAP_CHECK(strncmp(req->message, "reading an object: ", 19) == 0);
 	TAP_CHECK(fake.destroyed == 2);
 	TAP_CHECK(fake_object_find(CKO_PRIVATE_KEY) == NULL);
-}
-
-/*
- * Issue 14, item 8: the clean-up looks again at what it destroyed.  A
- * module that keeps the half-made pair (its handles went bad, or it
- * refuses) is said to have kept it, in the log and to the page, never
- * "removed".
- */
-static void
-test_a_clean_up_that_removes_nothing_says_so(void)
-{
-	ec_token();
-	fake.get_attribute = CKR_DEVICE_ERROR;
-	fake.get_attribute_type = CKA_SENSITIVE;
-	fake.destroy = CKR_GENERAL_ERROR;
-	TAP_CHECK(generate() == CB_ERR_MODULE_ERROR);
-	TAP_CHECK(strstr(req->message, "could not be removed from the token") != NULL);
-	TAP_CHECK(fake_object_find(CKO_PRIVATE_KEY) != NULL);
-	fake.destroy = CKR_OK;
 }
 
 /* The member "keyAttributes" of the result: which of its booleans are true. */
@@ -328,15 +304,13 @@ int
 main(void)
 {
 	helper_config.log_level = CB_LOG_ERROR;
-	tap_plan(12);
+	tap_plan(11);
 	tap_run("keygen answers with the key and a csr it signed",
 	    test_keygen_answers_with_the_key_and_a_csr_it_signed);
 	tap_run("keygen reports the key attributes the token reads back",
 	    test_keygen_reports_the_key_attributes_the_token_reads_back);
 	tap_run("an unreadable sensitive flag is reported as the read error",
 	    test_an_unreadable_sensitive_flag_is_reported_as_the_read_error);
-	tap_run("a clean-up that removes nothing says so",
-	    test_a_clean_up_that_removes_nothing_says_so);
 	tap_run("a key that reads not sensitive but withholds its secret is kept",
 	    test_a_key_that_reads_not_sensitive_but_withholds_its_secret_is_kept);
 	tap_run("a key that reads not sensitive is made sensitive where the module allows",

@@ -170,7 +170,11 @@ export function explain(err, engine) {
 		return { kind: 'error', reason, title: 'This PIN cannot be right', text: 'It has the wrong length or characters for your card. Try again.' };
 	case 'TOKEN_NOT_PRESENT':
 	case 'CARD_REMOVED':
+		if (err?.maybeStored)
+			return { kind: 'warning', reason, title: 'Your card was removed while the certificate was written', text: 'It may be on the card already. Insert the card and try again: a certificate already stored is not written twice.' };
 		return { kind: 'error', reason, title: 'Your card is not in the reader', text: 'Insert your card and try again. Keep it in the reader until this step is finished.' };
+	case 'SERVICE_STOPPED':
+		return { kind: 'error', reason, title: 'The smart-card service stopped', text: 'Your card was not removed. Wait a moment for the service to start again, then retry.' };
 	case 'KEY_NOT_FOUND':
 		return { kind: 'error', reason, title: 'The key for this certificate is not on the card', text: 'Insert the card on which you generated the key pair and try again, or start again.' };
 	case 'SLOT_OCCUPIED':
