@@ -1025,7 +1025,7 @@ call_row(C, "chain holding the certificate itself stores nothing", "certificates
 
 
 # Issue 14 (14b): certificates only where they belong, dialogs that cannot lie.
-HAS_CERTIFICATE = (-32018, "KEY_HAS_CERTIFICATE")
+HAS_CERTIFICATE = (-32019, "KEY_HAS_CERTIFICATE")
 OFF_PATH = "not an issuer on the certificate's path"
 
 
