@@ -33,7 +33,7 @@
 #include "pkcs11/card.h"
 #include "pkcs11/cert_check.h"
 #include "pkcs11/chain.h"
-#include "pkcs11/dialog_words.h"
+#include "pkcs11/cert_words.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -50,9 +50,6 @@
 #define CATEGORY_AUTHORITY 2
 /* How long a write whose card was pulled waits for the card to be back. */
 #define CARD_BACK_MS 30000
-/* CA certificates a dialog names, and the characters of each name. */
-#define CHAIN_NAMES_SHOWN 3
-#define CHAIN_NAME_CHARS 40
 
 struct install {
 	struct request *req;
@@ -462,84 +459,18 @@ install_leaf(struct install *in, struct token_session *s)
 	return r;
 }
 
-/* A certificate as dialogs name it: its subject's CN, else the whole name; made safe. */
-static void
-cert_name(const X509_NAME *name, size_t max_chars, char *buf, size_t size)
-{
-	char *text = x509_common_name(name);
-
-	if (text == NULL)
-		text = x509_name_text(name);
-	dialog_shown(text, max_chars, buf, size);
-	free(text);
-}
-
-/* "Demo Root CA, Demo Sub CA and 2 more": the CA certificates to be written; how many. */
-static unsigned long
-chain_names(struct install *in, const bool *write, char *buf, size_t size)
-{
-	char name[DIALOG_FIELD_SIZE];
-	unsigned long n = 0;
-	size_t i, len = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < in->nchain; i++) {
-		if (!write[i])
-			continue;
-		if (n++ >= CHAIN_NAMES_SHOWN)
-			continue;
-		cert_name(
-		    X509_get_subject_name(in->chain[i]), CHAIN_NAME_CHARS, name, sizeof(name));
-		if (len < size)
-			len += (size_t)snprintf(
-			    buf + len, size - len, "%s%s", n > 1 ? ", " : "", name);
-	}
-	if (n > CHAIN_NAMES_SHOWN && len < size)
-		/* TRANSLATORS: after the names of the CA certificates that a dialog shows. */
-		snprintf(buf + len, size - len,
-		    P_(" and %lu more", " and %lu more", n - CHAIN_NAMES_SHOWN),
-		    n - CHAIN_NAMES_SHOWN);
-	return n;
-}
-
-/*
- * The PIN dialog's words: every certificate it will write.  "store the
- * certificate for Joe Doe issued by Demo CA, and the CA certificate Demo
- * CA"; "add ..." when the key has another certificate already.
- */
+/* The PIN dialog's words (cert_words.c): every certificate it will write. */
 static void
 install_words(struct install *in, bool leaf_present, const bool *write)
 {
-	char subject[DIALOG_FIELD_SIZE], issuer[DIALOG_FIELD_SIZE], names[512];
-	unsigned long n = chain_names(in, write, names, sizeof(names));
-	size_t len;
+	X509 *chain[PROTO_CHAIN_MAX];
+	size_t i, n = 0;
 
-	cert_name(X509_get_subject_name(in->cert), DIALOG_FIELD_CHARS, subject, sizeof(subject));
-	cert_name(X509_get_issuer_name(in->cert), DIALOG_FIELD_CHARS, issuer, sizeof(issuer));
-	if (leaf_present) {
-		snprintf(in->operation, sizeof(in->operation),
-		    /* TRANSLATORS: the CA certificates' names, then the certificate's subject. */
-		    P_("store the CA certificate %s for the certificate of %s",
-			"store the CA certificates %s for the certificate of %s", n),
-		    names, subject);
-		return;
-	}
-	if (in->has_other)
-		snprintf(in->operation, sizeof(in->operation),
-		    /* TRANSLATORS: the subject's and the issuer's names ("Joe Doe", "Demo CA"). */
-		    _("add the certificate for %s issued by %s to a key that already has a "
-		      "certificate"),
-		    subject, issuer);
-	else
-		snprintf(in->operation, sizeof(in->operation),
-		    /* TRANSLATORS: the subject's and the issuer's names ("Joe Doe", "Demo CA"). */
-		    _("store the certificate for %s issued by %s"), subject, issuer);
-	len = strlen(in->operation);
-	if (n > 0)
-		snprintf(in->operation + len, sizeof(in->operation) - len,
-		    /* TRANSLATORS: after "store the certificate for ..."; the CA certificates'
-		       names. */
-		    P_(", and the CA certificate %s", ", and the CA certificates %s", n), names);
+	for (i = 0; i < in->nchain; i++)
+		if (write[i])
+			chain[n++] = in->chain[i];
+	cert_words(
+	    in->cert, leaf_present, in->has_other, chain, n, in->operation, sizeof(in->operation));
 }
 
 /* OpenPGP cards: one certificate per key slot, and OpenSC cannot replace it. */
