@@ -22,9 +22,8 @@
 #define CHAIN_NAMES_SHOWN 3
 #define CHAIN_NAME_CHARS 40
 
-/* A certificate as dialogs name it: its subject's CN, else the whole name; made safe. */
-static void
-cert_name(const X509_NAME *name, size_t max_chars, char *buf, size_t size)
+void
+cert_name_shown(const X509_NAME *name, size_t max_chars, char *buf, size_t size)
 {
 	char *text = x509_common_name(name);
 
@@ -46,7 +45,8 @@ chain_names(X509 *const *chain, size_t count, char *buf, size_t size)
 	for (i = 0; i < count; i++) {
 		if (n++ >= CHAIN_NAMES_SHOWN)
 			continue;
-		cert_name(X509_get_subject_name(chain[i]), CHAIN_NAME_CHARS, name, sizeof(name));
+		cert_name_shown(
+		    X509_get_subject_name(chain[i]), CHAIN_NAME_CHARS, name, sizeof(name));
 		if (len < size)
 			len += (size_t)snprintf(
 			    buf + len, size - len, "%s%s", n > 1 ? ", " : "", name);
@@ -59,15 +59,15 @@ chain_names(X509 *const *chain, size_t count, char *buf, size_t size)
 }
 
 void
-cert_words(
+cert_install_words(
     X509 *leaf, bool leaf_present, bool add, X509 *const *chain, size_t n, char *buf, size_t size)
 {
 	char subject[DIALOG_FIELD_SIZE], issuer[DIALOG_FIELD_SIZE], names[512];
 	size_t len;
 
 	chain_names(chain, n, names, sizeof(names));
-	cert_name(X509_get_subject_name(leaf), DIALOG_FIELD_CHARS, subject, sizeof(subject));
-	cert_name(X509_get_issuer_name(leaf), DIALOG_FIELD_CHARS, issuer, sizeof(issuer));
+	cert_name_shown(X509_get_subject_name(leaf), DIALOG_FIELD_CHARS, subject, sizeof(subject));
+	cert_name_shown(X509_get_issuer_name(leaf), DIALOG_FIELD_CHARS, issuer, sizeof(issuer));
 	if (leaf_present) {
 		snprintf(buf, size,
 		    /* TRANSLATORS: the CA certificates' names, then the certificate's subject. */

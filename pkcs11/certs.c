@@ -469,7 +469,7 @@ install_words(struct install *in, bool leaf_present, const bool *write)
 	for (i = 0; i < in->nchain; i++)
 		if (write[i])
 			chain[n++] = in->chain[i];
-	cert_words(
+	cert_install_words(
 	    in->cert, leaf_present, in->has_other, chain, n, in->operation, sizeof(in->operation));
 }
 

@@ -20,6 +20,7 @@
 #include "protocol/display.h"
 #include "protocol/params.h"
 #include "common/i18n.h"
+#include "pkcs11/cert_words.h"
 #include "pkcs11/field.h"
 #include "pkcs11/objects.h"
 #include "pkcs11/pubkey.h"
@@ -242,18 +243,6 @@ shown(const char *text, size_t max, char *out, size_t size)
 		display_text(text, strlen(text), max, out, size);
 }
 
-/* A certificate's subject or issuer: its common name, else the whole name. */
-static void
-name_words(const X509_NAME *name, char *out, size_t size)
-{
-	char *text = x509_common_name(name);
-
-	if (text == NULL)
-		text = x509_name_text(name);
-	shown(text, SHOWN_CHARS, out, size);
-	free(text);
-}
-
 static void
 cert_words(const struct object_info *o, char *buf, size_t size)
 {
@@ -265,8 +254,8 @@ cert_words(const struct object_info *o, char *buf, size_t size)
 		    o->id_hex != NULL ? o->id_hex : "-");
 		return;
 	}
-	name_words(X509_get_subject_name(o->cert), subject, sizeof(subject));
-	name_words(X509_get_issuer_name(o->cert), issuer, sizeof(issuer));
+	cert_name_shown(X509_get_subject_name(o->cert), SHOWN_CHARS, subject, sizeof(subject));
+	cert_name_shown(X509_get_issuer_name(o->cert), SHOWN_CHARS, issuer, sizeof(issuer));
 	summary = x509_summary(o->cert, NULL);
 	shown(summary != NULL ? json_object_get_string(json_object_object_get(summary, "serial"))
 			      : NULL,
