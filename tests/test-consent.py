@@ -41,8 +41,7 @@ def setup():
 
 
 def teardown():
-    if hsm:
-        hsm.cleanup()
+    cbtest.cleanup(hsm)
 
 
 def test_unknown_origin_is_admitted_but_may_only_say_hello():

@@ -41,8 +41,7 @@ def setup():
 
 
 def teardown():
-    if daemon:
-        daemon.stop()
+    cbtest.cleanup(daemon)
 
 
 def expect_refused(**kw):

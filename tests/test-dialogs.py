@@ -42,12 +42,7 @@ def setup():
 
 
 def teardown():
-    if daemon:
-        daemon.stop()
-    if hsm:
-        hsm.cleanup()
-    if dialogs:
-        dialogs.cleanup()
+    cbtest.cleanup(daemon, hsm, dialogs)
 
 
 def missing():

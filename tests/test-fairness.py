@@ -36,8 +36,7 @@ def setup():
 
 
 def teardown():
-    if hsm:
-        hsm.cleanup()
+    cbtest.cleanup(hsm)
 
 
 def missing():

@@ -98,8 +98,7 @@ def setup():
 
 
 def teardown():
-    if hsm:
-        hsm.cleanup()
+    cbtest.cleanup(hsm)
     if WORK:
         shutil.rmtree(WORK, ignore_errors=True)
     if dialogs:

@@ -30,10 +30,7 @@ def setup():
 
 
 def teardown():
-    if hsm:
-        hsm.cleanup()
-    if dialogs:
-        dialogs.cleanup()
+    cbtest.cleanup(hsm, dialogs)
 
 
 def missing():

@@ -47,12 +47,7 @@ def setup():
 
 
 def teardown():
-    if daemon:
-        daemon.stop()
-    if hsm:
-        hsm.cleanup()
-    if dialogs:
-        dialogs.cleanup()
+    cbtest.cleanup(daemon, hsm, dialogs)
 
 
 # --- what the token holds, seen by pkcs11-tool ---------------------------------

@@ -37,10 +37,7 @@ def setup():
 
 
 def teardown():
-    if daemon:
-        daemon.stop()
-    if hsm:
-        hsm.cleanup()
+    cbtest.cleanup(daemon, hsm)
 
 
 def start_daemon(modules, env=None, **kw):

@@ -31,12 +31,7 @@ def setup():
 
 
 def teardown():
-    if daemon:
-        daemon.stop()
-    if hsm:
-        hsm.cleanup()
-    if dialogs:
-        dialogs.cleanup()
+    cbtest.cleanup(daemon, hsm, dialogs)
 
 
 def token_uri(ws):

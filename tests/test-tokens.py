@@ -36,10 +36,7 @@ def setup():
 
 
 def teardown():
-    if daemon:
-        daemon.stop()
-    if hsm:
-        hsm.cleanup()
+    cbtest.cleanup(daemon, hsm)
 
 
 def token_uri(label):

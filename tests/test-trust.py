@@ -49,8 +49,7 @@ def setup():
 
 
 def teardown():
-    if hsm:
-        hsm.cleanup()
+    cbtest.cleanup(hsm)
 
 
 def need_root(*programs):
