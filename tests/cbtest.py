@@ -414,3 +414,15 @@ def run_tests(namespace, setup, teardown, missing, programs=(HELPER,), order=Non
         if not os.access(program, os.X_OK):
             tap.skip_all(os.path.basename(program) + " not built")
     tap.run(namespace, setup, teardown, order)
+
+
+def cleanup(*fixtures):
+    """Stop or remove each fixture that was made, in the order given (a daemon
+    before the token it uses); for the tiers' teardown()."""
+    for f in fixtures:
+        if f is None:
+            continue
+        if hasattr(f, "stop"):
+            f.stop()
+        else:
+            f.cleanup()
