@@ -61,6 +61,7 @@ struct session {
 	bool rx_too_large;
 	int close_code; /* nonzero: close after the queue drains */
 	char close_reason[64];
+	bool close_ready; /* the queue has drained: session.c's closer closes it */
 };
 
 struct daemon {

@@ -27,6 +27,7 @@
 #include "daemon/cardwatch.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/evloop.h"
 #include "daemon/sdnotify.h"
 #include "daemon/signals.h"
 #include "daemon/log.h"
@@ -228,6 +229,7 @@ int
 server_run(struct daemon *d)
 {
 	struct lws_context_creation_info info;
+	struct evloop *loop = NULL;
 	struct timespec until, t;
 	int r = 0;
 
@@ -240,7 +242,7 @@ server_run(struct daemon *d)
 	/* lws cuts a connection that sends no complete header after this long. */
 	info.timeout_secs_ah_idle = (unsigned int)d->cfg->handshake_timeout;
 	info.fd_limit_per_thread = (unsigned int)d->cfg->max_connections + 64;
-	if ((d->context = lws_create_context(&info)) == NULL) {
+	if (evloop_context_new(&info, &loop, &d->context) != 0) {
 		log_error("cannot create the WebSocket context");
 		return CB_ERR_SYSTEM;
 	}
@@ -258,7 +260,7 @@ server_run(struct daemon *d)
 		goto out;
 	sdn_notify("READY=1");
 	while (!d->stopping)
-		if (lws_service(d->context, 0) < 0)
+		if (evloop_run_once(loop, d->context) != 0)
 			break;
 	log_info("stopping: closing %d connection(s)", d->nsessions);
 	sdn_notify("STOPPING=1");
@@ -266,10 +268,10 @@ server_run(struct daemon *d)
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	t = until;
 	until.tv_sec += 2;
-	/* Not even one lws_service() without sessions: it may sleep ~25 s. */
+	/* Only while sessions remain, and each turn waits 50 ms at most. */
 	while (d->nsessions > 0 && (t.tv_sec < until.tv_sec ||
 				       (t.tv_sec == until.tv_sec && t.tv_nsec < until.tv_nsec))) {
-		lws_service(d->context, 50);
+		evloop_run_at_most(loop, d->context, 50);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	}
 out:
@@ -278,7 +280,7 @@ out:
 	p11client_stop(d->p11);
 	d->p11 = NULL;
 	signals_stop();
-	lws_context_destroy(d->context);
+	evloop_context_free(loop, d->context);
 	d->context = NULL;
 	control_stop(d);
 	dispatch_free(d);

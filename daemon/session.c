@@ -26,6 +26,38 @@
 /* A page that stops reading its answers is dropped past this much backlog. */
 #define SESSION_MAX_BACKLOG (4u * 1024 * 1024)
 
+/*
+ * A close with a code starts from a timer, not from the WRITEABLE callback
+ * returning -1: lws closes politely (close frame, wait for the answer) a
+ * connection it is not serving at the moment (LWS_TO_KILL_SYNC).  Debian's
+ * lws 4.1.6 is built with _DEBUG, and on libuv (evloop.c) a -1 from a
+ * callback then closes the connection a second time at once ("uv repeat
+ * test" in lws_service_fd_tsi): the close frame would never be sent.
+ * Service thread only.
+ */
+static struct {
+	struct daemon *d;
+	lws_sorted_usec_list_t sul;
+} closer;
+
+static void
+closer_run(lws_sorted_usec_list_t *sul)
+{
+	struct session *s;
+
+	(void)sul;
+	for (;;) { /* a close may end a session: look again from the start each time */
+		for (s = closer.d->sessions; s && !s->close_ready; s = s->next)
+			;
+		if (s == NULL)
+			return;
+		s->close_ready = false;
+		lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
+		    (unsigned char *)s->close_reason, strlen(s->close_reason));
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+	}
+}
+
 void
 session_register(struct daemon *d, struct session *s)
 {
@@ -126,12 +158,11 @@ session_writeable(struct daemon *d, struct session *s)
 
 	if (r != 0)
 		return r < 0 ? -1 : 0;
-	if (s->close_code) {
-		lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
-		    (unsigned char *)s->close_reason, strlen(s->close_reason));
-		return -1;
+	if (s->close_code && !s->close_ready) {
+		s->close_ready = true;
+		closer.d = d;
+		lws_sul_schedule(lws_get_context(s->wsi), 0, &closer.sul, closer_run, 1);
 	}
-	(void)d;
 	return 0;
 }
 

@@ -428,6 +428,40 @@ def test_sigterm_closes_connections_with_1001_and_exits_0():
     d.stop()
 
 
+def test_lws_runs_on_libuv():
+    """With lws's own loop every message would cost a poll() over all connections
+    (daemon/evloop.c); a missing libwebsockets-evlib-uv must not go unnoticed."""
+    d = cbtest.Daemon(args=["--helper", SILENT_HELPER])
+    d.connect().close()
+    d.stop()
+    assert "event loop: libuv" in d.read_log(), d.read_log()[-2000:]
+
+
+def test_lws_own_loop_still_serves_closes_and_stops_cleanly():
+    """CB_EVENT_LOOP=poll, also what runs when the libuv plugin cannot be loaded."""
+    d = cbtest.Daemon(args=["--helper", SILENT_HELPER], env={"CB_EVENT_LOOP": "poll"})
+    ws = d.connect()
+    assert ws.result("system.hello")["name"] == "cardbridge"
+    ws.send_frame("x", opcode=2)
+    try:
+        ws.recv()
+        raise AssertionError("no close frame after a binary frame")
+    except Closed as e:
+        assert e.code == 1003, e.code
+    ws.close()
+    ws = d.connect()
+    ws.result("system.hello")
+    d.proc.send_signal(signal.SIGTERM)
+    try:
+        ws.recv()
+        raise AssertionError("no close frame")
+    except Closed as e:
+        assert e.code == 1001, e.code
+    assert d.proc.wait(10) == 0
+    d.stop()
+    assert "event loop: poll" in d.read_log(), d.read_log()[-2000:]
+
+
 def test_daemon_survived_everything():
     assert daemon.alive()
     assert_serving()
