@@ -4,7 +4,7 @@ daemon_cardbridged_SOURCES = \
 	daemon/main.c daemon/daemon.h \
 	daemon/conf.c daemon/conf.h \
 	daemon/log.c daemon/log.h \
-	daemon/server.c daemon/evloop.c daemon/evloop.h daemon/session.c daemon/dispatch.c \
+	daemon/server.c daemon/evloop.c daemon/evloop.h daemon/heap.c daemon/heap.h daemon/session.c daemon/dispatch.c \
 	daemon/msgqueue.c daemon/msgqueue.h \
 	daemon/token_cache.c daemon/token_cache.h \
 	daemon/p11client.c daemon/p11client.h daemon/p11client_private.h \

@@ -16,6 +16,7 @@
 #include "daemon/conf.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/heap.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
 
@@ -203,6 +204,7 @@ main(int argc, char **argv)
 	int r;
 
 	log_init("cardbridged");
+	heap_tune();
 	scan_flags(argc, argv, &config_file, &no_defaults);
 	harden_process();
 	config_init(&cfg);

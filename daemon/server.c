@@ -28,6 +28,7 @@
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/evloop.h"
+#include "daemon/heap.h"
 #include "daemon/sdnotify.h"
 #include "daemon/signals.h"
 #include "daemon/log.h"
@@ -259,6 +260,7 @@ server_run(struct daemon *d)
 	if (d->cfg->card_watch && (r = cardwatch_start(&d->watch, server_wake, d)) != 0)
 		goto out;
 	sdn_notify("READY=1");
+	heap_trim_soon(d->context); /* what starting up allocated and freed */
 	while (!d->stopping)
 		if (evloop_run_once(loop, d->context) != 0)
 			break;

@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +19,7 @@
 #include <libwebsockets.h>
 
 #include "daemon/daemon.h"
+#include "daemon/heap.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
 
@@ -88,7 +88,7 @@ session_unregister(struct daemon *d, struct session *s)
 	rxbuf_free(&s->rx);
 	/* After a burst of connections, give glibc's freed heap back to the system. */
 	if (d->nsessions == 0)
-		malloc_trim(0);
+		heap_trim_soon(lws_get_context(s->wsi));
 }
 
 struct session *
