@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,9 @@
 
 #include "cli/cli.h"
 #include "common/i18n.h"
+#include "common/runtime_dir.h"
+#include "protocol/methods.h"
 
-#define CALL_TIMEOUT_MS 5000
-#define TOKENS_TIMEOUT_MS 135000 /* the daemon gives the helper 130 s */
 
 static void
 usage(FILE *f)
@@ -82,9 +83,10 @@ run(const struct cli_options *o, const char *command, const char *method, const 
 		free(path);
 		return CLI_FAILED;
 	}
+	/* As long as the daemon gives the method (protocol/methods.c), and a little more. */
 	r = cli_call(path, method, params,
-	    strcmp(command, "tokens") == 0 ? TOKENS_TIMEOUT_MS : CALL_TIMEOUT_MS, &result,
-	    &message);
+	    (int)proto_method_client_timeout_ms(proto_method_find(method, PROTO_M_CONTROL)),
+	    &result, &message);
 	if (r != CLI_OK) {
 		if (r == CLI_NOT_RUNNING && strcmp(command, "status") == 0)
 			cli_error("%s", _("cardbridged is not running"));
@@ -108,15 +110,29 @@ run(const struct cli_options *o, const char *command, const char *method, const 
 	return r;
 }
 
+/*
+ * An origin as a person may type it ("HTTPS://Portal.Example"): browsers
+ * send scheme and host in lower case, and the allow-list matches exactly.
+ */
+static char *
+origin_lower(char *origin)
+{
+	char *p;
+
+	for (p = origin; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return origin;
+}
+
 static int
 run_origins(const struct cli_options *o, int argc, char **argv)
 {
 	if (argc == 1 && strcmp(argv[0], "list") == 0)
 		return run(o, "list", "control.origins.list", NULL);
 	if (argc == 2 && strcmp(argv[0], "allow") == 0)
-		return run(o, "allow", "control.origins.allow", argv[1]);
+		return run(o, "allow", "control.origins.allow", origin_lower(argv[1]));
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0)
-		return run(o, "revoke", "control.origins.revoke", argv[1]);
+		return run(o, "revoke", "control.origins.revoke", origin_lower(argv[1]));
 	cli_error("%s", _("usage: cardbridge origins list | allow ORIGIN | revoke ORIGIN"));
 	return CLI_USAGE;
 }
@@ -139,6 +155,8 @@ main(int argc, char **argv)
 	int c;
 
 	cli_output_init();
+	/* A browser may start us without XDG_RUNTIME_DIR: find the user's own. */
+	runtime_dir_export();
 	/* "+": stop at the command, so a URL or origin is never taken for an option. */
 	while ((c = getopt_long(argc, argv, "+", long_options, NULL)) != -1) {
 		switch (c) {

@@ -37,8 +37,8 @@ cli_control_path(const struct cli_options *o)
 	if (o->control_socket != NULL)
 		return strdup(o->control_socket);
 	if (rt == NULL || rt[0] != '/') {
-		cli_error("%s", _("XDG_RUNTIME_DIR is not set, so the control socket cannot be "
-				  "found (use --control-socket PATH)"));
+		cli_error("%s", _("neither XDG_RUNTIME_DIR nor /run/user/UID is there, so the "
+				  "control socket cannot be found (use --control-socket PATH)"));
 		return NULL;
 	}
 	if (asprintf(&p, "%s/cardbridge/control", rt) < 0) {

@@ -5,7 +5,8 @@
  * only the verb it names is used: no byte of the URL is ever passed on,
  * executed or written anywhere.  Then cardbridged is made to run, once:
  * if the control socket answers we are done; otherwise, holding an flock
- * on $XDG_RUNTIME_DIR/cardbridge/start.lock, we ask the systemd user
+ * on $XDG_RUNTIME_DIR/cardbridge/start.lock (or /run/user/UID's, when a
+ * browser started us without that variable), we ask the systemd user
  * manager (systemctl --user start cardbridge.service) or, without one,
  * spawn cardbridged --foreground ourselves in a new session.  Everything
  * returns within LAUNCH_BUDGET_MS, because a browser waits for us.
@@ -15,11 +16,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +30,7 @@
 
 #include "cli/cli.h"
 #include "common/i18n.h"
+#include "protocol/methods.h"
 #include "protocol/url.h"
 
 #define LAUNCH_BUDGET_MS 900
@@ -196,9 +200,14 @@ open_log(char *path, size_t pathlen)
 	return open(path, flags, 0600);
 }
 
-/* In the child: a daemon of its own, detached from the browser. */
+/*
+ * In the child: a daemon of its own, detached from the browser.  It gets
+ * our start lock as fd 3 and closes it once it listens, so that the lock
+ * means "a daemon is starting" for as long as that is true, not only for
+ * our 900 ms (CARDBRIDGE_START_LOCK_FD; daemon/main.c).
+ */
 static void
-exec_daemon(const char *exe, const char *control, int logfd)
+exec_daemon(const char *exe, const char *control, int logfd, int lock)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
@@ -219,7 +228,9 @@ exec_daemon(const char *exe, const char *control, int logfd)
 	dup2(devnull, 0);
 	dup2(logfd, 1);
 	dup2(logfd, 2);
-	closefrom(3);
+	if (lock >= 0 && dup2(lock, 3) == 3)
+		setenv("CARDBRIDGE_START_LOCK_FD", "3", 1);
+	closefrom(lock >= 0 ? 4 : 3);
 	if (control != NULL)
 		execl(
 		    exe, "cardbridged", "--foreground", "--control-socket", control, (char *)NULL);
@@ -229,7 +240,7 @@ exec_daemon(const char *exe, const char *control, int logfd)
 }
 
 static pid_t
-spawn_daemon(struct launch *l, const char *control, char *log, size_t loglen)
+spawn_daemon(struct launch *l, const char *control, int lock, char *log, size_t loglen)
 {
 	pid_t pid;
 	int logfd;
@@ -238,7 +249,7 @@ spawn_daemon(struct launch *l, const char *control, char *log, size_t loglen)
 	log[0] = '\0';
 	logfd = open_log(log, loglen);
 	if ((pid = fork()) == 0)
-		exec_daemon(l->exe, control, logfd);
+		exec_daemon(l->exe, control, logfd, lock);
 	if (logfd >= 0)
 		close(logfd);
 	if (pid < 0)
@@ -295,7 +306,7 @@ wait_ready(struct launch *l, pid_t pid, const char *how, const char *log)
 
 /* With the start lock held: nobody else is starting a daemon now. */
 static int
-start_locked(struct launch *l, const struct cli_options *o)
+start_locked(struct launch *l, const struct cli_options *o, int lock)
 {
 	char log[PATH_MAX] = "";
 	enum systemd_start how = SYSTEMD_REFUSED;
@@ -316,7 +327,7 @@ start_locked(struct launch *l, const struct cli_options *o)
 		putchar('\n');
 		return CLI_OK;
 	}
-	if ((pid = spawn_daemon(l, o->control_socket, log, sizeof(log))) < 0)
+	if ((pid = spawn_daemon(l, o->control_socket, lock, log, sizeof(log))) < 0)
 		return CLI_FAILED;
 	/* TRANSLATORS: how cardbridged was started: by us, as a process of its own. */
 	return wait_ready(l, pid, _("spawned"), log);
@@ -334,9 +345,64 @@ start_daemon(struct launch *l, const struct cli_options *o)
 	}
 	if (lock < 0)
 		return CLI_FAILED;
-	r = start_locked(l, o);
+	r = start_locked(l, o, lock);
 	close(lock);
 	return r;
+}
+
+/* Does something accept connections on cardbridged's default port? */
+static bool
+port_answers(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(PROTO_DEFAULT_PORT)};
+	int fd, r;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return r == 0;
+}
+
+/*
+ * No runtime directory at all (no XDG_RUNTIME_DIR, no /run/user/UID): no
+ * control socket and no lock to share, so start the daemon directly; a
+ * second one started meanwhile loses the port and stops.
+ */
+static int
+start_without_runtime_dir(struct launch *l)
+{
+	char log[PATH_MAX] = "";
+	int status;
+	pid_t pid;
+
+	if (port_answers()) {
+		printf("%s\n", _("cardbridged is already running"));
+		return CLI_OK;
+	}
+	if ((pid = spawn_daemon(l, NULL, -1, log, sizeof(log))) < 0)
+		return CLI_FAILED;
+	while (!port_answers() && ms_left(l) > 0) {
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			report_stopped(l, status, log);
+			return CLI_FAILED;
+		}
+		nap();
+	}
+	/* TRANSLATORS: how cardbridged was started: by us, without a runtime directory. */
+	printf(_("cardbridged started (%s)"), _("spawned, no runtime directory"));
+	putchar('\n');
+	return CLI_OK;
+}
+
+static void
+set_deadline(struct launch *l)
+{
+	clock_gettime(CLOCK_MONOTONIC, &l->deadline);
+	l->deadline.tv_nsec += LAUNCH_BUDGET_MS * 1000000L;
+	l->deadline.tv_sec += l->deadline.tv_nsec / 1000000000;
+	l->deadline.tv_nsec %= 1000000000;
 }
 
 int
@@ -355,6 +421,11 @@ cli_open(const struct cli_options *o, const char *url)
 		cli_error(_("refusing the URL: %s"), why);
 		return CLI_USAGE;
 	}
+	memset(&l, 0, sizeof(l));
+	set_deadline(&l);
+	/* cardbridge.c exported XDG_RUNTIME_DIR if the user has one at all. */
+	if (o->control_socket == NULL && getenv("XDG_RUNTIME_DIR") == NULL)
+		return verb == URL_VERB_START ? start_without_runtime_dir(&l) : CLI_USAGE;
 	if ((control = cli_control_path(o)) == NULL)
 		return CLI_FAILED;
 	/* Cut short, the lock's directory would be another one, which we would create. */
@@ -363,11 +434,6 @@ cli_open(const struct cli_options *o, const char *url)
 		free(control);
 		return CLI_FAILED;
 	}
-	memset(&l, 0, sizeof(l));
-	clock_gettime(CLOCK_MONOTONIC, &l.deadline);
-	l.deadline.tv_nsec += LAUNCH_BUDGET_MS * 1000000L;
-	l.deadline.tv_sec += l.deadline.tv_nsec / 1000000000;
-	l.deadline.tv_nsec %= 1000000000;
 	l.control = control;
 	snprintf(l.dir, sizeof(l.dir), "%s", control);
 	if ((slash = strrchr(l.dir, '/')) != NULL && slash != l.dir)

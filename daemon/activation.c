@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -353,4 +355,29 @@ activation_check_loopback(void)
 	}
 	closedir(dir);
 	return r;
+}
+
+static int start_lock_fd = -1;
+
+void
+activation_take_start_lock(void)
+{
+	const char *v = getenv("CARDBRIDGE_START_LOCK_FD");
+	struct stat st;
+
+	if (v == NULL || strcmp(v, "3") != 0)
+		return;
+	unsetenv("CARDBRIDGE_START_LOCK_FD");
+	/* Only a regular file is a lock "cardbridge open" handed over. */
+	if (fstat(3, &st) != 0 || !S_ISREG(st.st_mode) || fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
+		return;
+	start_lock_fd = 3;
+}
+
+void
+activation_release_start_lock(void)
+{
+	if (start_lock_fd >= 0)
+		close(start_lock_fd);
+	start_lock_fd = -1;
 }

@@ -41,6 +41,15 @@ struct json_object *activation_listening(struct daemon *d);
 /* Was this process socket-activated? */
 int activation_is_active(void);
 
+/*
+ * "cardbridge open" hands a daemon it spawns its start lock as an fd
+ * (CARDBRIDGE_START_LOCK_FD), so that no second "open" starts another
+ * daemon while this one gets ready: take it at start (close-on-exec, so the
+ * helper never holds it), release it once we listen.
+ */
+void activation_take_start_lock(void);
+void activation_release_start_lock(void);
+
 /* The last session left: (re)start the idle-exit countdown.  Service thread. */
 void activation_idle_check(struct daemon *d);
 

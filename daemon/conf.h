@@ -14,9 +14,10 @@
 #include <stddef.h>
 
 #include "daemon/log.h"
+#include "protocol/methods.h"
 
 #define CONFIG_MAX_LISTEN 8
-#define CONFIG_DEFAULT_PORT 48801
+#define CONFIG_DEFAULT_PORT PROTO_DEFAULT_PORT
 
 struct listen_addr {
 	char addr[64]; /* numeric, no brackets */

@@ -4,7 +4,8 @@ daemon_cardbridged_SOURCES = \
 	daemon/main.c daemon/daemon.h \
 	daemon/conf.c daemon/conf.h \
 	daemon/log.c daemon/log.h \
-	daemon/server.c daemon/evloop.c daemon/evloop.h daemon/heap.c daemon/heap.h daemon/session.c daemon/dispatch.c \
+	daemon/server.c daemon/session.c daemon/dispatch.c \
+	daemon/evloop.c daemon/evloop.h daemon/heap.c daemon/heap.h \
 	daemon/msgqueue.c daemon/msgqueue.h \
 	daemon/token_cache.c daemon/token_cache.h \
 	daemon/p11client.c daemon/p11client.h daemon/p11client_private.h \
@@ -19,5 +20,5 @@ daemon_cardbridged_SOURCES = \
 	daemon/origins_store.c daemon/origins_store.h
 daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(UV_CFLAGS) $(JSONC_CFLAGS) \
 	$(PCSC_CFLAGS)
-daemon_cardbridged_LDADD = protocol/libcbproto.a $(LWS_LIBS) $(UV_LIBS) $(JSONC_LIBS) \
-	$(PCSC_LIBS) $(PTHREAD_LIBS)
+daemon_cardbridged_LDADD = protocol/libcbproto.a common/libcbcommon.a $(LWS_LIBS) $(UV_LIBS) \
+	$(JSONC_LIBS) $(PCSC_LIBS) $(PTHREAD_LIBS)

@@ -13,6 +13,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "common/runtime_dir.h"
+#include "daemon/activation.h"
 #include "daemon/conf.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
@@ -205,6 +207,9 @@ main(int argc, char **argv)
 
 	log_init("cardbridged");
 	heap_tune();
+	/* Started by a browser's link handler, we may lack XDG_RUNTIME_DIR. */
+	runtime_dir_export();
+	activation_take_start_lock();
 	scan_flags(argc, argv, &config_file, &no_defaults);
 	harden_process();
 	config_init(&cfg);

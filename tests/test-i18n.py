@@ -406,8 +406,9 @@ def test_cardbridge_usage_errors_are_in_polish_and_keep_the_command_line():
     assert rc == 2 and err == ("cardbridge: nieznane polecenie lub złe argumenty "
                                "(zob. cardbridge --help)\n"), (rc, err)
     rc, out, err = cardbridge(POLISH, "status", XDG_RUNTIME_DIR=None)
-    assert rc == 1 and err.startswith("cardbridge: zmienna XDG_RUNTIME_DIR nie jest "
-                                      "ustawiona") and "--control-socket PATH" in err, (rc, err)
+    assert rc == 1 and err.startswith("cardbridge: nie ma ani zmiennej XDG_RUNTIME_DIR, "
+                                      "ani katalogu /run/user/UID") and \
+        "--control-socket PATH" in err, (rc, err)
 
 
 def test_cardbridge_status_and_origin_changes_are_in_polish():
