@@ -20,8 +20,14 @@ struct token {
 	CK_SLOT_ID slot;
 	CK_SLOT_INFO slot_info;
 	CK_TOKEN_INFO info; /* as last read; token_refresh() updates it */
-	char *uri;	    /* owned: pkcs11: URI of the token */
-	char reader[65];    /* slot description, trimmed */
+	/*
+	 * info was read in this request, and no login nor wait for the token's
+	 * lock came since: its PIN flags still hold, login_check_pin() need not
+	 * ask again (on an OpenPGP card each C_GetTokenInfo is an APDU).
+	 */
+	bool info_fresh;
+	char *uri;	 /* owned: pkcs11: URI of the token */
+	char reader[65]; /* slot description, trimmed */
 	char label[33];
 	char manufacturer[33];
 	char model[17];
@@ -48,8 +54,9 @@ int token_refresh(struct request *req, struct token *t);
  */
 int token_check_removed(struct request *req, const struct token *t, int err);
 
-/* Serialise work on one token: taken around every login and write. */
-void token_lock(const struct token *t);
+/* Serialise work on one token: taken around every login and write.  True if
+ * another request held it (it may have used a PIN in the meantime). */
+bool token_lock(const struct token *t);
 void token_unlock(const struct token *t);
 
 #endif /* CB_PKCS11_TOKEN_H */

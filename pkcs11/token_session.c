@@ -33,7 +33,8 @@ token_session_open(struct request *req, struct token *t, bool exclusive, struct 
 	s->token = t;
 	s->funcs = t->module->funcs;
 	if (exclusive) {
-		token_lock(t);
+		if (token_lock(t))
+			t->info_fresh = false;
 		s->locked = true;
 		flags |= CKF_RW_SESSION;
 	}

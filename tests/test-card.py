@@ -310,6 +310,37 @@ def test_wrong_user_pins_count_down_and_the_third_locks_with_no_dialog_after():
         swap_card(main_state)
 
 
+def test_keygen_reads_each_slots_pin_state_once_per_token_lookup():
+    """On this card every C_GetTokenInfo is an APDU (VERIFY without data: the
+    PIN's state).  keys.generate looks the token up twice (before, and after
+    OpenSC is reloaded), two slots each; the PIN checks that follow a lookup
+    must not ask the card again."""
+    main_state = env.state
+    count = os.path.join(env.dir, "apdus")
+    swap_card(os.path.join(env.dir, "apdus.state"), "--apdu-count", count, "--verbose")
+    log = os.path.join(env.dir, "vcard.log")
+    try:
+        ws = daemon.connect(timeout=120)
+        card_uri(ws, SIG)
+        at = os.path.getsize(log)
+        with open(count) as f:
+            before = int(f.read())
+        r = generate(ws, SIG, {"type": "RSA", "bits": 2048},
+                     "pin " + pcscenv.ADMIN_PIN, "pin " + pcscenv.USER_PIN)
+        ws.close()
+        assert "result" in r, r
+        with open(count) as f:
+            sent = int(f.read()) - before
+        with open(log, errors="replace") as f:
+            f.seek(at)
+            status = re.findall(r"C: 0020008[123] \(4 bytes\)", f.read())
+        print("# keys.generate RSA 2048 + CSR: %d APDUs, %d PIN state reads" % (
+            sent, len(status)))
+        assert len(status) == 4, status
+    finally:
+        swap_card(main_state)
+
+
 def test_card_pulled_mid_keygen_is_card_removed_and_works_again_after_reinsertion():
     main_state = env.state
     # Every APDU takes 80 ms, so that the card can be pulled while it generates.
