@@ -7,6 +7,7 @@
  *   cardbridge tokens                    the tokens cardbridged sees
  *   cardbridge origins list|allow|revoke the user's origin allow-list
  *   cardbridge browser-policy            a browser policy for portals (policy.c)
+ *   cardbridge card ...                  PINs, keys and certificates on a card (card.c)
  *
  * Everything but "open" and "browser-policy" is one request on the control
  * socket (client.c), printed by output.c.  This file calls the others and
@@ -53,6 +54,23 @@ usage(FILE *f)
 		"  browser-policy --origin ORIGIN [--origin ORIGIN]...\n"
 		"                         print a Chromium/Chrome managed policy that lets\n"
 		"                         these portals reach cardbridge without prompts\n"),
+	    f);
+	/*
+	 * TRANSLATORS: keep the commands, options and KEYID, HEX, NAME and
+	 * TOKEN, and start each description in the 26th column.
+	 */
+	fputs(_("Card commands (the PINs are asked for in cardbridge's PIN dialog):\n"
+		"  card status            each token's PINs and what can be done on it\n"
+		"  card list              the keys and certificates on a token\n"
+		"  card change-pin [--so] change the user PIN (--so: the admin/SO PIN)\n"
+		"  card unblock           unblock a locked user PIN with the PUK or SO PIN\n"
+		"  card init-pin          set the first user PIN of a token without one\n"
+		"  card delete-key KEYID [--with-certificates]\n"
+		"                         delete a key pair (and its certificates)\n"
+		"  card delete-cert KEYID | --serial HEX --issuer NAME\n"
+		"                         delete certificates\n"
+		"  --token TOKEN          which token (its URI, label or serial number);\n"
+		"                         the only one present if not given\n"),
 	    f);
 	fputs("\n", f);
 	/* TRANSLATORS: keep the options and $XDG_RUNTIME_DIR/cardbridge/control. */
@@ -197,6 +215,8 @@ main(int argc, char **argv)
 		return run_origins(&o, argc, argv);
 	if (strcmp(cmd, "browser-policy") == 0)
 		return cli_browser_policy(stdout, argc, argv);
+	if (strcmp(cmd, "card") == 0)
+		return cli_card(&o, argc, argv);
 	cli_error("%s", _("unknown command, or wrong arguments for it (see cardbridge --help)"));
 	return CLI_USAGE;
 }

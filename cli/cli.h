@@ -35,6 +35,9 @@ struct cli_options {
  */
 void cli_output_init(void);
 
+/* s with control and non-ASCII bytes as '?': what a card or a file says is not trusted. */
+void cli_print_safe(FILE *out, const char *s);
+
 /* "cardbridge: " and the message on stderr, for the user to read. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -66,6 +69,21 @@ int cli_call(const char *path, const char *method, struct json_object *params, i
  * ours for a line that is not one JSON object or whose id is not ours.
  */
 int cli_parse_answer(const char *line, struct json_object **result, char **message);
+
+/* The same, and *reason (malloc'd) the error's data.reason when it has one, else NULL. */
+int cli_parse_answer_reason(
+    const char *line, struct json_object **result, char **message, char **reason);
+int cli_call_reason(const char *path, const char *method, struct json_object *params,
+    int timeout_ms, struct json_object **result, char **message, char **reason);
+
+/* card.c: "cardbridge card ...", the desktop's card management. */
+int cli_card(const struct cli_options *o, int argc, char **argv);
+
+/* card_output.c: what "cardbridge card" prints for a person. */
+void cli_print_card_status(FILE *out, struct json_object *token);
+void cli_print_card_objects(FILE *out, struct json_object *keys, struct json_object *certs);
+/* A management error in the user's language: the reason's sentence, then the detail. */
+void cli_card_error(const char *reason, const char *message);
 
 /* policy.c: "cardbridge browser-policy --origin ORIGIN...", printed on out. */
 int cli_browser_policy(FILE *out, int argc, char **argv);

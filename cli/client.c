@@ -172,6 +172,13 @@ member_add(struct json_object *obj, const char *key, struct json_object *value)
 int
 cli_parse_answer(const char *line, struct json_object **result, char **message)
 {
+	return cli_parse_answer_reason(line, result, message, NULL);
+}
+
+int
+cli_parse_answer_reason(
+    const char *line, struct json_object **result, char **message, char **reason)
+{
 	struct json_tokener *tok = json_tokener_new_ex(CLIENT_MAX_DEPTH);
 	struct json_object *root = NULL, *v, *e;
 	size_t len = strcspn(line, "\n");
@@ -179,6 +186,8 @@ cli_parse_answer(const char *line, struct json_object **result, char **message)
 
 	*result = NULL;
 	*message = NULL;
+	if (reason != NULL)
+		*reason = NULL;
 	if (tok == NULL)
 		goto out;
 	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\r' || line[len - 1] == '\t'))
@@ -200,9 +209,14 @@ cli_parse_answer(const char *line, struct json_object **result, char **message)
 		r = CLI_OK;
 	} else if (json_object_object_get_ex(root, "error", &e) &&
 		   json_object_object_get_ex(e, "message", &v) &&
-		   json_object_is_type(v, json_type_string))
+		   json_object_is_type(v, json_type_string)) {
 		*message = strdup(json_object_get_string(v));
-	else
+		/* error.data.reason, the stable part (doc/PROTOCOL.md) */
+		if (reason != NULL && json_object_object_get_ex(e, "data", &e) &&
+		    json_object_object_get_ex(e, "reason", &v) &&
+		    json_object_is_type(v, json_type_string))
+			*reason = strdup(json_object_get_string(v));
+	} else
 		*message = strdup(_("the daemon sent a malformed answer"));
 out:
 	json_object_put(root);
@@ -215,6 +229,13 @@ int
 cli_call(const char *path, const char *method, struct json_object *params, int timeout_ms,
     struct json_object **result, char **message)
 {
+	return cli_call_reason(path, method, params, timeout_ms, result, message, NULL);
+}
+
+int
+cli_call_reason(const char *path, const char *method, struct json_object *params, int timeout_ms,
+    struct json_object **result, char **message, char **reason)
+{
 	struct json_object *req = NULL;
 	const char *why;
 	char *text = NULL, *line = NULL;
@@ -222,6 +243,8 @@ cli_call(const char *path, const char *method, struct json_object *params, int t
 
 	*result = NULL;
 	*message = NULL;
+	if (reason != NULL)
+		*reason = NULL;
 	/* Out of memory: CLI_FAILED without a message, which the caller says. */
 	if ((req = json_object_new_object()) == NULL)
 		goto out;
@@ -251,7 +274,7 @@ cli_call(const char *path, const char *method, struct json_object *params, int t
 		*message = strdup(why);
 		goto out;
 	}
-	r = cli_parse_answer(line, result, message);
+	r = cli_parse_answer_reason(line, result, message, reason);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -68,6 +68,12 @@ print_safe(FILE *out, const char *s)
 		fputc((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?', out);
 }
 
+void
+cli_print_safe(FILE *out, const char *s)
+{
+	print_safe(out, s);
+}
+
 static const char *
 str_of(struct json_object *o, const char *key)
 {

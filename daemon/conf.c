@@ -36,7 +36,7 @@ config_init(struct cb_config *cfg)
 	cfg->idle_timeout = 600;
 	cfg->handshake_timeout = 10;
 	cfg->prompt_timeout = PROTO_DEFAULT_PROMPT_TIMEOUT;
-	cfg->helper_timeout = 300;
+	cfg->operation_timeout = PROTO_DEFAULT_OPERATION_TIMEOUT_S;
 	cfg->card_watch = true;
 	cfg->ask_unknown_origins = true;
 	cfg->idle_exit = 300;
@@ -404,6 +404,11 @@ load_key(struct cb_config *cfg, const char *key, struct json_object *v, bool *li
 			cfg->prompt_timeout = (int)n;
 		return r;
 	}
+	if (strcmp(key, "operationTimeoutSeconds") == 0) {
+		if ((r = get_int(v, key, 1, 86400, &n)) == 0)
+			cfg->operation_timeout = (int)n;
+		return r;
+	}
 	log_error("config: unknown key \"%s\"", key);
 	return CB_ERR_CONFIG;
 }
@@ -516,6 +521,8 @@ config_budget_s(const struct cb_config *cfg, const struct proto_method *m)
 		break;
 	case PROTO_BUDGET_PROMPT:
 		return cfg->prompt_timeout + m->timeout_s;
+	case PROTO_BUDGET_OPERATION:
+		return cfg->operation_timeout;
 	}
 	return m->timeout_s;
 }

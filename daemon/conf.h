@@ -47,7 +47,12 @@ struct cb_config {
 	size_t nmodules;
 	char *pinentry;
 	int prompt_timeout;
-	int helper_timeout; /* seconds a helper request may take before the helper is killed */
+	/*
+	 * Seconds a card operation (PROTO_BUDGET_OPERATION: keys.generate) may
+	 * take, dialogs included, before the daemon answers TIMEOUT and
+	 * restarts the helper it hung in.
+	 */
+	int operation_timeout;
 	char *helper;
 	bool foreground;
 	bool card_watch;	  /* watch PC/SC for reader and card events */

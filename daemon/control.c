@@ -7,8 +7,9 @@
  * adopts it (any other uid is closed before a byte is read).  Each line is
  * one JSON-RPC 2.0 request parsed with protocol/jsonrpc.h; each answer is
  * one line.  The methods (control_methods.c) report on the daemon and
- * edit the user's origin allow-list (admission.c); none of them asks for a PIN or changes
- * a token, and the browser port never serves them.
+ * edit the user's origin allow-list (admission.c), or go to the PKCS#11
+ * helper for card management (control_forward.c), which alone asks for a
+ * PIN; the browser port never serves the control.* methods.
  */
 #include "config.h"
 
@@ -91,6 +92,7 @@ client_gone(struct daemon *d, struct control_client *c)
 			break;
 		}
 	control_tokens_abandon(d, c);
+	control_forward_abandon(d, c);
 	msgqueue_clear(&c->out);
 	proto_id_clear(&c->tokens_id);
 	rxbuf_free(&c->rx);
@@ -118,7 +120,7 @@ client_receive(struct daemon *d, struct control_client *c, const char *in, size_
 				    "a request line is longer than 64 KiB", -1));
 		c->closing = true;
 	}
-	if (!c->waiting_tokens)
+	if (!c->waiting_tokens && c->forwarded == 0)
 		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONTROL_IDLE_TIMEOUT);
 	return 0;
 }

@@ -8,7 +8,8 @@
  * (admission.c, origins_store.c): the administrator's origins, from configuration files
  * and --allow-origin, can neither be revoked nor shadowed from here.
  * Nothing here may ask for a PIN, change a token, or be reachable from the
- * browser port.
+ * browser port: the card management rows go to the helper, which asks the
+ * user (control_forward.c).
  */
 #include "config.h"
 
@@ -40,18 +41,6 @@ struct control_binding {
 	const char *method;
 	control_fn handler;
 };
-
-/* Queue one answer line; takes text. */
-void
-control_send(struct control_client *c, char *text)
-{
-	if (text == NULL)
-		return;
-	if (msgqueue_push(&c->out, c->wsi, MSGQUEUE_RAW_LINE, text, CONTROL_MAX_BACKLOG) != 0) {
-		c->closing = true;
-		lws_callback_on_writable(c->wsi);
-	}
-}
 
 static void
 reply_result(struct control_client *c, const struct proto_id *id, struct json_object *result)
@@ -338,6 +327,14 @@ static const struct control_binding bindings[] = {
     {"control.origins.list", handle_origins_list},
     {"control.origins.allow", handle_origins_allow},
     {"control.origins.revoke", handle_origins_revoke},
+    /* Card management: the helper serves these, as for a page (control_forward.c). */
+    {"certificates.list", control_forward},
+    {"keys.list", control_forward},
+    {"pins.change", control_forward},
+    {"pins.unblock", control_forward},
+    {"pins.initialize", control_forward},
+    {"keys.delete", control_forward},
+    {"certificates.delete", control_forward},
 };
 
 const char *

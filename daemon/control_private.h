@@ -1,7 +1,8 @@
 /*
  * control_private.h - what control.c (the socket) and control_methods.c
  * (the requests and answers) share.  Nothing else includes this file.
- * control.c calls control_methods.c, never the other way round.
+ * control.c calls control_methods.c, never the other way round; both call
+ * control_forward.c (answer lines, requests for the PKCS#11 helper).
  *
  * Service thread only, like everything in struct daemon.
  */
@@ -34,6 +35,8 @@ struct control_client {
 	struct proto_id tokens_id;
 	struct token_waiter tokens_wait;	/* while waiting_tokens */
 	lws_sorted_usec_list_t tokens_deadline; /* control.tokens' own budget */
+	uint64_t session; /* its requests' session at the helper; 0 until the first */
+	int forwarded;	  /* requests the helper has not answered yet */
 };
 
 struct control {
@@ -41,8 +44,14 @@ struct control {
 	struct control_client *clients;
 };
 
-/* Queue one answer line (a newline is added); takes text. */
+/* control_forward.c: queue one answer line (a newline is added); takes text. */
 void control_send(struct control_client *c, char *text);
+
+/* control_forward.c: send a request of a helper row to the helper; it answers later. */
+void control_forward(struct daemon *d, struct control_client *c, struct proto_request *req);
+
+/* control_forward.c: the client goes away; cancel its requests' dialogs. */
+void control_forward_abandon(struct daemon *d, struct control_client *c);
 
 /* One request line (without its newline) from c: parse, run, answer. */
 void control_handle_line(struct daemon *d, struct control_client *c, const char *text, size_t len);

@@ -18,6 +18,7 @@
 
 #include "daemon/cardwatch.h"
 #include "daemon/consent.h"
+#include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
@@ -47,6 +48,12 @@ static const struct page_binding {
     {"keys.generate", handle_forward},
     {"certificates.install", handle_forward},
     {"certificates.list", handle_forward},
+    {"keys.list", handle_forward},
+    {"pins.change", handle_forward},
+    {"pins.unblock", handle_forward},
+    {"pins.initialize", handle_forward},
+    {"keys.delete", handle_forward},
+    {"certificates.delete", handle_forward},
     {"events.subscribe", handle_events_subscribe},
     {"events.unsubscribe", handle_events_subscribe},
 };
@@ -126,8 +133,8 @@ handle_forward(
 
 	if (begin_helper_call(d, s, &req->id) != 0)
 		return;
-	if ((r = p11client_submit(d->p11, s->id, &req->id, req->method, s->origin, req->params,
-		 config_budget_s(d->cfg, row))) != 0) {
+	if ((r = p11client_submit_at(d->p11, s->id, &req->id, req->method, s->origin, req->params,
+		 config_budget_s(d->cfg, row), req->received_ms)) != 0) {
 		s->in_flight--;
 		reply_error(d, s, &req->id, r, NULL, -1);
 	}
@@ -309,6 +316,23 @@ daemon_reply(struct daemon *d, struct p11_reply *r)
 		release_parked(d, r);
 }
 
+/*
+ * A stage the helper reached for a page's request: to that page only (the
+ * client thread dropped those of requests without an id), before the
+ * answer, which comes later in the same list or a later one.
+ */
+static void
+forward_progress(struct daemon *d, struct p11_reply *r)
+{
+	struct session *s;
+	char *text;
+
+	if ((s = session_find(d, r->session)) == NULL)
+		return; /* the page left */
+	if ((text = proto_emit_progress(&r->rpc_id, r->result, r->elapsed_ms)) != NULL)
+		session_send_text(d, s, text);
+}
+
 void
 dispatch_replies(struct daemon *d)
 {
@@ -320,6 +344,10 @@ dispatch_replies(struct daemon *d)
 	for (r = list; r; r = r->next) {
 		if (r->method == NULL)
 			continue;
+		if (r->progress) {
+			forward_progress(d, r);
+			continue;
+		}
 		if (r->session == P11_SESSION_DAEMON) {
 			daemon_reply(d, r);
 			continue;
@@ -331,6 +359,8 @@ dispatch_replies(struct daemon *d)
 		    r->err == CB_ERR_TOKEN_NOT_PRESENT || r->err == CB_ERR_PIN_INCORRECT ||
 		    r->err == CB_ERR_PIN_LOCKED)
 			token_cache_invalidate(d);
+		if (control_forward_reply(d, r))
+			continue; /* the cardbridge tool's */
 		if ((s = session_find(d, r->session)) == NULL)
 			continue; /* the page left; drop the answer */
 		s->in_flight--;

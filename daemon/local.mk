@@ -17,6 +17,7 @@ daemon_cardbridged_SOURCES = \
 	daemon/signals.c daemon/signals.h \
 	daemon/activation.c daemon/activation.h \
 	daemon/control.c daemon/control.h daemon/control_private.h daemon/control_methods.c \
+	daemon/control_forward.c \
 	daemon/origins_store.c daemon/origins_store.h
 daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(UV_CFLAGS) $(JSONC_CFLAGS) \
 	$(PCSC_CFLAGS)

@@ -11,6 +11,7 @@
 #ifndef CB_P11CLIENT_H
 #define CB_P11CLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "protocol/jsonrpc.h"
@@ -31,15 +32,29 @@ struct p11_reply {
 	struct json_object *result; /* owned */
 	char *message;		    /* error text safe for a page, or NULL */
 	int retries_left;	    /* -1 when unknown */
+	bool progress;		    /* not the answer: a stage reached, result is its report */
+	int64_t elapsed_ms;	    /* progress: since the daemon received the request */
 };
 
 /* Runs on the service thread: start the thread and the helper. */
 int p11client_start(
     struct p11client **out, const struct cb_config *cfg, void (*wake)(void *), void *wake_arg);
 
-/* Queue a request; params are copied.  Runs on the service thread. */
+/*
+ * Queue a request; params are copied.  origin: the page's, "" for the
+ * daemon's own, NULL for the cardbridge tool's (the helper's dialogs then
+ * name cardbridge).  Runs on the service thread.
+ */
 int p11client_submit(struct p11client *c, uint64_t session, const struct proto_id *id,
     const char *method, const char *origin, struct json_object *params, int timeout_s);
+/*
+ * The same for a page's request that arrived at received_ms (the monotonic
+ * clock, in ms: proto_request's received_ms): its progress notifications
+ * say how long ago that was.
+ */
+int p11client_submit_at(struct p11client *c, uint64_t session, const struct proto_id *id,
+    const char *method, const char *origin, struct json_object *params, int timeout_s,
+    int64_t received_ms);
 
 /* Take all answers that arrived (a list in arrival order). */
 struct p11_reply *p11client_take(struct p11client *c);

@@ -27,6 +27,7 @@
 #include "daemon/p11client_private.h"
 #include "protocol/cberr.h"
 #include "protocol/jsonrpc.h"
+#include "protocol/methods.h"
 
 /* Nesting of the helper's answers: results are a few levels deep. */
 #define HELPER_JSON_DEPTH 32
@@ -35,6 +36,15 @@ void
 p11_clock(struct timespec *ts)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+int64_t
+p11_now_ms(void)
+{
+	struct timespec n;
+
+	p11_clock(&n);
+	return (int64_t)n.tv_sec * 1000 + n.tv_nsec / 1000000;
 }
 
 long
@@ -111,6 +121,8 @@ build_request(uint32_t id, const char *method, const char *origin, struct json_o
 	json_object_object_add(msg, "id", json_object_new_int64(id));
 	json_object_object_add(msg, "method", json_object_new_string(method));
 	json_object_object_add(msg, "origin", json_object_new_string(origin ? origin : ""));
+	if (origin == NULL) /* the cardbridge tool on the control socket */
+		json_object_object_add(msg, "local", json_object_new_boolean(true));
 	json_object_object_add(
 	    msg, "params", params ? json_object_get(params) : json_object_new_object());
 	text = strdup(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
@@ -121,7 +133,7 @@ build_request(uint32_t id, const char *method, const char *origin, struct json_o
 /* A call for method; NULL when out of memory. */
 static struct call *
 call_new(struct p11client *c, uint64_t session, const struct proto_id *id, const char *method,
-    const char *origin, struct json_object *params, int timeout_s)
+    const char *origin, struct json_object *params, int timeout_s, int64_t received_ms)
 {
 	struct call *call;
 
@@ -129,6 +141,7 @@ call_new(struct p11client *c, uint64_t session, const struct proto_id *id, const
 		return NULL;
 	call->session = session;
 	call->timeout_s = timeout_s;
+	call->received_ms = received_ms;
 	pthread_mutex_lock(&c->lock);
 	call->helper_id = ++c->next_id;
 	pthread_mutex_unlock(&c->lock);
@@ -159,15 +172,24 @@ enqueue(struct p11client *c, struct call *call, bool first)
 }
 
 int
-p11client_submit(struct p11client *c, uint64_t session, const struct proto_id *id,
-    const char *method, const char *origin, struct json_object *params, int timeout_s)
+p11client_submit_at(struct p11client *c, uint64_t session, const struct proto_id *id,
+    const char *method, const char *origin, struct json_object *params, int timeout_s,
+    int64_t received_ms)
 {
 	struct call *call;
 
-	if ((call = call_new(c, session, id, method, origin, params, timeout_s)) == NULL)
+	call = call_new(c, session, id, method, origin, params, timeout_s, received_ms);
+	if (call == NULL)
 		return CB_ERR_ALLOC;
 	enqueue(c, call, false);
 	return 0;
+}
+
+int
+p11client_submit(struct p11client *c, uint64_t session, const struct proto_id *id,
+    const char *method, const char *origin, struct json_object *params, int timeout_s)
+{
+	return p11client_submit_at(c, session, id, method, origin, params, timeout_s, p11_now_ms());
 }
 
 /*
@@ -181,7 +203,8 @@ p11calls_submit_hello(struct p11client *c)
 {
 	struct call *call;
 
-	call = call_new(c, P11_SESSION_DAEMON, NULL, "hello", "", NULL, c->hello_budget_s);
+	call = call_new(
+	    c, P11_SESSION_DAEMON, NULL, "hello", "", NULL, c->hello_budget_s, p11_now_ms());
 	if (call == NULL)
 		return CB_ERR_ALLOC;
 	enqueue(c, call, true);
@@ -303,7 +326,52 @@ reply_from_json(struct p11_reply *r, struct json_object *msg)
 	return 0;
 }
 
-/* One frame from the helper: an answer to a call, or a notification. */
+/*
+ * {"id": N, "progress": {...}}: call N reached a stage.  Passed up for its
+ * page with the time since the daemon received the request, unless the page
+ * left or sent the request without an id; the call stays in flight, and its
+ * answer, which the helper sends later, is queued after this.
+ */
+static int
+progress_from_helper(struct p11client *c, int64_t id, struct json_object *report)
+{
+	char why[PROTO_PARAMS_WHY_MAX];
+	struct p11_reply *r = NULL;
+	struct call *call;
+	int ret = 0;
+
+	if (proto_check_params(report, proto_progress_link_fields, why, sizeof(why)) != 0) {
+		log_error("PKCS#11 helper: progress of request %lld: %s", (long long)id, why);
+		return CB_ERR_IPC;
+	}
+	pthread_mutex_lock(&c->lock);
+	for (call = c->sent; call && call->helper_id != id; call = call->next)
+		;
+	if (call == NULL)
+		ret = CB_ERR_IPC;
+	else if (call->orphaned ||
+		 (call->rpc_id.kind != PROTO_ID_INT && call->rpc_id.kind != PROTO_ID_STRING))
+		; /* nobody to tell */
+	else if ((r = calloc(1, sizeof(*r))) != NULL &&
+		 proto_id_copy(&r->rpc_id, &call->rpc_id) == 0 &&
+		 (r->method = strdup(call->method)) != NULL) {
+		r->session = call->session;
+		r->progress = true;
+		r->retries_left = -1;
+		r->elapsed_ms = p11_now_ms() - call->received_ms;
+		r->result = json_object_get(report);
+		push_reply(c, r);
+		r = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	p11_reply_free(r); /* out of memory: the page misses one stage */
+	if (ret != 0)
+		log_error("PKCS#11 helper: progress for request %lld, which it does not have",
+		    (long long)id);
+	return ret;
+}
+
+/* One frame from the helper: an answer to a call, a stage reached, or a notification. */
 int
 p11calls_answer(struct p11client *c, const char *text, size_t len)
 {
@@ -336,6 +404,10 @@ p11calls_answer(struct p11client *c, const char *text, size_t len)
 	if (!json_object_object_get_ex(msg, "id", &v) || !json_object_is_type(v, json_type_int))
 		goto out;
 	id = json_object_get_int64(v);
+	if (json_object_object_get_ex(msg, "progress", &v)) {
+		ret = progress_from_helper(c, id, v);
+		goto out;
+	}
 	pthread_mutex_lock(&c->lock);
 	for (pp = &c->sent; *pp; pp = &(*pp)->next)
 		if ((*pp)->helper_id == id) {

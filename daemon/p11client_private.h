@@ -34,7 +34,8 @@ struct call {
 	char *frame_json; /* until written */
 	int timeout_s;
 	struct timespec deadline;
-	bool orphaned; /* the session left: drop the answer */
+	int64_t received_ms; /* when the daemon received the page's request (p11_now_ms) */
+	bool orphaned;	     /* the session left: drop the answer */
 };
 
 struct p11client {
@@ -75,6 +76,7 @@ void p11proc_drop(
 /* p11client_calls.c */
 void p11_clock(struct timespec *ts);
 long p11_ms_until(const struct timespec *t);
+int64_t p11_now_ms(void);
 int p11calls_submit_hello(struct p11client *c); /* first in the queue */
 void p11calls_flush(struct p11client *c);	/* queued calls and cancels to the link */
 int p11calls_answer(struct p11client *c, const char *text, size_t len);

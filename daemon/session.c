@@ -185,6 +185,8 @@ parse_message(
 	struct proto_limits lim = {d->cfg->max_message, d->cfg->max_depth};
 	struct proto_failure fail;
 
+	struct timespec now;
+
 	if (proto_parse_request(text, len, &lim, req, &fail) != 0) {
 		log_debug("session %llu: refused a message: %s: %s", (unsigned long long)s->id,
 		    cb_err_reason(fail.err), fail.detail);
@@ -192,7 +194,11 @@ parse_message(
 		session_send_text(d, s, proto_emit_error(&fail.id, fail.err, fail.detail, -1));
 		proto_failure_clear(&fail);
 		*req = NULL;
+		return;
 	}
+	/* Progress says how long ago this was, consent dialog included (p11client.h). */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	(*req)->received_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 /* Collect fragments; parse once the message is complete. */

@@ -17,6 +17,7 @@ folder removed at exit).  Needs python3-cryptography (Debian 12).
 
     demo-ca.py [--port 8080] [--bind 127.0.0.1] [--helper-port 48801]
                [--state DIR] [--tls-cert PEM --tls-key PEM] [--ca-name NAME]
+               [--connect-src SOURCES]
 """
 import argparse
 import datetime
@@ -47,12 +48,17 @@ NAMES = {NameOID.EMAIL_ADDRESS: "emailAddress"}
 ALLOWED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384"}
 
 # What the portal page may do: its own files, and the local helper (WebSocket
-# plus the plain-HTTP probe the client library makes to tell "not running"
-# from "not allowed").  A real portal sends the same connect-src entries.
+# plus the plain-HTTP probe the client library makes, where the browser lets
+# it without asking the user, to tell "not running" from "not allowed").  A
+# real portal sends the same connect-src entries.  A CSP cannot name an IPv6
+# host ([::1] is not a valid host-source, and both browsers ignore it), so a
+# page with a policy reaches the helper on 127.0.0.1 or localhost only.
+# --connect-src replaces them (the browser tests use it to see a page whose
+# policy forgot one).
+CONNECT_SRC = ("'self' ws://127.0.0.1:{port} http://127.0.0.1:{port} "
+               "ws://localhost:{port} http://localhost:{port}")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self' ws://127.0.0.1:{port} http://127.0.0.1:{port} "
-       "ws://localhost:{port} http://localhost:{port} ws://[::1]:{port} http://[::1]:{port}; "
-       "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+       "connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
 class DemoCA:
@@ -152,8 +158,8 @@ class DemoCA:
         }
 
 
-def make_handler(ca, helper_port, quiet):
-    csp = CSP.format(port=helper_port)
+def make_handler(ca, helper_port, quiet, connect_src=None):
+    csp = CSP.format(connect=(connect_src or CONNECT_SRC).format(port=helper_port))
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "cardbridge-demo-ca"
@@ -281,6 +287,8 @@ def main():
     ap.add_argument("--tls-key", help="... and this key (PEM)")
     ap.add_argument("--ca-name", default="cardbridge Demo CA (DEMO ONLY)")
     ap.add_argument("--quiet", action="store_true", help="no request log")
+    ap.add_argument("--connect-src", help="the page CSP's connect-src sources ({port}: the "
+                    "helper's port; default: 'self' and the helper's ws:// and http://)")
     args = ap.parse_args()
     if not is_loopback(args.bind):
         ap.error("--bind must be a loopback address: this demo CA signs anything")
@@ -300,7 +308,7 @@ def main():
                 address_family = socket.AF_INET6
             server_cls = V6
         server = server_cls((args.bind.strip("[]"), args.port),
-                            make_handler(ca, args.helper_port, args.quiet))
+                            make_handler(ca, args.helper_port, args.quiet, args.connect_src))
         scheme = "http"
         if args.tls_cert:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

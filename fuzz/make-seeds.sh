@@ -144,6 +144,17 @@ seed jsonrpc hello-notification '{"jsonrpc":"2.0","method":"system.hello"}'
 seed jsonrpc hello-id-null '{"jsonrpc":"2.0","id":null,"method":"system.hello"}'
 seed jsonrpc tokens-list "{$head,\"method\":\"tokens.list\",\"params\":{}}"
 seed jsonrpc certificates-list "{$head,\"method\":\"certificates.list\",\"params\":{$token}}"
+seed jsonrpc keys-list "{$head,\"method\":\"keys.list\",\"params\":{$token}}"
+seed jsonrpc pins-change-so "{$head,\"method\":\"pins.change\",\"params\":{$token,\"which\":\"so\"}}"
+seed jsonrpc pins-unblock "{$head,\"method\":\"pins.unblock\",\"params\":{$token}}"
+seed jsonrpc pins-initialize "{$head,\"method\":\"pins.initialize\",\"params\":{$token}}"
+seed jsonrpc keys-delete "{$head,\"method\":\"keys.delete\",\"params\":{$token,\
+\"keyId\":\"5c2f0e8a4b1d9f3e\",\"withCertificates\":true}}"
+seed jsonrpc certificates-delete-serial "{$head,\"method\":\"certificates.delete\",\"params\":{\
+$token,\"serial\":\"1A2b\",\"issuer\":\"CN=Demo CA,O=Example\"}}"
+seed jsonrpc certificates-delete-both "{$head,\"method\":\"certificates.delete\",\"params\":{\
+$token,\"keyId\":\"01\",\"serial\":\"01\",\"issuer\":\"CN=x\"}}"
+seed jsonrpc param-key-id-odd "{$head,\"method\":\"keys.delete\",\"params\":{$token,\"keyId\":\"abc\"}}"
 seed jsonrpc events-subscribe "{$head,\"method\":\"events.subscribe\"}"
 seed jsonrpc events-unsubscribe "{$head,\"method\":\"events.unsubscribe\"}"
 seed jsonrpc keys-generate-ec "{$head,\"method\":\"keys.generate\",\"params\":{$token,\

@@ -26,6 +26,7 @@
 #include "pkcs11/log.h"
 #include "pkcs11/login.h"
 #include "pkcs11/p11_error.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/request.h"
 #include "pkcs11/token_session.h"
@@ -268,14 +269,14 @@ cert_create(struct token_session *s, X509 *x, const char *label, const uint8_t *
 		    {CKA_ISSUER, issuer, (CK_ULONG)issuer_len},
 		    {CKA_SERIAL_NUMBER, serial, (CK_ULONG)serial_len},
 		    {CKA_VALUE, value, (CK_ULONG)value_len},
-		    /* last: either the key's ID or the authority category */
-		    {authority ? CKA_CERTIFICATE_CATEGORY : CKA_ID,
-			authority ? (void *)&category : (void *)id,
-			authority ? sizeof(category) : id_len},
+		    {CKA_ID, (void *)id, id_len},
+		    /* last: only for CA certificates */
+		    {CKA_CERTIFICATE_CATEGORY, &category, sizeof(category)},
 		};
+		CK_ULONG n = sizeof(tmpl) / sizeof(tmpl[0]) - (authority ? 0 : 1);
 
-		*rv =
-		    s->funcs->C_CreateObject(s->handle, tmpl, sizeof(tmpl) / sizeof(tmpl[0]), &obj);
+		progress_report(s->req, PROGRESS_WRITING_CERTIFICATE, PROGRESS_PIN_NONE);
+		*rv = s->funcs->C_CreateObject(s->handle, tmpl, n, &obj);
 		r = *rv == CKR_OK ? 0 : p11_fail(s->req, *rv, "storing the certificate");
 	}
 	OPENSSL_free(value);
@@ -365,17 +366,30 @@ install_sort_chain(struct install *in, struct token_session *s, bool *write)
 	return 0;
 }
 
-/* A CA certificate the token refuses goes to notStored, not to an error. */
+/*
+ * A CA certificate the token refuses goes to notStored, not to an error.
+ * It is stored under the CKA_ID its own key would have (NSS's SHA-1 of the
+ * public key; for other key types RFC 5280's key identifier), never without
+ * one: OpenSC's PKCS#15 layer gives a
+ * certificate without an ID the first one no other certificate has (45,
+ * 46, ...), which on a PKCS#15 card is the ID of a user's key, and the CA
+ * certificate then passes for that key's certificate.
+ */
 static int
 install_authority(struct install *in, struct token_session *s, X509 *x)
 {
+	uint8_t id[SHA_DIGEST_LENGTH];
+	unsigned int id_len = sizeof(id);
 	char *label, reason[160];
 	CK_RV rv = CKR_OK;
 	int r;
 
+	if (pubkey_id(X509_get0_pubkey(x), id) != 0 &&
+	    X509_pubkey_digest(x, EVP_sha1(), id, &id_len) != 1)
+		return CB_ERR_ALLOC;
 	if ((label = install_label(in, x, false)) == NULL)
 		return CB_ERR_ALLOC;
-	r = cert_create(s, x, label, NULL, 0, true, &rv);
+	r = cert_create(s, x, label, id, sizeof(id), true, &rv);
 	free(label);
 	if (r == 0)
 		return add_entry(in->installed, x, NULL);

@@ -3,9 +3,9 @@
  *
  * OpenSSL never sees the private key: we encode the CertificationRequestInfo
  * (i2d_re_X509_REQ_tbs), the token signs it (CKM_SHA256_RSA_PKCS, or
- * CKM_RSA_PKCS over a DigestInfo, or CKM_ECDSA over the SHA-256 hash), we
- * attach the signature and check it with the public key read from the
- * token.  A CSR that does not verify is never returned.
+ * CKM_RSA_PKCS over a DigestInfo, or CKM_ECDSA over the SHA-256 hash, or
+ * CKM_ECDSA_SHA256), we attach the signature and check it with the public
+ * key read from the token.  A CSR that does not verify is never returned.
  */
 #include "config.h"
 
@@ -133,8 +133,11 @@ sign_input(struct token_session *s, bool rsa, const uint8_t *tbs, size_t tbs_len
 	static const uint8_t sha256_prefix[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86,
 	    0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20};
 
-	if (rsa && token_has_mechanism(s->token, CKM_SHA256_RSA_PKCS, CKF_SIGN)) {
-		*mech = CKM_SHA256_RSA_PKCS;
+	/* A token without raw ECDSA may still hash for us (token_supports_ec). */
+	if ((rsa && token_has_mechanism(s->token, CKM_SHA256_RSA_PKCS, CKF_SIGN)) ||
+	    (!rsa && !token_has_mechanism(s->token, CKM_ECDSA, CKF_SIGN) &&
+		token_has_mechanism(s->token, CKM_ECDSA_SHA256, CKF_SIGN))) {
+		*mech = rsa ? CKM_SHA256_RSA_PKCS : CKM_ECDSA_SHA256;
 		*data = tbs;
 		*data_len = tbs_len;
 		return;

@@ -37,6 +37,7 @@
 #include "pkcs11/dialog.h"
 #include "pkcs11/dialog_guard.h"
 #include "pkcs11/log.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 
@@ -171,9 +172,11 @@ dialog_acquire(struct dialog *d)
 		pthread_mutex_unlock(&screen_lock);
 		if (got)
 			break;
-		if (!waited)
+		if (!waited) {
 			helper_log(CB_LOG_DEBUG, "request %llu: waiting for another dialog",
 			    (unsigned long long)d->req->id);
+			progress_report(d->req, PROGRESS_WAITING_FOR_DIALOG, PROGRESS_PIN_NONE);
+		}
 		waited = true;
 		if (request_is_cancelled(d->req))
 			return request_fail(
@@ -262,7 +265,11 @@ utf8_cut(char *s, size_t max)
 void
 dialog_origin(char *buf, size_t size, const struct request *req)
 {
-	snprintf(buf, size, "%s", req->origin[0] ? req->origin : _("A web page"));
+	/* The cardbridge tool asks in the user's own name: the program is who asks. */
+	snprintf(buf, size, "%s",
+	    req->local	     ? "cardbridge"
+	    : req->origin[0] ? req->origin
+			     : _("A web page"));
 	utf8_cut(buf, size - 1 < DIALOG_ORIGIN_MAX ? size - 1 : DIALOG_ORIGIN_MAX);
 }
 
@@ -370,13 +377,25 @@ dialog_data(void *arg, const void *data, size_t len)
 	return 0;
 }
 
+/* Status lines of GETPIN: pinentry confirms a repeated PIN with PIN_REPEATED. */
+static gpg_error_t
+dialog_status(void *arg, const char *line)
+{
+	struct dialog *d = arg;
+
+	if (strncmp(line, "PIN_REPEATED", 12) == 0 && (line[12] == '\0' || line[12] == ' '))
+		d->repeated = true;
+	return 0;
+}
+
 int
 dialog_getpin(struct dialog *d)
 {
 	gpg_error_t err;
 
+	d->repeated = false;
 	assuan_begin_confidential(d->ctx);
-	err = assuan_transact(d->ctx, "GETPIN", dialog_data, d, NULL, NULL, NULL, NULL);
+	err = assuan_transact(d->ctx, "GETPIN", dialog_data, d, NULL, NULL, dialog_status, d);
 	assuan_end_confidential(d->ctx);
 	if (err == 0)
 		return 0;

@@ -35,6 +35,7 @@ struct dialog {
 	bool locked;	    /* holds the screen: no other dialog is open */
 	struct secret *pin; /* GETPIN's answer goes here; the caller allocates it */
 	bool pin_too_long;
+	bool repeated; /* pinentry said PIN_REPEATED: the user typed the PIN twice alike */
 };
 
 /*
@@ -50,7 +51,10 @@ int dialog_texts(struct dialog *d, const char *desc, const char *prompt, const c
 /* One Assuan command with text; when !must_succeed a refusal is no error. */
 int dialog_command(struct dialog *d, const char *cmd, const char *text, bool must_succeed);
 
-/* GETPIN into d->pin.  Errors: PIN_INVALID (too long), USER_CANCELLED, TIMEOUT, INTERNAL. */
+/*
+ * GETPIN into d->pin; d->repeated when a SETREPEAT before it was honoured.
+ * Errors: PIN_INVALID (too long), USER_CANCELLED, TIMEOUT, INTERNAL.
+ */
 int dialog_getpin(struct dialog *d);
 
 /* MESSAGE, without waiting for its button: the dialog stays up until dialog_dismiss(). */

@@ -34,6 +34,8 @@
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
 #include "pkcs11/module.h"
+#include "pkcs11/opensc_conf.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 #include "pkcs11/worker.h"
@@ -81,6 +83,12 @@ static const struct binding {
     {"certificates.install", handle_certificates_install},
     {"certificates.list", handle_certificates_list},
     {"origin.confirm", handle_origin_confirm},
+    {"keys.list", handle_keys_list},
+    {"pins.change", handle_pins_change},
+    {"pins.unblock", handle_pins_unblock},
+    {"pins.initialize", handle_pins_initialize},
+    {"keys.delete", handle_keys_delete},
+    {"certificates.delete", handle_certificates_delete},
 };
 
 static request_handler
@@ -100,7 +108,8 @@ request_envelope(struct request *req)
 		0 ||
 	    (r = field_string(req, req->root, "origin", false, ORIGIN_MAX - 1, &req->origin)) !=
 		0 ||
-	    (r = field_object(req, req->root, "params", false, &params)) != 0)
+	    (r = field_object(req, req->root, "params", false, &params)) != 0 ||
+	    (r = field_bool(req, req->root, "local", &req->local)) != 0)
 		return r;
 	if (req->origin == NULL)
 		req->origin = "";
@@ -327,7 +336,10 @@ main(int argc, char **argv)
 	(void)secret_init();
 	if (nmodules == 0)
 		modules[nmodules++] = DEFAULT_MODULE;
+	/* Before any module: OpenSC reads its configuration in C_Initialize. */
+	opensc_conf_setup();
 	module_load_all(modules, nmodules);
+	progress_sink = helper_send;
 	if (request_watchdog_start() != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start threads");
 		return 1;

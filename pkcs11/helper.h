@@ -16,6 +16,12 @@ int handle_tokens_list(struct request *req, struct json_object **result);	   /* 
 int handle_keys_generate(struct request *req, struct json_object **result);	   /* keygen.c */
 int handle_certificates_install(struct request *req, struct json_object **result); /* certs.c */
 int handle_certificates_list(struct request *req, struct json_object **result);	   /* certlist.c */
-int handle_origin_confirm(struct request *req, struct json_object **result); /* origin_confirm.c */
+int handle_origin_confirm(struct request *req, struct json_object **result);  /* origin_confirm.c */
+int handle_keys_list(struct request *req, struct json_object **result);	      /* keylist.c */
+int handle_pins_change(struct request *req, struct json_object **result);     /* pins.c */
+int handle_pins_unblock(struct request *req, struct json_object **result);    /* pins.c */
+int handle_pins_initialize(struct request *req, struct json_object **result); /* pins.c */
+int handle_keys_delete(struct request *req, struct json_object **result);     /* objects_delete.c */
+int handle_certificates_delete(struct request *req, struct json_object **result); /* ditto */
 
 #endif /* CB_PKCS11_HELPER_H */

@@ -7,8 +7,9 @@
  * the token's abilities and PIN state before the PIN is asked for, and once
  * the key pair exists any failure destroys both new objects, so that
  * nothing half-made stays on the token.  The private key is created
- * sensitive and not extractable, and we read that back rather than trust
- * the module.
+ * sensitive and not extractable; what the module then reports, and whether
+ * it really withholds the key's secret parts, is keyattrs.c's to find out
+ * (and goes back to the page as keyAttributes).
  *
  * OpenPGP cards through OpenSC (token_capabilities.c) differ: the admin
  * PIN generates and the user PIN signs the CSR (two dialogs), the key goes
@@ -31,10 +32,12 @@
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
+#include "pkcs11/keyattrs.h"
 #include "pkcs11/log.h"
 #include "pkcs11/login.h"
 #include "pkcs11/module.h"
 #include "pkcs11/p11_error.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/pubkey.h"
 #include "pkcs11/request.h"
 #include "pkcs11/token_session.h"
@@ -65,6 +68,7 @@ struct keygen {
 	bool openpgp;	 /* OpenSC's OpenPGP card: reload after keygen, no undo */
 	bool made;	 /* pub and priv exist and are ours to destroy */
 	CK_OBJECT_HANDLE pub, priv;
+	struct key_attributes attrs; /* of priv, as its module reports them */
 	CK_BYTE id[KEY_ID_MAX];
 	CK_ULONG id_len;
 	EVP_PKEY *pkey;
@@ -159,6 +163,12 @@ keygen_check_token(struct keygen *k)
 	k->fixed_slot = token_fixed_key_slot(&k->token, k->id, &k->id_len);
 	k->openpgp = token_is_openpgp_card(&k->token);
 	keygen_words(k);
+	if (!k->rsa && !token_supports_ec(&k->token, k->bits) &&
+	    token_generates_ec(&k->token, k->bits))
+		return request_fail(k->req, CB_ERR_UNSUPPORTED_ALGORITHM,
+		    "this token cannot sign with an %s key using SHA-256 (its module offers ECDSA "
+		    "with SHA-1 only), so it cannot sign the certificate request; choose RSA",
+		    k->algorithm_words);
 	if (k->rsa ? !token_supports_rsa(&k->token, k->bits)
 		   : !token_supports_ec(&k->token, k->bits))
 		return request_fail(k->req, CB_ERR_UNSUPPORTED_ALGORITHM,
@@ -266,28 +276,13 @@ keygen_generate(struct keygen *k)
 		attr_add(pub, &npub, CKA_ID, k->id, k->id_len);
 		attr_add(priv, &npriv, CKA_ID, k->id, k->id_len);
 	}
+	progress_report(k->req, PROGRESS_GENERATING_KEY, PROGRESS_PIN_NONE);
 	rv = k->session.funcs->C_GenerateKeyPair(
 	    k->session.handle, &mech, pub, npub, priv, npriv, &k->pub, &k->priv);
 	OPENSSL_free(ec_params);
 	if (rv != CKR_OK)
 		return p11_fail(k->req, rv, "generating the key pair");
 	k->made = true;
-	return 0;
-}
-
-/* Does the new private key's boolean attribute type read back as want? */
-static int
-attr_is(struct keygen *k, CK_ATTRIBUTE_TYPE type, CK_BBOOL want, bool *same)
-{
-	uint8_t *value = NULL;
-	size_t len;
-	int r;
-
-	*same = false;
-	if ((r = token_session_get_attr(&k->session, k->priv, type, &value, &len)) != 0)
-		return r;
-	*same = len == sizeof(CK_BBOOL) && *(CK_BBOOL *)value == want;
-	free(value);
 	return 0;
 }
 
@@ -325,16 +320,10 @@ keygen_set_id(struct keygen *k)
 static int
 keygen_inspect(struct keygen *k)
 {
-	bool sensitive, unextractable = false;
 	int r;
 
-	/* A read that fails (a pulled card) is that failure, not "not sensitive". */
-	if ((r = attr_is(k, CKA_SENSITIVE, CK_TRUE, &sensitive)) != 0 ||
-	    (sensitive && (r = attr_is(k, CKA_EXTRACTABLE, CK_FALSE, &unextractable)) != 0))
+	if ((r = keyattrs_inspect(&k->session, k->priv, k->rsa, &k->attrs)) != 0)
 		return r;
-	if (!sensitive || !unextractable)
-		return request_fail(k->req, CB_ERR_MODULE_ERROR,
-		    "the token did not make the private key sensitive");
 	if ((r = pubkey_from_object(&k->session, k->pub, &k->pkey)) != 0)
 		return request_fail(k->req, r == CB_ERR_KEY_NOT_FOUND ? CB_ERR_MODULE_ERROR : r,
 		    "cannot read the new public key from the token");
@@ -351,6 +340,7 @@ keygen_certify(struct keygen *k)
 		return r;
 	if (helper_fault("after-keygen"))
 		return request_fail(k->req, CB_ERR_INTERNAL, "fault injected after key generation");
+	progress_report(k->req, PROGRESS_SIGNING_REQUEST, PROGRESS_PIN_NONE);
 	if ((r = csr_create(&k->session, k->priv, k->pkey, k->subject, &k->csr_pem)) != 0)
 		return r;
 	return pubkey_pem(k->pkey, &k->public_pem);
@@ -436,7 +426,8 @@ keygen_result(struct keygen *k, struct json_object **result)
 		return CB_ERR_ALLOC;
 	if ((obj = json_object_new_object()) != NULL && field_add_string(obj, "keyId", hex) == 0 &&
 	    field_add_string(obj, "publicKey", k->public_pem) == 0 &&
-	    field_add_string(obj, "csr", k->csr_pem) == 0) {
+	    field_add_string(obj, "csr", k->csr_pem) == 0 &&
+	    keyattrs_add_json(obj, &k->attrs) == 0) {
 		*result = obj;
 		obj = NULL;
 		r = 0;

@@ -5,6 +5,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/helper.h pkcs11/helper.c \
 	pkcs11/log.h pkcs11/log.c \
 	pkcs11/request.h pkcs11/request.c pkcs11/request_object.c \
+	pkcs11/progress.h pkcs11/progress.c \
 	pkcs11/worker.h pkcs11/worker.c \
 	pkcs11/field.h pkcs11/field.c \
 	pkcs11/secret.h pkcs11/secret.c \
@@ -22,10 +23,18 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/pem.h pkcs11/pem.c \
 	pkcs11/pubkey.h pkcs11/pubkey.c \
 	pkcs11/csr.h pkcs11/csr.c \
+	pkcs11/keyattrs.h pkcs11/keyattrs.c \
 	pkcs11/keygen.c \
 	pkcs11/x509.h pkcs11/x509.c \
 	pkcs11/certs.c \
-	pkcs11/certlist.c
+	pkcs11/certlist.c \
+	pkcs11/opensc_conf.h pkcs11/opensc_conf.c \
+	pkcs11/token_manage.h pkcs11/token_manage.c \
+	pkcs11/pin_new.c \
+	pkcs11/pins.c \
+	pkcs11/objects.h pkcs11/objects.c \
+	pkcs11/keylist.c \
+	pkcs11/objects_delete.c
 pkcs11_cardbridge_pkcs11_helper_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(P11KIT_CFLAGS) $(ASSUAN_CFLAGS)
 pkcs11_cardbridge_pkcs11_helper_LDADD = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \

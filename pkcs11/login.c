@@ -21,6 +21,7 @@
 #include "pkcs11/login.h"
 #include "pkcs11/p11_error.h"
 #include "pkcs11/pin.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 #include "pkcs11/token.h"
@@ -96,7 +97,7 @@ login_check_pin(struct request *req, struct token *t, CK_USER_TYPE user)
 		return 0;
 	req->retries_left = 0;
 	return request_fail(req, CB_ERR_PIN_LOCKED,
-	    "the %s of this token is locked; unblock it with the card's tools", pin_name(user));
+	    "the %s of this token is locked; unblock it first (pins.unblock)", pin_name(user));
 }
 
 /* After CKR_PIN_INCORRECT: what the token now says about the PIN. */
@@ -146,6 +147,12 @@ pin_check_length(struct token_session *s, const struct secret *pin, char *again,
 	return 0;
 }
 
+static enum progress_pin
+progress_pin_of(CK_USER_TYPE user)
+{
+	return user == CKU_SO ? PROGRESS_PIN_ADMIN : PROGRESS_PIN_USER;
+}
+
 /* PIN pad: the reader asks for the PIN; we only say so on the screen. */
 static CK_RV
 login_pin_pad(struct token_session *s, CK_USER_TYPE user, const struct pin_prompt *prompt, int *r)
@@ -155,6 +162,7 @@ login_pin_pad(struct token_session *s, CK_USER_TYPE user, const struct pin_promp
 
 	if ((*r = pin_pad_begin(s->req, prompt, &notice)) != 0)
 		return CKR_FUNCTION_CANCELED;
+	progress_report(s->req, PROGRESS_WAITING_FOR_PIN_PAD, progress_pin_of(user));
 	rv = s->funcs->C_Login(s->handle, user, NULL, 0);
 	pin_pad_end(notice);
 	return rv;
@@ -169,7 +177,7 @@ login_pin_pad(struct token_session *s, CK_USER_TYPE user, const struct pin_promp
  */
 static int
 login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, const char *error,
-    char *again, size_t again_size)
+    char *again, size_t again_size, struct secret **keep)
 {
 	struct pin_prompt prompt = {
 	    .operation = operation,
@@ -201,13 +209,17 @@ login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, co
 			return r;
 		}
 		rv = s->funcs->C_Login(s->handle, user, (CK_UTF8CHAR_PTR)pin->data, pin->len);
-		secret_free(pin);
+		if (keep != NULL && rv == CKR_OK)
+			*keep = pin; /* transferred: the caller sends it once more */
+		else
+			secret_free(pin);
 	}
 	s->token->info_fresh = false; /* a login, right or wrong, changes the PIN state */
 	/* Already logged in can only be a login of ours whose C_Logout failed. */
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		s->logged_in = true;
 		s->user = user;
+		progress_report(s->req, PROGRESS_PIN_ACCEPTED, progress_pin_of(user));
 		/*
 		 * An earlier try's warning and message are history now: a later
 		 * failure that sets no message of its own must not answer
@@ -234,13 +246,16 @@ login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, co
 }
 
 int
-login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
+login_as_keeping(
+    struct token_session *s, CK_USER_TYPE user, const char *operation, struct secret **keep)
 {
 	char again[REQUEST_MESSAGE_MAX] = "";
 	const char *shown;
 	int r, prompt;
 
-	if (s->logged_in && s->user == user)
+	if (keep != NULL)
+		*keep = NULL;
+	if (s->logged_in && s->user == user && keep == NULL)
 		return 0;
 	token_session_logout(s);
 	if ((r = login_check_pin(s->req, s->token, user)) != 0)
@@ -249,7 +264,7 @@ login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
 		return 0;
 	shown = pin_warning(s->token->info.flags, user, false);
 	for (prompt = 1;; prompt++) {
-		r = login_once(s, user, operation, shown, again, sizeof(again));
+		r = login_once(s, user, operation, shown, again, sizeof(again), keep);
 		if ((r != CB_ERR_PIN_INCORRECT && r != CB_ERR_PIN_INVALID) || prompt == PROMPTS_MAX)
 			return r;
 		if (r == CB_ERR_PIN_INCORRECT)
@@ -259,6 +274,12 @@ login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
 		helper_log(CB_LOG_INFO, "request %llu: %s, asking again (%d of %d)",
 		    (unsigned long long)s->req->id, cb_err_reason(r), prompt + 1, PROMPTS_MAX);
 	}
+}
+
+int
+login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
+{
+	return login_as_keeping(s, user, operation, NULL);
 }
 
 int

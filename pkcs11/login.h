@@ -8,6 +8,7 @@
 #include <p11-kit/p11-kit.h>
 
 struct request;
+struct secret;
 struct token;
 struct token_session;
 
@@ -21,6 +22,15 @@ struct token_session;
  * when logged in as the other user.  s must be exclusive.
  */
 int login_as(struct token_session *s, CK_USER_TYPE user, const char *operation);
+
+/*
+ * login_as(), and *keep is the PIN that was accepted, for a C_SetPIN that
+ * needs it again (the caller secret_free()s it).  Always asks, even when
+ * logged in already; *keep stays NULL after a PIN typed on the reader's
+ * keypad or when the token needs no login.
+ */
+int login_as_keeping(
+    struct token_session *s, CK_USER_TYPE user, const char *operation, struct secret **keep);
 
 /* login_as() with the PIN that writes on this token (token_user_for_writing). */
 int login_to_write(struct token_session *s, const char *operation);

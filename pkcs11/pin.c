@@ -20,12 +20,12 @@
 #include "pkcs11/dialog.h"
 #include "pkcs11/log.h"
 #include "pkcs11/pin.h"
+#include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
 
-/* "<origin> asks to <operation> on the token ...", then the closing sentence. */
-static void
-describe(char *buf, size_t size, const struct request *req, const struct pin_prompt *p,
+void
+pin_describe(char *buf, size_t size, const struct request *req, const struct pin_prompt *p,
     const char *closing)
 {
 	char origin[DIALOG_ORIGIN_MAX + 1];
@@ -53,19 +53,37 @@ pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pi
 		return request_fail(req, CB_ERR_USER_CANCELLED, "the request was cancelled");
 	if ((d.pin = secret_new(prompt->max_len)) == NULL)
 		return CB_ERR_ALLOC;
-	describe(desc, sizeof(desc), req, prompt,
-	    prompt->admin_pin ? _("Enter the admin PIN of this token to allow it.")
-			      : _("Enter the user PIN of this token to allow it."));
-	if ((r = dialog_start(&d)) == 0 &&
-	    (r = dialog_texts(&d, desc, prompt->admin_pin ? _("Admin PIN:") : _("User PIN:"),
-		 prompt->error)) == 0)
+	if (prompt->puk)
+		pin_describe(
+		    desc, sizeof(desc), req, prompt, _("Enter the PUK of this token to allow it."));
+	else
+		pin_describe(desc, sizeof(desc), req, prompt,
+		    prompt->admin_pin ? _("Enter the admin PIN of this token to allow it.")
+				      : _("Enter the user PIN of this token to allow it."));
+	if ((r = dialog_start(&d)) == 0 && (r = dialog_texts(&d, desc,
+						prompt->puk	    ? _("PUK:")
+						: prompt->admin_pin ? _("Admin PIN:")
+								    : _("User PIN:"),
+						prompt->error)) == 0) {
+		progress_report(req, PROGRESS_WAITING_FOR_PIN,
+		    prompt->puk	      ? PROGRESS_PIN_PUK
+		    : prompt->admin_pin ? PROGRESS_PIN_ADMIN
+					: PROGRESS_PIN_USER);
 		r = dialog_getpin(&d);
-	r = dialog_end(&d, r);
-	if (r == 0) {
-		*pin = d.pin;
-		d.pin = NULL; /* transferred */
 	}
-	secret_free(d.pin);
+	return pin_dialog_end(&d, r, pin);
+}
+
+int
+pin_dialog_end(struct dialog *d, int r, struct secret **pin)
+{
+	r = dialog_end(d, r);
+	if (r == 0) {
+		*pin = d->pin;
+		d->pin = NULL; /* transferred */
+	}
+	secret_free(d->pin);
+	d->pin = NULL;
 	return r;
 }
 
@@ -82,9 +100,10 @@ pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialo
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return CB_ERR_ALLOC;
 	d->req = req;
-	describe(desc, sizeof(desc), req, prompt,
-	    prompt->admin_pin ? _("Enter the admin PIN on the reader's keypad.")
-			      : _("Enter the user PIN on the reader's keypad."));
+	pin_describe(desc, sizeof(desc), req, prompt,
+	    prompt->closing != NULL ? prompt->closing
+	    : prompt->admin_pin	    ? _("Enter the admin PIN on the reader's keypad.")
+				    : _("Enter the user PIN on the reader's keypad."));
 	/* The notice stays up while C_Login waits for the keypad; pin_pad_end() takes it down. */
 	if ((r = dialog_start(d)) == 0 && (r = dialog_texts(d, desc, NULL, prompt->error)) == 0 &&
 	    (r = dialog_show(d)) == 0) {

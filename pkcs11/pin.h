@@ -22,9 +22,11 @@ struct pin_prompt {
 	const char *operation; /* plain words, translated: "generate an RSA 2048 key pair" */
 	const char *token_label;
 	const char *token_serial;
-	bool admin_pin;	   /* the admin PIN (CKU_SO), else the user PIN */
-	const char *error; /* shown above the entry on a retry; NULL at first */
-	size_t max_len;	   /* longest PIN accepted, bytes */
+	bool admin_pin;	     /* the admin PIN (CKU_SO), else the user PIN */
+	bool puk;	     /* the PUK (unblocking; admin_pin is then ignored) */
+	const char *error;   /* shown above the entry on a retry; NULL at first */
+	const char *closing; /* PIN-pad notices: the sentence after the empty line, or NULL */
+	size_t max_len;	     /* longest PIN accepted, bytes */
 };
 
 /*
@@ -34,6 +36,28 @@ struct pin_prompt {
  * dialog stayed open), PIN_INVALID (too long), INTERNAL (no pinentry).
  */
 int pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pin);
+
+/*
+ * "<origin> asks to <operation> on the token ...", an empty line, then
+ * closing: the start of every PIN dialog's description.
+ */
+void pin_describe(char *buf, size_t size, const struct request *req, const struct pin_prompt *p,
+    const char *closing);
+
+/* End a PIN dialog: on success (r == 0) *pin takes what GETPIN read, else it is wiped. */
+int pin_dialog_end(struct dialog *d, int r, struct secret **pin);
+
+/*
+ * A new PIN, typed twice (pin_new.c): pinentry's repeat field where the
+ * pinentry has one, else a second dialog; PINs that differ are asked for
+ * again and never returned.  min_len and max_len (0: none) are checked
+ * before it is returned, and said in the dialog.  prompt->admin_pin: the
+ * new admin PIN, else the new user PIN; prompt->error: the first dialog's
+ * error line (why the token refused the last new PIN), or NULL.  Errors: those of pin_ask(), and
+ * PIN_INVALID after three dialogs without two equal PINs of a good length.
+ */
+int pin_ask_new(struct request *req, const struct pin_prompt *prompt, unsigned long min_len,
+    unsigned long max_len, struct secret **pin);
 
 /*
  * PIN-pad readers: show "Enter the user PIN on the reader's keypad" (or

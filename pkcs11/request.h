@@ -23,10 +23,13 @@ struct request {
 	uint64_t id;
 	const char *method;		   /* points into root */
 	const char *origin;		   /* points into root; "" if none */
+	bool local;			   /* from the cardbridge tool: dialogs name "cardbridge" */
 	struct json_object *root;	   /* the whole request, owned */
 	struct json_object *params;	   /* borrowed from root, always an object */
 	char message[REQUEST_MESSAGE_MAX]; /* error text for the page; "" = default */
 	int retries_left;		   /* -1 when unknown */
+	uint32_t progress_sent;		   /* stages reported (progress.c), bit stage * 4 + pin */
+	int progress_last;		   /* the latest stage reported, when progress_sent */
 
 	bool cancelled;		  /* {registry_lock} */
 	bool timed_out;		  /* {registry_lock} */

@@ -4,7 +4,8 @@
  * A struct secret is the only place a PIN may live in the helper.  It is
  * allocated with OPENSSL_secure_malloc() and released only by secret_free(),
  * which wipes it first.  Never copy its bytes into ordinary memory, never
- * log them, never hand them to anything but C_Login().
+ * log them, never hand them to anything but C_Login(), C_SetPIN() and
+ * C_InitPIN() (pins.c).
  */
 #ifndef CB_PKCS11_SECRET_H
 #define CB_PKCS11_SECRET_H

@@ -52,14 +52,33 @@ token_supports_rsa(const struct token *t, unsigned long bits)
 }
 
 bool
-token_supports_ec(const struct token *t, unsigned long bits)
+token_generates_ec(const struct token *t, unsigned long bits)
 {
 	CK_MECHANISM_INFO info;
 
-	if (!mechanism_info(t, CKM_EC_KEY_PAIR_GEN, &info) || !size_in_range(&info, bits))
+	return mechanism_info(t, CKM_EC_KEY_PAIR_GEN, &info) && size_in_range(&info, bits);
+}
+
+/*
+ * A CSR is signed with ECDSA over SHA-256, so the token must offer raw
+ * ECDSA (we hash) or ECDSA-SHA256 (it hashes).  OpenSC 0.23 offers an
+ * IsoApplet card ECDSA-SHA1 only: such a token makes EC keys it cannot sign
+ * a CSR with, and is offered RSA alone.
+ */
+bool
+token_supports_ec(const struct token *t, unsigned long bits)
+{
+	static const CK_MECHANISM_TYPE signers[] = {CKM_ECDSA, CKM_ECDSA_SHA256};
+	CK_MECHANISM_INFO info;
+	size_t i;
+
+	if (!token_generates_ec(t, bits))
 		return false;
-	return mechanism_info(t, CKM_ECDSA, &info) && (info.flags & CKF_SIGN) &&
-	       size_in_range(&info, bits);
+	for (i = 0; i < sizeof(signers) / sizeof(signers[0]); i++)
+		if (mechanism_info(t, signers[i], &info) && (info.flags & CKF_SIGN) &&
+		    size_in_range(&info, bits))
+			return true;
+	return false;
 }
 
 /*

@@ -14,6 +14,8 @@ struct token;
 /* Can the token generate and sign with RSA of bits / EC on a curve of bits? */
 bool token_supports_rsa(const struct token *t, unsigned long bits);
 bool token_supports_ec(const struct token *t, unsigned long bits);
+/* Can it generate EC keys of bits at all (whether or not it can sign a CSR with them)? */
+bool token_generates_ec(const struct token *t, unsigned long bits);
 bool token_has_mechanism(const struct token *t, CK_MECHANISM_TYPE type, CK_FLAGS flags);
 
 /*

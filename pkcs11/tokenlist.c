@@ -1,6 +1,7 @@
 /*
- * tokenlist.c - tokens.list: every present token, what it is, its PIN's
- * state and the key types it can make, and the tokensChanged event when
+ * tokenlist.c - tokens.list: every present token, what it is, its PINs'
+ * state and what can be managed on it (token_manage.c), the key types it
+ * can make, and the tokensChanged event when
  * the set of tokens differs from what the last tokens.list saw.
  *
  * The key types offered are those keys.generate accepts (the choices of
@@ -25,6 +26,7 @@
 #include "pkcs11/request.h"
 #include "pkcs11/token.h"
 #include "pkcs11/token_capabilities.h"
+#include "pkcs11/token_manage.h"
 
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *seen_uris; /* {seen_lock} the URIs of the last tokens.list, one a line */
@@ -147,12 +149,14 @@ token_flags_json(const CK_TOKEN_INFO *info)
 static struct json_object *
 token_json(const struct token *t)
 {
-	struct json_object *obj, *flags, *types;
+	struct json_object *obj, *flags, *types, *pins, *manage;
 
 	if ((obj = json_object_new_object()) == NULL)
 		return NULL;
 	flags = token_flags_json(&t->info);
 	types = key_types_json(t);
+	pins = token_pins_json(t);
+	manage = token_manage_json(t);
 	if (field_add_string(obj, "uri", t->uri) != 0 ||
 	    field_add_string(obj, "reader", t->reader) != 0 ||
 	    field_add_string(obj, "label", t->label) != 0 ||
@@ -160,7 +164,9 @@ token_json(const struct token *t)
 	    field_add_string(obj, "model", t->model) != 0 ||
 	    field_add_string(obj, "serial", t->serial) != 0 || flags == NULL || types == NULL ||
 	    json_object_object_add(obj, "flags", json_object_get(flags)) != 0 ||
-	    json_object_object_add(obj, "keyTypes", json_object_get(types)) != 0 ||
+	    json_object_object_add(obj, "keyTypes", json_object_get(types)) != 0 || pins == NULL ||
+	    json_object_object_add(obj, "pins", json_object_get(pins)) != 0 || manage == NULL ||
+	    json_object_object_add(obj, "manage", json_object_get(manage)) != 0 ||
 	    /* For the daemon's module-by-ATR choice; it strips this before a page sees it. */
 	    (t->module != NULL &&
 		field_add_string(obj, "module",
@@ -170,6 +176,8 @@ token_json(const struct token *t)
 	}
 	json_object_put(flags);
 	json_object_put(types);
+	json_object_put(pins);
+	json_object_put(manage);
 	return obj;
 }
 

@@ -62,6 +62,8 @@ syntax_name(enum proto_syntax s)
 		return "origin";
 	case PROTO_S_IDENTIFIER:
 		return "identifier";
+	case PROTO_S_HEX:
+		return "hex";
 	}
 	return "?";
 }
@@ -141,7 +143,7 @@ method_json(const struct proto_method *m)
 	    {PROTO_M_DIALOG, "dialog"},
 	    {PROTO_M_INLINE, "inline"},
 	};
-	static const char *const budgets[] = {"none", "fixed", "prompt"};
+	static const char *const budgets[] = {"none", "fixed", "prompt", "operation"};
 	struct json_object *o = json_object_new_object(), *f = json_object_new_array();
 	size_t i;
 

@@ -50,14 +50,16 @@ static const struct err_row err_table[] = {
 	"a wrong PIN three times in one request (the dialog asks again after each); "
 	"`data.retriesLeft` when the token tells"},
     {CB_ERR_PIN_LOCKED, -32006, "PIN_LOCKED", "PIN locked",
-	"the PIN is blocked (`data.retriesLeft`: 0); no dialog is shown; the user must unblock "
-	"it with the PUK/admin PIN and the card's own tools"},
+	"the PIN is blocked (`data.retriesLeft`: 0); no dialog is shown; the user can unblock "
+	"it with `pins.unblock` where the token's `manage.canUnblockPin` says so, else with the "
+	"card's own tools"},
     {CB_ERR_TOKEN_NOT_PRESENT, -32007, "TOKEN_NOT_PRESENT", "token not present",
 	"no token matches `token`, or it was removed"},
     {CB_ERR_CARD_REMOVED, -32008, "CARD_REMOVED", "card removed during the operation",
 	"the card was removed during the operation"},
     {CB_ERR_KEY_NOT_FOUND, -32009, "KEY_NOT_FOUND", "no matching private key on the token",
-	"no private key on the token matches the certificate"},
+	"no private key on the token matches the certificate, or nothing on the token has the "
+	"`keyId` (or serial number and issuer) given"},
     {CB_ERR_SLOT_OCCUPIED, -32010, "SLOT_OCCUPIED", "key slot already holds a key",
 	"the token keeps keys (and their certificates) in fixed slots and the slot is taken; "
 	"see [OpenPGP cards](#openpgp-cards)"},
@@ -74,6 +76,10 @@ static const struct err_row err_table[] = {
 	"JSON nested deeper than the limit"},
     {CB_ERR_PIN_INVALID, -32016, "PIN_INVALID", "PIN has an invalid length or characters",
 	"the PIN typed has a length or characters the token refuses"},
+    {CB_ERR_NOT_SUPPORTED, -32017, "NOT_SUPPORTED", "the token cannot do this",
+	"the token, its PKCS#11 module or cardbridge cannot do this management operation, or "
+	"not in the token's present state; the message says why (the token's `manage.why` "
+	"says it before the call)"},
     {CB_ERR_ALLOC, -32603, "INTERNAL_ERROR", "out of memory", NULL},
     {CB_ERR_SYSTEM, -32603, "INTERNAL_ERROR", "system error", NULL},
     {CB_ERR_CONFIG, -32603, "INTERNAL_ERROR", "configuration error", NULL},

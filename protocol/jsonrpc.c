@@ -441,17 +441,42 @@ proto_emit_error(const struct proto_id *id, int err, const char *detail, int ret
 	return proto_emit_error_data(id, err, detail, data);
 }
 
-char *
-proto_emit_event(struct json_object *params)
+static char *
+emit_notification(const char *method, struct json_object *params)
 {
 	struct json_object *msg;
 
-	if ((msg = json_object_new_object()) == NULL) {
+	if (params == NULL || (msg = json_object_new_object()) == NULL) {
 		json_object_put(params);
 		return NULL;
 	}
 	json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
-	json_object_object_add(msg, "method", json_object_new_string("event"));
+	json_object_object_add(msg, "method", json_object_new_string(method));
 	json_object_object_add(msg, "params", params); /* transferred */
 	return emit(msg);
+}
+
+char *
+proto_emit_event(struct json_object *params)
+{
+	return emit_notification("event", params);
+}
+
+char *
+proto_emit_progress(const struct proto_id *id, struct json_object *report, int64_t elapsed_ms)
+{
+	struct json_object *params, *v;
+
+	/* A notification's progress would answer a request that wants none. */
+	if (id->kind != PROTO_ID_INT && id->kind != PROTO_ID_STRING)
+		return NULL;
+	if ((params = json_object_new_object()) == NULL)
+		return NULL;
+	json_object_object_add(params, "id", id_to_json(id));
+	if (json_object_object_get_ex(report, "stage", &v))
+		json_object_object_add(params, "stage", json_object_get(v));
+	json_object_object_add(params, "elapsedMs", json_object_new_int64(elapsed_ms));
+	if (json_object_object_get_ex(report, "pin", &v))
+		json_object_object_add(params, "pin", json_object_get(v));
+	return emit_notification("progress", params);
 }

@@ -36,6 +36,7 @@ struct proto_request {
 	struct proto_id id;
 	char *method;
 	struct json_object *params; /* object, or NULL when absent */
+	int64_t received_ms;	    /* when the daemon read it (its monotonic clock); not parsed */
 };
 
 /* What to tell the client when parsing fails. */
@@ -79,6 +80,14 @@ char *proto_emit_error_data(
     const struct proto_id *id, int err, const char *detail, struct json_object *data);
 /* {"jsonrpc":"2.0","method":"event","params":params}; takes ownership. */
 char *proto_emit_event(struct json_object *params);
+/*
+ * {"jsonrpc":"2.0","method":"progress","params":{"id":id,"stage":...,
+ * "elapsedMs":elapsed_ms,"pin":...}} from the helper's report {stage, pin}
+ * (borrowed, already checked against proto_progress_link_fields).  NULL
+ * for a request without an id, which never gets progress.
+ */
+char *proto_emit_progress(
+    const struct proto_id *id, struct json_object *report, int64_t elapsed_ms);
 
 /*
  * Strict checks json-c does not make (json_strict.c): duplicate object keys

@@ -111,6 +111,48 @@ static const struct proto_field certificates_install_params[] = {
     {NULL},
 };
 
+static const struct proto_field token_required_params[] = {
+    TOKEN_FIELD(true),
+    {NULL},
+};
+
+#define KEY_ID_FIELD(req)                                                                          \
+	{                                                                                          \
+		.name = "keyId", .type = PROTO_T_STRING, .required = (req), .syntax = PROTO_S_HEX, \
+		.nonempty = true, .max_bytes = PROTO_KEY_ID_MAX_HEX                                \
+	}
+
+static const char *const pin_kinds_changed[] = {"user", "so", NULL};
+
+static const struct proto_field pins_change_params[] = {
+    TOKEN_FIELD(true),
+    {.name = "which", .type = PROTO_T_STRING, .choices = pin_kinds_changed},
+    {NULL},
+};
+
+static const struct proto_field keys_delete_params[] = {
+    TOKEN_FIELD(true),
+    KEY_ID_FIELD(true),
+    {.name = "withCertificates", .type = PROTO_T_BOOL},
+    {NULL},
+};
+
+static const struct proto_field certificates_delete_params[] = {
+    TOKEN_FIELD(true),
+    KEY_ID_FIELD(false),
+    {.name = "serial",
+	.type = PROTO_T_STRING,
+	.syntax = PROTO_S_HEX,
+	.nonempty = true,
+	.max_bytes = PROTO_SERIAL_MAX_HEX},
+    {.name = "issuer",
+	.type = PROTO_T_STRING,
+	.syntax = PROTO_S_TEXT,
+	.nonempty = true,
+	.max_bytes = PROTO_ISSUER_MAX},
+    {NULL},
+};
+
 static const struct proto_field token_optional_params[] = {
     TOKEN_FIELD(false),
     {NULL},
@@ -161,6 +203,27 @@ check_keys_generate(struct json_object *params, char *why, size_t whylen)
 	else if (extra != NULL)
 		snprintf(why, whylen, "%s", extra);
 	return missing || extra ? CB_ERR_INVALID_PARAMS : 0;
+}
+
+/* Which certificates: those of one key, or one by its serial number and issuer. */
+static int
+check_certificates_delete(struct json_object *params, char *why, size_t whylen)
+{
+	bool key_id = json_object_object_get_ex(params, "keyId", NULL);
+	bool serial = json_object_object_get_ex(params, "serial", NULL);
+	bool issuer = json_object_object_get_ex(params, "issuer", NULL);
+
+	if (key_id && (serial || issuer))
+		snprintf(why, whylen, "params.keyId: not with serial and issuer");
+	else if (!key_id && !serial && !issuer)
+		snprintf(why, whylen, "params.keyId: missing (or serial and issuer)");
+	else if (!key_id && !serial)
+		snprintf(why, whylen, "params.serial: missing (with issuer)");
+	else if (!key_id && !issuer)
+		snprintf(why, whylen, "params.issuer: missing (with serial)");
+	else
+		return 0;
+	return CB_ERR_INVALID_PARAMS;
 }
 
 /* --- reasons ------------------------------------------------------------- */
@@ -238,6 +301,42 @@ static const int certificates_list_reasons[] = {
     0,
 };
 
+/* Every management operation: its dialogs, its PINs, and tokens that cannot. */
+static const int pins_reasons[] = {
+    CB_ERR_INVALID_PARAMS,
+    CB_ERR_ORIGIN_NOT_ALLOWED,
+    CB_ERR_NOT_SUPPORTED,
+    CB_ERR_USER_CANCELLED,
+    CB_ERR_PIN_INCORRECT,
+    CB_ERR_PIN_LOCKED,
+    CB_ERR_PIN_INVALID,
+    CB_ERR_TOKEN_NOT_PRESENT,
+    CB_ERR_TOKEN_WRITE_PROTECTED,
+    CB_ERR_CARD_REMOVED,
+    CB_ERR_TIMEOUT,
+    CB_ERR_BUSY,
+    CB_ERR_MODULE_ERROR,
+    0,
+};
+
+static const int delete_reasons[] = {
+    CB_ERR_INVALID_PARAMS,
+    CB_ERR_ORIGIN_NOT_ALLOWED,
+    CB_ERR_NOT_SUPPORTED,
+    CB_ERR_KEY_NOT_FOUND,
+    CB_ERR_USER_CANCELLED,
+    CB_ERR_PIN_INCORRECT,
+    CB_ERR_PIN_LOCKED,
+    CB_ERR_PIN_INVALID,
+    CB_ERR_TOKEN_NOT_PRESENT,
+    CB_ERR_TOKEN_WRITE_PROTECTED,
+    CB_ERR_CARD_REMOVED,
+    CB_ERR_TIMEOUT,
+    CB_ERR_BUSY,
+    CB_ERR_MODULE_ERROR,
+    0,
+};
+
 static const int control_tokens_reasons[] = {
     CB_ERR_BUSY,
     CB_ERR_TIMEOUT,
@@ -265,6 +364,11 @@ static const int origin_confirm_reasons[] = {
 
 /* --- the table ----------------------------------------------------------- */
 
+/* A management operation: a page or the cardbridge tool, dialogs, a changed token. */
+#define PROTO_M_MANAGE                                                                             \
+	(PROTO_M_PAGE | PROTO_M_CONTROL | PROTO_M_HELPER | PROTO_M_CONSENT |                       \
+	    PROTO_M_CHANGES_TOKEN | PROTO_M_DIALOG)
+
 const struct proto_method proto_methods[] = {
     /* The page port (doc/PROTOCOL.md). */
     {"system.hello", PROTO_M_PAGE, PROTO_BUDGET_NONE, 0, no_params, NULL, no_reasons},
@@ -272,12 +376,28 @@ const struct proto_method proto_methods[] = {
 	PROTO_DEFAULT_TIMEOUT_S, no_params, NULL, tokens_list_reasons},
     {"keys.generate",
 	PROTO_M_PAGE | PROTO_M_HELPER | PROTO_M_CONSENT | PROTO_M_CHANGES_TOKEN | PROTO_M_DIALOG,
-	PROTO_BUDGET_FIXED, 600, keys_generate_params, check_keys_generate, keys_generate_reasons},
+	PROTO_BUDGET_OPERATION, PROTO_DEFAULT_OPERATION_TIMEOUT_S, keys_generate_params,
+	check_keys_generate, keys_generate_reasons},
     {"certificates.install",
 	PROTO_M_PAGE | PROTO_M_HELPER | PROTO_M_CONSENT | PROTO_M_CHANGES_TOKEN | PROTO_M_DIALOG,
 	PROTO_BUDGET_FIXED, 300, certificates_install_params, NULL, certificates_install_reasons},
-    {"certificates.list", PROTO_M_PAGE | PROTO_M_HELPER | PROTO_M_CONSENT, PROTO_BUDGET_FIXED,
-	PROTO_DEFAULT_TIMEOUT_S, token_optional_params, NULL, certificates_list_reasons},
+    {"certificates.list", PROTO_M_PAGE | PROTO_M_CONTROL | PROTO_M_HELPER | PROTO_M_CONSENT,
+	PROTO_BUDGET_FIXED, PROTO_DEFAULT_TIMEOUT_S, token_optional_params, NULL,
+	certificates_list_reasons},
+    /* Card management (issue 13): pages and the cardbridge tool alike. */
+    {"keys.list", PROTO_M_PAGE | PROTO_M_CONTROL | PROTO_M_HELPER | PROTO_M_CONSENT,
+	PROTO_BUDGET_FIXED, PROTO_DEFAULT_TIMEOUT_S, token_required_params, NULL,
+	certificates_list_reasons},
+    {"pins.change", PROTO_M_MANAGE, PROTO_BUDGET_FIXED, 600, pins_change_params, NULL,
+	pins_reasons},
+    {"pins.unblock", PROTO_M_MANAGE, PROTO_BUDGET_FIXED, 600, token_required_params, NULL,
+	pins_reasons},
+    {"pins.initialize", PROTO_M_MANAGE, PROTO_BUDGET_FIXED, 600, token_required_params, NULL,
+	pins_reasons},
+    {"keys.delete", PROTO_M_MANAGE, PROTO_BUDGET_FIXED, 600, keys_delete_params, NULL,
+	delete_reasons},
+    {"certificates.delete", PROTO_M_MANAGE, PROTO_BUDGET_FIXED, 600, certificates_delete_params,
+	check_certificates_delete, delete_reasons},
     {"events.subscribe", PROTO_M_PAGE | PROTO_M_CONSENT, PROTO_BUDGET_NONE, 0, no_params, NULL,
 	consent_reasons},
     {"events.unsubscribe", PROTO_M_PAGE | PROTO_M_CONSENT, PROTO_BUDGET_NONE, 0, no_params, NULL,
@@ -331,6 +451,13 @@ static const struct proto_field progress_params[] = {
 const struct proto_notification proto_notifications[] = {
     {"event", "type", event_types, event_params},
     {"progress", "stage", progress_stages, progress_params},
+    {NULL},
+};
+
+/* The helper's report on the link: the page's params less what the daemon adds. */
+const struct proto_field proto_progress_link_fields[] = {
+    {.name = "stage", .type = PROTO_T_STRING, .required = true, .choices = progress_stages},
+    {.name = "pin", .type = PROTO_T_STRING, .choices = pin_kinds},
     {NULL},
 };
 

@@ -32,7 +32,11 @@ struct json_object;
 #define PROTO_CHAIN_MAX 16		 /* CA certificates in one certificates.install */
 #define PROTO_DEFAULT_PROMPT_TIMEOUT 120 /* seconds a dialog waits for the user */
 #define PROTO_DEFAULT_TIMEOUT_S 120	 /* a token read, and a method a client does not know */
+#define PROTO_DEFAULT_OPERATION_TIMEOUT_S 600 /* a card operation: keygen takes minutes */
 #define PROTO_CLIENT_GRACE_S 10		 /* a client waits this much longer than the daemon */
+#define PROTO_KEY_ID_MAX_HEX 128	 /* hex digits of a CKA_ID: 64 bytes */
+#define PROTO_SERIAL_MAX_HEX 128	 /* hex digits of a certificate's serial number */
+#define PROTO_ISSUER_MAX 2048		 /* bytes of an issuer's name as RFC 2253 text */
 
 enum proto_method_flags {
 	PROTO_M_PAGE = 1 << 0,		/* pages may call it over the WebSocket */
@@ -49,6 +53,11 @@ enum proto_budget {
 	PROTO_BUDGET_NONE,   /* answered at once, never waits */
 	PROTO_BUDGET_FIXED,  /* timeout_s, dialogs included */
 	PROTO_BUDGET_PROMPT, /* the configured prompt timeout, plus timeout_s */
+	/*
+	 * The configured operation timeout (cardbridged's operationTimeoutSeconds),
+	 * dialogs included; timeout_s is its default, which clients assume.
+	 */
+	PROTO_BUDGET_OPERATION,
 };
 
 struct proto_method {
@@ -75,6 +84,13 @@ struct proto_notification {
 
 extern const struct proto_method proto_methods[]; /* ends with a NULL name */
 extern const struct proto_notification proto_notifications[];
+/*
+ * What the helper sends on the link for a request that reached a stage,
+ * {"id": N, "progress": {"stage": S, "pin": P}} (doc/HELPER-IPC.md): the
+ * members of "progress", with the stages and PIN kinds of the progress row
+ * in the same order; the daemon adds the page's id and elapsedMs.
+ */
+extern const struct proto_field proto_progress_link_fields[];
 extern const int proto_common_reasons[]; /* any request may fail with these */
 
 /* The row called name that has one of the flags in port, or NULL. */

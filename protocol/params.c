@@ -141,6 +141,18 @@ email_ok(const char *s, size_t len)
 	return at == 1;
 }
 
+/* Whole bytes in hex: an even number of digits, either case. */
+static bool
+hex_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (hex_value(s[i]) < 0)
+			return false;
+	return len % 2 == 0;
+}
+
 static bool
 identifier_ok(const char *s, size_t len)
 {
@@ -215,6 +227,10 @@ check_syntax(const struct proto_field *f, const char *path, const char *s, size_
 	case PROTO_S_IDENTIFIER:
 		if (!identifier_ok(s, len))
 			problem = "may hold only letters, digits, '.', '-' and '_'";
+		break;
+	case PROTO_S_HEX:
+		if (!hex_ok(s, len))
+			problem = "not whole bytes in hex";
 		break;
 	}
 	if (problem != NULL)

@@ -38,6 +38,7 @@ enum proto_syntax {
 	PROTO_S_PKCS11_URI, /* "pkcs11:", valid escapes, no escaped control character */
 	PROTO_S_ORIGIN,	    /* a web origin as the allow-list takes it (origin.h) */
 	PROTO_S_IDENTIFIER, /* ASCII letters, digits, '.', '-', '_' (method names) */
+	PROTO_S_HEX,	    /* an even number of hex digits (CKA_ID, serial numbers) */
 };
 
 struct proto_field {

@@ -132,6 +132,53 @@ class WS:
             if op == 1:
                 return json.loads(data)
 
+    def call_with_progress(self, request_id, method, params=None):
+        """Send a request; (the params of its progress notifications in order, its
+        answer).  Every progress before the answer must be this request's, and a
+        notification (it has no "id" of its own)."""
+        msg = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            msg["params"] = params
+        self.send_frame(json.dumps(msg))
+        progress = []
+        while True:
+            msg = self.recv()
+            if msg.get("method") == "progress":
+                assert msg["params"]["id"] == request_id and "id" not in msg, msg
+                progress.append(msg["params"])
+            elif msg.get("id") == request_id:
+                return progress, msg
+
+    def next_within(self, seconds):
+        """The next message if one arrives within seconds, else None."""
+        timeout = self.sock.gettimeout()
+        self.sock.settimeout(seconds)
+        try:
+            return self.recv()
+        except (socket.timeout, TimeoutError):
+            return None
+        finally:
+            self.sock.settimeout(timeout)
+
+    def recv_answer(self):
+        """Next message that is not a progress notification (keys.generate and
+        certificates.install send those before their answer)."""
+        while True:
+            msg = self.recv()
+            if msg.get("method") != "progress":
+                return msg
+
+    def answer_if_any(self, wait=0.05):
+        """The next message that is not progress, if one arrives within wait seconds."""
+        timeout = self.sock.gettimeout()
+        self.sock.settimeout(wait)
+        try:
+            return self.recv_answer()
+        except (TimeoutError, BlockingIOError, OSError):
+            return None
+        finally:
+            self.sock.settimeout(timeout)
+
     def call(self, method, params=None, id=None):
         if id is None:
             id = self.next_id
@@ -299,7 +346,7 @@ def wait_for(what, predicate, timeout=20, interval=0.01):
         time.sleep(interval)
 
 
-def run_tests(namespace, setup, teardown, missing, programs=(HELPER,)):
+def run_tests(namespace, setup, teardown, missing, programs=(HELPER,), order=None):
     """tap.run, unless missing() names what is not installed or one of the
     programs is not built: then the whole file skips."""
     why = missing()
@@ -308,4 +355,4 @@ def run_tests(namespace, setup, teardown, missing, programs=(HELPER,)):
     for program in programs:
         if not os.access(program, os.X_OK):
             tap.skip_all(os.path.basename(program) + " not built")
-    tap.run(namespace, setup, teardown)
+    tap.run(namespace, setup, teardown, order)

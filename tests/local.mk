@@ -78,19 +78,31 @@ EXTRA_DIST += tests/tap.py tests/cbtest.py tests/pki.py tests/softhsm.py tests/f
 TESTS += tests/test-pin.py
 EXTRA_DIST += tests/test-pin.py
 
+# Card management (issue 13): PINs changed, unblocked and set, keys and
+# certificates deleted, from a page and from `cardbridge card`; SoftHSM2,
+# then the virtual OpenPGP and IsoApplet cards.
+TESTS += tests/test-manage.py tests/test-card-manage.py
+EXTRA_DIST += tests/test-manage.py tests/test-card-manage.py
+
 # The dialogs in the user's language, and po/ (msgfmt --check, every marked
 # text translated); po/local.mk passes the gettext tools and catalogs.
 TESTS += tests/test-i18n.py
 EXTRA_DIST += tests/test-i18n.py
 
 # Portal side (issue 7): JS client unit tests (Node.js) and the demo portal end
-# to end in Chromium; both skip without `npm ci --prefix tests/browser`.
-TESTS += tests/test-js-client.sh tests/test-browser.sh
-EXTRA_DIST += tests/test-js-client.sh tests/test-browser.sh tests/browser/package.json \
+# to end in Chromium and in Firefox ESR (issue 15; flows shared in flows.mjs);
+# all skip without `npm ci --prefix tests/browser`.  Their TESTS line is the
+# last one below: a browser tier must not run beside test-load.py.
+EXTRA_DIST += tests/test-js-client.sh tests/test-browser.sh tests/test-firefox.sh tests/browser/package.json \
+	tests/browser/run-tier.sh \
 	tests/browser/package-lock.json tests/browser/harness.mjs tests/browser/client.test.mjs \
-	tests/browser/portal.test.mjs clients/js/cardbridge.js clients/js/cardbridge.d.ts \
+	tests/browser/portal.test.mjs tests/browser/firefox.test.mjs tests/browser/flows.mjs \
+	tests/browser/card.test.mjs tests/browser/vcard.mjs tests/browser/vcard-env.py \
+	clients/js/cardbridge.js clients/js/browser.js clients/js/cardbridge.d.ts \
 	clients/js/README.md clients/js/package.json examples/demo-ca.py examples/run-demo.sh \
-	examples/portal/index.html examples/portal/portal.css examples/portal/portal.js doc/BROWSERS.md
+	examples/portal/index.html examples/portal/portal.css examples/portal/portal.js \
+	examples/portal/dom.js examples/portal/words.js examples/portal/flow.js doc/BROWSERS.md \
+	examples/portal/card.html examples/portal/card.css examples/portal/card.js
 
 # Desktop integration (issue 6): the cardbridge:// URL validator; then make
 # install into a temporary prefix, the units, xdg-open, the control socket.
@@ -114,7 +126,7 @@ test_pkcs11_cflags = $(AM_CFLAGS) $(JSONC_CFLAGS) $(OPENSSL_CFLAGS) $(P11KIT_CFL
 test_pkcs11_ldadd = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(OPENSSL_LIBS) \
 	$(P11KIT_LIBS) $(PTHREAD_LIBS)
 test_pkcs11_request = tests/tap.h pkcs11/request.h pkcs11/request_object.c pkcs11/log.h \
-	pkcs11/log.c pkcs11/field.h pkcs11/field.c
+	pkcs11/log.c pkcs11/field.h pkcs11/field.c pkcs11/progress.h pkcs11/progress.c
 test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h pkcs11/token.c \
 	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
 	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
@@ -138,11 +150,17 @@ TESTS += tests/test-certs
 
 check_PROGRAMS += tests/test-keygen
 tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/keygen.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/keygen.c pkcs11/keyattrs.h pkcs11/keyattrs.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
 	pkcs11/pem.c
 tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
 tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-keygen
+
+check_PROGRAMS += tests/test-progress
+tests_test_progress_SOURCES = tests/test-progress.c $(test_pkcs11_request)
+tests_test_progress_CFLAGS = $(test_pkcs11_cflags)
+tests_test_progress_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-progress
 
 check_PROGRAMS += tests/test-token
 tests_test_token_SOURCES = tests/test-token.c $(test_pkcs11_token)
@@ -210,10 +228,18 @@ TESTS += tests/test-pubkey
 
 check_PROGRAMS += tests/test-tokenlist
 tests_test_tokenlist_SOURCES = tests/test-tokenlist.c $(test_pkcs11_token) pkcs11/tokenlist.c \
-	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
+	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c pkcs11/token_manage.h \
+	pkcs11/token_manage.c pkcs11/opensc_conf.h pkcs11/opensc_conf.c
 tests_test_tokenlist_CFLAGS = $(test_pkcs11_cflags)
 tests_test_tokenlist_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-tokenlist
+
+check_PROGRAMS += tests/test-token-manage
+tests_test_token_manage_SOURCES = tests/test-token-manage.c $(test_pkcs11_token) \
+	pkcs11/token_manage.h pkcs11/token_manage.c pkcs11/opensc_conf.h pkcs11/opensc_conf.c
+tests_test_token_manage_CFLAGS = $(test_pkcs11_cflags)
+tests_test_token_manage_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-token-manage
 # Unit tests of daemon/'s pure parts (issue 11): each links the daemon files
 # it tests, in a temporary HOME and XDG_CONFIG_HOME (tests/daemon-unit.h).
 check_PROGRAMS += tests/test-conf
@@ -240,3 +266,16 @@ tests_test_admission_SOURCES = tests/test-admission.c tests/tap.h tests/daemon-u
 tests_test_admission_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_test_admission_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
 TESTS += tests/test-admission
+
+# Real cards, real minutes (issue 12): keyAttributes against a module that
+# misreports or hands out private keys (tests/mock-p11 over SoftHSM2), and
+# progress notifications through the WebSocket, and the e2e card tier
+# (tests/cardtier.py) on the IsoApplet card too.
+TESTS += tests/test-key-attributes.py tests/test-progress-notifications.py \
+	tests/test-card-isoapplet.py
+EXTRA_DIST += tests/test-key-attributes.py tests/test-progress-notifications.py \
+	tests/test-card-isoapplet.py tests/cardtier.py
+
+# Last, after test-load.py (tests/browser/run-tier.sh waits for it): the
+# portal side's tiers (above).
+TESTS += tests/test-js-client.sh tests/test-browser.sh tests/test-firefox.sh

@@ -73,6 +73,7 @@ fake_get_info(CK_INFO *info)
 	memset(info, ' ', sizeof(*info));
 	info->cryptokiVersion.major = 2;
 	info->cryptokiVersion.minor = 40;
+	info->libraryVersion = fake.library_version;
 	info->flags = 0;
 	return CKR_OK;
 }
@@ -128,6 +129,10 @@ fake_set_attribute_value(
 	(void)session;
 	if (o == NULL)
 		return CKR_OBJECT_HANDLE_INVALID;
+	for (i = 0; i < n; i++)
+		if (fake.set_flags != CKR_OK &&
+		    (tmpl[i].type == CKA_SENSITIVE || tmpl[i].type == CKA_EXTRACTABLE))
+			return fake.set_flags;
 	for (i = 0; i < n; i++)
 		fake_object_set(o, tmpl[i].type, tmpl[i].pValue, tmpl[i].ulValueLen);
 	return CKR_OK;
@@ -188,6 +193,8 @@ fake_generate_key_pair(CK_SESSION_HANDLE session, CK_MECHANISM *mech, CK_ATTRIBU
 	attrs_from_template(ko, priv_tmpl, npriv);
 	if (fake.not_sensitive)
 		fake_object_set(ko, CKA_SENSITIVE, &no, sizeof(no));
+	if (fake.leaks_secret) /* not the real scalar: that it comes back is what counts */
+		fake_object_set(ko, CKA_VALUE, "0123456789abcdef0123456789abcdef", 32);
 	ko->key = key;
 	*pub = po->handle;
 	*priv = ko->handle;
@@ -355,7 +362,7 @@ ecdsa_raw(const unsigned char *der, size_t der_len, CK_BYTE *sig, CK_ULONG *sig_
 	return CKR_OK;
 }
 
-/* CKM_ECDSA and CKM_RSA_PKCS sign the data as given, CKM_SHA256_RSA_PKCS hashes first. */
+/* CKM_ECDSA and CKM_RSA_PKCS sign the data as given, CKM_SHA256_* hash it first. */
 static CK_RV
 fake_sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig, CK_ULONG *sig_len)
 {
@@ -366,7 +373,7 @@ fake_sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig, 
 	int ok;
 
 	(void)session;
-	if (fake.signed_with == CKM_SHA256_RSA_PKCS) {
+	if (fake.signed_with == CKM_SHA256_RSA_PKCS || fake.signed_with == CKM_ECDSA_SHA256) {
 		ok = (md = EVP_MD_CTX_new()) != NULL &&
 		     EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, signer->key) == 1 &&
 		     EVP_DigestSign(md, out, &out_len, data, len) == 1;
@@ -381,7 +388,7 @@ fake_sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig, 
 	}
 	if (!ok)
 		return CKR_GENERAL_ERROR;
-	if (fake.signed_with == CKM_ECDSA)
+	if (fake.signed_with == CKM_ECDSA || fake.signed_with == CKM_ECDSA_SHA256)
 		return ecdsa_raw(out, out_len, sig, sig_len);
 	if (*sig_len < out_len)
 		return CKR_BUFFER_TOO_SMALL;

@@ -40,16 +40,19 @@ struct fake_module {
 	CK_FLAGS flags_after[FAKE_SCRIPT_MAX]; /* info.flags after each C_Login */
 	bool no_slots;			       /* C_GetSlotList finds no token */
 	CK_RV get_info;			       /* what C_GetInfo answers */
+	CK_VERSION library_version;	       /* C_GetInfo's libraryVersion */
 	CK_RV get_attribute;		       /* CKR_OK, or what C_GetAttributeValue says ... */
 	bool get_attribute_all;		       /* ... for every attribute, or ... */
 	CK_ATTRIBUTE_TYPE get_attribute_type;  /* ... for this one only */
 	CK_MECHANISM_TYPE mechanisms[4];       /* with CKF_SIGN (CKM_RSA_PKCS_KEY_PAIR_GEN is 0) */
 	size_t nmechanisms;
 	struct fake_object objects[FAKE_OBJECTS_MAX];
-	int logins, logouts, created;  /* C_Login, C_Logout, C_CreateObject calls */
-	int destroyed, reloads;	       /* C_DestroyObject and module_reload() calls */
-	int token_infos;	       /* C_GetTokenInfo calls (an APDU on some cards) */
-	bool not_sensitive;	       /* C_GenerateKeyPair makes CKA_SENSITIVE false */
+	int logins, logouts, created; /* C_Login, C_Logout, C_CreateObject calls */
+	int destroyed, reloads;	      /* C_DestroyObject and module_reload() calls */
+	int token_infos;	      /* C_GetTokenInfo calls (an APDU on some cards) */
+	bool not_sensitive;	      /* C_GenerateKeyPair makes CKA_SENSITIVE false */
+	bool leaks_secret;	      /* ... and the private key hands out CKA_VALUE */
+	CK_RV set_flags; /* C_SetAttributeValue of CKA_SENSITIVE/_EXTRACTABLE: CKR_OK sets them */
 	CK_MECHANISM_TYPE signed_with; /* the last C_SignInit's mechanism */
 };
 

@@ -48,13 +48,33 @@ class TestCA:
         with open(out) as f:
             return f.read()
 
-    def issue_expired(self, csr_pem):
-        """A certificate for the CSR's key whose validity ended yesterday."""
-        csr = x509.load_pem_x509_csr(csr_pem.encode())
+    def _key_and_cert(self):
         with open(self.key, "rb") as f:
             ca_key = serialization.load_pem_private_key(f.read(), None)
         with open(self.cert, "rb") as f:
-            ca = x509.load_pem_x509_certificate(f.read())
+            return ca_key, x509.load_pem_x509_certificate(f.read())
+
+    def issue_for_public_key(self, public_der_path, out_der_path, cn, days=30):
+        """A certificate for a public key read from a token (DER SubjectPublicKeyInfo),
+        for keys made without a CSR; written as DER to out_der_path."""
+        with open(public_der_path, "rb") as f:
+            public_key = serialization.load_der_public_key(f.read())
+        ca_key, ca = self._key_and_cert()
+        now = datetime.datetime.utcnow()
+        self.serial += 1
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca.subject)
+                .public_key(public_key).serial_number(self.serial)
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=days))
+                .sign(ca_key, hashes.SHA256()))
+        with open(out_der_path, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.DER))
+
+    def issue_expired(self, csr_pem):
+        """A certificate for the CSR's key whose validity ended yesterday."""
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+        ca_key, ca = self._key_and_cert()
         now = datetime.datetime.utcnow()
         self.serial += 1
         cert = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca.subject)

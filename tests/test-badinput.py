@@ -222,7 +222,8 @@ HELLO = request("system.hello")
 def next_event(ws, timeout=5):
     """The next thing the daemon does: ("text", msg), ("close", code),
     ("drop",) for a connection closed without a close frame, or ("timeout",).
-    Pings are answered and pongs skipped."""
+    Pings are answered, pongs and progress notifications (doc/PROTOCOL.md,
+    "Progress": they come before the answer) skipped."""
     ws.sock.settimeout(timeout)
     try:
         while True:
@@ -232,7 +233,8 @@ def next_event(ws, timeout=5):
             if op == 9:
                 ws.send_frame(data, opcode=10)
             elif op == 1:
-                return ("text", json.loads(data))
+                if json.loads(data).get("method") != "progress":
+                    return ("text", json.loads(data))
             elif op != 10:
                 return ("frame", op)
     except (Closed, ConnectionResetError, BrokenPipeError):

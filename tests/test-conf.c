@@ -92,7 +92,7 @@ test_every_key_is_read(void)
 		      " \"logLevel\": \"debug\", \"pinentry\": \"/usr/bin/pinentry-gnome3\","
 		      " \"unknownOrigins\": \"refuse\", \"cardEvents\": false,"
 		      " \"controlSocket\": \"\", \"idleExitSeconds\": 0,"
-		      " \"promptTimeoutSeconds\": 30,"
+		      " \"promptTimeoutSeconds\": 30, \"operationTimeoutSeconds\": 900,"
 		      " \"modules\": [{\"path\": \"/nonexistent/m.so\", \"atr\": [\"3b8f80\", "
 		      "\"3b00/ff00\"]}],"
 		      " \"limits\": {\"maxMessageBytes\": 2048, \"maxDepth\": 8,"
@@ -105,7 +105,7 @@ test_every_key_is_read(void)
 	TAP_CHECK(strcmp(cfg.pinentry, "/usr/bin/pinentry-gnome3") == 0);
 	TAP_CHECK(!cfg.ask_unknown_origins && !cfg.card_watch);
 	TAP_CHECK(cfg.control_socket && cfg.control_socket[0] == '\0');
-	TAP_CHECK(cfg.idle_exit == 0 && cfg.prompt_timeout == 30);
+	TAP_CHECK(cfg.idle_exit == 0 && cfg.prompt_timeout == 30 && cfg.operation_timeout == 900);
 	TAP_CHECK(cfg.nmodules == 1 && cfg.modules[0].natrs == 2);
 	TAP_CHECK(strcmp(cfg.modules[0].atrs[1], "3b00/ff00") == 0);
 	TAP_CHECK(cfg.max_message == 2048 && cfg.max_depth == 8);
@@ -153,6 +153,8 @@ test_values_out_of_range_stop_the_start(void)
 	TAP_CHECK(refused("{\"limits\": {\"maxConnections\": 0}}"));
 	TAP_CHECK(refused("{\"idleExitSeconds\": -1}"));
 	TAP_CHECK(refused("{\"promptTimeoutSeconds\": 0}"));
+	TAP_CHECK(refused("{\"operationTimeoutSeconds\": 0}"));
+	TAP_CHECK(refused("{\"operationTimeoutSeconds\": \"600\"}"));
 	TAP_CHECK(refused("{\"unknownOrigins\": \"allow\"}"));
 	TAP_CHECK(refused("{\"modules\": [{\"path\": \"/m.so\", \"atr\": [\"3g\"]}]}"));
 	TAP_CHECK(refused("{\"controlSocket\": \"relative/control\"}"));
@@ -320,17 +322,25 @@ test_budgets_follow_the_methods_table(void)
 	int seen = 0;
 
 	config_init(&cfg);
+	/* The default: at least 10 minutes for a card operation (doc/PROTOCOL.md). */
+	TAP_CHECK(cfg.operation_timeout == PROTO_DEFAULT_OPERATION_TIMEOUT_S &&
+		  cfg.operation_timeout >= 600);
 	cfg.prompt_timeout = 45;
+	cfg.operation_timeout = 33;
 	for (m = proto_methods; m->name; m++) {
 		if (m->budget == PROTO_BUDGET_NONE)
 			TAP_CHECK(config_budget_s(&cfg, m) == 0);
 		else if (m->budget == PROTO_BUDGET_FIXED)
 			TAP_CHECK(config_budget_s(&cfg, m) == m->timeout_s);
+		else if (m->budget == PROTO_BUDGET_OPERATION)
+			TAP_CHECK(config_budget_s(&cfg, m) == 33 &&
+				  m->timeout_s == PROTO_DEFAULT_OPERATION_TIMEOUT_S);
 		else
 			TAP_CHECK(config_budget_s(&cfg, m) == 45 + m->timeout_s);
 		seen |= 1 << m->budget;
 	}
-	TAP_CHECK(seen == 7); /* the table has all three kinds */
+	TAP_CHECK(seen == 15); /* the table has all four kinds */
+	TAP_CHECK(config_budget_s(&cfg, proto_method_find("keys.generate", PROTO_M_PAGE)) == 33);
 	config_free(&cfg);
 }
 

@@ -160,7 +160,7 @@ verifies(const char *pem, EVP_PKEY *key)
 }
 
 static void
-test_an_ec_key_signs_its_request_with_ckm_ecdsa(void)
+test_an_ec_key_signs_its_request_with_ckm_ecdsa_or_ecdsa_sha256(void)
 {
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	char *pem = NULL;
@@ -170,6 +170,13 @@ test_an_ec_key_signs_its_request_with_ckm_ecdsa(void)
 	TAP_CHECK(create(key, key, &pem) == 0);
 	TAP_CHECK(fake.signed_with == CKM_ECDSA);
 	TAP_CHECK(pem != NULL && verifies(pem, key));
+	free(pem);
+	/* A token without raw ECDSA hashes for us, if it can with SHA-256. */
+	EVP_PKEY_up_ref(key);
+	fake_reset();
+	fake_mechanism_add(CKM_ECDSA_SHA256);
+	TAP_CHECK(create(key, key, &pem) == 0);
+	TAP_CHECK(fake.signed_with == CKM_ECDSA_SHA256 && pem != NULL && verifies(pem, key));
 	free(pem);
 }
 
@@ -221,8 +228,8 @@ main(void)
 	tap_run("no subject is an empty name", test_no_subject_is_an_empty_name);
 	tap_run("the subject members are those of the methods table",
 	    test_the_subject_members_are_those_of_the_methods_table);
-	tap_run("an ec key signs its request with ckm ecdsa",
-	    test_an_ec_key_signs_its_request_with_ckm_ecdsa);
+	tap_run("an ec key signs its request with ckm ecdsa or ecdsa sha256",
+	    test_an_ec_key_signs_its_request_with_ckm_ecdsa_or_ecdsa_sha256);
 	tap_run("an rsa key signs with sha256 rsa or with a digest info",
 	    test_an_rsa_key_signs_with_sha256_rsa_or_with_a_digest_info);
 	tap_run("a request the token signed with another key is never returned",

@@ -274,6 +274,42 @@ test_event_has_method_event_and_no_id(void)
 	free(text);
 }
 
+/* --- progress -------------------------------------------------------------- */
+
+static void
+test_progress_carries_the_request_id_then_stage_elapsed_and_pin(void)
+{
+	struct json_object *report =
+	    json_tokener_parse("{\"stage\":\"waitingForPin\",\"pin\":\"admin\"}");
+	struct proto_id id = {.kind = PROTO_ID_STRING, .str = "k-1"};
+	char *text = proto_emit_progress(&id, report, 5210);
+
+	/* The members in the order PROTOCOL.md shows them. */
+	TAP_CHECK(text != NULL &&
+		  strcmp(text,
+		      "{\"jsonrpc\":\"2.0\",\"method\":\"progress\",\"params\":{\"id\":\"k-1\","
+		      "\"stage\":\"waitingForPin\",\"elapsedMs\":5210,\"pin\":\"admin\"}}") == 0);
+	free(text);
+	json_object_put(report);
+}
+
+static void
+test_progress_is_never_emitted_for_a_request_without_an_id(void)
+{
+	struct json_object *report = json_tokener_parse("{\"stage\":\"generatingKey\"}");
+	struct proto_id none = {.kind = PROTO_ID_NONE}, null_id = {.kind = PROTO_ID_NULL};
+	struct proto_id num = {.kind = PROTO_ID_INT, .num = 3};
+	char *text;
+
+	TAP_CHECK(proto_emit_progress(&none, report, 1) == NULL);
+	TAP_CHECK(proto_emit_progress(&null_id, report, 1) == NULL);
+	text = proto_emit_progress(&num, report, 0);
+	TAP_CHECK(
+	    text != NULL && strstr(text, "{\"id\":3,\"stage\":\"generatingKey\",\"elapsedMs\":0}"));
+	free(text);
+	json_object_put(report);
+}
+
 int
 main(void)
 {
@@ -291,6 +327,8 @@ main(void)
 	    TAP_TEST(test_emitted_text_does_not_escape_slashes),
 	    TAP_TEST(test_parse_failure_is_answered_with_its_id_and_detail),
 	    TAP_TEST(test_event_has_method_event_and_no_id),
+	    TAP_TEST(test_progress_carries_the_request_id_then_stage_elapsed_and_pin),
+	    TAP_TEST(test_progress_is_never_emitted_for_a_request_without_an_id),
 	};
 
 	return tap_main(tests, ARRAY_SIZE(tests));

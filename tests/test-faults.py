@@ -92,14 +92,10 @@ def reply_to(ws, id, timeout=60):
 
 
 def pending(ws):
-    """A message already waiting on ws, or None."""
-    ws.sock.settimeout(0.0)
-    try:
-        return ws.recv()
-    except (BlockingIOError, socket.timeout, TimeoutError):
-        return None
-    finally:
-        ws.sock.settimeout(60)
+    """A message already waiting on ws, or None; progress notifications skipped."""
+    msg = ws.answer_if_any(wait=0.0)
+    ws.sock.settimeout(60)
+    return msg
 
 
 def recovery(t0, daemon, token, what, origin=cbtest.ORIGIN):

@@ -87,6 +87,9 @@ class Helper:
         self.buf = b""
         self.answers = {}
         self.events = []
+        self.progress = {}   # request id -> its progress reports, in order
+        self.late = []       # progress that came after its request's answer
+        self.answered = set()
         self.next_id = 100
 
     def send_raw(self, data):
@@ -126,9 +129,19 @@ class Helper:
             msg = self._read_frame(deadline)
             if "event" in msg:
                 self.events.append(msg["event"])
+            elif "progress" in msg:
+                if msg["id"] in self.answered:
+                    self.late.append(msg)
+                self.progress.setdefault(msg["id"], []).append(msg["progress"])
             else:
                 self.answers[msg["id"]] = msg
+                self.answered.add(msg["id"])
         return self.answers.pop(request_id)
+
+    def stages(self, request_id):
+        """The stages request_id reported, as "stage" or "stage/pin"."""
+        return [p["stage"] + ("/" + p["pin"] if "pin" in p else "")
+                for p in self.progress.get(request_id, [])]
 
     def call(self, method, params=None, timeout=60, **kw):
         return self.wait(self.send(method, params, **kw), timeout)
@@ -503,11 +516,28 @@ def test_wrong_pin_is_asked_again_and_the_third_is_pin_incorrect_writing_nothing
 
 def test_wrong_then_right_pin_succeeds_and_the_pin_is_never_sent_twice():
     h = Helper(script=["pin wrong-pin", "pin " + PIN])
-    res = result(h.call("keys.generate", {"token": token_uri(TOKEN_B), "algorithm": ec_curve("P-256")}))
+    request = h.send("keys.generate", {"token": token_uri(TOKEN_B), "algorithm": ec_curve("P-256")})
+    res = result(h.wait(request))
     log = h.dialog_log()
     assert h.close() == 0
     assert log.count("START") == 2 and "SETERROR Wrong PIN. " in log, log
     generated["retried-P-256"] = dict(res, token=TOKEN_B)
+    # The second dialog is the same PIN still: its stages go once, all before the answer.
+    assert h.stages(request) == ["waitingForPin/user", "pinAccepted/user", "generatingKey",
+                                 "signingRequest"], h.progress
+    assert not h.late, h.late
+
+
+def test_requests_that_ask_for_nothing_report_no_progress():
+    h = Helper()
+    listed = h.send("tokens.list")
+    result(h.wait(listed))
+    certs = h.send("certificates.list", {"token": token_uri(TOKEN_A)})
+    result(h.wait(certs))
+    refused = h.send("keys.generate", {"token": token_uri(TOKEN_A), "algorithm": rsa_alg(1024)})
+    h.wait(refused)
+    assert h.close() == 0
+    assert h.progress == {}, h.progress
 
 
 def test_cancelled_dialog_is_user_cancelled_and_leaves_no_objects():
@@ -561,6 +591,10 @@ def test_one_dialog_at_a_time_and_cancel_ends_a_waiting_dialog():
     error(h.wait(slow, timeout=20), "USER_CANCELLED")
     res = result(h.wait(second, timeout=60))
     assert starts(h) == 2
+    # The second request said it waited for the first one's dialog, and then went on.
+    assert h.stages(second) == ["waitingForDialog", "waitingForPin/user", "pinAccepted/user",
+                                "generatingKey", "signingRequest"], h.progress
+    assert h.stages(slow) == ["waitingForPin/user"], h.progress
     generated["concurrent-P-256"] = dict(res, token=TOKEN_B)
     assert result(h.call("cancel", {"id": 999999}, timeout=10)) == {"cancelled": False}
     assert h.close() == 0
@@ -698,9 +732,12 @@ def test_install_puts_the_issued_certificate_next_to_its_key():
     cert_pem = issue(gen["csr"], "rsa2048-cert")
     gen["cert"] = cert_pem
     h = Helper(script=["pin " + PIN])
-    res = result(h.call("certificates.install", {"token": gen["uri"], "certificate": cert_pem}))
+    request = h.send("certificates.install", {"token": gen["uri"], "certificate": cert_pem})
+    res = result(h.wait(request))
     log = h.dialog_log()
     assert h.close() == 0
+    assert h.stages(request) == ["waitingForPin/user", "pinAccepted/user",
+                                 "writingCertificate"], h.progress
     assert res["token"] == gen["uri"] and res["keyId"] == gen["keyId"]
     assert res["alreadyPresent"] == [] and res["notStored"] == []
     assert len(res["installed"]) == 1
@@ -839,7 +876,10 @@ def test_certificates_list_shows_installed_certificates_with_key_ids_without_a_p
     assert c["notAfter"] == cert.not_valid_after.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert all(c["token"] == gen["uri"] for c in listing)
     ca = [c for c in everything if c["subject"] == "CN=cardbridge Test CA"]
-    assert len(ca) == 1 and ca[0]["keyId"] is None and ca[0]["hasPrivateKey"] is False, ca
+    # A CA certificate is stored under the ID its own key would have, which no key here has.
+    assert len(ca) == 1 and ca[0]["hasPrivateKey"] is False, ca
+    assert re.fullmatch(r"[0-9a-f]{40}", ca[0]["keyId"]), ca
+    assert ca[0]["keyId"] not in {g.get("keyId") for g in generated.values()}, ca
     assert len(everything) == len(listing) + 2  # token B: the EC certificate and the CA
 
 

@@ -463,6 +463,34 @@ def test_cardbridge_status_and_origin_changes_are_in_polish():
         d.stop()
 
 
+def test_card_management_from_the_desktop_is_in_polish():
+    """Issue 13: `cardbridge card` and the dialogs it brings up, for a Polish user."""
+    needs("helper cli polish")
+    runtime = tempfile.mkdtemp(prefix="runtime-", dir=WORK)
+    d = daemon(POLISH, XDG_RUNTIME_DIR=runtime)
+    control = os.path.join(runtime, "cardbridge", "control")
+    try:
+        rc, out, err = cardbridge(POLISH, "--control-socket", control, "card", "status")
+        assert rc == 0, (rc, err)
+        assert "  PIN użytkownika: OK (od 4 do 255 znaków)\n" in out, out
+        assert "  odblokowanie PIN-u użytkownika: tak, PIN-em administratora (SO)\n" in out, out
+        assert ("  ustawienie pierwszego PIN-u użytkownika: nie: PIN użytkownika jest już "
+                "ustawiony\n") in out, out
+        dialogs.answers("pin " + softhsm.PIN, "pin 11112222", "pin 22221111", "cancel")
+        rc, out, err = cardbridge(POLISH, "--control-socket", control, "card", "change-pin")
+        assert rc == 1 and err == "cardbridge: anulowano (the user cancelled the dialog)\n", err
+        desc = dialogs.lines("SETDESC")
+        assert desc[0].startswith("cardbridge chce zmienić PIN użytkownika na tokenie „karta” "
+                                  "(numer seryjny "), desc
+        assert desc[1].endswith("\\n\\nWprowadź dwukrotnie nowy PIN użytkownika. Musi mieć od 4 "
+                                "do 255 znaków."), desc
+        assert dialogs.lines("SETPROMPT") == ["PIN użytkownika:", "Nowy PIN użytkownika:"]
+        assert dialogs.lines("SETREPEAT") == ["Powtórz nowy PIN:"]
+        assert dialogs.lines("REPEATERROR") == ["Wpisane PIN-y różnią się. Spróbuj ponownie."]
+    finally:
+        d.stop()
+
+
 def test_the_cardbridge_tool_reads_the_catalog_directory_only_under_the_testing_hook():
     needs("cli polish")
     skip_if_a_polish_catalog_is_installed()

@@ -119,15 +119,92 @@ test_an_unreadable_sensitive_flag_is_reported_as_the_read_error(void)
 	TAP_CHECK(fake_object_find(CKO_PRIVATE_KEY) == NULL);
 }
 
+/* The member "keyAttributes" of the result: which of its booleans are true. */
+static bool
+key_attribute(const char *name)
+{
+	struct json_object *attrs, *v;
+
+	return json_object_object_get_ex(result, "keyAttributes", &attrs) &&
+	       json_object_object_get_ex(attrs, name, &v) && json_object_get_boolean(v);
+}
+
 static void
-test_a_private_key_the_token_left_readable_is_removed_again(void)
+test_keygen_reports_the_key_attributes_the_token_reads_back(void)
+{
+	ec_token();
+	TAP_CHECK(generate() == 0);
+	TAP_CHECK(key_attribute("sensitive") && !key_attribute("extractable"));
+	TAP_CHECK(!key_attribute("secretReadable"));
+}
+
+/*
+ * OpenSC before 0.24 on a PKCS#15 card: the key reads CKA_SENSITIVE false,
+ * the flag cannot be set, but the module withholds the secret parts.  The
+ * key is kept, and the page is told what the module said.
+ */
+static void
+test_a_key_that_reads_not_sensitive_but_withholds_its_secret_is_kept(void)
 {
 	ec_token();
 	fake.not_sensitive = true;
+	fake.set_flags = CKR_ATTRIBUTE_READ_ONLY;
+	TAP_CHECK(generate() == 0);
+	TAP_CHECK(fake.destroyed == 0 && fake_object_find(CKO_PRIVATE_KEY) != NULL);
+	TAP_CHECK(!key_attribute("sensitive") && !key_attribute("secretReadable"));
+}
+
+/* A module that lets the flag be set again is asked to, once. */
+static void
+test_a_key_that_reads_not_sensitive_is_made_sensitive_where_the_module_allows(void)
+{
+	ec_token();
+	fake.not_sensitive = true;
+	TAP_CHECK(generate() == 0);
+	TAP_CHECK(key_attribute("sensitive") && !key_attribute("extractable"));
+}
+
+static void
+test_a_module_that_hands_out_the_private_value_is_refused_and_the_pair_removed(void)
+{
+	ec_token();
+	fake.not_sensitive = true;
+	fake.leaks_secret = true;
+	fake.set_flags = CKR_ATTRIBUTE_READ_ONLY;
 	TAP_CHECK(generate() == CB_ERR_MODULE_ERROR);
-	TAP_CHECK(strcmp(req->message, "the token did not make the private key sensitive") == 0);
+	TAP_CHECK(strcmp(req->message,
+		      "the token hands out the private key: its secret parts can be read") == 0);
+	TAP_CHECK(result == NULL);
 	TAP_CHECK(fake.destroyed == 2);
+	TAP_CHECK(fake_object_find(CKO_PRIVATE_KEY) == NULL);
 	TAP_CHECK(fake_object_find(CKO_PUBLIC_KEY) == NULL);
+}
+
+/* Flags that look right do not spare the probe: the material decides. */
+static void
+test_a_key_that_reads_sensitive_but_hands_out_its_value_is_refused(void)
+{
+	ec_token();
+	fake.leaks_secret = true;
+	TAP_CHECK(generate() == CB_ERR_MODULE_ERROR);
+	TAP_CHECK(fake.destroyed == 2);
+}
+
+/*
+ * OpenSC 0.23 on an IsoApplet card makes EC keys but signs only with
+ * ECDSA-SHA1: refused before any dialog, saying why, and never an
+ * ecdsa-with-SHA1 CSR.
+ */
+static void
+test_ec_on_a_token_that_signs_only_with_sha1_is_refused_before_any_dialog(void)
+{
+	ec_token();
+	fake.nmechanisms = 0;
+	fake_mechanism_add(CKM_EC_KEY_PAIR_GEN);
+	fake_mechanism_add(CKM_ECDSA_SHA1);
+	TAP_CHECK(generate() == CB_ERR_UNSUPPORTED_ALGORITHM);
+	TAP_CHECK(strstr(req->message, "using SHA-256") != NULL);
+	TAP_CHECK(pin_stub.dialogs == 0 && fake_object_find(CKO_PRIVATE_KEY) == NULL);
 }
 
 /*
@@ -155,13 +232,23 @@ int
 main(void)
 {
 	helper_config.log_level = CB_LOG_ERROR;
-	tap_plan(4);
+	tap_plan(9);
 	tap_run("keygen answers with the key and a csr it signed",
 	    test_keygen_answers_with_the_key_and_a_csr_it_signed);
+	tap_run("keygen reports the key attributes the token reads back",
+	    test_keygen_reports_the_key_attributes_the_token_reads_back);
 	tap_run("an unreadable sensitive flag is reported as the read error",
 	    test_an_unreadable_sensitive_flag_is_reported_as_the_read_error);
-	tap_run("a private key the token left readable is removed again",
-	    test_a_private_key_the_token_left_readable_is_removed_again);
+	tap_run("a key that reads not sensitive but withholds its secret is kept",
+	    test_a_key_that_reads_not_sensitive_but_withholds_its_secret_is_kept);
+	tap_run("a key that reads not sensitive is made sensitive where the module allows",
+	    test_a_key_that_reads_not_sensitive_is_made_sensitive_where_the_module_allows);
+	tap_run("a module that hands out the private value is refused and the pair removed",
+	    test_a_module_that_hands_out_the_private_value_is_refused_and_the_pair_removed);
+	tap_run("a key that reads sensitive but hands out its value is refused",
+	    test_a_key_that_reads_sensitive_but_hands_out_its_value_is_refused);
+	tap_run("ec on a token that signs only with sha1 is refused before any dialog",
+	    test_ec_on_a_token_that_signs_only_with_sha1_is_refused_before_any_dialog);
 	tap_run("an openpgp card keeps a failed key and says where",
 	    test_an_openpgp_card_keeps_a_failed_key_and_says_where);
 	json_object_put(result);

@@ -3,8 +3,9 @@
 cardbridged and cardbridge-pkcs11-helper run under
 `valgrind --leak-check=full` through two wrapper scripts that the suites
 use as CB_DAEMON and CB_HELPER (cbtest.Daemon passes CB_HELPER to the
-daemon as --helper).  Suites: test-daemon.py, test-tokens.py, test-consent.py
-and the bad-input catalogue test-badinput.py, then a short workload of our
+daemon as --helper).  Suites: test-daemon.py, test-tokens.py, test-consent.py,
+the bad-input catalogue test-badinput.py and test-progress-notifications.py
+(progress reports on both ends of the link), then a short workload of our
 own for what those leave out under valgrind (certificates.install with a
 chain, a dialog abandoned by a vanished client).
 
@@ -51,7 +52,7 @@ RSA_AND_KILL = ("test_keygen_rsa_2048_csr_verifies_and_matches_the_token",
                 "test_hello_answers_while_rsa_4096_keygen_runs_on_another_client",
                 "test_killed_helper_gives_a_clean_error_and_the_next_request_works")
 SUITES = (("test-daemon.py", ()), ("test-tokens.py", RSA_AND_KILL), ("test-consent.py", ()),
-          ("test-badinput.py", ()))
+          ("test-badinput.py", ()), ("test-progress-notifications.py", ()))
 SUITE_TIMEOUT = 300
 V = {}
 
@@ -164,6 +165,10 @@ def test_test_consent_runs_through_under_valgrind():
 
 def test_the_bad_input_catalogue_runs_through_under_valgrind():
     run_suite(*SUITES[3])
+
+
+def test_progress_notifications_run_through_under_valgrind():
+    run_suite(*SUITES[4])
 
 
 def test_install_with_a_chain_and_an_abandoned_dialog_under_valgrind():

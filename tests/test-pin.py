@@ -139,7 +139,7 @@ def test_a_second_request_on_another_token_waits_for_the_first_dialog():
     time.sleep(1.5)
     assert dialogs.shown().count("START") == 1, "a second dialog opened while the first was up"
     first.close()  # the first page leaves: its dialog closes, the second one opens
-    reply = second.recv()
+    reply = second.recv_answer()
     second.close()
     assert "result" in reply, reply
     log = dialogs.shown()
@@ -155,18 +155,26 @@ def mock_daemon(**env):
 
 
 def mock_keygen(d, *answers):
+    return mock_keygen_with_progress(d, *answers)[1]
+
+
+def mock_keygen_with_progress(d, *answers):
     dialogs.answers(*answers)
     ws = d.connect(timeout=60)
-    r = ws.call("keys.generate", keygen_params(token_uri("mock token", d)))
+    progress, r = ws.call_with_progress(1, "keys.generate",
+                                        keygen_params(token_uri("mock token", d)))
     ws.close()
-    return r
+    return [p["stage"] + ("/" + p["pin"] if "pin" in p else "") for p in progress], r
 
 
 def test_pin_pad_reader_shows_a_notice_logs_in_without_a_pin_and_closes_it():
     d = mock_daemon(PINPAD=1, PINPAD_MS=800)
     try:
-        r = mock_keygen(d)  # no answers queued: nothing may ask for a PIN
+        stages, r = mock_keygen_with_progress(d)  # no answers queued: nothing may ask for a PIN
         assert "result" in r and pki.verify_csr(r["result"]["csr"]), r
+        # The page knows the reader's keypad waits, not a dialog.
+        assert stages == ["waitingForPinPad/user", "pinAccepted/user", "generatingKey",
+                          "signingRequest"], stages
         log = dialogs.shown()
         assert "GETPIN" not in log, log
         assert "Enter the user PIN on the reader's keypad." in log, log
@@ -185,6 +193,25 @@ def test_pin_pad_wrong_pin_shows_the_notice_again_with_the_error():
         assert dialogs.shown().count("MESSAGE") == 2
         assert dialogs.lines("SETERROR") == [
             "Wrong PIN. Only a few tries are left before the PIN is locked."]
+    finally:
+        d.stop()
+
+
+def test_pin_pad_change_pin_lets_the_keypad_take_both_pins():
+    """pins.change (issue 13) on a PIN-pad reader: C_SetPIN with no PINs, the
+    keypad asks; the notice says what to type, and then the new PIN logs in."""
+    d = mock_daemon(PINPAD=1, PINPAD_INPUT="123456,24682468,24682468", PINPAD_MS=100)
+    try:
+        ws = d.connect(timeout=60)
+        r = ws.call("pins.change", {"token": token_uri("mock token", d)})
+        ws.close()
+        assert r.get("result", {}).get("pin") == "user", r
+        log = dialogs.shown()
+        assert "GETPIN" not in log, log
+        assert "Enter the current user PIN, then the new one twice, on the reader's keypad." \
+            in log, log
+        r = mock_keygen(d)  # the keypad's next entry, the new PIN, logs in
+        assert "result" in r, r
     finally:
         d.stop()
 
@@ -310,7 +337,7 @@ def test_real_pinentry_tty_in_tmux_takes_typed_pins():
         tmux("send-keys", "-t", session, "000000", "Enter")
         wait_for("the retry prompt", lambda: "Wrong PIN." in screen())
         tmux("send-keys", "-t", session, softhsm.PIN, "Enter")
-        reply = ws.recv()
+        reply = ws.recv_answer()
         ws.close()
         assert "result" in reply and pki.verify_csr(reply["result"]["csr"]), reply
         assert softhsm.PIN not in screen() and "000000" not in screen(), "the PIN was echoed"

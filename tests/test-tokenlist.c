@@ -77,6 +77,18 @@ test_the_key_types_are_those_keys_generate_accepts_and_the_token_can_make(void)
 	tokens_list(&t);
 	TAP_CHECK(strcmp(member_text(t, "keyTypes"), "[]") == 0);
 	json_object_put(t);
+	/* EC needs SHA-256: ECDSA-SHA1 alone (OpenSC 0.23 on an IsoApplet card) is not enough. */
+	fake.nmechanisms = 0;
+	fake_mechanism_add(CKM_EC_KEY_PAIR_GEN);
+	fake_mechanism_add(CKM_ECDSA_SHA1);
+	tokens_list(&t);
+	TAP_CHECK(strcmp(member_text(t, "keyTypes"), "[]") == 0);
+	json_object_put(t);
+	fake_mechanism_add(CKM_ECDSA_SHA256);
+	tokens_list(&t);
+	TAP_CHECK(strcmp(member_text(t, "keyTypes"),
+		      "[{\"type\":\"EC\",\"curves\":[\"P-256\",\"P-384\"]}]") == 0);
+	json_object_put(t);
 }
 
 static void

@@ -24,10 +24,16 @@ export interface Progress {
 	pin?: 'user' | 'admin' | 'puk';
 }
 
+/** What onProgress and the 'progress' event get: the params and the request's method. */
+export interface ProgressInfo extends Progress {
+	method: MethodName | string;
+}
+
 /** The methods a page may call (doc/PROTOCOL.md, "Methods"). */
 export type MethodName =
 	| 'system.hello' | 'tokens.list' | 'keys.generate' | 'certificates.install'
-	| 'certificates.list' | 'events.subscribe' | 'events.unsubscribe';
+	| 'certificates.list' | 'keys.list' | 'pins.change' | 'pins.unblock' | 'pins.initialize'
+	| 'keys.delete' | 'certificates.delete' | 'events.subscribe' | 'events.unsubscribe';
 
 /** Reasons the helper answers with (doc/PROTOCOL.md, "Error reasons"). */
 export type ProtocolReason =
@@ -35,11 +41,11 @@ export type ProtocolReason =
 	| 'INTERNAL_ERROR' | 'ORIGIN_NOT_ALLOWED' | 'BUSY' | 'TOO_LARGE' | 'USER_CANCELLED'
 	| 'PIN_INCORRECT' | 'PIN_LOCKED' | 'TOKEN_NOT_PRESENT' | 'CARD_REMOVED' | 'KEY_NOT_FOUND'
 	| 'SLOT_OCCUPIED' | 'UNSUPPORTED_ALGORITHM' | 'TOKEN_WRITE_PROTECTED' | 'MODULE_ERROR'
-	| 'TIMEOUT' | 'TOO_DEEP' | 'PIN_INVALID';
+	| 'TIMEOUT' | 'TOO_DEEP' | 'PIN_INVALID' | 'NOT_SUPPORTED';
 
 /** Reasons raised by the client library itself (code is null). */
 export type ClientReason =
-	| 'NOT_RUNNING' | 'LOCAL_NETWORK_ACCESS_DENIED' | 'ORIGIN_NOT_ALLOWED'
+	| 'NOT_RUNNING' | 'LOCAL_NETWORK_ACCESS_DENIED' | 'ORIGIN_NOT_ALLOWED' | 'BLOCKED_BY_CSP'
 	| 'CONNECTION_LOST' | 'REQUEST_TIMEOUT' | 'ABORTED' | 'CLOSED' | 'NOT_SUPPORTED'
 	| 'PROTOCOL_ERROR';
 
@@ -52,14 +58,19 @@ export interface ConnectFailureDetails {
 	closeCode: number | null;
 	/** How long the failed attempt took. */
 	elapsedMs: number;
+	/** The browser engine (see browserEngine()). */
+	engine: Engine;
 	/** The page is itself on loopback: no browser permission applies. */
 	pageIsLocal: boolean;
 	/** The page's local network access permission, as the Permissions API tells. */
 	permission: 'granted' | 'denied' | 'prompt' | 'unsupported' | 'not-applicable';
-	/** Something answered plain HTTP on the helper's port (it is running). */
-	helperAnswersHttp: boolean;
+	/** Something answered plain HTTP on the helper's port (it is running); null: not asked, because the browser would have asked the user. */
+	helperAnswersHttp: boolean | null;
 	/** What decided the reason. */
-	evidence: 'permission' | 'http-probe' | 'timing' | 'refused' | 'refused-fast' | 'constructor' | null;
+	evidence: 'permission' | 'http-probe' | 'timing' | 'refused' | 'refused-fast' | 'refused-unprobed'
+		| 'constructor' | 'csp' | null;
+	/** BLOCKED_BY_CSP: the URL the page's Content-Security-Policy blocked. */
+	blockedUrl?: string;
 	/** cardbridge://start was opened. */
 	launched?: boolean;
 	launchError?: string;
@@ -76,7 +87,7 @@ export class CardbridgeError extends Error {
 	/** The protocol method that failed, if any. */
 	method: string | null;
 	/** For connection failures: how the reason was decided. */
-	details: ConnectFailureDetails | { closeCode?: number } | null;
+	details: ConnectFailureDetails | { closeCode?: number; closeReason?: string; helperTold?: boolean } | null;
 	/** True when the error came from the helper (it has a protocol code). */
 	readonly fromHelper: boolean;
 	constructor(reason: Reason, message: string, extra?: {
@@ -87,20 +98,29 @@ export class CardbridgeError extends Error {
 		method: string | null): CardbridgeError;
 }
 
+/** Which browser engine runs the page. */
+export type Engine = 'chromium' | 'gecko' | 'webkit' | 'node' | 'unknown';
+
 export interface ConnectStatus {
-	state: 'connecting' | 'permission-prompt' | 'launching' | 'retrying' | 'connected' | 'failed' | 'disconnected';
+	state: 'connecting' | 'permission-prompt' | 'browser-delay' | 'launching' | 'retrying' | 'connected'
+		| 'failed' | 'disconnected' | 'reconnecting';
+	/** retrying, reconnecting: the attempt's number. */
 	attempt?: number;
+	/** browser-delay: how long the browser holds this attempt; reconnecting: when the next one starts. */
+	delayMs?: number;
 	url?: string;
 	helper?: HelloResult;
-	error?: CardbridgeError;
+	/** failed: why; reconnecting: why the last attempt failed (null after a drop). */
+	error?: CardbridgeError | null;
 	code?: number;
+	reason?: string;
 	byUser?: boolean;
 }
 
 export interface ConnectOptions {
 	/** Helper port (default 48801). */
 	port?: number;
-	/** Loopback name: '127.0.0.1' (default), '[::1]' or 'localhost'. */
+	/** A name the helper answers to: '127.0.0.1' (default), '[::1]' or 'localhost' (not *.localhost). */
 	host?: string;
 	/** If the helper is not running, open cardbridge://start and wait for it (call from a click). */
 	launch?: boolean;
@@ -114,6 +134,16 @@ export interface ConnectOptions {
 	requestTimeout?: number;
 	/** subscribe()'s polling period where the helper has no events.subscribe, ms (default 3000). */
 	pollInterval?: number;
+	/** A subscribed client reconnects in the background when its connection drops (default true). */
+	reconnect?: boolean;
+	/** Longest wait between two background reconnection attempts, ms (default 30000; Firefox may hold one up to 60000). */
+	maxReconnectDelay?: number;
+	/**
+	 * The plain-HTTP request that tells "not running" from "refuses this page": 'auto' (default)
+	 * sends it only where the browser will not ask the user about it; 'always' also in Firefox,
+	 * whose users' policy LocalNetworkAccess SkipDomains lists your portal; 'never'.
+	 */
+	httpProbe?: 'auto' | 'always' | 'never';
 	/** WebSocket constructor (default globalThis.WebSocket; in Node.js 20 pass one, e.g. from 'ws'). */
 	WebSocket?: new (url: string, protocol: string) => WebSocket;
 	/** Opens launchUrl (default: a click on a hidden link). */
@@ -152,6 +182,38 @@ export interface Token {
 		pinFinalTry: boolean; pinLocked: boolean; writeProtected: boolean;
 	};
 	keyTypes: KeyType[];
+	/** What the token tells about its PINs (doc/PROTOCOL.md, "tokens.list"). */
+	pins: PinsStatus;
+	/** Which card management methods work on this token, and why not. */
+	manage: ManageCapabilities;
+}
+
+/** One PIN's state, as far as the module tells. */
+export interface PinState {
+	initialized: boolean;
+	state: 'ok' | 'countLow' | 'finalTry' | 'locked' | 'unknown';
+	/** null where the module never says. */
+	toBeChanged: boolean | null;
+}
+
+export interface PinsStatus {
+	user: PinState;
+	/** null when the token reports nothing about an SO PIN / PUK (OpenSC). */
+	so: PinState | null;
+	minLength: number | null;
+	maxLength: number | null;
+}
+
+export interface ManageCapabilities {
+	canChangePin: boolean;
+	canChangeSoPin: boolean;
+	canUnblockPin: boolean;
+	canInitializePin: boolean;
+	canDeleteObjects: boolean;
+	/** What pins.unblock asks for: the PUK, or the SO / admin PIN; null when it cannot. */
+	unblockWith: 'puk' | 'so' | null;
+	/** For each capability that is false: why, in English. */
+	why: Partial<Record<'canChangePin' | 'canChangeSoPin' | 'canUnblockPin' | 'canInitializePin' | 'canDeleteObjects', string>>;
 }
 
 export type Algorithm = { type: 'RSA'; bits: 2048 | 3072 | 4096 } | { type: 'EC'; curve: 'P-256' | 'P-384' };
@@ -181,6 +243,68 @@ export interface ListCertificatesParams {
 	token?: string;
 }
 
+/** params of keys.list, pins.unblock and pins.initialize: one token. */
+export interface TokenParams {
+	token: string;
+}
+
+export interface ChangePinParams {
+	token: string;
+	/** 'user' (default) or 'so' (the admin / SO PIN). */
+	which?: 'user' | 'so';
+}
+
+export interface DeleteKeyParams {
+	token: string;
+	/** CKA_ID in hex, as listKeys() gives it. */
+	keyId: string;
+	/** Delete the certificates with that CKA_ID too (default false). */
+	withCertificates?: boolean;
+}
+
+/** Either keyId, or serial and issuer (as listCertificates() gives them). */
+export interface DeleteCertificatesParams {
+	token: string;
+	keyId?: string;
+	serial?: string;
+	issuer?: string;
+}
+
+/** What pins.change, pins.unblock and pins.initialize answer. */
+export interface PinResult {
+	token: string;
+	pin: 'user' | 'so';
+	/** pins.unblock: what unblocked it. */
+	with?: 'puk' | 'so';
+}
+
+export interface KeyInfo {
+	token: string;
+	keyId: string | null;
+	label: string | null;
+	/** "RSA 2048", "EC P-256"; null when the token shows no public part. */
+	algorithm: string | null;
+	/** Which halves are visible without a login. */
+	privateKey: boolean;
+	publicKey: boolean;
+	/** Certificates with the same CKA_ID. */
+	certificates: number;
+}
+
+export interface DeletedObject {
+	kind: 'privateKey' | 'publicKey' | 'certificate';
+	keyId: string | null;
+	label: string | null;
+	subject?: string;
+	issuer?: string;
+	serial?: string;
+}
+
+export interface DeleteResult {
+	token: string;
+	deleted: DeletedObject[];
+}
+
 /** The params each method takes (doc/PROTOCOL.md). */
 export interface MethodParams {
 	'system.hello': Record<string, never>;
@@ -188,6 +312,12 @@ export interface MethodParams {
 	'keys.generate': GenerateKeyPairParams;
 	'certificates.install': InstallCertificateParams;
 	'certificates.list': ListCertificatesParams;
+	'keys.list': TokenParams;
+	'pins.change': ChangePinParams;
+	'pins.unblock': TokenParams;
+	'pins.initialize': TokenParams;
+	'keys.delete': DeleteKeyParams;
+	'certificates.delete': DeleteCertificatesParams;
 	'events.subscribe': Record<string, never>;
 	'events.unsubscribe': Record<string, never>;
 }
@@ -233,16 +363,20 @@ export interface CardEvent {
 	label?: string;
 	/** tokensChanged from polling: the new list. */
 	tokens?: Token[];
-	/** True when made by the client from tokens.list polling. */
+	/** True when made by the client from tokens.list (polling, or after a reconnection). */
 	synthetic?: boolean;
+	/** tokensChanged after the client reconnected and subscribed again. */
+	reconnected?: boolean;
 	[key: string]: unknown;
 }
 
 export interface RequestOptions {
 	/** ms; default per method. */
 	timeout?: number;
-	/** Stop waiting (the helper is not told). */
+	/** Stop waiting (the helper is not told: see cancelRequests()). */
 	signal?: AbortSignal;
+	/** The request's progress stages, as the helper reports them; none after the answer. */
+	onProgress?: (progress: ProgressInfo) => void;
 }
 
 export interface ClientEvents {
@@ -255,6 +389,7 @@ export interface ClientEvents {
 	open: (hello: HelloResult) => void;
 	close: (info: { code: number; reason: string; byUser: boolean }) => void;
 	status: (status: ConnectStatus) => void;
+	progress: (progress: ProgressInfo) => void;
 	subscriptionError: (err: CardbridgeError) => void;
 	protocolError: (err: CardbridgeError) => void;
 }
@@ -272,8 +407,22 @@ export class CardbridgeClient {
 	generateKeyPair(params: GenerateKeyPairParams, options?: RequestOptions): Promise<GenerateKeyPairResult>;
 	installCertificate(params: InstallCertificateParams, options?: RequestOptions): Promise<InstallCertificateResult>;
 	listCertificates(params?: ListCertificatesParams, options?: RequestOptions): Promise<CertificateInfo[]>;
+	/** keys.list: the keys on one token. */
+	listKeys(params: TokenParams, options?: RequestOptions): Promise<KeyInfo[]>;
+	/** pins.change: the current PIN, then the new one twice, in the helper's dialogs. */
+	changePin(params: ChangePinParams, options?: RequestOptions): Promise<PinResult>;
+	/** pins.unblock: the PUK or SO / admin PIN (manage.unblockWith), then the new PIN twice. */
+	unblockPin(params: TokenParams, options?: RequestOptions): Promise<PinResult>;
+	/** pins.initialize: the SO PIN, then the first user PIN twice. */
+	initializePin(params: TokenParams, options?: RequestOptions): Promise<PinResult>;
+	/** keys.delete: after a confirmation dialog and the PIN. */
+	deleteKey(params: DeleteKeyParams, options?: RequestOptions): Promise<DeleteResult>;
+	/** certificates.delete: after a confirmation dialog and the PIN. */
+	deleteCertificates(params: DeleteCertificatesParams, options?: RequestOptions): Promise<DeleteResult>;
 	subscribe(): Promise<{ mode: 'events' | 'polling' }>;
 	unsubscribe(): Promise<void>;
+	/** Cancel, at the helper too, every request in flight (closes the connection; the client stays usable). */
+	cancelRequests(): number;
 	close(): void;
 	on<K extends keyof ClientEvents>(type: K, listener: ClientEvents[K]): () => void;
 	on(type: string, listener: (...args: any[]) => void): () => void;
@@ -284,11 +433,13 @@ export class CardbridgeClient {
 
 export function connect(options?: ConnectOptions): Promise<CardbridgeClient>;
 export function localNetworkPermission(): Promise<'granted' | 'denied' | 'prompt' | 'unsupported'>;
+export function browserEngine(): Engine;
 
 declare const _default: {
 	connect: typeof connect;
 	CardbridgeClient: typeof CardbridgeClient;
 	CardbridgeError: typeof CardbridgeError;
 	localNetworkPermission: typeof localNetworkPermission;
+	browserEngine: typeof browserEngine;
 };
 export default _default;

@@ -1,208 +1,36 @@
 // Demo Trust Center: the certificate-activation wizard, on the cardbridge
 // client library only (served at ./lib/ from clients/js/).
-import { connect, CardbridgeError } from './lib/cardbridge.js';
+//
+// One client for the page's life: it reconnects by itself when cardbridge
+// restarts, and the page says so on every step (the banner) instead of
+// going quiet.  The activation (key ID, CSR, certificate) is kept in the
+// tab's session storage (flow.js), so a reload resumes it.
+import { CardbridgeClient, CardbridgeError, browserEngine, localNetworkPermission } from './lib/cardbridge.js';
+import { $, el, showStep, setStatus, clockText, busy, download, nameCell, shortName, isCA } from './dom.js';
+import { loadFlow, saveFlow, clearFlow } from './flow.js';
+import {
+	browserWords, stageWords, cancelOutcome, CANCEL_HINT, pinBadge, explain, capitalise,
+} from './words.js';
 
-const $ = (sel) => document.querySelector(sel);
-const STEPS = ['connect', 'token', 'generate', 'ca', 'install', 'done'];
+const engine = browserEngine();
 
 const state = {
 	helperPort: 48801,
 	client: null,
+	connected: false,
 	tokens: [],
 	token: null,		// uri of the chosen token
-	keygen: null,		// {keyId, publicKey, csr}
+	keygen: null,		// {keyId, csr, label, algorithm, subject}
 	issued: null,		// {certificate, chain, summary}
 	installed: null,
+	resume: null,		// a saved activation waiting for its card
+	lost: false,		// the connection dropped (not by a cancel): the banner says so
+	countdown: null,	// the pill's "reconnecting in N s" timer
 };
 
-// --- small DOM helpers ----------------------------------------------------------
+const step = () => document.body.dataset.step;
 
-function el(tag, attrs = {}, ...children) {
-	const e = document.createElement(tag);
-	for (const [k, v] of Object.entries(attrs)) {
-		if (v === undefined || v === null || v === false)
-			continue;
-		if (k === 'class')
-			e.className = v;
-		else if (k === 'dataset')
-			Object.assign(e.dataset, v);
-		else if (k.startsWith('on'))
-			e.addEventListener(k.slice(2), v);
-		else
-			e.setAttribute(k, v === true ? '' : v);
-	}
-	for (const c of children.flat())
-		if (c !== null && c !== undefined && c !== false)
-			e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-	return e;
-}
-
-function showStep(name) {
-	const idx = STEPS.indexOf(name);
-	for (const li of document.querySelectorAll('#steps li')) {
-		const i = STEPS.indexOf(li.dataset.step);
-		li.classList.toggle('current', i === idx);
-		li.classList.toggle('complete', i < idx);
-		if (i === idx)
-			li.setAttribute('aria-current', 'step');
-		else
-			li.removeAttribute('aria-current');
-	}
-	for (const s of document.querySelectorAll('.step'))
-		s.hidden = s.dataset.step !== name;
-	document.body.dataset.step = name;
-	const h = $(`#step-${name} h1`);
-	if (h) {
-		h.tabIndex = -1;
-		h.focus({ preventScroll: true });
-	}
-}
-
-/** Show a callout: {kind: waiting|warning|error|success|info, title, text, list, actions, id} */
-function setStatus(box, s) {
-	box.replaceChildren();
-	if (!s) {
-		box.hidden = true;
-		delete box.dataset.kind;
-		delete box.dataset.reason;
-		return;
-	}
-	box.hidden = false;
-	box.dataset.kind = s.kind;
-	if (s.reason)
-		box.dataset.reason = s.reason;
-	else
-		delete box.dataset.reason;
-	const icon = { warning: '!', error: '!', success: '✓', info: 'i' }[s.kind] ?? '';
-	const body = el('div', { class: 'status-body' },
-		el('div', { class: 'title' }, s.title),
-		s.text ? el('p', {}, s.text) : null,
-		s.list ? el('ol', {}, s.list.map((x) => el('li', {}, x))) : null,
-		s.actions?.length ? el('div', { class: 'status-actions' },
-			s.actions.map((a) => el('button', { type: 'button', class: a.primary ? 'primary' : 'secondary', id: a.id, onclick: a.onClick }, a.label))) : null);
-	box.append(el('span', { class: 'icon', 'aria-hidden': 'true' }, icon), body);
-	box.setAttribute('role', s.kind === 'error' || s.kind === 'warning' ? 'alert' : 'status');
-}
-
-function busy(button, on) {
-	button.disabled = on;
-	button.classList.toggle('busy', on);
-	button.setAttribute('aria-busy', on ? 'true' : 'false');
-}
-
-function download(name, text, type) {
-	const url = URL.createObjectURL(new Blob([text], { type }));
-	const a = el('a', { href: url, download: name });
-	document.body.append(a);
-	a.click();
-	a.remove();
-	setTimeout(() => URL.revokeObjectURL(url), 10000);
-}
-
-const site = () => location.host;
-
-/** "emailAddress=a@b,CN=Joe Doe,C=PL" -> {CN: 'Joe Doe', emailAddress: 'a@b', C: 'PL'} */
-function parseDN(dn) {
-	const out = {};
-	for (const part of String(dn || '').split(/,(?=\s*[A-Za-z0-9.]+=)/)) {
-		const i = part.indexOf('=');
-		if (i > 0)
-			out[part.slice(0, i).trim()] = part.slice(i + 1).trim().replace(/\\(.)/g, '$1');
-	}
-	return out;
-}
-
-/** A certificate name for people: the common name in bold, the rest below. */
-function nameCell(dn, extra) {
-	const f = parseDN(dn);
-	const main = f.CN || f.O || dn;
-	const rest = [f.emailAddress, f.O && f.O !== main ? f.O : null, f.C].filter(Boolean).join(' · ');
-	return el('td', {}, el('div', { class: 'dn-main' }, main), rest ? el('div', { class: 'dn-rest' }, rest) : null, extra || null);
-}
-
-const shortName = (dn) => { const f = parseDN(dn); return f.CN || f.O || dn; };
-const isCA = (c) => c.subject === c.issuer;
-
-// --- errors in the user's words ----------------------------------------------------
-
-function explain(err) {
-	const reason = err instanceof CardbridgeError ? err.reason : 'UNKNOWN';
-	const tries = err?.retriesLeft;
-	switch (reason) {
-	case 'LOCAL_NETWORK_ACCESS_DENIED':
-		return {
-			kind: 'warning', reason,
-			title: 'Allow this site to access your card helper',
-			text: `Your browser blocked ${site()} from reaching cardbridge on this computer. To let it through:`,
-			list: [
-				'Click the site icon at the left of the address bar.',
-				'Set "Apps on this device" (local network access) to Allow.',
-				'Come back to this page and click Try again.',
-			],
-		};
-	case 'NOT_RUNNING':
-		return err.details?.launched ? {
-			kind: 'warning', reason,
-			title: 'cardbridge did not start',
-			text: 'We asked your computer to start cardbridge, but it did not answer. It may not be installed, ' +
-				'or the browser\'s "Open cardbridge?" question was cancelled. Install cardbridge (or ask your IT ' +
-				'department), then try again.',
-		} : {
-			kind: 'warning', reason,
-			title: 'cardbridge is not running',
-			text: 'We could not reach cardbridge on this computer. Start it, or install it first if you have not.',
-		};
-	case 'ORIGIN_NOT_ALLOWED':
-		return {
-			kind: 'error', reason,
-			title: 'cardbridge does not accept this website',
-			text: `cardbridge on this computer is not set up to work with ${location.origin}. Ask your IT ` +
-				'department to add this site to cardbridge\'s allowed sites.',
-		};
-	case 'USER_CANCELLED':
-		return { kind: 'warning', reason, title: 'PIN entry cancelled', text: 'Nothing was changed on your card. Try again when you are ready.' };
-	case 'PIN_INCORRECT':
-		return {
-			kind: 'error', reason, title: 'Wrong PIN',
-			text: Number.isInteger(tries)
-				? `The PIN you typed is not correct. ${tries === 1 ? 'Only 1 attempt is' : `${tries} attempts are`} left before your PIN is blocked.`
-				: 'The PIN you typed is not correct. Be careful: your PIN is blocked after a few wrong attempts.',
-		};
-	case 'PIN_LOCKED':
-		return { kind: 'error', reason, title: 'Your PIN is blocked', text: 'Unblock it with your PUK code (or ask your card issuer), then try again.' };
-	case 'PIN_INVALID':
-		return { kind: 'error', reason, title: 'This PIN cannot be right', text: 'It has the wrong length or characters for your card. Try again.' };
-	case 'TOKEN_NOT_PRESENT':
-	case 'CARD_REMOVED':
-		return { kind: 'error', reason, title: 'Your card is not in the reader', text: 'Insert your card and try again. Keep it in the reader until this step is finished.' };
-	case 'KEY_NOT_FOUND':
-		return { kind: 'error', reason, title: 'The key for this certificate is not on the card', text: 'Insert the card on which you generated the key pair and try again.' };
-	case 'SLOT_OCCUPIED':
-		return { kind: 'warning', reason, title: 'Your card already holds a key here', text: 'Replacing it would delete the existing key. Contact support if you want to replace it.' };
-	case 'UNSUPPORTED_ALGORITHM':
-		return { kind: 'error', reason, title: 'Your card cannot create this kind of key', text: 'Choose another key type and try again.' };
-	case 'TOKEN_WRITE_PROTECTED':
-		return { kind: 'error', reason, title: 'Your card is write-protected', text: 'Nothing can be stored on it. Use another card.' };
-	case 'BUSY':
-		return { kind: 'warning', reason, title: 'cardbridge is busy', text: 'Another cardbridge window (such as a PIN dialog) is open. Finish it, then try again.' };
-	case 'TIMEOUT':
-	case 'REQUEST_TIMEOUT':
-		return { kind: 'warning', reason, title: 'No answer in time', text: 'The PIN window may have been open too long, or the card did not answer. Try again.' };
-	case 'CONNECTION_LOST':
-	case 'CLOSED':
-		return { kind: 'error', reason, title: 'The connection to cardbridge was lost', text: 'Check that cardbridge is still running, then try again.' };
-	case 'MODULE_ERROR':
-		return { kind: 'error', reason, title: 'Your card reader reported a problem', text: 'Remove the card, insert it again and retry.' };
-	case 'INVALID_PARAMS':
-		return { kind: 'error', reason, title: 'The card helper refused the request', text: capitalise(err.message) + '.' };
-	default:
-		return { kind: 'error', reason, title: 'Something went wrong', text: err?.message ? capitalise(err.message) : String(err) };
-	}
-}
-
-const capitalise = (s) => String(s).replace(/^./, (c) => c.toUpperCase()).replace(/\.$/, '');
-
-// --- helper connection ----------------------------------------------------------------
+// --- the helper's connection, said on every step ----------------------------------------
 
 function setPill(kind, text) {
 	const pill = $('#helper-pill');
@@ -210,36 +38,147 @@ function setPill(kind, text) {
 	$('#helper-pill-text').textContent = text;
 }
 
+/** "... in N s", counting down until `at`. */
+function countdown(prefix, ms) {
+	clearInterval(state.countdown);
+	const at = Date.now() + ms;
+	const tick = () => {
+		const left = Math.max(0, Math.ceil((at - Date.now()) / 1000));
+		setPill('connecting', left > 0 ? `${prefix} in ${left} s` : `${prefix}…`);
+		if (left === 0)
+			clearInterval(state.countdown);
+	};
+	tick();
+	state.countdown = setInterval(tick, 1000);
+}
+
+const LOST = { kind: 'waiting', title: 'The connection to cardbridge was lost', text: 'Reconnecting…' };
+
+/** The banner over every step but the first, while cardbridge is away. */
+function setBanner(s) {
+	const banner = $('#helper-banner');
+	setStatus(banner, step() === 'connect' ? null : s);
+}
+
+function startActions() {
+	return [
+		{ label: 'Try again', id: 'banner-retry', primary: true, onClick: () => reconnectNow({ launch: false }) },
+		{ label: 'Start cardbridge', id: 'banner-start', onClick: () => reconnectNow({ launch: true }) },
+	];
+}
+
+function onHelperStatus(s) {
+	switch (s.state) {
+	case 'connected':
+		clearInterval(state.countdown);
+		state.connected = true;
+		state.lost = false;
+		setPill('connected', 'Card helper connected');
+		$('#helper-version').textContent = `cardbridge ${s.helper.version}`;
+		setBanner(null);
+		renderTokens();
+		renderCardState();
+		break;
+	case 'disconnected':
+		state.connected = false;
+		renderTokens();
+		renderCardState();
+		if (!s.byUser && s.reason !== 'cancelled') {
+			state.lost = true;
+			setPill('connecting', 'Card helper disconnected');
+			setBanner(LOST);
+		}
+		break;
+	case 'reconnecting': {
+		countdown('Reconnecting', s.delayMs);
+		const why = s.error ? explain(s.error, engine) : null;
+		if (!why) {
+			setBanner(state.lost ? LOST : null);
+			break;
+		}
+		setBanner({
+			...why, kind: 'warning',
+			title: s.error.reason === 'NOT_RUNNING' ? 'cardbridge stopped' : why.title,
+			text: (s.error.reason === 'NOT_RUNNING'
+				? 'This page reconnects by itself when cardbridge is back. If it does not come back, start it.'
+				: why.text) + ` Next try in ${Math.ceil(s.delayMs / 1000)} s.`,
+			actions: startActions(),
+		});
+		break;
+	}
+	case 'browser-delay':
+		if (s.delayMs >= 1000)
+			countdown(engine === 'gecko' ? 'Firefox waits to reconnect' : 'The browser waits to reconnect', s.delayMs);
+		break;
+	case 'connecting':
+		if (!state.connected)
+			setPill('connecting', 'Connecting…');
+		break;
+	default:
+		break;
+	}
+}
+
+/** Make the page's one client (once), and listen to it. */
+function ensureClient(onStatus) {
+	if (!state.client) {
+		state.client = new CardbridgeClient({ port: state.helperPort, onStatus: (s) => {
+			onHelperStatus(s);
+			state.onConnectStatus?.(s);
+		} });
+		const refresh = (ev) => {
+			if (Array.isArray(ev?.tokens))
+				setTokens(ev.tokens);
+			else
+				loadTokens().catch(() => {});
+		};
+		state.client.on('tokensChanged', refresh);
+		state.client.on('cardInserted', refresh);
+		state.client.on('cardRemoved', refresh);
+	}
+	state.onConnectStatus = onStatus;
+	return state.client;
+}
+
+/** "Try again" / "Start cardbridge" from the banner: a click, so launching is allowed. */
+async function reconnectNow({ launch }) {
+	try {
+		await state.client.open({ launch });
+	} catch (err) {
+		// The background reconnection goes on; the banner says why.
+		console.warn('cardbridge:', err.reason, err.message, err.details);
+	}
+}
+
+// --- step 1: connect ---------------------------------------------------------------------
+
 async function doConnect({ launch }) {
 	const box = $('#connect-status');
 	const button = $('#connect');
 	busy(button, true);
 	setPill('connecting', 'Connecting…');
 	setStatus(box, { kind: 'waiting', title: 'Connecting to cardbridge…' });
+	const b = browserWords(engine);
+	const client = ensureClient((s) => {
+		if (s.state === 'permission-prompt' && b.connect)
+			setStatus(box, { kind: 'waiting', title: 'Your browser is asking for permission', text: `It asks ${b.connect}.` });
+		else if (s.state === 'launching')
+			setStatus(box, { kind: 'waiting', title: 'Starting cardbridge…', text: `If ${b.name} asks ${b.launch}.` });
+		else if (s.state === 'browser-delay' && s.delayMs >= 1000)
+			setStatus(box, { kind: 'waiting', title: 'Connecting to cardbridge…', text: `${capitalise(b.name)} waits ` +
+				`${Math.ceil(s.delayMs / 1000)} s before it tries an address that failed again.` });
+	});
 	try {
-		const client = await connect({
-			port: state.helperPort,
-			launch,
-			onStatus: (s) => {
-				if (s.state === 'permission-prompt')
-					setStatus(box, {
-						kind: 'waiting', title: 'Your browser is asking for permission',
-						text: `Choose "Allow" when the browser asks whether ${site()} may access other apps and services on this device.`,
-					});
-				else if (s.state === 'launching')
-					setStatus(box, {
-						kind: 'waiting', title: 'Starting cardbridge…',
-						text: 'If your browser asks whether to open cardbridge, choose Open.',
-					});
-			},
-		});
-		adoptClient(client);
+		await client.open({ launch });
+		state.onConnectStatus = null;
 		setStatus(box, null);
-		await loadTokens();
-		showStep('token');
+		await afterConnect();
 	} catch (err) {
-		const ex = explain(err);
+		state.onConnectStatus = null;
+		const ex = explain(err, engine);
 		setPill('problem', ex.reason === 'LOCAL_NETWORK_ACCESS_DENIED' ? 'Blocked by the browser' : 'Card helper not available');
+		if (ex.reason === 'NOT_RUNNING')
+			ex.actions = [{ label: 'Start cardbridge (cardbridge:// link)', href: 'cardbridge://start', id: 'status-start', onClick: waitForStart }];
 		setStatus(box, ex);
 		button.textContent = 'Try again';
 		console.warn('cardbridge:', err.reason, err.message, err.details);
@@ -248,60 +187,60 @@ async function doConnect({ launch }) {
 	}
 }
 
-function adoptClient(client) {
-	state.client?.close();
-	state.client = client;
-	setPill('connected', `Card helper connected`);
-	$('#helper-version').textContent = `cardbridge ${client.helper.version}`;
-	client.on('close', ({ byUser }) => {
-		if (!byUser)
-			setPill('disconnected', 'Card helper idle — reconnects when needed');
-	});
-	client.on('open', () => setPill('connected', 'Card helper connected'));
-	const refresh = (ev) => {
-		if (Array.isArray(ev?.tokens))
-			setTokens(ev.tokens);
-		else
-			loadTokens().catch(() => {});
-	};
-	client.on('tokensChanged', refresh);
-	client.on('cardInserted', refresh);
-	client.on('cardRemoved', refresh);
-	client.subscribe().catch((e) => console.warn('cardbridge: no card events:', e.message));
+/**
+ * The user clicked a cardbridge://start link: the browser opens it (asking
+ * first, unless a policy allows it); connect as soon as the helper is up.
+ */
+async function waitForStart() {
+	const box = $('#connect-status');
+	const b = browserWords(engine);
+	setStatus(box, { kind: 'waiting', title: 'Starting cardbridge…', text: `If ${b.name} asks ${b.launch}.` });
+	const client = ensureClient(null);
+	for (const until = Date.now() + 20000; Date.now() < until;) {
+		await new Promise((r) => setTimeout(r, 1000));
+		try {
+			await client.open({ launch: false });
+			setStatus(box, null);
+			await afterConnect();
+			return;
+		} catch {
+			// not up yet
+		}
+	}
+	doConnect({ launch: false });	// says why, with Try again
 }
 
-// --- tokens ---------------------------------------------------------------------------
+async function afterConnect() {
+	await state.client.subscribe().catch((e) => console.warn('cardbridge: no card events:', e.message));
+	await loadTokens();
+	if (state.resume)
+		await resumeFlow();
+	else if (step() === 'connect')
+		showStep('token');
+}
+
+// --- step 2: tokens ---------------------------------------------------------------------------
 
 async function loadTokens() {
 	setTokens(await state.client.listTokens());
 }
 
-function pinStatus(t) {
-	const f = t.flags || {};
-	if (f.pinLocked)
-		return { cls: 'err', text: 'PIN blocked', usable: false };
-	if (f.writeProtected)
-		return { cls: 'err', text: 'Write-protected', usable: false };
-	if (f.pinFinalTry)
-		return { cls: 'err', text: 'PIN: last attempt', usable: true };
-	if (f.pinCountLow)
-		return { cls: 'warn', text: 'PIN: few attempts left', usable: true };
-	return { cls: 'ok', text: 'PIN OK', usable: true };
-}
-
 function setTokens(tokens) {
 	state.tokens = tokens;
-	if (state.token && !tokens.some((t) => t.uri === state.token) && !['connect', 'token', 'done'].includes(document.body.dataset.step)) {
+	const here = step();
+	if (state.token && !tokens.some((t) => t.uri === state.token) && !['connect', 'token', 'done'].includes(here)) {
 		// The chosen card went away in the middle of the wizard.
-		const box = $(`#${document.body.dataset.step}-status`);
+		const box = $(`#${here}-status`);
 		if (box)
 			setStatus(box, { kind: 'error', reason: 'CARD_REMOVED', title: 'Your card was removed', text: 'Insert it again to continue.' });
 	}
 	if (!state.token || !tokens.some((t) => t.uri === state.token)) {
-		const first = tokens.find((t) => pinStatus(t).usable);
-		if (document.body.dataset.step === 'token' || document.body.dataset.step === 'connect' || !document.body.dataset.step)
-			state.token = first ? first.uri : null;
+		const first = tokens.find((t) => pinBadge(t.flags).usable);
+		if (here === 'token' || here === 'connect' || !here)
+			state.token = state.resume?.token ?? (first ? first.uri : null);
 	}
+	if (state.resume && tokens.some((t) => t.uri === state.resume.token) && here === 'token')
+		resumeFlow();
 	renderTokens();
 	renderCardState();
 }
@@ -309,13 +248,17 @@ function setTokens(tokens) {
 function renderTokens() {
 	const list = $('#token-list');
 	list.replaceChildren();
-	if (state.tokens.length === 0) {
+	if (!state.connected && state.client) {
+		list.append(el('div', { class: 'empty', id: 'no-helper' },
+			el('strong', {}, 'Waiting for cardbridge'), el('br'),
+			'Your cards show here again as soon as cardbridge is back.'));
+	} else if (state.tokens.length === 0) {
 		list.append(el('div', { class: 'empty', id: 'no-token' },
 			el('strong', {}, 'No card found'), el('br'),
 			'Insert your card into the reader. This list updates by itself.'));
 	}
-	for (const t of state.tokens) {
-		const st = pinStatus(t);
+	for (const t of state.connected ? state.tokens : []) {
+		const st = pinBadge(t.flags);
 		const id = `tok-${t.serial || t.label}`.replace(/[^A-Za-z0-9_-]/g, '_');
 		const selected = t.uri === state.token;
 		const input = el('input', { type: 'radio', name: 'token', value: t.uri, id, checked: selected, disabled: !st.usable });
@@ -327,12 +270,13 @@ function renderTokens() {
 		list.append(el('label', { class: `token${selected ? ' selected' : ''}${st.usable ? '' : ' disabled'}`, for: id, dataset: { label: t.label } },
 			input,
 			el('span', { class: 'card-icon', 'aria-hidden': 'true' }),
-			el('span', {},
+			el('span', { class: 'token-text' },
 				el('div', { class: 'name' }, t.label || 'Unnamed card'),
 				el('div', { class: 'meta' }, [t.manufacturer, t.model].filter(Boolean).join(' · ') + (t.serial ? ` · serial ${t.serial}` : ''))),
-			el('span', { class: `badge ${st.cls}` }, st.text)));
+			el('span', { class: `badge ${st.cls}`, title: st.title }, st.text)));
 	}
-	$('#token-continue').disabled = !state.token;
+	const chosen = currentToken();
+	$('#token-continue').disabled = !state.connected || !chosen || !pinBadge(chosen.flags).usable;
 }
 
 function currentToken() {
@@ -343,9 +287,9 @@ async function renderCardState() {
 	const box = $('#card-state');
 	const body = $('#card-state-body');
 	const t = currentToken();
-	if (!state.client) {
+	if (!state.client || !state.connected) {
 		box.dataset.state = 'unknown';
-		body.replaceChildren('Connect to see your card.');
+		body.replaceChildren(state.client ? 'Waiting for cardbridge…' : 'Connect to see your card.');
 		return;
 	}
 	if (!t) {
@@ -355,14 +299,14 @@ async function renderCardState() {
 		el('p', { class: 'muted small' }, state.token ? 'Insert it again to continue.' : 'Insert a card and choose it.'));
 		return;
 	}
-	const st = pinStatus(t);
+	const st = pinBadge(t.flags);
 	box.dataset.state = 'present';
 	body.replaceChildren(
 		el('div', { class: 'line' }, el('span', { class: 'dot' }), el('span', { class: 'big', id: 'card-state-label' }, t.label)),
 		el('dl', {},
 			el('dt', {}, 'Device'), el('dd', {}, t.model || '—'),
 			el('dt', {}, 'Serial'), el('dd', {}, t.serial || '—'),
-			el('dt', {}, 'PIN'), el('dd', {}, el('span', { class: `badge ${st.cls}` }, st.text)),
+			el('dt', {}, 'PIN'), el('dd', {}, el('span', { class: `badge ${st.cls}`, id: 'card-state-pin', title: st.title }, st.text)),
 			el('dt', {}, 'Certificates'), el('dd', { id: 'card-cert-count' }, '…')));
 	try {
 		const certs = await state.client.listCertificates({ token: t.uri });
@@ -376,7 +320,51 @@ async function renderCardState() {
 	}
 }
 
-// --- step 3: key pair -------------------------------------------------------------------
+// --- a request to the card, said as it goes --------------------------------------------------
+
+/**
+ * Run fn(onProgress) with a status box that shows the stage in words, a
+ * running clock and Cancel.  Resolves with fn's result; on failure shows
+ * why (and, for a cancel, what it left on the card) and rethrows.
+ */
+async function withProgress(box, method, fn) {
+	const t = currentToken();
+	const started = Date.now();
+	let last = null;
+	const render = () => {
+		const w = stageWords(method, last, t?.label);
+		setStatus(box, { kind: 'waiting', ...w, clock: true, hint: CANCEL_HINT,
+			actions: [{ label: 'Cancel', id: 'cancel-request', onClick: () => state.client.cancelRequests() }] });
+		box.dataset.stage = last?.stage ?? 'sent';
+		tick();
+	};
+	const tick = () => {
+		const c = box.querySelector('.clock');
+		if (c)
+			c.textContent = ` ${clockText(Date.now() - started)}`;
+	};
+	render();
+	const timer = setInterval(tick, 1000);
+	try {
+		return await fn((p) => {
+			last = p;
+			render();
+		});
+	} catch (err) {
+		const ex = explain(err, engine);
+		if (err instanceof CardbridgeError && err.reason === 'ABORTED')
+			ex.text = cancelOutcome(method, last?.stage ?? null);
+		setStatus(box, ex);
+		throw err;
+	} finally {
+		clearInterval(timer);
+		delete box.dataset.stage;
+		// A wrong PIN changes the card's PIN state: show it.
+		loadTokens().catch(() => {});
+	}
+}
+
+// --- step 3: key pair -----------------------------------------------------------------------
 
 function algorithmChoices(token) {
 	const out = [];
@@ -415,7 +403,7 @@ async function doGenerate(ev) {
 	const t = currentToken();
 	const box = $('#generate-status');
 	if (!t) {
-		setStatus(box, explain(new CardbridgeError('TOKEN_NOT_PRESENT', 'no card')));
+		setStatus(box, explain(new CardbridgeError('TOKEN_NOT_PRESENT', 'no card'), engine));
 		return;
 	}
 	const choice = algorithmChoices(t).find((c) => c.value === $('#algorithm').value);
@@ -425,30 +413,39 @@ async function doGenerate(ev) {
 		if (v)
 			subject[name] = name === 'C' ? v.toUpperCase() : v;
 	}
+	const label = `${subject.CN} ${new Date().getFullYear()}`.slice(0, 64);
 	const button = $('#generate');
 	busy(button, true);
-	setStatus(box, {
-		kind: 'waiting', title: 'Enter your PIN in the cardbridge window',
-		text: `cardbridge asks for the PIN of "${t.label}". Your card then creates the key pair; RSA keys can take a few seconds.`,
-	});
 	try {
-		state.keygen = await state.client.generateKeyPair({
-			token: t.uri,
-			algorithm: choice.algorithm,
-			label: `${subject.CN} ${new Date().getFullYear()}`.slice(0, 64),
-			subject,
-		});
+		const r = await withProgress(box, 'keys.generate', (onProgress) => state.client.generateKeyPair({
+			token: t.uri, algorithm: choice.algorithm, label, subject,
+		}, { onProgress }));
+		state.keygen = { keyId: r.keyId, csr: r.csr, label, algorithm: choice.label.replace(/ \(.*\)$/, ''), subject };
+		saveFlow({ token: t.uri, tokenLabel: t.label, keygen: state.keygen });
 		setStatus(box, null);
-		$('#key-id').textContent = state.keygen.keyId;
-		$('#csr').value = state.keygen.csr;
-		form.hidden = true;
-		$('#generate-result').hidden = false;
+		showKeygen(false);
 		renderCardState();
-	} catch (err) {
-		setStatus(box, explain(err));
+	} catch {
+		// withProgress said why
 	} finally {
 		busy(button, false);
 	}
+}
+
+/** The new key pair in people's words; its ID only in the details. */
+function showKeygen(restored) {
+	const k = state.keygen;
+	const t = currentToken();
+	$('#key-facts').replaceChildren(
+		el('dt', {}, 'Name'), el('dd', { id: 'key-label' }, k.label),
+		el('dt', {}, 'Key type'), el('dd', {}, k.algorithm),
+		el('dt', {}, 'For'), el('dd', {}, [k.subject?.CN, k.subject?.emailAddress].filter(Boolean).join(' · ') || '—'));
+	$('#key-id').textContent = k.keyId;
+	$('#key-token').textContent = t ? `${t.label} (serial ${t.serial})` : state.resume?.tokenLabel ?? '';
+	$('#key-restored').hidden = !restored;
+	$('#csr').value = k.csr;
+	$('#generate-form').hidden = true;
+	$('#generate-result').hidden = false;
 }
 
 // --- step 4: demo CA ----------------------------------------------------------------------
@@ -475,16 +472,9 @@ async function doSign() {
 		if (!r.ok)
 			throw new Error(body.error || `the demo CA answered ${r.status}`);
 		state.issued = body;
+		saveFlow({ token: state.token, tokenLabel: currentToken()?.label, keygen: state.keygen, issued: body });
 		setStatus(box, null);
-		const s = body.summary;
-		const fmt = (iso) => new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
-		$('#cert-summary').replaceChildren(
-			el('dt', {}, 'Issued to'), el('dd', { id: 'cert-subject', title: s.subject }, [...nameCell(s.subject).childNodes]),
-			el('dt', {}, 'Issued by'), el('dd', { title: s.issuer }, shortName(s.issuer)),
-			el('dt', {}, 'Serial number'), el('dd', {}, el('code', {}, s.serial)),
-			el('dt', {}, 'Valid'), el('dd', {}, `${fmt(s.notBefore)} – ${fmt(s.notAfter)}`));
-		$('#ca-actions').hidden = true;
-		$('#ca-result').hidden = false;
+		showIssued();
 	} catch (err) {
 		setStatus(box, {
 			kind: 'error', title: 'The demo CA could not issue the certificate',
@@ -493,6 +483,18 @@ async function doSign() {
 	} finally {
 		busy(button, false);
 	}
+}
+
+function showIssued() {
+	const s = state.issued.summary;
+	const fmt = (iso) => new Date(iso).toLocaleDateString(undefined, { year: 'numeric', month: 'long', day: 'numeric' });
+	$('#cert-summary').replaceChildren(
+		el('dt', {}, 'Issued to'), el('dd', { id: 'cert-subject', title: s.subject }, [...nameCell(s.subject).childNodes]),
+		el('dt', {}, 'Issued by'), el('dd', { title: s.issuer }, shortName(s.issuer)),
+		el('dt', {}, 'Serial number'), el('dd', {}, el('code', {}, s.serial)),
+		el('dt', {}, 'Valid'), el('dd', {}, `${fmt(s.notBefore)} – ${fmt(s.notAfter)}`));
+	$('#ca-actions').hidden = true;
+	$('#ca-result').hidden = false;
 }
 
 // --- step 5: install --------------------------------------------------------------------
@@ -509,17 +511,14 @@ async function doInstall() {
 	const box = $('#install-status');
 	const button = $('#install');
 	busy(button, true);
-	setStatus(box, {
-		kind: 'waiting', title: 'Enter your PIN in the cardbridge window',
-		text: `cardbridge asks for the PIN of "${t ? t.label : 'your card'}" to store the certificate.`,
-	});
 	try {
-		const r = await state.client.installCertificate({
+		const r = await withProgress(box, 'certificates.install', (onProgress) => state.client.installCertificate({
 			certificate: state.issued.certificate,
 			chain: state.issued.chain,
 			token: state.token,
-		});
+		}, { onProgress }));
 		state.installed = r;
+		saveFlow({ token: state.token, tokenLabel: t?.label, keygen: state.keygen, issued: state.issued, installed: true });
 		setStatus(box, null);
 		const rows = [
 			...r.installed.map((c) => ({ ...c, what: 'Stored', ok: true })),
@@ -530,12 +529,14 @@ async function doInstall() {
 			nameCell(c.subject, el('span', { class: 'role' }, isCA(c) ? 'CA certificate' : 'Your certificate')),
 			el('td', {}, shortName(c.issuer)),
 			el('td', { class: c.ok ? 'result-ok' : '' }, c.what))));
-		$('#install-token').textContent = `on ${t ? t.label : 'your card'}, next to key ${r.keyId}`;
+		$('#install-token').textContent = `on ${t ? t.label : 'your card'}, next to the key "${state.keygen.label}"`;
+		$('#install-key-id').textContent = r.keyId;
 		$('#install-actions').hidden = true;
 		$('#install-result').hidden = false;
 		renderCardState();
 	} catch (err) {
-		setStatus(box, explain(err));
+		if (err?.reason === 'KEY_NOT_FOUND')
+			setStatus(box, { ...explain(err, engine), actions: [{ label: 'Start again', id: 'start-again', onClick: restart }] });
 	} finally {
 		busy(button, false);
 	}
@@ -557,8 +558,65 @@ async function showDone() {
 			el('td', {}, shortName(c.issuer)), el('td', {}, fmt(c.notAfter)),
 			el('td', {}, c.hasPrivateKey ? 'On the card' : '—'))));
 	} catch (err) {
-		tbody.replaceChildren(el('tr', {}, el('td', { colspan: '4' }, explain(err).title)));
+		tbody.replaceChildren(el('tr', {}, el('td', { colspan: '4' }, explain(err, engine).title)));
 	}
+}
+
+function restart() {
+	clearFlow();
+	state.keygen = state.issued = state.installed = state.resume = null;
+	$('#copy-csr').textContent = 'Copy';
+	loadTokens().catch(() => {});
+	showStep('token');
+}
+
+// --- after a reload: where were we? ----------------------------------------------------------
+
+/**
+ * The saved activation, once its card is there: a certificate on the card
+ * under the key's ID means it was installed; else the key pair and its CSR
+ * (and the certificate, if the CA issued it) pick up where they were.
+ * There is no method to list keys without certificates: an install to a
+ * card that lost the key fails with KEY_NOT_FOUND, and says so.
+ */
+async function resumeFlow() {
+	const f = state.resume;
+	if (!state.tokens.some((t) => t.uri === f.token)) {
+		showStep('token');
+		setStatus($('#token-status'), { kind: 'info', title: `Insert the card "${f.tokenLabel}"`,
+			text: 'Your activation continues on the card you generated the key on.' });
+		return;
+	}
+	state.resume = null;
+	state.token = f.token;
+	state.keygen = f.keygen;
+	state.issued = f.issued ?? null;
+	setStatus($('#token-status'), null);
+	renderTokens();
+	renderCardState();
+	const certs = await state.client.listCertificates({ token: f.token }).catch(() => []);
+	if (certs.some((c) => c.keyId === f.keygen.keyId)) {
+		await showDone();
+		return;
+	}
+	if (state.issued) {
+		showIssued();
+		prepareInstall();
+		return;
+	}
+	prepareGenerate();
+	showKeygen(true);
+}
+
+/** Connect at once after a reload, if that makes the browser ask nothing. */
+async function offerResume(f) {
+	state.resume = f;
+	setStatus($('#resume-note'), { kind: 'info', title: 'Continue where you left off',
+		text: `You were activating a certificate on "${f.tokenLabel}". Connect to continue: your key pair and request are kept.` });
+	$('#connect').textContent = 'Continue';
+	const local = ['127.0.0.1', 'localhost', '[::1]'].includes(location.hostname);
+	if (local || await localNetworkPermission() === 'granted')
+		doConnect({ launch: false });
 }
 
 // --- wiring ---------------------------------------------------------------------------------
@@ -574,7 +632,10 @@ async function init() {
 	} catch {
 		// a static copy of the page: the default port
 	}
+	const b = browserWords(engine);
+	$('#browser-hint').textContent = b.connect ? ` Your browser may ask ${b.connect}.` : '';
 	$('#connect').addEventListener('click', () => doConnect({ launch: true }));
+	$('#start-helper').addEventListener('click', waitForStart);
 	$('#token-continue').addEventListener('click', prepareGenerate);
 	$('#generate-form').addEventListener('submit', doGenerate);
 	$('#ca-continue').addEventListener('click', prepareCA);
@@ -592,16 +653,15 @@ async function init() {
 	$('#download-cert').addEventListener('click', () => download('certificate.pem', state.issued.certificate, 'application/x-pem-file'));
 	$('#install').addEventListener('click', doInstall);
 	$('#done-continue').addEventListener('click', showDone);
-	$('#restart').addEventListener('click', () => {
-		state.keygen = state.issued = state.installed = null;
-		$('#copy-csr').textContent = 'Copy';
-		loadTokens().catch(() => {});
-		showStep('token');
-	});
-	for (const b of document.querySelectorAll('[data-back]'))
-		b.addEventListener('click', () => showStep(b.dataset.back));
+	$('#restart').addEventListener('click', restart);
+	for (const btn of document.querySelectorAll('[data-back]'))
+		btn.addEventListener('click', () => showStep(btn.dataset.back));
 	showStep('connect');
+	document.body.dataset.engine = engine;
 	document.body.dataset.ready = 'true';
+	const saved = loadFlow();
+	if (saved)
+		offerResume(saved);
 }
 
 init();

@@ -310,3 +310,392 @@ test('subscribe uses events.subscribe, and a subscribed connection is not closed
 		await d2.stop();
 	}
 });
+
+// --- progress, reconnection, cancelling: what the daemon cannot yet be made to do --------
+
+/**
+ * A stand-in helper (the `ws` package's server): answers system.hello, and
+ * hands every other request to onRequest(msg, send).  For what the real
+ * daemon does not do (yet): progress notifications, closing with 1008.
+ */
+async function fakeHelper(onRequest, { onConnection = null } = {}) {
+	const { WebSocketServer } = await import('ws');
+	const port = await H.freePort();
+	const wss = new WebSocketServer({ port, host: '127.0.0.1', handleProtocols: (p) => (p.has('cardbridge.v1') ? 'cardbridge.v1' : false) });
+	await new Promise((r) => wss.once('listening', r));
+	wss.on('connection', (sock) => {
+		const send = (obj) => sock.send(JSON.stringify({ jsonrpc: '2.0', ...obj }));
+		if (onConnection?.(sock, send) === false)
+			return;
+		sock.on('message', (data) => {
+			const msg = JSON.parse(String(data));
+			if (msg.method === 'system.hello')
+				send({ id: msg.id, result: { name: 'cardbridge', version: '0.0.0-fake', protocol: 1, methods: [], modules: [] } });
+			else
+				onRequest(msg, send, sock);
+		});
+	});
+	return { port, close: () => new Promise((r) => { for (const c of wss.clients) c.terminate(); wss.close(r); }) };
+}
+
+test('progress: onProgress and the progress event get each stage of their request, in order, and nothing after the answer', skip, async () => {
+	const helper = await fakeHelper((msg, send) => {
+		// Someone else's request id first, then ours, the answer, then a straggler.
+		send({ method: 'progress', params: { id: 999, stage: 'waitingForPin', elapsedMs: 1 } });
+		const stages = ['waitingForPin', 'pinAccepted', 'generatingKey', 'signingRequest'];
+		stages.forEach((stage, i) => send({ method: 'progress', params: { id: msg.id, stage, elapsedMs: 10 * i, ...(i < 2 ? { pin: 'user' } : {}) } }));
+		send({ id: msg.id, result: { keyId: '01', publicKey: 'P', csr: 'C' } });
+		send({ method: 'progress', params: { id: msg.id, stage: 'writingCertificate', elapsedMs: 99 } });
+	});
+	const client = await cb.connect({ port: helper.port, WebSocket: wsFor(ORIGIN) });
+	try {
+		const seen = [];
+		const events = [];
+		client.on('progress', (p) => events.push(p));
+		const r = await client.generateKeyPair({ token: 'pkcs11:token=x', algorithm: { type: 'EC', curve: 'P-256' } },
+			{ onProgress: (p) => seen.push(p) });
+		assert.equal(r.keyId, '01');
+		await H.sleep(50);	// the straggler has arrived by now
+		assert.deepEqual(seen.map((p) => p.stage), ['waitingForPin', 'pinAccepted', 'generatingKey', 'signingRequest']);
+		assert.deepEqual(seen[0], { id: seen[0].id, stage: 'waitingForPin', elapsedMs: 0, pin: 'user', method: 'keys.generate' });
+		assert.deepEqual(events, seen, 'the client event carries the same stages, and no other request\'s');
+		for (const p of seen)
+			assert.ok(cb.PROGRESS_STAGES.includes(p.stage));
+	} finally {
+		client.close();
+		await helper.close();
+	}
+});
+
+test('a listener that throws on progress breaks neither the request nor the client', skip, async () => {
+	const helper = await fakeHelper((msg, send) => {
+		send({ method: 'progress', params: { id: msg.id, stage: 'waitingForPin', elapsedMs: 0, pin: 'user' } });
+		send({ id: msg.id, result: { tokens: [] } });
+	});
+	const client = await cb.connect({ port: helper.port, WebSocket: wsFor(ORIGIN) });
+	const reported = [];
+	globalThis.reportError = (e) => reported.push(e);	// as in a browser
+	try {
+		const r = await client.call('tokens.list', undefined, { onProgress: () => { throw new Error('page bug'); } });
+		assert.deepEqual(r, { tokens: [] });
+		assert.deepEqual(reported.map((e) => e.message), ['page bug'], 'reported, not thrown into the client');
+	} finally {
+		delete globalThis.reportError;
+		client.close();
+		await helper.close();
+	}
+});
+
+test('a connection the helper closes with 1008 (origin no longer allowed) fails with ORIGIN_NOT_ALLOWED', skip, async () => {
+	const helper = await fakeHelper(() => {}, {
+		onConnection: (sock) => {
+			sock.close(1008, 'origin not allowed');
+			return false;
+		},
+	});
+	try {
+		const e = await rejects(cb.connect({ port: helper.port, WebSocket: wsFor(ORIGIN) }), 'ORIGIN_NOT_ALLOWED');
+		assert.equal(e.details.closeCode, 1008);
+		assert.match(e.message, /origin not allowed/);
+	} finally {
+		await helper.close();
+	}
+});
+
+test('host: the names the helper answers to, and no other (not *.localhost)', skip, async () => {
+	for (const host of ['sub.localhost', '127.0.0.2', 'portal.example', 'localhost.'])
+		assert.throws(() => new cb.CardbridgeClient({ host }), TypeError, host);
+	assert.equal(new cb.CardbridgeClient({ host: '::1', port: 1 }).url, 'ws://[::1]:1/');
+	assert.equal(new cb.CardbridgeClient({ host: 'LocalHost', port: 1 }).url, 'ws://localhost:1/');
+	assert.throws(() => new cb.CardbridgeClient({ httpProbe: 'sometimes' }), TypeError);
+});
+
+test('the helper restarts: a subscribed client reconnects by itself, subscribes again and refreshes the tokens', skip, async () => {
+	const port = await H.freePort();
+	let d2 = await H.startDaemon({ origins: [ORIGIN], env: hsm.env, port });
+	const statuses = [];
+	const client = await cb.connect({ port, WebSocket: wsFor(ORIGIN), onStatus: (s) => statuses.push(s) });
+	try {
+		await client.subscribe();
+		const closed = new Promise((resolve) => client.once('close', resolve));
+		await d2.stop();
+		const info = await closed;
+		assert.equal(info.byUser, false);
+		assert.equal(info.code, 1001, 'the stopping helper says it goes away');
+		// Down for a while: the client keeps trying, with growing delays, and says why.
+		await H.waitFor(() => statuses.filter((s) => s.state === 'reconnecting').length >= 3,
+			{ timeout: 10000, what: 'three reconnection attempts' });
+		const waits = statuses.filter((s) => s.state === 'reconnecting');
+		assert.equal(waits[0].error, null, 'the first wait follows the drop');
+		assert.equal(waits[1].error.reason, 'NOT_RUNNING');
+		assert.ok(waits[2].delayMs > waits[1].delayMs, `backoff grows: ${waits.map((s) => s.delayMs)}`);
+		const refreshed = new Promise((resolve) => client.once('tokensChanged', resolve));
+		d2 = await H.startDaemon({ origins: [ORIGIN], env: hsm.env, port });
+		const ev = await refreshed;
+		assert.equal(ev.reconnected, true);
+		assert.ok(ev.tokens.some((t) => t.label === 'cardbridge demo'), 'the current tokens');
+		assert.equal(client.connected, true);
+		assert.match(d2.readLog(), /events\.subscribe/, 'subscribed again on the new connection');
+	} finally {
+		client.close();
+		await d2.stop();
+	}
+});
+
+test('cancelRequests tells the helper (the dialog closes), fails the request with ABORTED, and the client goes on', skip, async () => {
+	const client = await cb.connect(opts());
+	try {
+		const t = await firstToken(client);
+		answerPins('hang');
+		const pending = client.generateKeyPair({ token: t.uri, algorithm: { type: 'EC', curve: 'P-256' } });
+		const logged = daemon.readLog().length;
+		const since = () => daemon.readLog().slice(logged);
+		const id = (await H.waitFor(() => since().match(/request (\d+) keys\.generate\n/),
+			{ what: 'the helper to start keys.generate' }))[1];
+		assert.equal(client.cancelRequests(), 1);
+		const e = await rejects(pending, 'ABORTED');
+		assert.equal(e.details.helperTold, true);
+		assert.equal(client.cancelRequests(), 0, 'nothing left to cancel');
+		const done = await H.waitFor(() => since().match(new RegExp(`request ${id} keys\\.generate: (.*)`)),
+			{ what: 'the helper to end the cancelled request' });
+		assert.match(done[1], /cancel/i, 'the helper ended it as cancelled');
+		answerPins(`pin ${H.PIN}`);
+		const tokens = await client.listTokens();
+		assert.ok(tokens.length >= 1, 'the next call reconnects');
+	} finally {
+		client.close();
+	}
+});
+
+test('end to end: progress from the real helper, once it sends any', skip, async (t) => {
+	const client = await cb.connect(opts());
+	try {
+		const tok = await firstToken(client);
+		answerPins(`pin ${H.PIN}`);
+		const seen = [];
+		let answeredAt = null;
+		const r = await client.generateKeyPair({ token: tok.uri, algorithm: { type: 'EC', curve: 'P-256' }, label: 'progress e2e' },
+			{ onProgress: (p) => seen.push({ ...p, answered: answeredAt !== null }) });
+		answeredAt = Date.now();
+		assert.match(r.keyId, /^[0-9a-f]+$/);
+		if (seen.length === 0) {
+			t.skip('cardbridged sends no progress notifications yet (doc/PROTOCOL.md "Progress")');
+			return;
+		}
+		const order = seen.map((p) => cb.PROGRESS_STAGES.indexOf(p.stage));
+		assert.ok(order.every((i) => i >= 0), `known stages: ${seen.map((p) => p.stage)}`);
+		assert.ok(seen.some((p) => p.stage === 'waitingForPin' && p.pin === 'user'));
+		for (let i = 1; i < seen.length; i++)
+			assert.ok(seen[i].elapsedMs >= seen[i - 1].elapsedMs, 'elapsedMs never goes back');
+		assert.ok(seen.every((p) => !p.answered && p.method === 'keys.generate'));
+	} finally {
+		client.close();
+	}
+});
+
+// --- how a failure is explained, per browser (the page's globals faked; the browser tiers check the real ones) ---
+
+const UA = {
+	chromium: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
+	gecko: 'Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0',
+};
+
+/** Pretend to be a page on https://portal.example in `engine`; returns {fetches, restore}. */
+function fakePage(engine, { permission = 'prompt', fetchAnswers = false } = {}) {
+	const saved = {};
+	const fetches = [];
+	const set = (name, value) => {
+		saved[name] = Object.getOwnPropertyDescriptor(globalThis, name);
+		Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
+	};
+	const doc = new EventTarget();
+	doc.visibilityState = 'visible';
+	set('document', doc);
+	set('location', { hostname: 'portal.example', origin: 'https://portal.example' });
+	set('navigator', {
+		userAgent: UA[engine],
+		userAgentData: engine === 'chromium' ? { brands: [{ brand: 'Chromium', version: '156' }] } : undefined,
+		permissions: { query: async ({ name }) => {
+			if (name !== 'loopback-network')
+				throw new TypeError('unknown permission');
+			return { state: permission };
+		} },
+	});
+	set('fetch', async (url) => {
+		fetches.push(url);
+		if (fetchAnswers === 'csp') {
+			setTimeout(() => violation(url), 2);
+			throw new TypeError('Failed to fetch');
+		}
+		if (!fetchAnswers)
+			throw new TypeError('Failed to fetch');
+		return {};
+	});
+	return {
+		fetches,
+		restore() {
+			for (const [name, d] of Object.entries(saved))
+				if (d)
+					Object.defineProperty(globalThis, name, d);
+				else
+					delete globalThis[name];
+		},
+	};
+}
+
+function violation(blockedURI) {
+	globalThis.document.dispatchEvent(Object.assign(new Event('securitypolicyviolation'), { blockedURI }));
+}
+
+/** A WebSocket that fails like a browser's: error, then (unless told not to) close 1006. */
+function failingSocket({ afterMs = 1, close = true, cspBlocked = false } = {}) {
+	return class {
+		constructor(url) {
+			this.readyState = 0;
+			setTimeout(() => {
+				this.readyState = 3;
+				this.onerror?.({});
+				if (cspBlocked)
+					setTimeout(() => violation(url), 2);	// Chromium: the event comes after the error
+				if (close)
+					this.onclose?.({ code: 1006, reason: '' });
+			}, afterMs);
+		}
+
+		close() {}
+	};
+}
+
+test('Firefox, nothing listening: NOT_RUNNING at once, no timing guess, no HTTP probe (it would make Firefox ask)', skip, async () => {
+	const page = fakePage('gecko');
+	try {
+		const port = await H.freePort();
+		const e = await rejects(cb.connect({ port, WebSocket: failingSocket({ afterMs: 15 }) }), 'NOT_RUNNING');
+		assert.equal(e.details.engine, 'gecko');
+		assert.equal(e.details.permission, 'prompt', 'what Firefox 153 answers for loopback-network');
+		assert.equal(e.details.evidence, 'refused-unprobed');
+		assert.equal(e.details.helperAnswersHttp, null);
+		assert.deepEqual(page.fetches, [], 'no probe');
+		assert.match(e.message, /refused this page/);
+	} finally {
+		page.restore();
+	}
+});
+
+test('Firefox, nothing listening, launch: cardbridge://start is opened', skip, async () => {
+	const page = fakePage('gecko');
+	try {
+		const launched = [];
+		const e = await rejects(cb.connect({ port: await H.freePort(), launch: true, launchTimeout: 1200,
+			WebSocket: failingSocket({ afterMs: 15 }), launcher: (u) => launched.push(u) }), 'NOT_RUNNING');
+		assert.deepEqual(launched, ['cardbridge://start']);
+		assert.equal(e.details.launched, true);
+		assert.match(e.message, /did not answer within 1 s .* or it runs and refuses this page/);
+		assert.deepEqual(page.fetches, []);
+	} finally {
+		page.restore();
+	}
+});
+
+test('Firefox with httpProbe "always" (its SkipDomains policy lists the portal): the probe tells ORIGIN_NOT_ALLOWED', skip, async () => {
+	const page = fakePage('gecko', { fetchAnswers: true });
+	try {
+		const port = await H.freePort();
+		const e = await rejects(cb.connect({ port, httpProbe: 'always', WebSocket: failingSocket() }), 'ORIGIN_NOT_ALLOWED');
+		assert.equal(e.details.evidence, 'http-probe');
+		assert.deepEqual(page.fetches, [`http://127.0.0.1:${port}/`]);
+	} finally {
+		page.restore();
+	}
+});
+
+test('Chromium, permission "prompt": a late failure is the local network access denial, a fast one a closed port', skip, async () => {
+	const page = fakePage('chromium');
+	try {
+		const slow = await rejects(cb.connect({ port: 1, WebSocket: failingSocket({ afterMs: 20 }) }), 'LOCAL_NETWORK_ACCESS_DENIED');
+		assert.equal(slow.details.evidence, 'timing');
+		const fast = await rejects(cb.connect({ port: 1, WebSocket: failingSocket({ afterMs: 0 }) }), 'NOT_RUNNING');
+		assert.equal(fast.details.evidence, 'refused-fast');
+		assert.deepEqual(page.fetches, [], 'no probe while Chromium would ask');
+	} finally {
+		page.restore();
+	}
+});
+
+test('Chromium, permission granted: the HTTP probe tells a refusing helper from none', skip, async () => {
+	let page = fakePage('chromium', { permission: 'granted', fetchAnswers: true });
+	try {
+		const e = await rejects(cb.connect({ port: 1, WebSocket: failingSocket() }), 'ORIGIN_NOT_ALLOWED');
+		assert.equal(e.details.helperAnswersHttp, true);
+	} finally {
+		page.restore();
+	}
+	page = fakePage('chromium', { permission: 'granted' });
+	try {
+		const e = await rejects(cb.connect({ port: 1, WebSocket: failingSocket() }), 'NOT_RUNNING');
+		assert.equal(e.details.evidence, 'refused');
+		assert.equal(e.details.helperAnswersHttp, false);
+	} finally {
+		page.restore();
+	}
+});
+
+test('the page\'s CSP blocks the helper: BLOCKED_BY_CSP, named, in each engine\'s way', skip, async () => {
+	let page = fakePage('chromium', { permission: 'granted' });
+	try {
+		// Chromium: error, no close event, a violation a moment later.
+		const e = await rejects(cb.connect({ port: 48801, WebSocket: failingSocket({ close: false, cspBlocked: true }) }), 'BLOCKED_BY_CSP');
+		assert.equal(e.details.blockedUrl, 'ws://127.0.0.1:48801/');
+		assert.match(e.message, /Content-Security-Policy blocks ws:\/\/127\.0\.0\.1:48801: add it to connect-src/);
+	} finally {
+		page.restore();
+	}
+	page = fakePage('gecko');
+	try {
+		// Firefox: the constructor throws NS_ERROR_CONTENT_BLOCKED.
+		const Thrower = class {
+			constructor() {
+				throw Object.assign(new Error(''), { name: 'NS_ERROR_CONTENT_BLOCKED', result: 0x805e0006 });
+			}
+		};
+		const e = await rejects(cb.connect({ port: 48801, WebSocket: Thrower }), 'BLOCKED_BY_CSP');
+		assert.equal(e.details.evidence, 'csp');
+	} finally {
+		page.restore();
+	}
+	page = fakePage('chromium', { permission: 'granted', fetchAnswers: 'csp' });
+	try {
+		// ws:// allowed, http:// not: the probe cannot tell; say why instead of "not running".
+		const e = await rejects(cb.connect({ port: 48801, WebSocket: failingSocket() }), 'BLOCKED_BY_CSP');
+		assert.equal(e.details.blockedUrl, 'http://127.0.0.1:48801/');
+		assert.match(e.message, /and http:\/\/ to tell/);
+	} finally {
+		page.restore();
+	}
+});
+
+test('Firefox\'s reconnect delay: the client counts it as Firefox does, and only in Firefox', skip, async () => {
+	const { ReconnectHold } = await import(new URL('../../clients/js/browser.js', import.meta.url).href);
+	const ff = new ReconnectHold('gecko');
+	assert.equal(ff.holdMs(0), 0, 'nothing failed yet');
+	ff.failed(0, 10, 0);
+	assert.equal(ff.holdMs(0), 400, 'first failure: 200-400 ms, counted at the top');
+	assert.equal(ff.holdMs(300), 100);
+	ff.failed(0, 10, 1000);
+	assert.equal(ff.holdMs(1000), 600, '1.5 times more');
+	for (let i = 0; i < 20; i++)
+		ff.failed(0, 10, 2000);
+	assert.equal(ff.holdMs(2000), 60000, 'at most a minute');
+	assert.equal(ff.holdMs(2000 + 60000 + 60000), 0, 'forgotten a minute after the delay ran out');
+	ff.failed(0, 10, 200000);
+	ff.succeeded();
+	assert.equal(ff.holdMs(200000), 0, 'a success clears it');
+	const chromium = new ReconnectHold('chromium');
+	chromium.failed(0, 10, 0);
+	assert.equal(chromium.holdMs(0), 0);
+	const off = new ReconnectHold('gecko');
+	off.failed(0, 10, 0);
+	off.failed(0, 10, 500);
+	off.failed(600, 12, 1200);	// predicted 600 ms, came back in 12: this browser does not delay
+	assert.equal(off.holdMs(1200), 0);
+});

@@ -25,6 +25,9 @@ export const SO_PIN = '12345678';
 export const CLIENT_URL = new URL('../../clients/js/cardbridge.js', import.meta.url).href;
 
 const children = new Set();
+// An interrupted run (Ctrl-C, make killed) still stops its daemons and portals.
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]])
+	process.once(sig, () => process.exit(128 + n));
 process.on('exit', () => {
 	for (const c of children)
 		try {
@@ -170,9 +173,11 @@ export function pinScript(dir, lines) {
 }
 
 /** The command line cardbridged is started with (also used by the launch stub). */
-export function daemonArgs({ port, origins, modules = [SOFTHSM_MODULE], config = null }) {
+export function daemonArgs({ port, origins, modules = [SOFTHSM_MODULE], config = null, ipv6 = false }) {
 	const args = ['--no-default-config', '--listen', `127.0.0.1:${port}`, '--helper', HELPER,
 		'--pinentry', FAKE_PINENTRY, '--log-level', 'debug'];
+	if (ipv6)
+		args.push('--listen', `[::1]:${port}`);
 	for (const o of origins)
 		args.push('--allow-origin', o);
 	for (const m of modules)
@@ -183,7 +188,7 @@ export function daemonArgs({ port, origins, modules = [SOFTHSM_MODULE], config =
 }
 
 /** Start cardbridged on a free port; resolves once it accepts TCP. */
-export async function startDaemon({ origins, env = process.env, port = null, modules, config = null, dir = null }) {
+export async function startDaemon({ origins, env = process.env, port = null, modules, config = null, dir = null, ipv6 = false }) {
 	port ??= await freePort();
 	const ownDir = !dir;
 	dir ??= tmpdir('cb-js-daemon-');
@@ -194,7 +199,7 @@ export async function startDaemon({ origins, env = process.env, port = null, mod
 	}
 	const logPath = path.join(dir, 'daemon.log');
 	const log = fs.openSync(logPath, 'w');
-	const proc = spawn(DAEMON, daemonArgs({ port, origins, modules, config: configPath }), {
+	const proc = spawn(DAEMON, daemonArgs({ port, origins, modules, config: configPath, ipv6 }), {
 		env: { ...env, XDG_CONFIG_HOME: path.join(dir, 'xdg') },
 		stdio: ['ignore', log, log],
 	});
@@ -235,12 +240,14 @@ export function makeTlsCert(dir, names) {
 }
 
 /** examples/demo-ca.py: the portal page, the client library and the demo CA. */
-export async function startPortal({ helperPort, tls = null, port = null }) {
+export async function startPortal({ helperPort, tls = null, port = null, connectSrc = null }) {
 	port ??= await freePort();
 	const dir = tmpdir('cb-js-portal-');
 	const args = [DEMO_CA, '--port', String(port), '--helper-port', String(helperPort), '--state', dir, '--quiet'];
 	if (tls)
 		args.push('--tls-cert', tls.cert, '--tls-key', tls.key);
+	if (connectSrc)
+		args.push('--connect-src', connectSrc);
 	const proc = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 	children.add(proc);
 	let out = '';
@@ -283,6 +290,73 @@ export function chromiumArgs({ hosts = [], publicPorts = [] } = {}) {
 export async function chromium() {
 	const pw = await import('playwright-core');
 	return pw.chromium;
+}
+
+export const FIREFOX = process.env.CB_FIREFOX || '/usr/bin/firefox-esr';
+
+/** Why the Firefox tier cannot run here, or null. */
+export function missingFirefox() {
+	const why = missing();
+	if (why)
+		return why;
+	if (!isExecutable(FIREFOX))
+		return `firefox-esr not installed (${FIREFOX})`;
+	if (!fs.existsSync(path.join(HERE, 'node_modules', 'puppeteer-core')))
+		return 'puppeteer-core missing (npm ci in tests/browser)';
+	return null;
+}
+
+/**
+ * Debian's Firefox ESR over WebDriver BiDi (puppeteer-core; no browser is
+ * downloaded).  `hosts` resolve to loopback; `publicPorts` make pages on
+ * 127.0.0.1:PORT count as public, so Firefox's local network access rules
+ * apply as for a portal on the internet.
+ */
+export async function firefox({ hosts = [], publicPorts = [], prefs = {}, env = process.env } = {}) {
+	const { default: puppeteer } = await import('puppeteer-core');
+	return puppeteer.launch({
+		browser: 'firefox',
+		executablePath: FIREFOX,
+		headless: true,
+		acceptInsecureCerts: true,
+		env,
+		extraPrefsFirefox: {
+			'network.dns.localDomains': hosts.join(','),
+			'network.lna.address_space.public.override': publicPorts.map((p) => `127.0.0.1:${p}`).join(','),
+			...prefs,
+		},
+	});
+}
+
+/**
+ * The few page calls the shared flows (flows.mjs) need, over Playwright's
+ * page (Chromium) or Puppeteer's (Firefox), which spell them differently.
+ */
+export function adaptPage(page, kind) {
+	const pw = kind === 'playwright';
+	return {
+		raw: page,
+		browser: pw ? 'chromium' : 'firefox',
+		goto: (url) => page.goto(url),
+		reload: () => page.reload(),
+		click: (sel) => page.click(sel),
+		select: (sel, value) => (pw ? page.selectOption(sel, value) : page.select(sel, value)),
+		text: (sel) => (pw ? page.innerText(sel) : page.$eval(sel, (e) => e.innerText)),
+		content: (sel) => (pw ? page.textContent(sel) : page.$eval(sel, (e) => e.textContent)),
+		count: (sel) => page.$$eval(sel, (es) => es.length),
+		visible: (sel) => page.$eval(sel, (e) => e.checkVisibility()).catch(() => false),
+		waitFor: (sel, { timeout = 30000, hidden = false } = {}) => (pw
+			? page.waitForSelector(sel, { timeout, state: hidden ? 'hidden' : 'visible' })
+			: page.waitForSelector(sel, { timeout, visible: !hidden, hidden })),
+		evaluate: (fn, arg) => page.evaluate(fn, arg),
+		size: (width, height) => (pw ? page.setViewportSize({ width, height }) : page.setViewport({ width, height })),
+		async screenshot(name) {
+			fs.mkdirSync(ARTIFACTS, { recursive: true });
+			const file = path.join(ARTIFACTS, `${name}.png`);
+			await page.screenshot({ path: file, fullPage: true });
+			return file;
+		},
+	};
 }
 
 /** Save a screenshot under test-artifacts/browser/. */

@@ -5,20 +5,23 @@
 // on a port Chromium is told to treat as PUBLIC, so the browser's Local
 // Network Access rules apply exactly as for a real portal on the internet.
 // cardbridged is real, with a throw-away SoftHSM2 token; PINs are typed by
-// tests/fake-pinentry; pkcs11-tool checks the token independently.
+// tests/fake-pinentry; pkcs11-tool checks the token independently.  The flows
+// shared with the Firefox tier are in flows.mjs.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as H from './harness.mjs';
+import * as F from './flows.mjs';
 
 const why = H.missing({ browser: true });
 const skip = why ? { skip: why, timeout: 180000 } : { timeout: 180000 };
-const LABEL = 'cardbridge demo';
+const LABEL = F.LABEL;
 
 let chromium, browser, hsm, dir, tls, script;
 let daemon, portal, other;	// the allowed portal and a portal whose origin is not allowed
 let portalOrigin, otherOrigin;
+let ports;			// more public portal ports, one per test that needs its own
 
 before(async () => {
 	if (why)
@@ -30,16 +33,18 @@ before(async () => {
 	tls = H.makeTlsCert(dir, ['portal.example', 'other.example']);
 	const portalPort = await H.freePort();
 	const otherPort = await H.freePort();
+	ports = { restart: await H.freePort(), csp: await H.freePort(), empty: await H.freePort() };
 	portalOrigin = `https://portal.example:${portalPort}`;
 	otherOrigin = `https://other.example:${otherPort}`;
 	// An administrator's strict allow-list: origins not on it are refused in the handshake.
-	daemon = await H.startDaemon({ origins: [portalOrigin], config: { unknownOrigins: 'refuse' },
-		env: { ...hsm.env, CB_PINENTRY_SCRIPT: script } });
+	daemon = await H.startDaemon({ origins: [portalOrigin],
+		config: { unknownOrigins: 'refuse' }, env: { ...hsm.env, CB_PINENTRY_SCRIPT: script } });
 	portal = await H.startPortal({ helperPort: daemon.port, tls, port: portalPort });
 	other = await H.startPortal({ helperPort: daemon.port, tls, port: otherPort });
 	browser = await chromium.launch({
 		executablePath: H.CHROMIUM,
-		args: H.chromiumArgs({ hosts: ['portal.example', 'other.example'], publicPorts: [portalPort, otherPort] }),
+		args: H.chromiumArgs({ hosts: ['portal.example', 'other.example'],
+			publicPorts: [portalPort, otherPort, ...Object.values(ports)] }),
 	});
 });
 
@@ -53,7 +58,7 @@ after(async () => {
 		fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** A fresh browser context (own permissions) and page; collects page errors. */
+/** A fresh browser context (own permissions, own session storage) and page; collects page errors. */
 async function openPortal(origin, { grant }) {
 	const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 860 }, acceptDownloads: true });
 	if (grant)
@@ -65,7 +70,7 @@ async function openPortal(origin, { grant }) {
 	page.on('console', (m) => console_.push(m.text()));
 	await page.goto(origin + '/');
 	await page.waitForSelector('body[data-ready="true"]');
-	return { ctx, page, errors, console: console_ };
+	return { ctx, page, p: H.adaptPage(page, 'playwright'), errors, console: console_ };
 }
 
 async function currentStep(page) {
@@ -73,86 +78,20 @@ async function currentStep(page) {
 }
 
 test('the full wizard on a public https page: token, RSA 2048 key, CSR, demo CA, certificate on the card', skip, async () => {
-	const { ctx, page, errors } = await openPortal(portalOrigin, { grant: true });
+	const { ctx, page, p, errors } = await openPortal(portalOrigin, { grant: true });
 	try {
-		fs.writeFileSync(script, `pin ${H.PIN}\npin ${H.PIN}\n`);
-		await H.screenshot(page, 'wizard-1-connect');
-
-		await page.click('#connect');
-		await page.waitForSelector('#step-token:not([hidden])');
-		const tokenCard = page.locator(`.token[data-label="${LABEL}"]`);
-		await tokenCard.waitFor();
-		assert.match(await tokenCard.innerText(), /PIN OK/);
-		assert.equal(await tokenCard.locator('input').isChecked(), true, 'the only token is preselected');
-		assert.match(await page.innerText('#helper-pill'), /connected/i);
-		assert.match(await page.innerText('#card-state'), new RegExp(LABEL));
-		await H.screenshot(page, 'wizard-2-token');
-
-		await page.click('#token-continue');
-		await page.waitForSelector('#step-generate:not([hidden])');
-		const options = await page.$$eval('#algorithm option', (os) => os.map((o) => o.value));
-		assert.deepEqual(options, ['RSA-2048', 'RSA-3072', 'RSA-4096', 'EC-P-256', 'EC-P-384'],
-			'exactly the key types the token reports');
-		assert.equal(await page.inputValue('#algorithm'), 'RSA-2048', 'RSA 2048 is the default');
-		await H.screenshot(page, 'wizard-3-generate');
-
-		await page.click('#generate');
-		await page.waitForSelector('#generate-result:not([hidden])', { timeout: 120000 });
-		const keyId = (await page.innerText('#key-id')).trim();
-		const csr = await page.inputValue('#csr');
-		assert.match(keyId, /^[0-9a-f]{40}$/);
-		assert.match(csr, /^-----BEGIN CERTIFICATE REQUEST-----/);
-		const csrFile = path.join(dir, 'wizard.csr');
-		fs.writeFileSync(csrFile, csr);
-		const v = H.run('openssl', ['req', '-in', csrFile, '-verify', '-noout', '-text']);
-		assert.match(v.stdout + v.stderr, /verify OK/i);
-		assert.match(v.stdout, /Public-Key: \(2048 bit\)/);
-		assert.match(v.stdout, /CN\s*=\s*Joe Doe/);
-		const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csr')]);
-		assert.equal(download.suggestedFilename(), 'request.csr');
-		assert.equal(fs.readFileSync(await download.path(), 'utf8'), csr, 'the downloaded CSR is the one shown');
-		await H.screenshot(page, 'wizard-4-csr');
-
-		await page.click('#ca-continue');
-		await page.waitForSelector('#step-ca:not([hidden])');
-		assert.match(await page.innerText('#step-ca h1'), /DEMO CA/);
-		await H.screenshot(page, 'wizard-5-ca');
-		await page.click('#sign');
-		await page.waitForSelector('#ca-result:not([hidden])');
-		assert.match(await page.innerText('#cert-subject'), /Joe Doe/);
-		assert.match(await page.getAttribute('#cert-subject', 'title'), /CN=Joe Doe/);
-		const [certDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-cert')]);
-		const issuedPem = path.join(dir, 'issued.pem');
-		fs.copyFileSync(await certDownload.path(), issuedPem);
-		await H.screenshot(page, 'wizard-6-issued');
-
-		await page.click('#install-continue');
-		await page.waitForSelector('#step-install:not([hidden])');
-		await page.click('#install');
-		await page.waitForSelector('#install-result:not([hidden])', { timeout: 120000 });
-		const installed = await page.innerText('#installed-table');
-		assert.match(installed, /Joe Doe[\s\S]*Your certificate[\s\S]*Stored/);
-		assert.match(await page.innerText('#install-token'), new RegExp(keyId));
-		await H.screenshot(page, 'wizard-7-installed');
-
-		await page.click('#done-continue');
-		await page.waitForSelector('#cards-certs tbody tr.new');
-		assert.match(await page.innerText('#cards-certs tbody tr.new'), /Joe Doe[\s\S]*On the card/);
-		await H.screenshot(page, 'wizard-8-done');
-
-		// The token, seen by pkcs11-tool: the certificate under the key's id,
-		// byte for byte the one the demo CA issued.
-		const objects = hsm.objects(LABEL);
-		const certs = objects.filter((o) => o.kind === 'Certificate' && o.id === keyId);
-		assert.equal(certs.length, 1, `one certificate with ID ${keyId}:\n${JSON.stringify(objects, null, 1)}`);
-		assert.ok(objects.some((o) => o.kind === 'Private Key' && o.id === keyId), 'its private key has the same ID');
-		const onCard = path.join(dir, 'on-card.der');
-		hsm.tool(LABEL, '--read-object', '--type', 'cert', '--id', keyId, '-o', onCard);
-		const issuedDer = H.run('openssl', ['x509', '-in', issuedPem, '-outform', 'DER'], { encoding: 'buffer' }).stdout;
-		assert.ok(Buffer.compare(fs.readFileSync(onCard), issuedDer) === 0, 'the certificate on the card is the issued one');
-		const subj = H.run('openssl', ['x509', '-inform', 'DER', '-in', onCard, '-noout', '-subject', '-issuer']).stdout;
-		assert.match(subj, /CN\s*=\s*Joe Doe/);
-		assert.match(subj, /issuer=.*cardbridge Demo CA/);
+		await F.wizard(p, {
+			hsm, dir, script,
+			onCsr: async (csr) => {
+				const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-csr')]);
+				assert.equal(download.suggestedFilename(), 'request.csr');
+				assert.equal(fs.readFileSync(await download.path(), 'utf8'), csr, 'the downloaded CSR is the one shown');
+			},
+			onIssued: async (pem) => {
+				const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-cert')]);
+				assert.equal(fs.readFileSync(await download.path(), 'utf8'), pem, 'the downloaded certificate is the issued one');
+			},
+		});
 		assert.deepEqual(errors, [], 'no uncaught errors on the page');
 	} finally {
 		await ctx.close();
@@ -271,5 +210,107 @@ test('launch: the click opens cardbridge://start, the handler starts the helper,
 			}, { timeout: 10000, what: 'the launched cardbridged to stop' }).catch(() => process.kill(pid, 'SIGKILL'));
 		}
 		fs.rmSync(work, { recursive: true, force: true });
+	}
+});
+
+test('cardbridge restarts while the page is open: the page says so, offers the start link, and comes back without a reload', skip, async (t) => {
+	const took = await F.survivesRestart({ hsm, script, tls, port: ports.restart, open: (o) => openPortal(o, { grant: true }) });
+	t.diagnostic(`Chromium: back ${took} ms after cardbridged started again`);
+});
+
+test('a reload after the key pair resumes the activation from session storage', skip, async () => {
+	const { ctx, p, errors } = await openPortal(portalOrigin, { grant: true });
+	try {
+		await F.reloadResumes(p, { hsm, dir, script, origin: portalOrigin, autoConnect: true });
+		assert.deepEqual(errors, []);
+	} finally {
+		await ctx.close();
+	}
+});
+
+test('while the PIN dialog is open the page shows a running clock and an honest Cancel, which the helper obeys', skip, async () => {
+	const { ctx, p, errors } = await openPortal(portalOrigin, { grant: true });
+	try {
+		const mark = daemon.readLog().length;
+		await F.waitingWithCancel(p, { script });
+		await H.waitFor(() => /request \d+ cancel: ok/.test(daemon.readLog().slice(mark)), { what: 'the helper to be told' });
+		assert.deepEqual(errors, []);
+	} finally {
+		await ctx.close();
+	}
+});
+
+test('progress stages from cardbridged are shown in words', skip, async (t) => {
+	const { ctx, p } = await openPortal(portalOrigin, { grant: true });
+	try {
+		const stages = await F.progressStages(p, { script });
+		if (stages.length === 0) {
+			t.skip('cardbridged sends no progress notifications yet');
+			return;
+		}
+		assert.ok(stages.some((s) => s.stage === 'waitingForPin' && /Enter your PIN/.test(s.title)), JSON.stringify(stages));
+		assert.ok(stages.some((s) => s.stage === 'generatingKey' && /Generating the key on the card/.test(s.title)), JSON.stringify(stages));
+	} finally {
+		await ctx.close();
+	}
+});
+
+test('after wrong PINs the badge shows what the token reports (SoftHSM2: few tries left)', skip, async () => {
+	const { ctx, p } = await openPortal(portalOrigin, { grant: true });
+	try {
+		await F.pinBadgeFollowsFlags(p, { script });
+	} finally {
+		await ctx.close();
+		// A good PIN clears the count for the next tests.
+		fs.writeFileSync(script, `pin ${H.PIN}\n`);
+		hsm.tool(LABEL, '--login', '--pin', H.PIN, '-O');
+	}
+});
+
+test('nothing listening: NOT_RUNNING (Chromium with the permission granted: the probe goes out silently)', skip, async () => {
+	const helperPort = await H.freePort();
+	const site = await H.startPortal({ helperPort, tls, port: ports.empty });
+	const { ctx, p } = await openPortal(`https://portal.example:${ports.empty}`, { grant: true });
+	try {
+		const r = await F.connectFailure(p, { port: helperPort });
+		assert.equal(r.reason, 'NOT_RUNNING', JSON.stringify(r));
+		assert.equal(r.engine, 'chromium');
+		assert.equal(r.permission, 'granted');
+		assert.equal(r.evidence, 'refused');
+		assert.equal(r.helperAnswersHttp, false);
+	} finally {
+		await ctx.close();
+		await site.stop();
+	}
+});
+
+test('a page whose CSP forbids the helper names the blocked URL instead of "not running"', skip, async () => {
+	const port = ports.csp;
+	const origin = `https://portal.example:${port}`;
+	let site = await H.startPortal({ helperPort: daemon.port, tls, port, connectSrc: "'self'" });
+	const { ctx, p } = await openPortal(origin, { grant: true });
+	try {
+		await F.cspNamed(p, daemon.port);
+		// ws:// allowed but not http://, and a helper that refuses this origin: the probe is blocked.
+		await site.stop();
+		site = await H.startPortal({ helperPort: daemon.port, tls, port, connectSrc: `'self' ws://127.0.0.1:${daemon.port}` });
+		await F.openPortal(p, origin);
+		const r = await F.connectFailure(p, { port: daemon.port });
+		assert.equal(r.reason, 'BLOCKED_BY_CSP', JSON.stringify(r));
+		assert.equal(r.blockedUrl, `http://127.0.0.1:${daemon.port}/`);
+	} finally {
+		await ctx.close();
+		await site.stop();
+	}
+});
+
+test('the demo reads well at 360, 700 and 1280 px (screenshots in test-artifacts/browser)', skip, async () => {
+	const { ctx, p } = await openPortal(portalOrigin, { grant: true });
+	try {
+		await F.layout(p, 'connect');
+		await F.connectToToken(p);
+		await F.layout(p, 'token');
+	} finally {
+		await ctx.close();
 	}
 });

@@ -14,8 +14,8 @@
  *   MOCK_P11_PIN           the user PIN (default 123456)
  *   MOCK_P11_TRIES         wrong PINs before it locks (default 3)
  *   MOCK_P11_LABEL         token label (default "mock token")
- *   MOCK_P11_PINPAD=1      a PIN-pad reader: C_Login takes no PIN; the
- *                          "keypad user" types the next entry of
+ *   MOCK_P11_PINPAD=1      a PIN-pad reader: C_Login and C_SetPIN take no
+ *                          PIN; the "keypad user" types the next entry of
  *   MOCK_P11_PINPAD_INPUT  (comma-separated; default the PIN; "cancel"
  *                          presses the keypad's cancel key)
  *   MOCK_P11_PINPAD_MS     how long typing on the keypad takes (default 300)
@@ -26,6 +26,8 @@
  *   MOCK_P11_FINALIZE_MS   how long C_Finalize takes (default 0), to pose
  *                          as a token that hangs on the way out
  * The retry counter lives as long as the module is loaded.
+ * MOCK_P11_WRAP and MOCK_P11_PRIVATE_KEYS (wrap.c) make it pass calls on to
+ * another module, and misreport or hand out private keys.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -39,6 +41,8 @@
 #include <openssl/evp.h>
 
 #include <p11-kit/pkcs11.h>
+
+#include "wrap.h"
 
 #define SLOT_ID 1
 #define ATTRS_MAX 24
@@ -497,6 +501,47 @@ C_Logout(CK_SESSION_HANDLE session)
 	return rv;
 }
 
+/*
+ * A PIN change: the current PIN and the new one, given, or typed on the
+ * keypad (two entries of MOCK_P11_PINPAD_INPUT) when both are NULL.
+ */
+CK_RV
+C_SetPIN(CK_SESSION_HANDLE session, CK_UTF8CHAR *old, CK_ULONG old_len, CK_UTF8CHAR *new_pin,
+    CK_ULONG new_len)
+{
+	char typed_old[64], typed_new[64];
+	CK_RV rv = CKR_OK;
+
+	(void)session;
+	if (pinpad != (old == NULL && new_pin == NULL))
+		return CKR_ARGUMENTS_BAD;
+	if (pinpad) {
+		pinpad_type(typed_old, sizeof(typed_old));
+		if (strcmp(typed_old, "cancel") == 0)
+			return CKR_FUNCTION_CANCELED;
+		pinpad_type(typed_new, sizeof(typed_new));
+		old = (CK_UTF8CHAR *)typed_old;
+		old_len = strlen(typed_old);
+		new_pin = (CK_UTF8CHAR *)typed_new;
+		new_len = strlen(typed_new);
+	}
+	pthread_mutex_lock(&lock);
+	if (tries_left == 0)
+		rv = CKR_PIN_LOCKED;
+	else if (old_len != strlen(pin) || memcmp(old, pin, old_len) != 0) {
+		tries_left--;
+		rv = CKR_PIN_INCORRECT;
+	} else if (new_len < 4 || new_len >= sizeof(pin))
+		rv = CKR_PIN_LEN_RANGE;
+	else {
+		memcpy(pin, new_pin, new_len);
+		pin[new_len] = '\0';
+		tries_left = tries_max;
+	}
+	pthread_mutex_unlock(&lock);
+	return rv;
+}
+
 /* --- objects --- */
 
 CK_RV
@@ -791,7 +836,6 @@ C_Sign(CK_SESSION_HANDLE session, CK_BYTE *data, CK_ULONG len, CK_BYTE *sig, CK_
 
 UNSUPPORTED(C_InitToken, CK_SLOT_ID a, CK_UTF8CHAR *b, CK_ULONG c, CK_UTF8CHAR *d)
 UNSUPPORTED(C_InitPIN, CK_SESSION_HANDLE a, CK_UTF8CHAR *b, CK_ULONG c)
-UNSUPPORTED(C_SetPIN, CK_SESSION_HANDLE a, CK_UTF8CHAR *b, CK_ULONG c, CK_UTF8CHAR *d, CK_ULONG e)
 UNSUPPORTED(C_GetOperationState, CK_SESSION_HANDLE a, CK_BYTE *b, CK_ULONG *c)
 UNSUPPORTED(C_SetOperationState, CK_SESSION_HANDLE a, CK_BYTE *b, CK_ULONG c, CK_OBJECT_HANDLE d,
     CK_OBJECT_HANDLE e)
@@ -869,8 +913,12 @@ static CK_FUNCTION_LIST functions = {
 CK_RV
 C_GetFunctionList(CK_FUNCTION_LIST **list)
 {
+	static CK_FUNCTION_LIST *chosen;
+
 	if (list == NULL)
 		return CKR_ARGUMENTS_BAD;
-	*list = &functions;
+	if (chosen == NULL && (chosen = wrap_function_list(&functions)) == NULL)
+		return CKR_GENERAL_ERROR;
+	*list = chosen;
 	return CKR_OK;
 }
