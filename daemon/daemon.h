@@ -52,7 +52,8 @@ struct session {
 	int in_flight;
 	bool subscribed;
 	bool registered;
-	time_t idle_armed;		 /* when the idle timeout was last armed; 0: not */
+	time_t last_active;		 /* last request or answer (session_touch()) */
+	bool idle_timer;		 /* its idle timer (LWS_CALLBACK_TIMER) is armed */
 	bool consent_pending;		 /* origin not allow-listed: ask first (consent.c) */
 	struct parked *parked;		 /* requests waiting for the user's answer */
 	struct page_waiter *token_waits; /* tokens.list calls waiting for the cache */
@@ -88,6 +89,8 @@ struct session *session_find(struct daemon *d, uint64_t id);
 void session_register(struct daemon *d, struct session *s);
 void session_unregister(struct daemon *d, struct session *s);
 void session_touch(struct daemon *d, struct session *s);
+/* LWS_CALLBACK_TIMER: the idle timer of s is due. */
+void session_idle_timer(struct daemon *d, struct session *s);
 /* A complete, well-formed message sets *req (the caller takes it); errors are answered here. */
 int session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,
     bool final, bool binary, struct proto_request **req);

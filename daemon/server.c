@@ -138,6 +138,10 @@ callback_cardbridge(
 		return r;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return session_writeable(d, s);
+	case LWS_CALLBACK_TIMER:
+		if (s && s->registered)
+			session_idle_timer(d, s);
+		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (d->p11)
 			dispatch_replies(d);

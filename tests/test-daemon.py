@@ -355,6 +355,31 @@ def test_idle_connection_is_closed_after_the_timeout():
         d.stop()
 
 
+def test_requests_keep_a_connection_open_and_a_subscribed_one_is_never_idle():
+    """The idle timer is armed once and looks at the last request when due
+    (daemon/session.c): requests must still push the timeout back."""
+    d = cbtest.Daemon(config={"limits": {"idleTimeoutSeconds": 2}},
+                      args=["--helper", SILENT_HELPER])
+    try:
+        busy, listening = d.connect(), d.connect()
+        listening.result("events.subscribe")
+        for _ in range(6):      # 3.6 s, a request every 0.6 s
+            assert busy.result("system.hello")["name"] == "cardbridge"
+            time.sleep(0.6)
+        busy.sock.settimeout(6)
+        t0 = time.time()
+        try:
+            busy.recv()
+            raise AssertionError("idle connection got a message")
+        except (Closed, ConnectionError, OSError):
+            pass
+        assert time.time() - t0 < 5, time.time() - t0
+        assert listening.result("system.hello")["name"] == "cardbridge"
+        listening.close()
+    finally:
+        d.stop()
+
+
 def test_message_size_limit_is_configurable():
     d = cbtest.Daemon(config={"limits": {"maxMessageBytes": 2048}},
                       args=["--helper", SILENT_HELPER])
