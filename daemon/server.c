@@ -15,9 +15,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <libwebsockets.h>
@@ -230,6 +232,28 @@ close_all_sessions(struct daemon *d)
 		session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "cardbridged is stopping");
 }
 
+/*
+ * lws sizes its descriptor tables to RLIMIT_NOFILE.  Given a smaller
+ * fd_limit_per_thread, lws 4.1.6 finds the connection of each ready
+ * descriptor by a linear search (wsi_from_fd()): O(connections) per event.
+ * So the process limit itself is made what we serve (connections, and 64
+ * for listeners, the control socket, the helper, pcscd, wake-ups), within
+ * the hard limit, and lws takes it from there.
+ */
+static void
+fit_descriptor_limit(struct daemon *d)
+{
+	rlim_t want = (rlim_t)d->cfg->max_connections + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot set the descriptor limit to %llu: %s",
+		    (unsigned long long)rl.rlim_cur, strerror(errno));
+}
+
 int
 server_run(struct daemon *d)
 {
@@ -246,7 +270,7 @@ server_run(struct daemon *d)
 	info.timeout_secs = (unsigned int)d->cfg->handshake_timeout;
 	/* lws cuts a connection that sends no complete header after this long. */
 	info.timeout_secs_ah_idle = (unsigned int)d->cfg->handshake_timeout;
-	info.fd_limit_per_thread = (unsigned int)d->cfg->max_connections + 64;
+	fit_descriptor_limit(d);
 	if (evloop_context_new(&info, &loop, &d->context) != 0) {
 		log_error("cannot create the WebSocket context");
 		return CB_ERR_SYSTEM;
