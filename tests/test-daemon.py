@@ -337,20 +337,25 @@ def test_connection_limit_gives_503_then_recovers():
         d.stop()
 
 
+def assert_closed_within(ws, seconds):
+    """The daemon closes ws, without a message first, within seconds."""
+    ws.sock.settimeout(seconds + 1)
+    t0 = time.time()
+    try:
+        ws.recv()
+        raise AssertionError("idle connection got a message")
+    except (Closed, ConnectionError, OSError):
+        pass
+    assert time.time() - t0 < seconds, time.time() - t0
+
+
 def test_idle_connection_is_closed_after_the_timeout():
     d = cbtest.Daemon(config={"limits": {"idleTimeoutSeconds": 1}},
                       args=["--helper", SILENT_HELPER])
     try:
         ws = d.connect()
         ws.result("system.hello")
-        ws.sock.settimeout(5)
-        t0 = time.time()
-        try:
-            ws.recv()
-            raise AssertionError("idle connection got a message")
-        except (Closed, ConnectionError, OSError):
-            pass
-        assert time.time() - t0 < 4.5
+        assert_closed_within(ws, 4.5)
     finally:
         d.stop()
 
@@ -366,14 +371,7 @@ def test_requests_keep_a_connection_open_and_a_subscribed_one_is_never_idle():
         for _ in range(6):      # 3.6 s, a request every 0.6 s
             assert busy.result("system.hello")["name"] == "cardbridge"
             time.sleep(0.6)
-        busy.sock.settimeout(6)
-        t0 = time.time()
-        try:
-            busy.recv()
-            raise AssertionError("idle connection got a message")
-        except (Closed, ConnectionError, OSError):
-            pass
-        assert time.time() - t0 < 5, time.time() - t0
+        assert_closed_within(busy, 5)
         assert listening.result("system.hello")["name"] == "cardbridge"
         listening.close()
     finally:
@@ -439,18 +437,26 @@ def test_config_file_origins_and_flags_combine():
         d.stop()
 
 
-def test_sigterm_closes_connections_with_1001_and_exits_0():
-    d = cbtest.Daemon(args=["--helper", SILENT_HELPER])
-    ws = d.connect()
-    ws.result("system.hello")
-    d.proc.send_signal(signal.SIGTERM)
+def expect_close(ws, code):
     try:
         ws.recv()
         raise AssertionError("no close frame")
     except Closed as e:
-        assert e.code == 1001, e.code
+        assert e.code == code, e.code
+
+
+def sigterm_closes_with_1001_and_exits_0(d, ws):
+    d.proc.send_signal(signal.SIGTERM)
+    expect_close(ws, 1001)
     assert d.proc.wait(10) == 0
     d.stop()
+
+
+def test_sigterm_closes_connections_with_1001_and_exits_0():
+    d = cbtest.Daemon(args=["--helper", SILENT_HELPER])
+    ws = d.connect()
+    ws.result("system.hello")
+    sigterm_closes_with_1001_and_exits_0(d, ws)
 
 
 def test_lws_runs_on_libuv():
@@ -468,22 +474,11 @@ def test_lws_own_loop_still_serves_closes_and_stops_cleanly():
     ws = d.connect()
     assert ws.result("system.hello")["name"] == "cardbridge"
     ws.send_frame("x", opcode=2)
-    try:
-        ws.recv()
-        raise AssertionError("no close frame after a binary frame")
-    except Closed as e:
-        assert e.code == 1003, e.code
+    expect_close(ws, 1003)
     ws.close()
     ws = d.connect()
     ws.result("system.hello")
-    d.proc.send_signal(signal.SIGTERM)
-    try:
-        ws.recv()
-        raise AssertionError("no close frame")
-    except Closed as e:
-        assert e.code == 1001, e.code
-    assert d.proc.wait(10) == 0
-    d.stop()
+    sigterm_closes_with_1001_and_exits_0(d, ws)
     assert "event loop: poll" in d.read_log(), d.read_log()[-2000:]
 
 
