@@ -47,6 +47,7 @@ import apdus     # noqa: E402  (bench/apdus.py: APDUs counted by the virtual car
 
 CBLOAD = os.path.join(BUILDDIR, "bench", "cb-load")
 P11BASE = os.path.join(BUILDDIR, "bench", "p11-baseline")
+PEERCOST = os.path.join(BUILDDIR, "bench", "peer-cost")
 MIN_PINENTRY = os.path.join(SRCDIR, "bench", "min-pinentry")
 OPENSC = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 ORIGIN = cbtest.ORIGIN
@@ -830,6 +831,36 @@ def bench_hello(args):
     echo.wait()
 
 
+# --- 3b. the peer-uid check of every handshake (issue 14, item 1) -------------------
+
+def bench_peer(args):
+    """What asking the kernel who owns a connection (sock_diag) adds to a handshake:
+    the lookup alone; the same minimal handshake server with and without it (the
+    ratio); and cardbridged's whole handshake, of which the lookup is a part."""
+    n = 500 if args.quick else 3000
+    note("peer-uid check: lookup alone, a handshake server with and without it, "
+         "cardbridged's handshake (%d handshakes x %d runs)" % (n, args.load_runs))
+    d = start_daemon([], config={"limits": {"maxConnections": n + 100}})
+    lookup, ab, hs = [], [], []
+    for _ in range(args.load_runs):
+        lookup += run_json([PEERCOST, "lookup", "--n", "200"], 60)
+        ab += run_json([PEERCOST, "ab", "--n", str(n)], 120)
+        hs += run_json([PEERCOST, "handshake", "--port", str(d.port), "--n", str(n)], 120)
+    stop_daemon(d)
+    row("peer-uid lookup (sock_diag), p50", [r["lookup_p50_us"] for r in lookup], "us")
+    for q in ("p50", "p99"):
+        row("handshake with the peer-uid check, %s" % q, [r["with_%s_us" % q] for r in ab], "us",
+            "the same handshake without it", [r["without_%s_us" % q] for r in ab])
+    cb = [r["handshake_p50_us"] for r in hs]
+    row("cardbridged handshake (with the check), p50", cb, "us")
+    look = median([r["lookup_p50_us"] for r in lookup])
+    DETAILS.append("peer-uid check: the lookup is %.1f us, %.1f%% of cardbridged's handshake "
+                   "(p50 %.1f us): %.2fx the same handshake without it"
+                   % (look, 100 * look / median(cb), median(cb),
+                      median(cb) / (median(cb) - look)))
+    RAW["peer_uid"] = {"lookup": lookup, "ab": ab, "cardbridged": hs}
+
+
 # --- 4 and 5. tokens.list and keys.generate on SoftHSM --------------------------
 
 class Baseline:
@@ -1124,7 +1155,7 @@ def main():
         args.serving_daemons, args.serving_hellos = 1, 1000
         args.apdu_runs, args.apdu_idle_seconds = 1, 10
 
-    for path in (os.environ["CB_DAEMON"], os.environ["CB_HELPER"], CBLOAD, P11BASE):
+    for path in (os.environ["CB_DAEMON"], os.environ["CB_HELPER"], CBLOAD, P11BASE, PEERCOST):
         if not os.access(path, os.X_OK):
             sys.exit("bench: %s is not built (run `make bench`)" % path)
     global MIN_PINENTRY
@@ -1156,6 +1187,7 @@ def main():
         bench_cold(args)
         bench_hello(args)
         bench_serving(args)
+        bench_peer(args)
         bench_tokens(args)
         bench_apdus(args)
     finally:

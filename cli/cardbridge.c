@@ -30,7 +30,6 @@
 #include "common/runtime_dir.h"
 #include "protocol/methods.h"
 
-
 static void
 usage(FILE *f)
 {
@@ -115,9 +114,10 @@ run(const struct cli_options *o, const char *command, const char *method, const 
 				   JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	else if (strcmp(command, "status") == 0)
 		cli_print_status(stdout, result);
-	else if (strcmp(command, "tokens") == 0)
+	else if (strcmp(command, "tokens") == 0) {
 		cli_print_tokens(stdout, json_object_object_get(result, "tokens"), "");
-	else if (strcmp(command, "list") == 0)
+		cli_print_waiting(stdout, json_object_object_get(result, "waitingCards"), "");
+	} else if (strcmp(command, "list") == 0)
 		cli_print_origins(stdout, result);
 	else
 		cli_print_change(stdout, command, result);

@@ -44,6 +44,8 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The answers of control.status, control.tokens and control.origins.*, as text. */
 void cli_print_status(FILE *out, struct json_object *status);
 void cli_print_tokens(FILE *out, struct json_object *tokens, const char *indent);
+/* The cards that wait for the module their ATR names (module by ATR), if any. */
+void cli_print_waiting(FILE *out, struct json_object *waiting, const char *indent);
 void cli_print_origins(FILE *out, struct json_object *origins);
 void cli_print_change(FILE *out, const char *verb, struct json_object *change);
 

@@ -222,6 +222,32 @@ cli_print_tokens(FILE *out, struct json_object *tokens, const char *indent)
 }
 
 void
+cli_print_waiting(FILE *out, struct json_object *waiting, const char *indent)
+{
+	size_t i, n = json_object_is_type(waiting, json_type_array)
+			  ? json_object_array_length(waiting)
+			  : 0;
+	struct json_object *w;
+
+	if (n == 0)
+		return;
+	/* TRANSLATORS: cards whose PKCS#11 module (by the card's ATR) cannot serve them. */
+	fprintf(out, "%s%s\n", indent, _("cards waiting for their module:"));
+	for (i = 0; i < n; i++) {
+		w = json_object_array_get_idx(waiting, i);
+		fprintf(out, "%s  ", indent);
+		print_safe(out, str_of(w, "reader"));
+		fprintf(out, " (ATR ");
+		print_safe(out, str_of(w, "atr"));
+		fprintf(out, "): ");
+		print_safe(out, str_of(w, "module"));
+		fprintf(out, ": ");
+		print_safe(out, str_of(w, "error"));
+		fputc('\n', out);
+	}
+}
+
+void
 cli_print_status(FILE *out, struct json_object *r)
 {
 	struct json_object *mods = member(r, "modules"), *m, *tokens = member(r, "tokens");
@@ -268,6 +294,7 @@ cli_print_status(FILE *out, struct json_object *r)
 		fprintf(out, "  %s\n", _(status_labels[LABEL_TOKENS]));
 		cli_print_tokens(out, tokens, "    ");
 	}
+	cli_print_waiting(out, member(r, "waitingCards"), "  ");
 	print_list(out, LABEL_ORIGINS_ADMIN, width, member(member(r, "origins"), "administrator"));
 	print_list(out, LABEL_ORIGINS_USER, width, member(member(r, "origins"), "user"));
 }

@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 
 #include "daemon/activation.h"
 #include "daemon/daemon.h"
+#include "daemon/peer.h"
 #include "daemon/sdnotify.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
@@ -272,6 +274,61 @@ activation_start(struct daemon *d, const struct lws_protocols *protocols)
 	log_info("socket-activated with %d socket(s); idle exit after %d s%s", n, d->cfg->idle_exit,
 	    d->cfg->idle_exit > 0 ? "" : " (disabled)");
 	return 1;
+}
+
+/* Bind a socket like lws will (SO_REUSEADDR, IPv6 only); 0 or errno. */
+static int
+try_bind(const struct listen_addr *l)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	int fd, one = 1, err = 0;
+	socklen_t len;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, l->addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)l->port);
+		len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, l->addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)l->port);
+		len = sizeof(*s6);
+	} else
+		return EADDRNOTAVAIL;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+int
+activation_probe_listen(const struct listen_addr *l)
+{
+	const char *open = strchr(l->addr, ':') ? "[" : "", *close = *open ? "]" : "";
+	char holder[160];
+	int err = try_bind(l);
+
+	/* Only "this host has no IPv6" lets a default address be skipped. */
+	if (err == 0)
+		return 0;
+	if (l->optional && (err == EAFNOSUPPORT || err == EADDRNOTAVAIL))
+		return 1;
+	peer_port_holder(l->addr, l->port, holder, sizeof(holder));
+	if (holder[0] != '\0')
+		log_error("cannot listen on %s%s%s:%d: %s; it is held by %s (whoever listens there "
+			  "would answer pages in cardbridged's place)",
+		    open, l->addr, close, l->port, strerror(err), holder);
+	else
+		log_error(
+		    "cannot listen on %s%s%s:%d: %s", open, l->addr, close, l->port, strerror(err));
+	return CB_ERR_SYSTEM;
 }
 
 int

@@ -24,6 +24,18 @@ struct lws_vhost;
  */
 int activation_start(struct daemon *d, const struct lws_protocols *protocols);
 
+struct listen_addr;
+
+/*
+ * Before listening on l ourselves: can it be bound?  0: yes; 1: l is an
+ * optional address this host does not have (no IPv6), to be skipped;
+ * CB_ERR_SYSTEM: anything else (the port is taken, the address is not
+ * ours), logged with who holds the port when the kernel tells, so the
+ * daemon does not start.  An address that another user holds would let
+ * that user answer in our place.
+ */
+int activation_probe_listen(const struct listen_addr *l);
+
 /* The port the Host header must name for a connection on vh. */
 int activation_vhost_port(struct lws_vhost *vh);
 

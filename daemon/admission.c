@@ -1,76 +1,140 @@
 /*
- * admission.c - may this origin connect, and must the user be asked: the
- * checks of a WebSocket handshake's Host and Origin headers, the
- * administrator's and the user's allow-lists, and the origins the user
- * denied in the consent dialog.
+ * admission.c - may this connection become a session, and must the user be
+ * asked first: the peer's uid, the checks of a WebSocket handshake's Host
+ * and Origin headers, the administrator's and the user's allow-lists, the
+ * sites the user denied, and the connection budgets.
  *
  * Runs on the lws service thread only, and knows no lws: server.c hands
- * over the header values.  The Host header must name loopback with our
- * port (DNS rebinding); the Origin must be present, canonical and
- * acceptable (protocol/origin.c), and be allowed exactly: byte for byte the
- * text of an allow-list entry.  This file must never widen that match
- * (prefixes, wildcards, case folding) nor let the user's list shrink the
- * administrator's.
+ * over the socket and the header values.  The peer must be our own uid
+ * (peer.c: any local user can send any Origin header); the Host header must
+ * name loopback with our port (DNS rebinding); the Origin must be present,
+ * canonical and acceptable (protocol/origin.c), and be allowed exactly:
+ * byte for byte the text of an allow-list entry.  A Deny covers the
+ * origin's site (site.c) for ADMISSION_DENY_S.  Pages nobody allowed yet
+ * have a connection budget of their own, so that they never take the
+ * allowed pages' slots.  This file must never widen the allow match
+ * (prefixes, wildcards, case folding), let the user's list shrink the
+ * administrator's, or let a deny refuse an allow-listed origin.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "daemon/admission.h"
 #include "daemon/daemon.h"
+#include "daemon/denied_store.h"
 #include "daemon/log.h"
 #include "daemon/origins_store.h"
+#include "daemon/peer.h"
+#include "daemon/site.h"
 #include "protocol/cberr.h"
 #include "protocol/origin.h"
 
-/* An origin the user denied in the consent dialog. */
-struct denied {
-	struct denied *next;
-	char origin[ORIGIN_MAX];
+struct admission {
+	struct origins_store *user;  /* origins.json */
+	struct denied_store *denied; /* denied.json: sites, until when */
+	struct peer_diag *diag;	     /* who owns a connection's client end */
+	uid_t uid;		     /* ours */
+	char why[96];		     /* the last refusal's reason, for the log */
 };
 
-struct admission {
-	struct origins_store *user; /* origins.json */
-	struct denied *denied;	    /* until cardbridged stops */
-};
+/* Where the user's state lives (conf.h): both NULL when it is kept in memory only. */
+static int
+state_paths(const struct cb_config *cfg, char **origins, char **denied)
+{
+	*origins = *denied = NULL;
+	if (cfg->state_dir != NULL) {
+		if (asprintf(origins, "%s/origins.json", cfg->state_dir) < 0 ||
+		    asprintf(denied, "%s/denied.json", cfg->state_dir) < 0) {
+			free(*origins);
+			*origins = NULL;
+			return CB_ERR_ALLOC;
+		}
+	} else if (cfg->user_state) {
+		*origins = origins_store_default_path();
+		*denied = denied_store_default_path();
+	} else
+		log_info("no user state: allowed origins and denied sites are kept until "
+			 "cardbridged stops (--no-default-config without --state-dir)");
+	return 0;
+}
+
+static int
+load_state(struct admission *a, const struct cb_config *cfg)
+{
+	char *origins, *denied;
+	int r;
+
+	if ((r = state_paths(cfg, &origins, &denied)) != 0)
+		return r;
+	if ((r = origins_store_load(&a->user, origins)) == 0)
+		r = denied_store_load(&a->denied, denied);
+	free(origins);
+	free(denied);
+	return r;
+}
 
 int
 admission_start(struct daemon *d)
 {
 	struct admission *a;
-	char *path;
 	int r;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return CB_ERR_ALLOC;
-	path = origins_store_default_path();
-	r = origins_store_load(&a->user, path);
-	free(path);
-	if (r != 0) {
-		free(a);
-		return r;
-	}
 	d->admission = a;
-	return 0;
+	a->uid = geteuid();
+	if ((r = peer_diag_open(&a->diag)) != 0) {
+		log_error("cannot ask the kernel which user connects (sock_diag netlink: %s); "
+			  "refusing to run without it",
+		    strerror(errno));
+		goto out;
+	}
+	r = load_state(a, d->cfg);
+out:
+	if (r != 0)
+		admission_stop(d);
+	return r;
 }
 
 void
 admission_stop(struct daemon *d)
 {
 	struct admission *a = d->admission;
-	struct denied *n, *next;
 
 	if (a == NULL)
 		return;
-	for (n = a->denied; n; n = next) {
-		next = n->next;
-		free(n);
-	}
+	peer_diag_free(a->diag);
+	denied_store_free(a->denied);
 	origins_store_free(a->user);
 	free(a);
 	d->admission = NULL;
+}
+
+int
+admission_check_peer(struct daemon *d, int fd, const char **why)
+{
+	struct admission *a = d->admission;
+	uid_t uid;
+
+	*why = "cannot tell which user connected";
+	if (a == NULL)
+		return CB_ERR_ORIGIN_NOT_ALLOWED;
+	if (peer_diag_owner(a->diag, fd, &uid) != 0)
+		snprintf(a->why, sizeof(a->why), "cannot tell which user connected (%s)",
+		    strerror(errno));
+	else if (uid != a->uid)
+		snprintf(a->why, sizeof(a->why), "the peer is uid %lu, not ours (%lu)",
+		    (unsigned long)uid, (unsigned long)a->uid);
+	else
+		return 0;
+	*why = a->why;
+	return CB_ERR_ORIGIN_NOT_ALLOWED;
 }
 
 enum admission_source
@@ -89,12 +153,12 @@ admission_source(const struct daemon *d, const char *origin)
 bool
 admission_denied(const struct daemon *d, const char *origin)
 {
-	const struct denied *n;
+	char site[SITE_MAX];
 
-	for (n = d->admission ? d->admission->denied : NULL; n; n = n->next)
-		if (strcmp(n->origin, origin) == 0)
-			return true;
-	return false;
+	if (d->admission == NULL)
+		return false;
+	site_of(origin, site, sizeof(site));
+	return denied_store_contains(d->admission->denied, site, time(NULL));
 }
 
 int
@@ -114,7 +178,9 @@ admission_check(const struct daemon *d, const char *origin, const char *host, in
 		*why = "malformed or unacceptable Origin";
 	else if (admission_source(d, origin) != ADMISSION_NOT_ALLOWED)
 		return 0;
-	else if (admission_denied(d, origin) || !d->cfg->ask_unknown_origins)
+	else if (admission_denied(d, origin))
+		*why = "the user denied this site";
+	else if (!d->cfg->ask_unknown_origins)
 		*why = "origin not allowed";
 	else {
 		*ask = true; /* consent.c asks at the first card operation */
@@ -123,28 +189,68 @@ admission_check(const struct daemon *d, const char *origin, const char *host, in
 	return CB_ERR_ORIGIN_NOT_ALLOWED;
 }
 
+int
+admission_budget(const struct daemon *d, bool unconsented, const char *site, const char **why)
+{
+	int allowed = 0, waiting = 0, same_site = 0;
+	const struct session *s;
+
+	for (s = d->sessions; s; s = s->next) {
+		if (!s->consent_pending) {
+			allowed++;
+			continue;
+		}
+		waiting++;
+		if (strcmp(s->site, site) == 0)
+			same_site++;
+	}
+	if (!unconsented && allowed >= d->cfg->max_connections)
+		*why = "too many connections";
+	else if (unconsented && same_site >= ADMISSION_UNCONSENTED_PER_SITE)
+		*why = "too many connections from this site before the user allowed it";
+	else if (unconsented && waiting >= ADMISSION_UNCONSENTED_MAX)
+		*why = "too many connections from sites the user has not allowed";
+	else
+		return 0;
+	return CB_ERR_BUSY;
+}
+
 void
 admission_deny(struct daemon *d, const char *origin)
 {
-	struct denied *n;
+	char site[SITE_MAX];
 
-	if (d->admission == NULL || admission_denied(d, origin))
+	if (d->admission == NULL)
 		return;
-	if ((n = calloc(1, sizeof(*n))) == NULL) {
-		log_warn("no memory to remember that %s was denied", origin);
-		return;
-	}
-	snprintf(n->origin, sizeof(n->origin), "%s", origin);
-	n->next = d->admission->denied;
-	d->admission->denied = n;
+	site_of(origin, site, sizeof(site));
+	if (denied_store_add(d->admission->denied, site, time(NULL) + ADMISSION_DENY_S) != 0)
+		log_warn("could not save that the user denied %s (%s); denied until cardbridged "
+			 "stops",
+		    site, strerror(errno));
+	else
+		log_info(
+		    "the user denied %s (site %s) for %d h", origin, site, ADMISSION_DENY_S / 3600);
 }
 
 int
 admission_user_allow(struct daemon *d, const char *origin)
 {
+	char site[SITE_MAX];
+	int r, saved;
+
 	if (d->admission == NULL)
 		return CB_ERR_CONFIG;
-	return origins_store_add(d->admission->user, origin);
+	/* CB_ERR_SYSTEM: allowed, but only until cardbridged stops (the caller says so). */
+	r = origins_store_add(d->admission->user, origin);
+	if (r != 0 && r != CB_ERR_SYSTEM)
+		return r;
+	/* Allowing a page undoes the Deny of its site: the user changed their mind. */
+	saved = errno; /* why origins.json was not saved, for the caller */
+	site_of(origin, site, sizeof(site));
+	if (denied_store_remove(d->admission->denied, site) != 0)
+		log_warn("could not save that %s is no longer denied: %s", site, strerror(errno));
+	errno = saved;
+	return r;
 }
 
 int

@@ -82,9 +82,10 @@ is_stopping(struct cardwatch *w)
 	return s;
 }
 
+/* Card events carry pcscd's event count (the upper half of dwEventState). */
 static void
-emit(struct cardwatch *w, enum cardwatch_type type, const char *reader, const unsigned char *atr,
-    size_t atrlen)
+emit_counted(struct cardwatch *w, enum cardwatch_type type, const char *reader,
+    const unsigned char *atr, size_t atrlen, DWORD state, bool service_lost)
 {
 	struct cardwatch_event *e;
 	size_t i;
@@ -92,6 +93,8 @@ emit(struct cardwatch *w, enum cardwatch_type type, const char *reader, const un
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return;
 	e->type = type;
+	e->events = (unsigned)((state >> 16) & 0xffff);
+	e->service_lost = service_lost;
 	snprintf(e->reader, sizeof(e->reader), "%s", reader);
 	for (i = 0; atr && i < atrlen && i < 33; i++)
 		snprintf(e->atr + 2 * i, 3, "%02x", atr[i]);
@@ -104,23 +107,31 @@ emit(struct cardwatch *w, enum cardwatch_type type, const char *reader, const un
 }
 
 static void
-forget_reader(struct cardwatch *w, size_t i)
+emit(struct cardwatch *w, enum cardwatch_type type, const char *reader, const unsigned char *atr,
+    size_t atrlen)
+{
+	emit_counted(w, type, reader, atr, atrlen, 0, false);
+}
+
+/* service_lost: pcscd went away; its readers and cards are reported gone. */
+static void
+forget_reader(struct cardwatch *w, size_t i, bool service_lost)
 {
 	SCARD_READERSTATE *st = &w->states[i];
 
 	if (st->dwCurrentState & SCARD_STATE_PRESENT)
-		emit(w, CW_CARD_REMOVED, st->szReader, NULL, 0);
-	emit(w, CW_READER_REMOVED, st->szReader, NULL, 0);
+		emit_counted(w, CW_CARD_REMOVED, st->szReader, NULL, 0, 0, service_lost);
+	emit_counted(w, CW_READER_REMOVED, st->szReader, NULL, 0, 0, service_lost);
 	free((char *)st->szReader);
 	memmove(&w->states[i], &w->states[i + 1], (w->nreaders - i - 1) * sizeof(*st));
 	w->nreaders--;
 }
 
 static void
-forget_all(struct cardwatch *w)
+forget_all(struct cardwatch *w, bool service_lost)
 {
 	while (w->nreaders > 0)
-		forget_reader(w, w->nreaders - 1);
+		forget_reader(w, w->nreaders - 1, service_lost);
 }
 
 /* Re-read the reader list; report readers that came and went. */
@@ -135,7 +146,7 @@ sync_readers(struct cardwatch *w, SCARDCONTEXT ctx)
 
 	rv = SCardListReaders(ctx, NULL, (LPSTR)&list, &len);
 	if (rv == SCARD_E_NO_READERS_AVAILABLE) {
-		forget_all(w);
+		forget_all(w, false);
 		return SCARD_S_SUCCESS;
 	}
 	if (rv != SCARD_S_SUCCESS)
@@ -145,7 +156,7 @@ sync_readers(struct cardwatch *w, SCARDCONTEXT ctx)
 		for (p = list; *p; p += strlen(p) + 1)
 			found = found || strcmp(p, w->states[i].szReader) == 0;
 		if (!found)
-			forget_reader(w, i);
+			forget_reader(w, i, false);
 	}
 	for (p = list; *p && w->nreaders < CW_MAX_READERS; p += strlen(p) + 1) {
 		found = false;
@@ -180,9 +191,11 @@ report_changes(struct cardwatch *w)
 		was = st->dwCurrentState & SCARD_STATE_PRESENT;
 		now = st->dwEventState & SCARD_STATE_PRESENT;
 		if (now && !was)
-			emit(w, CW_CARD_INSERTED, st->szReader, st->rgbAtr, st->cbAtr);
+			emit_counted(w, CW_CARD_INSERTED, st->szReader, st->rgbAtr, st->cbAtr,
+			    st->dwEventState, false);
 		else if (!now && was)
-			emit(w, CW_CARD_REMOVED, st->szReader, NULL, 0);
+			emit_counted(
+			    w, CW_CARD_REMOVED, st->szReader, NULL, 0, st->dwEventState, false);
 		st->dwCurrentState = st->dwEventState & ~SCARD_STATE_CHANGED;
 	}
 }
@@ -213,7 +226,7 @@ watch_context(struct cardwatch *w, SCARDCONTEXT ctx)
 	}
 	if (rv != SCARD_S_SUCCESS && rv != (LONG)SCARD_E_CANCELLED)
 		log_info("PC/SC: %s; waiting for pcscd", pcsc_stringify_error(rv));
-	forget_all(w);
+	forget_all(w, rv != SCARD_S_SUCCESS && rv != (LONG)SCARD_E_CANCELLED);
 }
 
 /*

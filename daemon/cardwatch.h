@@ -10,6 +10,8 @@
 #ifndef CB_CARDWATCH_H
 #define CB_CARDWATCH_H
 
+#include <stdbool.h>
+
 enum cardwatch_type {
 	CW_READER_ADDED,
 	CW_READER_REMOVED,
@@ -22,6 +24,8 @@ struct cardwatch_event {
 	enum cardwatch_type type;
 	char reader[128];
 	char atr[2 * 33 + 1]; /* hex, empty when unknown */
+	unsigned events;      /* pcscd's count of card events in the reader; 0 when unknown */
+	bool service_lost;    /* reported because pcscd went away, not because of the card */
 };
 
 struct cardwatch;

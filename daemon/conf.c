@@ -40,6 +40,7 @@ config_init(struct cb_config *cfg)
 	cfg->card_watch = true;
 	cfg->ask_unknown_origins = true;
 	cfg->idle_exit = 300;
+	cfg->user_state = true;
 }
 
 static void
@@ -67,6 +68,7 @@ config_free(struct cb_config *cfg)
 	free(cfg->pinentry);
 	free(cfg->helper);
 	free(cfg->control_socket);
+	free(cfg->state_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -59,6 +59,13 @@ struct cb_config {
 	bool ask_unknown_origins; /* "unknownOrigins": "ask" (default) or "refuse" */
 	char *control_socket;	  /* NULL: $XDG_RUNTIME_DIR/cardbridge/control; "": none */
 	int idle_exit;		  /* seconds idle before exiting when socket-activated; 0: never */
+	/*
+	 * The user's state (origins.json, denied.json): in state_dir when set
+	 * (--state-dir), else in the XDG directories when user_state, else
+	 * nowhere: kept in memory only (--no-default-config).
+	 */
+	char *state_dir;
+	bool user_state;
 };
 
 void config_init(struct cb_config *cfg);

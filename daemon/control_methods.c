@@ -108,10 +108,12 @@ readers_of(struct json_object *tokens)
 static void
 handle_status(struct daemon *d, struct control_client *c, struct proto_request *req)
 {
-	struct json_object *r = json_object_new_object(), *tokens = NULL;
+	struct json_object *r = json_object_new_object(), *tokens = NULL, *waiting = NULL;
 
-	if (token_cache_get(d) != NULL)
+	if (token_cache_get(d) != NULL) {
 		json_object_object_get_ex(token_cache_get(d), "tokens", &tokens);
+		json_object_object_get_ex(token_cache_get(d), "waitingCards", &waiting);
+	}
 	json_object_object_add(r, "name", json_object_new_string("cardbridge"));
 	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(r, "pid", json_object_new_int((int)getpid()));
@@ -126,6 +128,11 @@ handle_status(struct daemon *d, struct control_client *c, struct proto_request *
 	    r, "modules", d->modules ? json_object_get(d->modules) : json_object_new_array());
 	/* null: not read since the last card event; control.tokens reads it. */
 	json_object_object_add(r, "tokens", tokens ? json_object_get(tokens) : NULL);
+	/* Cards whose module (by ATR) does not serve them, with why (pkcs11/claim.c). */
+	json_object_object_add(r, "waitingCards",
+	    waiting  ? json_object_get(waiting)
+	    : tokens ? json_object_new_array()
+		     : NULL);
 	json_object_object_add(r, "readers", readers_of(tokens));
 	json_object_object_add(r, "origins", origins_object(d));
 	reply_result(c, &req->id, r);

@@ -7,7 +7,8 @@
  * The files of daemon/ call each other in one direction only
  * (tests/test-layering.py), from the event loop down:
  *   main.c -> server.c (lws callbacks, start and stop)
- *   server.c -> dispatch.c -> consent.c -> admission.c -> origins_store.c
+ *   server.c -> dispatch.c -> consent.c -> admission.c -> origins_store.c,
+ *     denied_store.c, peer.c, site.c
  *   control.c -> control_methods.c -> token_cache.c, admission.c, activation.c
  *   dispatch.c, token_cache.c, consent.c -> session.c -> msgqueue.c
  *   ... -> p11client*.c, cardwatch.c, conf.c, log.c
@@ -49,6 +50,7 @@ struct session {
 	struct lws *wsi;
 	uint64_t id;
 	char origin[ORIGIN_MAX];
+	char site[ORIGIN_MAX]; /* the origin's registrable domain (site.h) */
 	int in_flight;
 	bool subscribed;
 	bool registered;
@@ -78,7 +80,7 @@ struct daemon {
 	struct token_cache *token_cache; /* tokens.list result and its waiters (token_cache.c) */
 	struct admission *admission;	 /* allow-lists and denied origins (admission.c) */
 	struct control *control;	 /* control socket (control.c) */
-	struct consent *consents;	 /* per-origin dialogs (consent.c) */
+	struct consent *consents;	 /* the consent dialogs' queue (consent.c) */
 	bool stopping; /* end the event loop (signals.c, activation.c's idle exit) */
 };
 
@@ -89,8 +91,8 @@ struct session *session_find(struct daemon *d, uint64_t id);
 void session_register(struct daemon *d, struct session *s);
 void session_unregister(struct daemon *d, struct session *s);
 void session_touch(struct daemon *d, struct session *s);
-/* LWS_CALLBACK_TIMER: the idle timer of s is due. */
-void session_idle_timer(struct daemon *d, struct session *s);
+/* The idle timer of s is due (LWS_CALLBACK_TIMER): close 1001 "idle", or look again later. */
+void session_idle(struct daemon *d, struct session *s);
 /* A complete, well-formed message sets *req (the caller takes it); errors are answered here. */
 int session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,
     bool final, bool binary, struct proto_request **req);

@@ -85,6 +85,21 @@ reply_error(struct daemon *d, struct session *s, const struct proto_id *id, int 
 	session_send_text(d, s, proto_emit_error(id, err, detail, retries_left));
 }
 
+/* The helper's error, with what it tells beyond the reason in error.data. */
+static void
+reply_helper_error(struct daemon *d, struct session *s, const struct p11_reply *r)
+{
+	struct json_object *data;
+
+	if (r->rpc_id.kind == PROTO_ID_NONE || (data = json_object_new_object()) == NULL)
+		return;
+	if (r->retries_left >= 0)
+		json_object_object_add(data, "retriesLeft", json_object_new_int(r->retries_left));
+	if (r->maybe_stored)
+		json_object_object_add(data, "maybeStored", json_object_new_boolean(1));
+	session_send_text(d, s, proto_emit_error_data(&r->rpc_id, r->err, r->message, data));
+}
+
 static void
 reply_result(
     struct daemon *d, struct session *s, const struct proto_id *id, struct json_object *result)
@@ -96,6 +111,11 @@ reply_result(
 	session_send_text(d, s, proto_emit_result(id, result));
 }
 
+/*
+ * Before the user allowed a page, hello says only that cardbridge is here:
+ * the version and the module paths (which may name the user) are for
+ * pages the user or the administrator allowed.
+ */
 static void
 handle_system_hello(
     struct daemon *d, struct session *s, struct proto_request *req, const struct proto_method *row)
@@ -103,8 +123,12 @@ handle_system_hello(
 	struct json_object *r = json_object_new_object();
 
 	json_object_object_add(r, "name", json_object_new_string("cardbridge"));
-	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(r, "protocol", json_object_new_int(1));
+	if (s->consent_pending) {
+		reply_result(d, s, &req->id, r);
+		return;
+	}
+	json_object_object_add(r, "version", json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(r, "methods", dispatch_method_names());
 	json_object_object_add(
 	    r, "modules", d->modules ? json_object_get(d->modules) : json_object_new_array());
@@ -224,6 +248,16 @@ dispatch_request(struct daemon *d, struct session *s, struct proto_request *req)
 		reply_error(d, s, &req->id, r, why, -1);
 		goto out;
 	}
+	/*
+	 * A notification gets no answer, so nobody could receive what a
+	 * token-changing method made (a CSR), nor learn what a dialog decided.
+	 */
+	if (req->id.kind == PROTO_ID_NONE &&
+	    (m->flags & (PROTO_M_CHANGES_TOKEN | PROTO_M_DIALOG))) {
+		log_warn("session %llu (%s): %s sent as a notification (no id): refused",
+		    (unsigned long long)s->id, s->origin, m->name);
+		goto out;
+	}
 	log_debug("session %llu (%s): %s", (unsigned long long)s->id, s->origin, m->name);
 	/* An origin nobody allow-listed may only say hello until the user answers. */
 	if ((m->flags & PROTO_M_CONSENT) && consent_hold(d, s, req))
@@ -231,6 +265,28 @@ dispatch_request(struct daemon *d, struct session *s, struct proto_request *req)
 	bindings[PROTO_BINDING_INDEX(bindings, m->name)].handler(d, s, req, m);
 out:
 	proto_request_free(req);
+}
+
+/*
+ * A card left a reader: the helper closes the PIN dialogs of requests on
+ * that card at once (doc/HELPER-IPC.md, card.removed), rather than leave
+ * them up until the user answers.
+ */
+static void
+tell_helper_card_removed(struct daemon *d, const struct cardwatch_event *e)
+{
+	const struct proto_method *m = proto_method_find("card.removed", PROTO_M_HELPER);
+	struct json_object *p = json_object_new_object();
+
+	json_object_object_add(p, "reader", json_object_new_string(e->reader));
+	if (e->events > 0)
+		json_object_object_add(p, "events", json_object_new_int((int)e->events));
+	if (e->service_lost)
+		json_object_object_add(p, "serviceStopped", json_object_new_boolean(1));
+	if (d->p11 != NULL && p11client_submit(d->p11, P11_SESSION_DAEMON, NULL, m->name, "", p,
+				  config_budget_s(d->cfg, m)) != 0)
+		log_warn("cannot tell the helper that the card left %s", e->reader);
+	json_object_put(p);
 }
 
 void
@@ -242,7 +298,8 @@ dispatch_card_events(struct daemon *d)
 	if ((list = cardwatch_take(d->watch)) == NULL)
 		return;
 	for (e = list; e; e = e->next) {
-		token_cache_track_reader(d, e);
+		if (e->type == CW_CARD_REMOVED)
+			tell_helper_card_removed(d, e);
 		p = json_object_new_object();
 		json_object_object_add(
 		    p, "type", json_object_new_string(cardwatch_type_name(e->type)));
@@ -266,30 +323,54 @@ release_parked(struct daemon *d, const struct p11_reply *r)
 {
 	struct session *s, *next_s;
 	struct parked *p, *next;
-	const char *origin, *message = NULL;
+	char origin[ORIGIN_MAX];
+	const char *message = NULL;
 	int err = 0;
 
-	if ((origin = consent_reply(d, r, &err, &message)) == NULL)
+	if (!consent_reply(d, r, origin, sizeof(origin), &err, &message))
 		return;
-	for (s = d->sessions; s; s = next_s) {
+	for (s = d->sessions; s && err == 0; s = next_s) {
 		next_s = s->next;
 		if (!s->consent_pending || strcmp(s->origin, origin) != 0)
 			continue;
-		if (err == 0)
-			s->consent_pending = false;
+		s->consent_pending = false;
 		for (p = consent_take_parked(s); p; p = next) {
 			next = p->next;
 			s->in_flight--;
-			if (err == 0)
-				dispatch_request(d, s, p->req); /* transferred */
-			else {
-				reply_error(d, s, &p->req->id, err, message, -1);
-				proto_request_free(p->req);
-			}
+			dispatch_request(d, s, p->req); /* transferred */
 			free(p);
 		}
 		session_touch(d, s);
 	}
+	if (err != 0)
+		consent_refuse_parked(d, origin, err, message);
+	consent_next(d);
+}
+
+/*
+ * A key pair whose CSR the page never received (it left after the PIN was
+ * typed, and the helper's answer crossed our cancel): nobody can have it
+ * certified, so the helper removes it like a failed keygen.  The helper
+ * removes only a pair it made itself, and says what it did.
+ */
+static void
+abandon_key(struct daemon *d, const struct p11_reply *r)
+{
+	const struct proto_method *m = proto_method_find("keys.abandon", PROTO_M_HELPER);
+	struct json_object *p = json_object_new_object(), *v;
+	const char *names[] = {"keyId", "publicKey"}, *key_id;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (json_object_object_get_ex(r->result, names[i], &v))
+			json_object_object_add(p, names[i], json_object_get(v));
+	key_id = proto_param_string(p, "keyId");
+	log_warn("session %llu left before receiving its new key pair (keyId %s): removing it",
+	    (unsigned long long)r->session, key_id ? key_id : "?");
+	if (p11client_submit(
+		d->p11, P11_SESSION_DAEMON, NULL, m->name, "", p, config_budget_s(d->cfg, m)) != 0)
+		log_error("could not ask the helper to remove the key pair");
+	json_object_put(p);
 }
 
 /* Answers meant for the daemon itself. */
@@ -314,6 +395,9 @@ daemon_reply(struct daemon *d, struct p11_reply *r)
 		token_cache_changed(d);
 	if (strcmp(r->method, "origin.confirm") == 0)
 		release_parked(d, r);
+	if (strcmp(r->method, "keys.abandon") == 0)
+		log_info("the unused key pair: %s%s%s", r->err ? cb_err_reason(r->err) : "removed",
+		    r->message ? ": " : "", r->message ? r->message : "");
 }
 
 /*
@@ -361,8 +445,12 @@ dispatch_replies(struct daemon *d)
 			token_cache_invalidate(d);
 		if (control_forward_reply(d, r))
 			continue; /* the cardbridge tool's */
-		if ((s = session_find(d, r->session)) == NULL)
-			continue; /* the page left; drop the answer */
+		if ((s = session_find(d, r->session)) == NULL) {
+			/* The page left; drop the answer, and what nobody can use now. */
+			if (r->err == 0 && strcmp(r->method, "keys.generate") == 0)
+				abandon_key(d, r);
+			continue;
+		}
 		s->in_flight--;
 		session_touch(d, s);
 		log_info("session %llu: %s -> %s", (unsigned long long)s->id, r->method,
@@ -371,7 +459,7 @@ dispatch_replies(struct daemon *d)
 			reply_result(d, s, &r->rpc_id, r->result);
 			r->result = NULL; /* transferred */
 		} else
-			reply_error(d, s, &r->rpc_id, r->err, r->message, r->retries_left);
+			reply_helper_error(d, s, r);
 	}
 	p11_reply_free(list);
 }

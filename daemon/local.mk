@@ -18,8 +18,11 @@ daemon_cardbridged_SOURCES = \
 	daemon/activation.c daemon/activation.h \
 	daemon/control.c daemon/control.h daemon/control_private.h daemon/control_methods.c \
 	daemon/control_forward.c \
-	daemon/origins_store.c daemon/origins_store.h
+	daemon/origins_store.c daemon/origins_store.h \
+	daemon/denied_store.c daemon/denied_store.h \
+	daemon/peer.c daemon/peer.h \
+	daemon/site.c daemon/site.h
 daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(UV_CFLAGS) $(JSONC_CFLAGS) \
-	$(PCSC_CFLAGS)
+	$(PCSC_CFLAGS) $(PSL_CFLAGS)
 daemon_cardbridged_LDADD = protocol/libcbproto.a common/libcbcommon.a $(LWS_LIBS) $(UV_LIBS) \
-	$(JSONC_LIBS) $(PCSC_LIBS) $(PTHREAD_LIBS)
+	$(JSONC_LIBS) $(PCSC_LIBS) $(PSL_LIBS) $(PTHREAD_LIBS)

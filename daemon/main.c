@@ -35,7 +35,11 @@ usage(FILE *f)
 	    "                         (repeatable)\n"
 	    "  --config FILE          read this JSON configuration after the system and\n"
 	    "                         user files\n"
-	    "  --no-default-config    do not read %s/cardbridge/config.json nor the user's\n"
+	    "  --no-default-config    do not read %s/cardbridge/config.json nor the user's,\n"
+	    "                         and keep no user state (allowed origins, denied\n"
+	    "                         sites) unless --state-dir says where\n"
+	    "  --state-dir DIR        keep the user's allowed origins (origins.json) and\n"
+	    "                         denied sites (denied.json) in DIR\n"
 	    "  --module PATH          load this PKCS#11 module (repeatable)\n"
 	    "  --pinentry PROGRAM     pinentry program for PIN dialogs (default: pinentry)\n"
 	    "  --helper PATH          PKCS#11 helper program (default: %s)\n"
@@ -64,6 +68,7 @@ enum {
 	OPT_HELP,
 	OPT_CONTROL_SOCKET,
 	OPT_IDLE_EXIT,
+	OPT_STATE_DIR,
 };
 
 static const struct option long_options[] = {
@@ -80,6 +85,7 @@ static const struct option long_options[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"control-socket", required_argument, NULL, OPT_CONTROL_SOCKET},
     {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {NULL, 0, NULL, 0},
 };
 
@@ -126,6 +132,15 @@ apply_flags(struct cb_config *cfg, int argc, char **argv)
 			break;
 		case OPT_CONTROL_SOCKET:
 			r = config_set_control_socket(cfg, optarg);
+			break;
+		case OPT_STATE_DIR:
+			if (optarg[0] != '/') {
+				log_error("--state-dir: expected an absolute path");
+				r = CB_ERR_CONFIG;
+				break;
+			}
+			free(cfg->state_dir);
+			r = (cfg->state_dir = strdup(optarg)) ? 0 : CB_ERR_ALLOC;
 			break;
 		case OPT_IDLE_EXIT:
 			if (optarg[0] == '\0' || strlen(optarg) > 5 ||
@@ -213,6 +228,8 @@ main(int argc, char **argv)
 	scan_flags(argc, argv, &config_file, &no_defaults);
 	harden_process();
 	config_init(&cfg);
+	/* Tests and trials: nothing of the user's is read or written. */
+	cfg.user_state = !no_defaults;
 	if ((!no_defaults && (r = config_load_defaults(&cfg)) != 0) ||
 	    (config_file && (r = config_load_file(&cfg, config_file, true)) != 0) ||
 	    (r = apply_flags(&cfg, argc, argv)) != 0 || (r = config_finish(&cfg)) != 0) {

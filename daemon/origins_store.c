@@ -37,22 +37,29 @@ struct origins_store {
 };
 
 char *
-origins_store_default_path(void)
+origins_store_user_path(const char *xdg_variable, const char *home_dir, const char *file)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	const char *xdg = getenv(xdg_variable), *home = getenv("HOME");
 	char path[PATH_MAX];
 	int n;
 
-	/* The same rule as the user's config.json (daemon/conf.c). */
+	/* The XDG rule: an absolute $XDG_..._HOME, else the default under $HOME. */
 	if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(path, sizeof(path), "%s/cardbridge/origins.json", xdg);
+		n = snprintf(path, sizeof(path), "%s/cardbridge/%s", xdg, file);
 	else if (home != NULL && home[0] == '/')
-		n = snprintf(path, sizeof(path), "%s/.config/cardbridge/origins.json", home);
+		n = snprintf(path, sizeof(path), "%s/%s/cardbridge/%s", home, home_dir, file);
 	else
 		return NULL;
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return NULL;
 	return strdup(path);
+}
+
+char *
+origins_store_default_path(void)
+{
+	/* The same rule as the user's config.json (daemon/conf.c). */
+	return origins_store_user_path("XDG_CONFIG_HOME", ".config", "origins.json");
 }
 
 static bool
@@ -114,12 +121,33 @@ load_entries(struct origins_store *st, struct json_object *root)
 	}
 }
 
+struct json_object *
+origins_store_read_file(const char *path, size_t max_bytes, const char *consequence)
+{
+	struct json_object *root;
+	struct stat sb;
+
+	if (path == NULL || (stat(path, &sb) != 0 && errno == ENOENT))
+		return NULL;
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > max_bytes) {
+		log_error("%s: not a regular file of at most %zu KiB; %s", path, max_bytes / 1024,
+		    consequence);
+		return NULL;
+	}
+	if ((root = json_object_from_file(path)) == NULL ||
+	    !json_object_is_type(root, json_type_object)) {
+		log_error("%s: not a JSON object; %s", path, consequence);
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
 int
 origins_store_load(struct origins_store **out, const char *path)
 {
 	struct origins_store *st;
 	struct json_object *root = NULL;
-	struct stat sb;
 	int r = CB_ERR_ALLOC;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
@@ -127,16 +155,9 @@ origins_store_load(struct origins_store **out, const char *path)
 	if (path != NULL && (st->path = strdup(path)) == NULL)
 		goto out;
 	r = 0;
-	if (path == NULL || (stat(path, &sb) != 0 && errno == ENOENT))
-		goto out;
-	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > STORE_MAX_BYTES)
-		log_error("%s: not a regular file of at most 1 MiB; no user origin loaded", path);
-	else if ((root = json_object_from_file(path)) == NULL ||
-		 !json_object_is_type(root, json_type_object))
-		log_error("%s: not a JSON object; no user origin loaded (the next "
-			  "\"cardbridge origins allow\" replaces it)",
-		    path);
-	else {
+	root = origins_store_read_file(path, STORE_MAX_BYTES,
+	    "no user origin loaded (the next \"cardbridge origins allow\" replaces it)");
+	if (root != NULL) {
 		load_entries(st, root);
 		log_info("%zu origin(s) allowed by the user (%s)", st->n, path);
 	}
@@ -194,26 +215,28 @@ origins_store_path(const struct origins_store *st)
 	return st ? st->path : NULL;
 }
 
-/* mkdir the file's directory (and its parent, $XDG_CONFIG_HOME) as 0700. */
+/*
+ * mkdir -p the file's directory, each new level 0700 ($XDG_CONFIG_HOME,
+ * ~/.local/state and the cardbridge directory below them may all be new).
+ */
 static int
 make_dirs(const char *path, char *dir, size_t dirlen)
 {
-	char parent[PATH_MAX];
 	char *slash;
 
 	if (snprintf(dir, dirlen, "%s", path) >= (int)dirlen ||
 	    (slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return CB_ERR_CONFIG;
 	*slash = '\0';
-	snprintf(parent, sizeof(parent), "%s", dir);
-	if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
-		*slash = '\0';
-		if (mkdir(parent, 0700) != 0 && errno != EEXIST)
+	for (slash = strchr(dir + 1, '/');; slash = strchr(slash + 1, '/')) {
+		if (slash != NULL)
+			*slash = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 			return CB_ERR_SYSTEM;
+		if (slash == NULL)
+			return 0;
+		*slash = '/';
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return CB_ERR_SYSTEM;
-	return 0;
 }
 
 static int
@@ -233,32 +256,17 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Write names[0..n) to st->path atomically. */
+/* Replace path with text and a newline. */
 static int
-save(const struct origins_store *st, char *const *names, size_t n)
+write_text(const char *path, const char *text)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX + 32] = "";
-	struct json_object *root = NULL, *list;
 	int fd = -1, dfd = -1, r, saved;
-	const char *text;
-	size_t i;
 
-	if (st->path == NULL) {
-		errno = ENOENT;
-		return CB_ERR_SYSTEM; /* neither XDG_CONFIG_HOME nor HOME */
-	}
-	if ((r = make_dirs(st->path, dir, sizeof(dir))) != 0)
-		goto out;
-	r = CB_ERR_ALLOC;
-	if ((root = json_object_new_object()) == NULL || (list = json_object_new_array()) == NULL)
-		goto out;
-	json_object_object_add(root, "allowedOrigins", list);
-	for (i = 0; i < n; i++)
-		json_object_array_add(list, json_object_new_string(names[i]));
-	text = json_object_to_json_string_ext(
-	    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if ((r = make_dirs(path, dir, sizeof(dir))) != 0)
+		return r;
 	r = CB_ERR_SYSTEM;
-	if (snprintf(tmp, sizeof(tmp), "%s/.origins.json.XXXXXX", dir) >= (int)sizeof(tmp) ||
+	if (snprintf(tmp, sizeof(tmp), "%s/.cardbridge.XXXXXX", dir) >= (int)sizeof(tmp) ||
 	    (fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		tmp[0] = '\0';
 		goto out;
@@ -268,7 +276,7 @@ save(const struct origins_store *st, char *const *names, size_t n)
 		goto out;
 	saved = close(fd);
 	fd = -1;
-	if (saved != 0 || rename(tmp, st->path) != 0)
+	if (saved != 0 || rename(tmp, path) != 0)
 		goto out;
 	tmp[0] = '\0';
 	/* The rename itself must reach the disk too. */
@@ -283,9 +291,45 @@ out:
 		unlink(tmp);
 	if (dfd >= 0)
 		close(dfd);
+	errno = saved;
+	return r;
+}
+
+int
+origins_store_write_file(const char *path, const char *key, struct json_object *value)
+{
+	struct json_object *root;
+	int r, saved;
+
+	if ((root = json_object_new_object()) == NULL) {
+		json_object_put(value);
+		return CB_ERR_ALLOC;
+	}
+	json_object_object_add(root, key, value);
+	r = write_text(path, json_object_to_json_string_ext(
+				 root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	saved = errno;
 	json_object_put(root);
 	errno = saved;
 	return r;
+}
+
+/* Write names[0..n) to st->path atomically. */
+static int
+save(const struct origins_store *st, char *const *names, size_t n)
+{
+	struct json_object *list;
+	size_t i;
+
+	if (st->path == NULL) {
+		errno = ENOENT;
+		return CB_ERR_SYSTEM; /* neither XDG_CONFIG_HOME nor HOME */
+	}
+	if ((list = json_object_new_array()) == NULL)
+		return CB_ERR_ALLOC;
+	for (i = 0; i < n; i++)
+		json_object_array_add(list, json_object_new_string(names[i]));
+	return origins_store_write_file(st->path, "allowedOrigins", list);
 }
 
 int

@@ -20,6 +20,12 @@ struct origins_store;
 char *origins_store_default_path(void);
 
 /*
+ * $<xdg_variable>/cardbridge/<file>, else $HOME/<home_dir>/cardbridge/<file>
+ * (XDG Base Directory rules); NULL when neither is set.  Free it.
+ */
+char *origins_store_user_path(const char *xdg_variable, const char *home_dir, const char *file);
+
+/*
  * Load the file at path (NULL: keep the list in memory only).  A missing
  * file is an empty list; an unreadable one is logged and read as empty, so
  * a damaged user file never stops the daemon.  Invalid entries are skipped
@@ -49,5 +55,22 @@ struct json_object *origins_store_list(const struct origins_store *st);
 
 /* The file, or NULL when the list is in memory only. */
 const char *origins_store_path(const struct origins_store *st);
+
+/*
+ * The JSON object in the user-state file at path (the caller puts it):
+ * NULL when there is none, silently, or when it is too large, not a
+ * regular file or not a JSON object, logged with what that means
+ * (consequence, e.g. "no user origin loaded").
+ */
+struct json_object *origins_store_read_file(
+    const char *path, size_t max_bytes, const char *consequence);
+
+/*
+ * Replace the file at path with {key: value} (value is taken), atomically
+ * and mode 0600, making its directories (0700) first: the way every file
+ * of the user's state is written (also denied_store.c).  CB_ERR_SYSTEM,
+ * errno set.
+ */
+int origins_store_write_file(const char *path, const char *key, struct json_object *value);
 
 #endif /* CB_ORIGINS_STORE_H */

@@ -32,6 +32,7 @@ struct p11_reply {
 	struct json_object *result; /* owned */
 	char *message;		    /* error text safe for a page, or NULL */
 	int retries_left;	    /* -1 when unknown */
+	bool maybe_stored;	    /* error.data.maybeStored: a write may have completed */
 	bool progress;		    /* not the answer: a stage reached, result is its report */
 	int64_t elapsed_ms;	    /* progress: since the daemon received the request */
 };

@@ -25,6 +25,7 @@
 
 #include "daemon/log.h"
 #include "daemon/p11client_private.h"
+#include "daemon/site.h"
 #include "protocol/cberr.h"
 #include "protocol/jsonrpc.h"
 #include "protocol/methods.h"
@@ -114,6 +115,7 @@ static char *
 build_request(uint32_t id, const char *method, const char *origin, struct json_object *params)
 {
 	struct json_object *msg;
+	char site[SITE_MAX];
 	char *text;
 
 	if ((msg = json_object_new_object()) == NULL)
@@ -123,6 +125,9 @@ build_request(uint32_t id, const char *method, const char *origin, struct json_o
 	json_object_object_add(msg, "origin", json_object_new_string(origin ? origin : ""));
 	if (origin == NULL) /* the cardbridge tool on the control socket */
 		json_object_object_add(msg, "local", json_object_new_boolean(true));
+	/* What dialogs show prominently: the registrable domain (site.h). */
+	site_of(origin ? origin : "", site, sizeof(site));
+	json_object_object_add(msg, "site", json_object_new_string(site));
 	json_object_object_add(
 	    msg, "params", params ? json_object_get(params) : json_object_new_object());
 	text = strdup(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
@@ -323,6 +328,9 @@ reply_from_json(struct p11_reply *r, struct json_object *msg)
 	if (json_object_object_get_ex(e, "retriesLeft", &v) &&
 	    json_object_is_type(v, json_type_int))
 		r->retries_left = json_object_get_int(v);
+	if (json_object_object_get_ex(e, "maybeStored", &v) &&
+	    json_object_is_type(v, json_type_boolean))
+		r->maybe_stored = json_object_get_boolean(v);
 	return 0;
 }
 
@@ -429,7 +437,8 @@ p11calls_answer(struct p11client *c, const char *text, size_t len)
 	r->method = call->method;
 	call->method = NULL;
 	pthread_mutex_lock(&c->lock);
-	if (!call->orphaned) {
+	/* A key pair made for a page that left must be removed (dispatch.c). */
+	if (!call->orphaned || (r->err == 0 && strcmp(r->method, "keys.generate") == 0)) {
 		push_reply(c, r);
 		r = NULL;
 	}

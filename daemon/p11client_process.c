@@ -40,14 +40,21 @@ char **
 p11proc_argv(const struct cb_config *cfg)
 {
 	char **argv, num[32];
-	size_t n = 0, i;
+	size_t n = 0, i, j, max = 10;
 
-	if ((argv = calloc(2 * cfg->nmodules + 10, sizeof(char *))) == NULL)
+	for (i = 0; i < cfg->nmodules; i++)
+		max += 2 + 2 * cfg->modules[i].natrs;
+	if ((argv = calloc(max, sizeof(char *))) == NULL)
 		return NULL;
 	argv[n++] = strdup(cfg->helper);
+	/* Each module's ATR list follows it: the helper applies module by ATR. */
 	for (i = 0; i < cfg->nmodules; i++) {
 		argv[n++] = strdup("--module");
 		argv[n++] = strdup(cfg->modules[i].path);
+		for (j = 0; j < cfg->modules[i].natrs; j++) {
+			argv[n++] = strdup("--atr");
+			argv[n++] = strdup(cfg->modules[i].atrs[j]);
+		}
 	}
 	argv[n++] = strdup("--pinentry");
 	argv[n++] = strdup(cfg->pinentry);

@@ -3,11 +3,15 @@
  * frames in and out, and wake-ups from other threads.
  *
  * Admission happens in LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION, before any
- * other work: admission.c decides on the Host and Origin headers (loopback
- * with our port; an allow-listed origin, or one the user is to be asked
- * about), then the subprotocol and the connection limit are checked here.
+ * other work: admission.c decides on the peer (our own uid only) and on
+ * the Host and Origin headers (loopback with our port; an allow-listed
+ * origin, or one the user is to be asked about), then the subprotocol is
+ * checked here and admission.c's connection budget.  A header is taken
+ * whole or not at all: one holding a NUL is refused, never cut at it.
  * A refused handshake gets HTTP 403 (503 over the limit) and a log line;
- * nothing else happens.
+ * nothing else happens.  Only HTTP/1.1 WebSocket upgrades are served: an
+ * h2c upgrade gets 403, and a connection lws adopts as a raw socket (a
+ * CONNECT request line) is closed at once.
  * Only this thread calls lws; the p11client and card watcher threads wake
  * it with lws_cancel_service() and we drain their queues in
  * EVENT_WAIT_CANCELLED.  SIGTERM and SIGINT reach the loop through
@@ -19,6 +23,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -33,6 +38,7 @@
 #include "daemon/heap.h"
 #include "daemon/sdnotify.h"
 #include "daemon/signals.h"
+#include "daemon/site.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
 #include "daemon/token_cache.h"
@@ -74,30 +80,50 @@ offers_subprotocol(const char *list)
 	return false;
 }
 
-/* Decide on a handshake from its headers alone. */
+/*
+ * Copy a header whole: 0, or -1 when it does not fit or holds a NUL (a
+ * copy would stop there: "https://portal.example\0.evil" is not ours).
+ */
 static int
-admit(struct daemon *d, struct lws *wsi, struct session *s, const char *subprotocol)
+header(struct lws *wsi, enum lws_token_indexes token, char *buf, size_t size)
 {
-	char origin[ORIGIN_MAX + 1] = "", host[128] = "";
+	int total = lws_hdr_total_length(wsi, token);
+
+	buf[0] = '\0';
+	if (total == 0)
+		return 0;
+	if (total < 0 || (size_t)total >= size || lws_hdr_copy(wsi, buf, (int)size, token) < 0)
+		return -1;
+	return strlen(buf) == (size_t)total ? 0 : -1;
+}
+
+/* Decide on a handshake from its peer and headers alone. */
+static int
+admit(struct daemon *d, struct lws *wsi, struct session *s)
+{
+	char origin[ORIGIN_MAX], host[128], subprotocol[128], site[SITE_MAX];
 	int port = activation_vhost_port(lws_get_vhost(wsi));
 	const char *why;
 	bool ask;
 
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) >= (int)sizeof(origin) ||
-	    lws_hdr_total_length(wsi, WSI_TOKEN_HOST) >= (int)sizeof(host))
-		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "oversized header", "", "");
-	lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
-	lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST);
+	if (admission_check_peer(d, lws_get_socket_fd(wsi), &why) != 0)
+		return refuse(wsi, HTTP_STATUS_FORBIDDEN, why, "", "");
+	if (header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin)) != 0 ||
+	    header(wsi, WSI_TOKEN_HOST, host, sizeof(host)) != 0 ||
+	    header(wsi, WSI_TOKEN_PROTOCOL, subprotocol, sizeof(subprotocol)) != 0)
+		return refuse(
+		    wsi, HTTP_STATUS_FORBIDDEN, "oversized header, or a NUL in one", "", "");
 	if (admission_check(d, origin, host, port, &ask, &why) != 0)
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, why, origin, host);
 	if (!offers_subprotocol(subprotocol))
 		return refuse(wsi, HTTP_STATUS_FORBIDDEN, "subprotocol cardbridge.v1 not requested",
 		    origin, host);
-	if (d->nsessions >= d->cfg->max_connections)
-		return refuse(
-		    wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "too many connections", origin, host);
+	site_of(origin, site, sizeof(site));
+	if (admission_budget(d, ask, site, &why) != 0)
+		return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, why, origin, host);
 	memset(s, 0, sizeof(*s));
 	snprintf(s->origin, sizeof(s->origin), "%s", origin);
+	snprintf(s->site, sizeof(s->site), "%s", site);
 	s->consent_pending = ask;
 	return 0;
 }
@@ -113,7 +139,23 @@ callback_cardbridge(
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return admit(d, wsi, s, in);
+		return admit(d, wsi, s);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		/* HTTP/1.1 WebSocket upgrades only (the token is case-insensitive): no h2c. */
+		if (in != NULL && strcasecmp(in, "websocket") == 0)
+			return 0;
+		log_warn("refused connection: upgrade to \"%.20s\" (only websocket)",
+		    in ? (const char *)in : "");
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return 1;
+	case LWS_CALLBACK_RAW_ADOPT:
+		/* lws adopts a CONNECT request line as a raw socket: nothing we serve. */
+		log_warn("refused connection: not an HTTP request (raw socket)");
+		return -1;
+	case LWS_CALLBACK_TIMER:
+		if (s && s->registered)
+			session_idle(d, s);
+		break;
 	case LWS_CALLBACK_ESTABLISHED:
 		s->wsi = wsi;
 		session_register(d, s);
@@ -140,10 +182,6 @@ callback_cardbridge(
 		return r;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return session_writeable(d, s);
-	case LWS_CALLBACK_TIMER:
-		if (s && s->registered)
-			session_idle_timer(d, s);
-		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (d->p11)
 			dispatch_replies(d);
@@ -187,7 +225,7 @@ static int
 create_vhosts(struct daemon *d)
 {
 	struct lws_context_creation_info info;
-	int created = 0;
+	int created = 0, r;
 	size_t i;
 
 	for (i = 0; i < d->cfg->nlisten; i++) {
@@ -206,12 +244,15 @@ create_vhosts(struct daemon *d)
 					LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
 		else /* lws 4.1.6 binds an IPv4 iface on an IPv6 vhost to [::] */
 			info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+		/* Any failure but "no IPv6 here" stops the start (activation.c). */
+		if ((r = activation_probe_listen(l)) == 1) {
+			log_info(
+			    "not listening on [%s]:%d (this host has no IPv6)", l->addr, l->port);
+			continue;
+		}
+		if (r != 0)
+			return r;
 		if (lws_create_vhost(d->context, &info) == NULL) {
-			if (l->optional) {
-				log_info("not listening on [%s]:%d (IPv6 unavailable)", l->addr,
-				    l->port);
-				continue;
-			}
 			log_error("cannot listen on %s:%d (in use, or not an address here)",
 			    l->addr, l->port);
 			return CB_ERR_SYSTEM;
@@ -243,7 +284,8 @@ close_all_sessions(struct daemon *d)
 static void
 fit_descriptor_limit(struct daemon *d)
 {
-	rlim_t want = (rlim_t)d->cfg->max_connections + 64;
+	/* Pages not allowed yet have their own budget (admission.h) beyond maxConnections. */
+	rlim_t want = (rlim_t)d->cfg->max_connections + ADMISSION_UNCONSENTED_MAX + 64;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -277,6 +319,7 @@ server_run(struct daemon *d)
 	}
 	if ((r = signals_start(d)) != 0)
 		goto out;
+	site_start();
 	r = activation_start(d, protocols); /* > 0: systemd passed the listeners */
 	if (r == 0)
 		r = create_vhosts(d);
@@ -318,5 +361,6 @@ out:
 	admission_stop(d);
 	token_cache_free(d->token_cache);
 	d->token_cache = NULL;
+	site_stop();
 	return r;
 }

@@ -25,6 +25,8 @@
 
 /* A page that stops reading its answers is dropped past this much backlog. */
 #define SESSION_MAX_BACKLOG (4u * 1024 * 1024)
+/* Seconds a page closed as idle has to read its close frame. */
+#define SESSION_CLOSE_GRACE_S 5
 
 /*
  * A close with a code starts from a timer, not from the WRITEABLE callback
@@ -104,11 +106,14 @@ session_find(struct daemon *d, uint64_t id)
 
 /*
  * Idle timeout: a session with nothing in flight and no events wanted is
- * closed after idle_timeout seconds without a request.  Arming an lws timer
- * is a sorted insert among every connection's timers, O(connections): done
- * per request it was most of the daemon's CPU with 1,000 pages connected.
- * So the timer is armed once, and when it is due session_idle_timer()
- * looks at last_active and arms it again for what is left.
+ * closed after idle_timeout seconds without a request, with a close frame
+ * saying why (session_idle; an lws timeout would only drop the TCP
+ * connection).  Arming an lws timer is a sorted insert among every
+ * connection's timers, O(connections): done per request it was most of the
+ * daemon's CPU with 1,000 pages connected.  So the timer is armed once, and
+ * when it is due session_idle() looks at last_active and arms it again for
+ * what is left.  (lws 4.1.6 cannot cancel one: LWS_SET_TIMER_USEC_CANCEL
+ * makes it fire at once.)
  */
 static void
 idle_timer_arm(struct session *s, time_t seconds)
@@ -126,17 +131,26 @@ session_touch(struct daemon *d, struct session *s)
 }
 
 void
-session_idle_timer(struct daemon *d, struct session *s)
+session_idle(struct daemon *d, struct session *s)
 {
 	time_t idle = time(NULL) - s->last_active;
 
 	s->idle_timer = false;
-	if (s->in_flight > 0 || s->subscribed || s->close_code)
-		idle_timer_arm(s, d->cfg->idle_timeout); /* not idle: look again later */
-	else if (idle < d->cfg->idle_timeout)
+	if (s->close_code)
+		return;
+	if (s->in_flight > 0 || s->subscribed) {
+		idle_timer_arm(s, d->cfg->idle_timeout); /* busy: look again later */
+		return;
+	}
+	if (idle < d->cfg->idle_timeout) {
 		idle_timer_arm(s, d->cfg->idle_timeout - idle);
-	else /* closed as lws closes on its own timeouts: no close frame */
-		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return;
+	}
+	log_info("session %llu: idle for %d s, closing", (unsigned long long)s->id,
+	    d->cfg->idle_timeout);
+	session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "idle");
+	/* A page that reads nothing more is cut after a while, as before. */
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, SESSION_CLOSE_GRACE_S);
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * token_cache.c - the cached tokens.list result: invalidation by
- * generation, refresh through the helper, the module-by-ATR filter, and the
- * waiters that a refresh answers.
+ * generation, refresh through the helper, and the waiters that a refresh
+ * answers.  Which module serves which card (module by ATR) is decided in
+ * the helper, for its lookups and this list alike (pkcs11/claim.c).
  *
  * Runs on the lws service thread only.  A page never makes the helper
  * re-probe a card: tokens.list is answered from here while the cache is
@@ -21,21 +22,12 @@
 
 #include <json-c/json.h>
 
-#include "daemon/cardwatch.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/p11client.h"
 #include "daemon/token_cache.h"
-#include "protocol/atr.h"
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
-
-/* The card in each reader, from the card watcher. */
-struct reader_state {
-	struct reader_state *next;
-	char reader[128];
-	char atr[2 * 33 + 1]; /* empty: no card */
-};
 
 struct token_cache {
 	struct json_object *tokens;  /* cached tokens.list result, NULL when stale */
@@ -44,7 +36,6 @@ struct token_cache {
 	unsigned generation;	     /* bumped by every invalidation */
 	unsigned refresh_generation; /* generation the running refresh started at */
 	struct token_waiter *waiters, **waiters_tail; /* in the order they came */
-	struct reader_state *readers;
 };
 
 int
@@ -62,16 +53,10 @@ token_cache_new(struct token_cache **out)
 void
 token_cache_free(struct token_cache *tc)
 {
-	struct reader_state *r, *next;
-
 	if (tc == NULL)
 		return;
 	/* Waiters belong to their sessions and clients, which are gone by now. */
 	json_object_put(tc->tokens);
-	for (r = tc->readers; r; r = next) {
-		next = r->next;
-		free(r);
-	}
 	free(tc);
 }
 
@@ -200,90 +185,9 @@ announce(struct daemon *d)
 	json_object_object_add(p, "type", json_object_new_string("tokensChanged"));
 	if (json_object_object_get_ex(tc->tokens, "tokens", &list))
 		json_object_object_add(p, "tokens", json_object_get(list));
+	if (json_object_object_get_ex(tc->tokens, "waitingCards", &list))
+		json_object_object_add(p, "waitingCards", json_object_get(list));
 	session_broadcast_event(d, p);
-}
-
-void
-token_cache_track_reader(struct daemon *d, const struct cardwatch_event *e)
-{
-	struct token_cache *tc = d->token_cache;
-	struct reader_state **pr, *r;
-
-	for (pr = &tc->readers; (r = *pr) != NULL; pr = &r->next)
-		if (strcmp(r->reader, e->reader) == 0)
-			break;
-	if (e->type == CW_READER_REMOVED) {
-		if (r) {
-			*pr = r->next;
-			free(r);
-		}
-		return;
-	}
-	if (r == NULL) {
-		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return;
-		snprintf(r->reader, sizeof(r->reader), "%s", e->reader);
-		r->next = tc->readers;
-		tc->readers = r;
-	}
-	if (e->type == CW_CARD_INSERTED)
-		snprintf(r->atr, sizeof(r->atr), "%s", e->atr);
-	else if (e->type == CW_CARD_REMOVED)
-		r->atr[0] = '\0';
-}
-
-/* The configured module whose ATR patterns claim the card in this reader, or NULL. */
-static const char *
-claiming_module(const struct daemon *d, const char *reader)
-{
-	const struct reader_state *r;
-	size_t i, j, n;
-
-	for (r = d->token_cache->readers; r; r = r->next) {
-		n = strlen(r->reader);
-		/* Modules name slots after the reader, sometimes with a suffix. */
-		if (r->atr[0] && strncmp(r->reader, reader, n) == 0)
-			break;
-	}
-	if (r == NULL)
-		return NULL;
-	for (i = 0; i < d->cfg->nmodules; i++)
-		for (j = 0; j < d->cfg->modules[i].natrs; j++)
-			if (atr_matches(d->cfg->modules[i].atrs[j], r->atr))
-				return d->cfg->modules[i].path;
-	return NULL;
-}
-
-/*
- * Module by ATR: when a configured module claims the card in a reader (e.g.
- * a vendor module for cards OpenSC cannot drive), other modules' tokens in
- * that reader are hidden.  The helper's "module" field is internal.
- */
-static void
-filter_tokens(const struct daemon *d, struct json_object *result)
-{
-	struct json_object *list, *kept, *t, *v;
-	const char *module, *reader, *claim;
-	size_t i;
-
-	if (!json_object_object_get_ex(result, "tokens", &list) ||
-	    !json_object_is_type(list, json_type_array) || (kept = json_object_new_array()) == NULL)
-		return;
-	for (i = 0; i < json_object_array_length(list); i++) {
-		t = json_object_array_get_idx(list, i);
-		module =
-		    json_object_object_get_ex(t, "module", &v) ? json_object_get_string(v) : "";
-		reader =
-		    json_object_object_get_ex(t, "reader", &v) ? json_object_get_string(v) : "";
-		claim = claiming_module(d, reader);
-		if (claim != NULL && strcmp(claim, module) != 0) {
-			log_debug("token in %s hidden: its card belongs to %s", reader, claim);
-			continue;
-		}
-		json_object_object_del(t, "module");
-		json_object_array_add(kept, json_object_get(t));
-	}
-	json_object_object_add(result, "tokens", kept); /* replaces list */
 }
 
 void
@@ -297,7 +201,6 @@ token_cache_refreshed(struct daemon *d, const struct p11_reply *r)
 		log_warn("token list refresh failed: %s", cb_err_reason(r->err));
 		a.result = NULL;
 	} else {
-		filter_tokens(d, r->result);
 		if (tc->refresh_generation == tc->generation) {
 			json_object_put(tc->tokens);
 			tc->tokens = json_object_get(r->result);

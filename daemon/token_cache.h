@@ -17,7 +17,6 @@
 struct daemon;
 struct json_object;
 struct p11_reply;
-struct cardwatch_event;
 struct token_cache;
 
 /* What a waiter is told: the result, or err (and the helper's message). */
@@ -69,8 +68,5 @@ void token_cache_changed(struct daemon *d);
 
 /* The helper's answer to the cache's own tokens.list call. */
 void token_cache_refreshed(struct daemon *d, const struct p11_reply *r);
-
-/* Keep the card in each reader known, for the module-by-ATR choice. */
-void token_cache_track_reader(struct daemon *d, const struct cardwatch_event *e);
 
 #endif /* CB_TOKEN_CACHE_H */

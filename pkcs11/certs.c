@@ -8,7 +8,10 @@
  * logs in, checks that the private key with that CKA_ID really exists and
  * writes a CKO_CERTIFICATE carrying the key's CKA_ID.  CA certificates from
  * the chain go in as authority certificates where the token takes them.
- * Must never: write anything when no key matches the certificate.
+ * A write that failed may have completed (a card pulled after it took the
+ * certificate): the card is read again once it is back (cert_check.c).
+ * Must never: write anything when no key matches the certificate, or tell
+ * a page nothing was stored when that is not known.
  */
 #include "config.h"
 
@@ -21,6 +24,8 @@
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
 #include "common/i18n.h"
+#include "pkcs11/card.h"
+#include "pkcs11/cert_check.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -36,6 +41,8 @@
 
 #define OBJECTS_MAX 256
 #define CATEGORY_AUTHORITY 2
+/* How long a write whose card was pulled waits for the card to be back. */
+#define CARD_BACK_MS 30000
 
 struct install {
 	struct request *req;
@@ -52,6 +59,9 @@ struct install {
 	char *key_id_hex;
 	char *key_label;
 	struct json_object *installed, *present, *not_stored;
+	bool leaf_present;	     /* on the token before: not written */
+	bool write[PROTO_CHAIN_MAX]; /* chain certificates to write */
+	bool writing;		     /* a write was sent: the card may hold it */
 };
 
 /* --- finding things on a token --- */
@@ -103,44 +113,6 @@ find_key(struct token_session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, c
 		}
 	}
 	return 0;
-}
-
-static int
-cert_der(X509 *x, uint8_t **der, size_t *len)
-{
-	int n;
-
-	*der = NULL;
-	if ((n = i2d_X509(x, der)) <= 0)
-		return CB_ERR_ALLOC;
-	*len = (size_t)n;
-	return 0;
-}
-
-/* Is this exact certificate already on the token? */
-static int
-cert_present(struct token_session *s, X509 *x, bool *present)
-{
-	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
-	uint8_t *der = NULL, *value;
-	size_t der_len, len;
-	CK_ULONG count, i;
-	int r;
-
-	*present = false;
-	if ((r = cert_der(x, &der, &der_len)) != 0 ||
-	    (r = token_session_find_class(
-		 s, CKO_CERTIFICATE, NULL, 0, objects, OBJECTS_MAX, &count)) != 0)
-		goto out;
-	for (i = 0; i < count && !*present; i++) {
-		if ((r = token_session_get_attr(s, objects[i], CKA_VALUE, &value, &len)) != 0)
-			goto out;
-		*present = len == der_len && memcmp(value, der, len) == 0;
-		free(value);
-	}
-out:
-	OPENSSL_free(der);
-	return r;
 }
 
 /* --- certificates.install --- */
@@ -232,6 +204,7 @@ install_find_key(struct install *in)
 		if (in->key_id != NULL) {
 			in->token = list[i];
 			list[i].uri = NULL; /* transferred */
+			card_bind(in->req, &in->token);
 		}
 	}
 	token_list_free(list, n);
@@ -389,6 +362,7 @@ install_authority(struct install *in, struct token_session *s, X509 *x)
 		return CB_ERR_ALLOC;
 	if ((label = install_label(in, x, false)) == NULL)
 		return CB_ERR_ALLOC;
+	in->writing = true;
 	r = cert_create(s, x, label, id, sizeof(id), true, &rv);
 	free(label);
 	if (r == 0)
@@ -426,6 +400,7 @@ install_leaf(struct install *in, struct token_session *s)
 
 	if ((label = install_label(in, in->cert, true)) == NULL)
 		return CB_ERR_ALLOC;
+	in->writing = true;
 	r = cert_create(s, in->cert, label, in->key_id, in->key_id_len, false, &rv);
 	free(label);
 	if (r == 0)
@@ -479,7 +454,7 @@ static int
 install_write(struct install *in)
 {
 	bool read_only = (in->token.info.flags & CKF_WRITE_PROTECTED) != 0;
-	bool write[PROTO_CHAIN_MAX], leaf_present, any = false;
+	bool *write = in->write, leaf_present, any = false;
 	struct token_session s;
 	size_t i;
 	int r;
@@ -490,6 +465,7 @@ install_write(struct install *in)
 	if ((r = cert_present(&s, in->cert, &leaf_present)) != 0 ||
 	    (r = install_sort_chain(in, &s, write)) != 0)
 		goto out;
+	in->leaf_present = leaf_present;
 	for (i = 0; i < in->nchain; i++)
 		any = any || write[i];
 	if ((r = install_check_slot(in, &s, leaf_present)) != 0)
@@ -515,6 +491,71 @@ install_write(struct install *in)
 out:
 	token_session_close(&s);
 	return r;
+}
+
+/* Append to the page's message (a failure's, or the default text for err). */
+static void
+install_say(struct install *in, int err, const char *more)
+{
+	size_t n;
+
+	if (in->req->message[0] == '\0')
+		snprintf(in->req->message, sizeof(in->req->message), "%s", cb_err_str(err));
+	n = strlen(in->req->message);
+	snprintf(in->req->message + n, sizeof(in->req->message) - n, "; %s", more);
+}
+
+static int install_result(struct install *in, struct json_object **result);
+
+/*
+ * A write failed after it was sent: read what the token holds now (once
+ * the card is back, if it left).  Stored after all: the result, as if the
+ * write had said so.  Not stored: err, saying so.  Cannot tell: err with
+ * data.maybeStored.
+ */
+static int
+install_recheck(struct install *in, int err, struct json_object **result)
+{
+	X509 *certs[PROTO_CHAIN_MAX + 1];
+	bool present[PROTO_CHAIN_MAX + 1];
+	size_t i, n = 0, k = 0;
+	int r = 0;
+
+	if (!in->leaf_present)
+		certs[n++] = in->cert;
+	for (i = 0; i < in->nchain; i++)
+		if (in->write[i])
+			certs[n++] = in->chain[i];
+	if (cert_check_written(in->req, &in->token, err, certs, n, present,
+		helper_config.card_back_ms > 0 ? helper_config.card_back_ms : CARD_BACK_MS) != 0) {
+		in->req->maybe_stored = true;
+		install_say(in, err,
+		    "the certificate may have been stored: list the card's certificates when it is "
+		    "back");
+		return err;
+	}
+	if (!in->leaf_present && !present[0]) {
+		install_say(in, err, "the certificate was not stored");
+		return err;
+	}
+	helper_log(CB_LOG_INFO, "request %llu: the certificate was stored before the write failed",
+	    (unsigned long long)in->req->id);
+	json_object_put(in->installed);
+	if ((in->installed = json_object_new_array()) == NULL)
+		return CB_ERR_ALLOC;
+	if (!in->leaf_present)
+		r = add_entry(in->installed, certs[k++], in->key_id_hex);
+	for (i = 0; i < in->nchain && r == 0; i++) {
+		if (!in->write[i])
+			continue;
+		if (present[k++])
+			r = add_entry(in->installed, in->chain[i], NULL);
+		else
+			r = add_not_stored(
+			    in, in->chain[i], "the card was removed before it was stored");
+	}
+	in->req->message[0] = '\0';
+	return r != 0 ? r : install_result(in, result);
 }
 
 static int
@@ -564,6 +605,9 @@ handle_certificates_install(struct request *req, struct json_object **result)
 out:
 	if (r != 0 && in.token.module != NULL)
 		r = token_check_removed(req, &in.token, r);
+	if (in.writing && (r == CB_ERR_CARD_REMOVED || r == CB_ERR_SERVICE_STOPPED ||
+			      r == CB_ERR_MODULE_ERROR || r == CB_ERR_TOKEN_NOT_PRESENT))
+		r = install_recheck(&in, r, result);
 	X509_free(in.cert);
 	for (i = 0; i < in.nchain; i++)
 		X509_free(in.chain[i]);

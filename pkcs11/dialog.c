@@ -141,10 +141,27 @@ monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Why a dialog was taken down, or not shown, for the page. */
+static const char *
+dialog_interruption(int why)
+{
+	switch (why) {
+	case CB_ERR_CARD_REMOVED:
+		return "the card was removed while the PIN dialog was open";
+	case CB_ERR_SERVICE_STOPPED:
+		return "the smart-card service (pcscd) stopped while the PIN dialog was open";
+	case CB_ERR_TIMEOUT:
+		return "the dialog timed out";
+	default:
+		return "the request was cancelled";
+	}
+}
+
 /*
  * Wait until no other dialog is open, then own the screen.  The wait is
- * sliced so that a cancelled request stops waiting within 200 ms; the
- * registry lock (request_is_cancelled) is never taken under screen_lock.
+ * sliced so that a cancelled request, or one whose card left, stops waiting
+ * within 200 ms; the registry lock (request_interrupted) is never taken
+ * under screen_lock.
  */
 static int
 dialog_acquire(struct dialog *d)
@@ -155,8 +172,11 @@ dialog_acquire(struct dialog *d)
 	uint64_t deadline = monotonic_ms() + wait_s * 1000ULL, until;
 	struct timespec ts;
 	bool got = false, waited = false;
+	int r;
 
 	pthread_once(&screen_once, screen_free_init);
+	if ((r = request_interrupted(d->req)) != 0)
+		return request_fail(d->req, r, "%s", dialog_interruption(r));
 	for (;;) {
 		pthread_mutex_lock(&screen_lock);
 		if (!screen_taken) {
@@ -178,9 +198,8 @@ dialog_acquire(struct dialog *d)
 			progress_report(d->req, PROGRESS_WAITING_FOR_DIALOG, PROGRESS_PIN_NONE);
 		}
 		waited = true;
-		if (request_is_cancelled(d->req))
-			return request_fail(
-			    d->req, CB_ERR_USER_CANCELLED, "the request was cancelled");
+		if ((r = request_interrupted(d->req)) != 0)
+			return request_fail(d->req, r, "%s", dialog_interruption(r));
 		if (monotonic_ms() >= deadline)
 			return request_fail(d->req, CB_ERR_BUSY,
 			    "another cardbridge dialog is open; try again when it is closed");
@@ -411,10 +430,8 @@ dialog_end(struct dialog *d, int r)
 
 	if (d->pid > 0) {
 		killed = request_dialog_end(d->req);
-		if (r != 0 && killed == CB_ERR_USER_CANCELLED)
-			r = request_fail(d->req, killed, "the request was cancelled");
-		else if (r != 0 && killed == CB_ERR_TIMEOUT)
-			r = request_fail(d->req, killed, "the dialog timed out");
+		if (r != 0 && killed != 0)
+			r = request_fail(d->req, killed, "%s", dialog_interruption(killed));
 		/* Still our unreaped child: a pinentry in an unknown state goes now. */
 		if (r != 0)
 			kill(d->pid, SIGKILL);

@@ -24,12 +24,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "protocol/atr.h"
 #include "protocol/cberr.h"
 #include "protocol/ipc.h"
 #include "protocol/jsonrpc.h"
 #include "protocol/methods.h"
 #include "protocol/origin.h"
 #include "common/i18n.h"
+#include "pkcs11/abandon.h"
+#include "pkcs11/card.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -45,6 +48,7 @@
 #endif
 
 #define MODULES_MAX 32
+#define ATRS_MAX 256 /* patterns of all modules together */
 #define PROMPT_TIMEOUT_MAX 3600
 
 static int
@@ -89,6 +93,8 @@ static const struct binding {
     {"pins.initialize", handle_pins_initialize},
     {"keys.delete", handle_keys_delete},
     {"certificates.delete", handle_certificates_delete},
+    {"keys.abandon", handle_keys_abandon},
+    {"card.removed", handle_card_removed},
 };
 
 static request_handler
@@ -108,11 +114,14 @@ request_envelope(struct request *req)
 		0 ||
 	    (r = field_string(req, req->root, "origin", false, ORIGIN_MAX - 1, &req->origin)) !=
 		0 ||
+	    (r = field_string(req, req->root, "site", false, ORIGIN_MAX - 1, &req->site)) != 0 ||
 	    (r = field_object(req, req->root, "params", false, &params)) != 0 ||
 	    (r = field_bool(req, req->root, "local", &req->local)) != 0)
 		return r;
 	if (req->origin == NULL)
 		req->origin = "";
+	if (req->site == NULL)
+		req->site = "";
 	if (params == NULL) {
 		if ((params = json_object_new_object()) == NULL)
 			return CB_ERR_ALLOC;
@@ -244,16 +253,37 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cardbridge-pkcs11-helper [--module PATH]... [--pinentry PROGRAM]\n"
-	    "                                [--prompt-timeout SECONDS] [--log-level LEVEL]\n"
+	    "usage: cardbridge-pkcs11-helper [--module PATH [--atr PATTERN]...]...\n"
+	    "                                [--pinentry PROGRAM] [--prompt-timeout SECONDS]\n"
+	    "                                [--log-level LEVEL]\n"
 	    "Serves doc/HELPER-IPC.md on fd 0/1; started by cardbridged.\n");
 }
 
+/* --atr PATTERN: one more card the module named just before claims. */
+static bool
+add_atr(struct module_spec *modules, size_t nmodules, const char *pattern)
+{
+	static const char *atrs[ATRS_MAX];
+	static size_t used;
+	struct module_spec *m;
+
+	if (nmodules == 0 || used == ATRS_MAX || !atr_pattern_valid(pattern))
+		return false;
+	m = &modules[nmodules - 1];
+	/* Each module's patterns are consecutive: --atr follows its --module. */
+	if (m->natrs == 0)
+		m->atrs = &atrs[used];
+	atrs[used++] = pattern;
+	m->natrs++;
+	return true;
+}
+
 static void
-parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
+parse_args(int argc, char **argv, struct module_spec *modules, size_t *nmodules)
 {
 	static const struct option options[] = {
 	    {"module", required_argument, NULL, 'm'},
+	    {"atr", required_argument, NULL, 'a'},
 	    {"pinentry", required_argument, NULL, 'p'},
 	    {"prompt-timeout", required_argument, NULL, 't'},
 	    {"log-level", required_argument, NULL, 'l'},
@@ -270,7 +300,11 @@ parse_args(int argc, char **argv, const char **modules, size_t *nmodules)
 		case 'm':
 			if (*nmodules == MODULES_MAX)
 				goto bad;
-			modules[(*nmodules)++] = optarg;
+			modules[(*nmodules)++] = (struct module_spec){.path = optarg};
+			break;
+		case 'a':
+			if (!add_atr(modules, *nmodules, optarg))
+				goto bad;
 			break;
 		case 'p':
 			helper_config.pinentry = optarg;
@@ -312,14 +346,17 @@ harden(void)
 	}
 	/* A dead pinentry or daemon must give EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	if (getenv("CB_HELPER_TESTING") != NULL && strcmp(getenv("CB_HELPER_TESTING"), "1") == 0)
+	if (getenv("CB_HELPER_TESTING") != NULL && strcmp(getenv("CB_HELPER_TESTING"), "1") == 0) {
 		helper_config.fault = getenv("CB_HELPER_FAULT");
+		if (getenv("CB_HELPER_CARD_BACK_MS") != NULL)
+			helper_config.card_back_ms = atoi(getenv("CB_HELPER_CARD_BACK_MS"));
+	}
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *modules[MODULES_MAX];
+	struct module_spec modules[MODULES_MAX];
 	const char *bad;
 	size_t nmodules;
 
@@ -335,7 +372,7 @@ main(int argc, char **argv)
 	/* Without the secure heap PINs live in ordinary memory; secret_init() logs that. */
 	(void)secret_init();
 	if (nmodules == 0)
-		modules[nmodules++] = DEFAULT_MODULE;
+		modules[nmodules++] = (struct module_spec){.path = DEFAULT_MODULE};
 	/* Before any module: OpenSC reads its configuration in C_Initialize. */
 	opensc_conf_setup();
 	module_load_all(modules, nmodules);
@@ -349,6 +386,7 @@ main(int argc, char **argv)
 	/* The daemon is gone: close dialogs, let running work clean up, then go. */
 	request_cancel_all();
 	worker_stop();
+	abandon_forget_all();
 	module_unload_all();
 	return 0;
 }

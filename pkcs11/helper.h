@@ -23,5 +23,6 @@ int handle_pins_unblock(struct request *req, struct json_object **result);    /*
 int handle_pins_initialize(struct request *req, struct json_object **result); /* pins.c */
 int handle_keys_delete(struct request *req, struct json_object **result);     /* objects_delete.c */
 int handle_certificates_delete(struct request *req, struct json_object **result); /* ditto */
+int handle_keys_abandon(struct request *req, struct json_object **result);   /* abandon.c */
 
 #endif /* CB_PKCS11_HELPER_H */

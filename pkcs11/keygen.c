@@ -29,6 +29,8 @@
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
 #include "common/i18n.h"
+#include "pkcs11/abandon.h"
+#include "pkcs11/cleanup.h"
 #include "pkcs11/csr.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
@@ -409,10 +411,8 @@ keygen_undo(struct keygen *k, int err)
 	}
 	if (!k->session.open)
 		return;
-	token_session_destroy(&k->session, k->priv);
-	token_session_destroy(&k->session, k->pub);
-	helper_log(CB_LOG_INFO, "request %llu: removed the half-made key pair",
-	    (unsigned long long)k->req->id);
+	/* Checked gone, or remembered and removed after the next login (cleanup.c). */
+	cleanup_key_pair(&k->session, k->priv, k->pub, k->id, k->id_len, k->pkey);
 }
 
 static int
@@ -452,7 +452,18 @@ keygen_on_token(struct keygen *k)
 		goto out;
 	if ((r = keygen_inspect(k)) != 0)
 		goto out;
-	r = keygen_certify(k);
+	if ((r = keygen_certify(k)) != 0)
+		goto out;
+	helper_fault_pause("pause-after-keygen");
+	/*
+	 * The page left (the daemon cancelled) after the PIN was typed: nobody
+	 * can receive this CSR, so the pair goes, while we are still logged in.
+	 * (A cancel that comes after this is the daemon's to handle: keys.abandon;
+	 * the "ignore-cancel" fault makes every cancel come that late.)
+	 */
+	if (request_is_cancelled(k->req) && !helper_fault("ignore-cancel"))
+		r = request_fail(k->req, CB_ERR_USER_CANCELLED,
+		    "the page left before receiving the new key pair");
 out:
 	if (r != 0 && k->made)
 		keygen_undo(k, r);
@@ -471,7 +482,12 @@ handle_keys_generate(struct request *req, struct json_object **result)
 	if ((r = keygen_params(&k)) != 0 || (r = token_find(req, k.uri, &k.token)) != 0 ||
 	    (r = keygen_check_token(&k)) != 0 || (r = keygen_on_token(&k)) != 0)
 		goto out;
-	r = keygen_result(&k, result);
+	if ((r = keygen_result(&k, result)) != 0)
+		goto out;
+	/* Should the answer not reach the page after all, keys.abandon may remove it. */
+	if (!k.openpgp)
+		abandon_remember(
+		    k.uri, req->origin, k.id, k.id_len, k.public_pem, k.algorithm_words);
 out:
 	if (r != 0 && k.token.module != NULL)
 		r = token_check_removed(req, &k.token, r);

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protocol/methods.h"
@@ -56,4 +57,14 @@ bool
 helper_fault(const char *point)
 {
 	return helper_config.fault != NULL && strcmp(helper_config.fault, point) == 0;
+}
+
+void
+helper_fault_pause(const char *point)
+{
+	struct timespec t = {1, 500000000L};
+
+	if (helper_fault(point))
+		while (nanosleep(&t, &t) != 0)
+			;
 }

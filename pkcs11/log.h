@@ -24,6 +24,8 @@ struct helper_config {
 	unsigned int prompt_timeout; /* seconds */
 	int log_level;		     /* enum cb_log_level */
 	const char *fault;	     /* CB_HELPER_FAULT, only with CB_HELPER_TESTING=1 */
+	int card_back_ms; /* CB_HELPER_CARD_BACK_MS, likewise: how long a write waits for its card
+			   */
 };
 
 extern struct helper_config helper_config;
@@ -39,5 +41,8 @@ int helper_log_level(const char *name);
  * started with CB_HELPER_TESTING=1 and CB_HELPER_FAULT=point.
  */
 bool helper_fault(const char *point);
+
+/* When the fault hook named point is armed: sleep 1.5 s (a slow token, a late answer). */
+void helper_fault_pause(const char *point);
 
 #endif /* CB_PKCS11_LOG_H */

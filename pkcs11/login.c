@@ -17,6 +17,7 @@
 
 #include "protocol/cberr.h"
 #include "common/i18n.h"
+#include "pkcs11/cleanup.h"
 #include "pkcs11/log.h"
 #include "pkcs11/login.h"
 #include "pkcs11/p11_error.h"
@@ -285,5 +286,10 @@ login_as(struct token_session *s, CK_USER_TYPE user, const char *operation)
 int
 login_to_write(struct token_session *s, const char *operation)
 {
-	return login_as(s, token_user_for_writing(s->token), operation);
+	int r;
+
+	/* Logged in to write: first finish what an interrupted clean-up left here. */
+	if ((r = login_as(s, token_user_for_writing(s->token), operation)) == 0)
+		cleanup_pending(s);
+	return r;
 }

@@ -140,7 +140,7 @@ module_load(struct p11_module *m)
 }
 
 void
-module_load_all(const char *const *paths, size_t n)
+module_load_all(const struct module_spec *specs, size_t n)
 {
 	size_t i;
 
@@ -150,7 +150,9 @@ module_load_all(const char *const *paths, size_t n)
 	}
 	nmodules = n;
 	for (i = 0; i < n; i++) {
-		modules[i].path = paths[i];
+		modules[i].path = specs[i].path;
+		modules[i].atrs = (const char *const *)specs[i].atrs;
+		modules[i].natrs = specs[i].natrs;
 		/* A failure is recorded in m->error for hello, and logged: not fatal. */
 		(void)module_load(&modules[i]);
 	}

@@ -14,8 +14,17 @@
 
 #include <p11-kit/p11-kit.h>
 
+/* A module as the command line names it: --module PATH, then its --atr patterns. */
+struct module_spec {
+	const char *path;
+	const char **atrs; /* protocol/atr.h patterns; the cards this module claims */
+	size_t natrs;	   /* 0: no list (it serves the cards no list claims) */
+};
+
 struct p11_module {
 	const char *path;	 /* as given on the command line */
+	const char *const *atrs; /* from its module_spec, for module by ATR (claim.c) */
+	size_t natrs;
 	char *real;		 /* realpath(path); NULL if that failed */
 	CK_FUNCTION_LIST *funcs; /* NULL unless loaded and initialised */
 	char *error;		 /* why it is not usable; NULL when ok */
@@ -23,8 +32,8 @@ struct p11_module {
 	char manufacturer[33];	 /* CK_INFO.manufacturerID, trimmed */
 };
 
-/* Load and initialise each path; failures are recorded, never fatal. */
-void module_load_all(const char *const *paths, size_t n);
+/* Load and initialise each module; failures are recorded, never fatal. */
+void module_load_all(const struct module_spec *specs, size_t n);
 
 /* Finalise and release every loaded module. */
 void module_unload_all(void);

@@ -55,6 +55,7 @@ p11_fail(struct request *req, CK_RV rv, const char *what)
 	const char *text = p11_kit_strerror(rv);
 
 	helper_log(CB_LOG_DEBUG, "%s: CK_RV 0x%lx", what, (unsigned long)rv);
+	req->module_failed = true; /* token_check_removed() asks PC/SC whether the card left */
 	return request_fail(req, p11_error(rv), "%s: %s", what,
 	    text != NULL && *text != '\0' ? text : "PKCS#11 error");
 }

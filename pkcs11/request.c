@@ -14,12 +14,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "protocol/cberr.h"
+#include "protocol/claim.h"
 #include "protocol/ipc.h"
 #include "pkcs11/field.h"
 #include "pkcs11/log.h"
@@ -125,38 +127,89 @@ request_is_cancelled(struct request *req)
 	return cancelled;
 }
 
-/* A pinentry now runs for req; CB_ERR_USER_CANCELLED if it was cancelled already. */
+/* Called with registry_lock held. */
+static int
+interrupted_locked(const struct request *req)
+{
+	return req->cancelled ? CB_ERR_USER_CANCELLED : req->card_gone;
+}
+
+int
+request_interrupted(struct request *req)
+{
+	int r;
+
+	pthread_mutex_lock(&registry_lock);
+	r = interrupted_locked(req);
+	pthread_mutex_unlock(&registry_lock);
+	return r;
+}
+
+void
+request_bind_reader(struct request *req, const char *reader, unsigned events)
+{
+	pthread_mutex_lock(&registry_lock);
+	snprintf(req->reader, sizeof(req->reader), "%s", reader);
+	req->reader_events = events;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+int
+request_card_removed(const char *reader, unsigned events, bool service_stopped)
+{
+	struct request *r;
+	int told = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (r = registry; r != NULL; r = r->next) {
+		if (!claim_slot_in_reader(reader, r->reader))
+			continue;
+		/* A request that began with a card put in after this removal keeps it. */
+		if (events != 0 && r->reader_events >= events)
+			continue;
+		if (r->card_gone == 0)
+			r->card_gone =
+			    service_stopped ? CB_ERR_SERVICE_STOPPED : CB_ERR_CARD_REMOVED;
+		if (r->dialog_pid > 0)
+			kill(r->dialog_pid, SIGTERM);
+		told++;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return told;
+}
+
+/*
+ * A pinentry now runs for req; CB_ERR_USER_CANCELLED if it was cancelled
+ * already, CARD_REMOVED or SERVICE_STOPPED if its card has gone.
+ */
 int
 request_dialog_begin(struct request *req, pid_t pid)
 {
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&registry_lock);
 	req->dialog_pid = pid;
 	req->dialog_deadline = now_ms() + helper_config.prompt_timeout * 1000ULL + DIALOG_GRACE_MS;
 	pthread_cond_signal(&watchdog_cond);
-	if (req->cancelled) {
+	if ((r = interrupted_locked(req)) != 0)
 		kill(pid, SIGTERM);
-		r = CB_ERR_USER_CANCELLED;
-	}
 	pthread_mutex_unlock(&registry_lock);
 	return r;
 }
 
 /*
  * The pinentry is about to be reaped.  Returns why it was killed, if it was:
- * CB_ERR_USER_CANCELLED or CB_ERR_TIMEOUT, else 0.
+ * CB_ERR_USER_CANCELLED, CB_ERR_CARD_REMOVED, CB_ERR_SERVICE_STOPPED or
+ * CB_ERR_TIMEOUT, else 0.
  */
 int
 request_dialog_end(struct request *req)
 {
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&registry_lock);
 	req->dialog_pid = 0;
-	if (req->cancelled)
-		r = CB_ERR_USER_CANCELLED;
-	else if (req->timed_out)
+	if ((r = interrupted_locked(req)) == 0 && req->timed_out)
 		r = CB_ERR_TIMEOUT;
 	pthread_mutex_unlock(&registry_lock);
 	return r;
@@ -261,7 +314,9 @@ error_object(struct request *req, int err)
 	    field_add_string(
 		error, "message", req->message[0] != '\0' ? req->message : cb_err_str(err)) != 0 ||
 	    (req->retries_left >= 0 && json_object_object_add(error, "retriesLeft",
-					   json_object_new_int(req->retries_left)) != 0)) {
+					   json_object_new_int(req->retries_left)) != 0) ||
+	    (req->maybe_stored &&
+		json_object_object_add(error, "maybeStored", json_object_new_boolean(1)) != 0)) {
 		json_object_put(error);
 		return NULL;
 	}

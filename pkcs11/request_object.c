@@ -24,6 +24,7 @@ request_new(void)
 		return NULL;
 	req->retries_left = -1;
 	req->origin = "";
+	req->site = "";
 	return req;
 }
 

@@ -1,25 +1,29 @@
 /*
  * token.c - enumerate tokens, name them with RFC 7512 URIs (p11-kit formats
- * and parses them), find one by URI, tell whether it is still there, and
- * lock it.  What a token can do is in token_capabilities.c, the tokens.list
- * method in tokenlist.c, the CK_RV mapping in p11_error.c.
+ * and parses them), find one by URI, and lock it.  Which module may serve a
+ * card (module by ATR) is claim.c's, applied here to every list; what a
+ * token can do is in token_capabilities.c, the tokens.list method in
+ * tokenlist.c, whether its card is still there in card.c, the CK_RV
+ * mapping in p11_error.c.
  *
  * Reading slot and token information takes no lock: p11-kit initialises
  * modules with CKF_OS_LOCKING_OK, and a tokens.list must not wait behind a
  * PIN dialog on another request.  Logins and writes take token_lock().
  * Must never: list a token that is not initialised (it has no PIN and no
- * label a page could show), or write to a token.
+ * label a page could show), or one whose card another module claims, or
+ * write to a token.
  */
 #include "config.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <p11-kit/uri.h>
 
 #include "protocol/cberr.h"
+#include "pkcs11/card.h"
+#include "pkcs11/claim.h"
 #include "pkcs11/field.h"
 #include "pkcs11/log.h"
 #include "pkcs11/p11_error.h"
@@ -27,8 +31,6 @@
 #include "pkcs11/token.h"
 
 #define SLOTS_MAX 64
-/* How long to wait, in 100 ms steps, for a pulled card to disappear from the slot list. */
-#define REMOVED_POLLS 10
 
 /* --- token information and URIs --- */
 
@@ -87,6 +89,7 @@ token_clear(struct token *t)
 		return;
 	free(t->uri);
 	t->uri = NULL;
+	pcsc_watch_end(&t->card);
 }
 
 void
@@ -126,8 +129,9 @@ token_list_module(struct request *req, struct p11_module *m, struct token *list,
 	return 0;
 }
 
-int
-token_list(struct request *req, struct token **out, size_t *n)
+/* Every token of every loaded module, before module by ATR. */
+static int
+token_list_every(struct request *req, struct token **out, size_t *n)
 {
 	struct token *list;
 	size_t i, count = 0;
@@ -149,8 +153,56 @@ token_list(struct request *req, struct token **out, size_t *n)
 	return 0;
 }
 
+/* Keep, in order, the tokens the claim lets through; the others are freed. */
+static void
+token_list_claim(const struct claim *c, struct token *list, size_t *n)
+{
+	char why[REQUEST_MESSAGE_MAX];
+	size_t i, kept = 0;
+	bool *refused;
+
+	if (!c->active || *n == 0)
+		return;
+	/* Decided on the whole list first: who shows a card decides who serves it. */
+	if ((refused = calloc(*n, sizeof(*refused))) == NULL)
+		return;
+	for (i = 0; i < *n; i++)
+		if (claim_refusal(c, list, *n, i, why, sizeof(why)) != NULL) {
+			helper_log(CB_LOG_DEBUG, "token \"%s\" of %s not used: %s", list[i].label,
+			    list[i].module->path, why);
+			refused[i] = true;
+		}
+	for (i = 0; i < *n; i++) {
+		if (refused[i])
+			token_clear(&list[i]);
+		else
+			list[kept++] = list[i];
+	}
+	free(refused);
+	*n = kept;
+}
+
+int
+token_list_claimed(struct request *req, const struct claim *c, struct token **out, size_t *n)
+{
+	int r;
+
+	if ((r = token_list_every(req, out, n)) == 0)
+		token_list_claim(c, *out, n);
+	return r;
+}
+
+int
+token_list(struct request *req, struct token **out, size_t *n)
+{
+	struct claim c;
+
+	claim_begin(&c);
+	return token_list_claimed(req, &c, out, n);
+}
+
 static bool
-uri_matches(P11KitUri *uri, struct token *t)
+uri_matches(P11KitUri *uri, const struct token *t)
 {
 	CK_INFO info;
 	CK_RV rv;
@@ -192,24 +244,44 @@ token_parse_uri(struct request *req, const char *text, P11KitUri **out)
 	return 0;
 }
 
+/* No usable token matched; say why when the claim refused one that did. */
+static int
+token_find_none(
+    struct request *req, const struct claim *c, const struct token *list, size_t n, P11KitUri *uri)
+{
+	char why[REQUEST_MESSAGE_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (uri_matches(uri, &list[i]) &&
+		    claim_refusal(c, list, n, i, why, sizeof(why)) != NULL)
+			return request_fail(req, CB_ERR_TOKEN_NOT_PRESENT, "%s", why);
+	return request_fail(req, CB_ERR_TOKEN_NOT_PRESENT, "no such token is present");
+}
+
 int
 token_find(struct request *req, const char *text, struct token *out)
 {
+	char why[REQUEST_MESSAGE_MAX];
 	struct token *list = NULL;
 	P11KitUri *uri = NULL;
 	size_t i, n = 0, match = 0, found = 0;
+	struct claim c;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = token_parse_uri(req, text, &uri)) != 0 || (r = token_list(req, &list, &n)) != 0)
+	claim_begin(&c);
+	if ((r = token_parse_uri(req, text, &uri)) != 0 ||
+	    (r = token_list_every(req, &list, &n)) != 0)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (uri_matches(uri, &list[i])) {
+		if (uri_matches(uri, &list[i]) &&
+		    claim_refusal(&c, list, n, i, why, sizeof(why)) == NULL) {
 			match = i;
 			found++;
 		}
 	if (found == 0) {
-		r = request_fail(req, CB_ERR_TOKEN_NOT_PRESENT, "no such token is present");
+		r = token_find_none(req, &c, list, n, uri);
 		goto out;
 	}
 	if (found > 1) {
@@ -219,6 +291,7 @@ token_find(struct request *req, const char *text, struct token *out)
 	}
 	*out = list[match];
 	list[match].uri = NULL; /* transferred */
+	card_bind(req, out);
 	r = 0;
 out:
 	token_list_free(list, n);
@@ -235,53 +308,6 @@ token_refresh(struct request *req, struct token *t)
 		return p11_fail(req, rv, "reading the token information");
 	t->info_fresh = true;
 	return 0;
-}
-
-/* Is slot still listed with a token whose serial and label are t's? */
-static bool
-token_still_present(const struct token *t)
-{
-	CK_SLOT_ID slots[SLOTS_MAX];
-	CK_ULONG count = SLOTS_MAX, i;
-	CK_TOKEN_INFO info;
-
-	/* The sizing call first: it makes OpenSC look at the readers again. */
-	if (t->module->funcs->C_GetSlotList(CK_TRUE, NULL, &count) != CKR_OK)
-		return false;
-	count = SLOTS_MAX;
-	if (t->module->funcs->C_GetSlotList(CK_TRUE, slots, &count) != CKR_OK)
-		return false;
-	for (i = 0; i < count; i++)
-		if (slots[i] == t->slot)
-			break;
-	if (i == count || t->module->funcs->C_GetTokenInfo(t->slot, &info) != CKR_OK)
-		return false;
-	return memcmp(info.serialNumber, t->info.serialNumber, sizeof(info.serialNumber)) == 0 &&
-	       memcmp(info.label, t->info.label, sizeof(info.label)) == 0;
-}
-
-int
-token_check_removed(struct request *req, const struct token *t, int err)
-{
-	struct timespec pause = {0, 100 * 1000 * 1000};
-	int i;
-
-	if (err != CB_ERR_MODULE_ERROR && err != CB_ERR_TOKEN_NOT_PRESENT &&
-	    err != CB_ERR_CARD_REMOVED)
-		return err;
-	/* pcscd polls some readers (vpcd) every 400 ms: give it time to notice. */
-	for (i = 0; i < REMOVED_POLLS; i++) {
-		if (!token_still_present(t)) {
-			helper_log(CB_LOG_INFO, "request %llu: the token \"%s\" was removed",
-			    (unsigned long long)req->id, t->label);
-			return request_fail(
-			    req, CB_ERR_CARD_REMOVED, "the card was removed during the operation");
-		}
-		if (err == CB_ERR_CARD_REMOVED)
-			break; /* the module said so, but the card is back already */
-		nanosleep(&pause, NULL);
-	}
-	return err;
 }
 
 /* --- per-slot locks --- */

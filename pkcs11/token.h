@@ -12,6 +12,7 @@
 #include <p11-kit/p11-kit.h>
 
 #include "pkcs11/module.h"
+#include "pkcs11/pcsc.h"
 
 struct request;
 
@@ -32,14 +33,26 @@ struct token {
 	char manufacturer[33];
 	char model[17];
 	char serial[17];
+	struct pcsc_watch card; /* token_find(): its card, followed through the request */
 };
 
-/* Every present, initialised token of every loaded module. */
+/*
+ * Every present, initialised token of every loaded module that may serve
+ * its card (module by ATR: pkcs11/claim.h); token_list_claimed() with the
+ * readers as c saw them, for a caller that also reports the cards left
+ * waiting (tokens.list).
+ */
 int token_list(struct request *req, struct token **out, size_t *n);
+struct claim;
+int token_list_claimed(struct request *req, const struct claim *c, struct token **out, size_t *n);
 void token_list_free(struct token *list, size_t n);
 
-/* The single token matching uri; INVALID_PARAMS if uri is not a token URI or
- * matches several, TOKEN_NOT_PRESENT if it matches none. */
+/*
+ * The single token matching uri, its card bound to req (card.h);
+ * INVALID_PARAMS if uri is not a token URI or matches several,
+ * TOKEN_NOT_PRESENT if it matches none, or only tokens whose card another
+ * module serves (the message says which and why).
+ */
 int token_find(struct request *req, const char *uri, struct token *out);
 void token_clear(struct token *t);
 
@@ -47,10 +60,9 @@ void token_clear(struct token *t);
 int token_refresh(struct request *req, struct token *t);
 
 /*
- * After an operation on t failed with err: when the token is gone (a fresh
- * C_GetSlotList no longer shows it, polled for up to 1 s), CARD_REMOVED
- * with a message; otherwise err.  OpenSC reports a card pulled in the
- * middle of an APDU exchange as CKR_GENERAL_ERROR, not CKR_DEVICE_REMOVED.
+ * card.c: after an operation on t failed with err, CARD_REMOVED when t's
+ * card left its reader, SERVICE_STOPPED when pcscd stopped (each with a
+ * message), otherwise err.  PC/SC is asked, not the card (card.c says why).
  */
 int token_check_removed(struct request *req, const struct token *t, int err);
 

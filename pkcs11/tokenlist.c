@@ -8,9 +8,10 @@
  * params.algorithm in protocol/methods.c) that the token supports, so a
  * page is never offered what it would be refused.  Reads without a lock,
  * like token.c: a tokens.list must not wait behind another request's PIN
- * dialog.
- * Must never: log in, or list a token the daemon should not show (the
- * "module" member is for the daemon, which strips it before a page sees it).
+ * dialog.  Module by ATR (claim.c) decides which tokens are listed, and
+ * the cards that wait for a module that does not serve them are listed in
+ * "waitingCards", with why.
+ * Must never: log in, or list a token whose card another module claims.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
+#include "pkcs11/claim.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/pubkey.h"
@@ -166,11 +168,7 @@ token_json(const struct token *t)
 	    json_object_object_add(obj, "flags", json_object_get(flags)) != 0 ||
 	    json_object_object_add(obj, "keyTypes", json_object_get(types)) != 0 || pins == NULL ||
 	    json_object_object_add(obj, "pins", json_object_get(pins)) != 0 || manage == NULL ||
-	    json_object_object_add(obj, "manage", json_object_get(manage)) != 0 ||
-	    /* For the daemon's module-by-ATR choice; it strips this before a page sees it. */
-	    (t->module != NULL &&
-		field_add_string(obj, "module",
-		    t->module->real != NULL ? t->module->real : t->module->path) != 0)) {
+	    json_object_object_add(obj, "manage", json_object_get(manage)) != 0) {
 		json_object_put(obj);
 		obj = NULL;
 	}
@@ -206,15 +204,34 @@ tokens_changed(const struct token *list, size_t n)
 	return changed;
 }
 
+/* "waitingCards", only when a card waits for a module (module by ATR). */
+static int
+add_waiting(struct json_object *obj, const struct claim *c, const struct token *list, size_t n)
+{
+	struct json_object *waiting;
+	int r;
+
+	if ((waiting = json_object_new_array()) == NULL)
+		return CB_ERR_ALLOC;
+	if ((r = claim_waiting_json(c, list, n, waiting)) == 0 &&
+	    json_object_array_length(waiting) > 0 &&
+	    json_object_object_add(obj, "waitingCards", json_object_get(waiting)) != 0)
+		r = CB_ERR_ALLOC;
+	json_object_put(waiting);
+	return r;
+}
+
 int
 handle_tokens_list(struct request *req, struct json_object **result)
 {
 	struct json_object *obj = NULL, *array, *entry;
 	struct token *list = NULL;
 	size_t i, n = 0;
+	struct claim c;
 	int r;
 
-	if ((r = token_list(req, &list, &n)) != 0)
+	claim_begin(&c);
+	if ((r = token_list_claimed(req, &c, &list, &n)) != 0)
 		goto out;
 	r = CB_ERR_ALLOC;
 	if ((obj = json_object_new_object()) == NULL || (array = json_object_new_array()) == NULL)
@@ -231,6 +248,8 @@ handle_tokens_list(struct request *req, struct json_object **result)
 			goto out;
 		}
 	}
+	if ((r = add_waiting(obj, &c, list, n)) != 0)
+		goto out;
 	if (tokens_changed(list, n))
 		helper_send_event("tokensChanged");
 	*result = obj;

@@ -19,17 +19,11 @@
 static int
 decode(const char *hex, size_t n, uint8_t *out)
 {
-	size_t i;
-	int hi, lo;
+	size_t len;
 
-	if (n == 0 || n % 2 != 0 || n / 2 > ATR_MAX)
+	if (n == 0 || !hex_decode_n(hex, n, out, ATR_MAX, &len))
 		return -1;
-	for (i = 0; i < n / 2; i++) {
-		if ((hi = hex_value(hex[2 * i])) < 0 || (lo = hex_value(hex[2 * i + 1])) < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return (int)(n / 2);
+	return (int)len;
 }
 
 static int

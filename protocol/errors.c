@@ -80,6 +80,10 @@ static const struct err_row err_table[] = {
 	"the token, its PKCS#11 module or cardbridge cannot do this management operation, or "
 	"not in the token's present state; the message says why (the token's `manage.why` "
 	"says it before the call)"},
+    {CB_ERR_SERVICE_STOPPED, -32018, "SERVICE_STOPPED",
+	"the smart-card service stopped during the operation",
+	"the smart-card service (pcscd) stopped during the operation, or while the PIN dialog "
+	"was open; the card was not removed; retrying may work once the service runs again"},
     {CB_ERR_ALLOC, -32603, "INTERNAL_ERROR", "out of memory", NULL},
     {CB_ERR_SYSTEM, -32603, "INTERNAL_ERROR", "system error", NULL},
     {CB_ERR_CONFIG, -32603, "INTERNAL_ERROR", "configuration error", NULL},

@@ -11,7 +11,8 @@ protocol_libcbproto_a_SOURCES = \
 	protocol/display.h protocol/display.c protocol/invisible.h \
 	protocol/origin.h protocol/origin.c \
 	protocol/url.h protocol/url.c \
-	protocol/atr.h protocol/atr.c
+	protocol/atr.h protocol/atr.c \
+	protocol/claim.h protocol/claim.c
 protocol_libcbproto_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 
 # cb-contract: the table above in the forms the rest of the tree needs

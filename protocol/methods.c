@@ -171,6 +171,34 @@ static const struct proto_field origin_params[] = {
     {NULL},
 };
 
+/* The daemon's card watcher saw the card leave a reader (doc/HELPER-IPC.md). */
+static const struct proto_field card_removed_params[] = {
+    {.name = "reader",
+	.type = PROTO_T_STRING,
+	.required = true,
+	.nonempty = true,
+	.max_bytes = 127},
+    {.name = "events", .type = PROTO_T_INT, .min = 0, .max = 65535},
+    {.name = "serviceStopped", .type = PROTO_T_BOOL},
+    {NULL},
+};
+
+/* A key pair the helper made whose CSR the page never received (keys.abandon). */
+static const struct proto_field keys_abandon_params[] = {
+    {.name = "keyId",
+	.type = PROTO_T_STRING,
+	.required = true,
+	.syntax = PROTO_S_IDENTIFIER,
+	.nonempty = true,
+	.max_bytes = 128},
+    {.name = "publicKey",
+	.type = PROTO_T_STRING,
+	.required = true,
+	.syntax = PROTO_S_PEM,
+	.max_bytes = PROTO_CERTIFICATE_MAX},
+    {NULL},
+};
+
 static const struct proto_field cancel_params[] = {
     {.name = "id", .type = PROTO_T_INT, .required = true, .min = 0, .max = INT64_MAX},
     {NULL},
@@ -266,6 +294,7 @@ static const int keys_generate_reasons[] = {
     CB_ERR_SLOT_OCCUPIED,
     CB_ERR_TOKEN_WRITE_PROTECTED,
     CB_ERR_CARD_REMOVED,
+    CB_ERR_SERVICE_STOPPED,
     CB_ERR_TIMEOUT,
     CB_ERR_BUSY,
     CB_ERR_MODULE_ERROR,
@@ -284,6 +313,7 @@ static const int certificates_install_reasons[] = {
     CB_ERR_TOKEN_NOT_PRESENT,
     CB_ERR_TOKEN_WRITE_PROTECTED,
     CB_ERR_CARD_REMOVED,
+    CB_ERR_SERVICE_STOPPED,
     CB_ERR_TIMEOUT,
     CB_ERR_BUSY,
     CB_ERR_MODULE_ERROR,
@@ -295,6 +325,7 @@ static const int certificates_list_reasons[] = {
     CB_ERR_ORIGIN_NOT_ALLOWED,
     CB_ERR_TOKEN_NOT_PRESENT,
     CB_ERR_CARD_REMOVED,
+    CB_ERR_SERVICE_STOPPED,
     CB_ERR_TIMEOUT,
     CB_ERR_BUSY,
     CB_ERR_MODULE_ERROR,
@@ -313,6 +344,7 @@ static const int pins_reasons[] = {
     CB_ERR_TOKEN_NOT_PRESENT,
     CB_ERR_TOKEN_WRITE_PROTECTED,
     CB_ERR_CARD_REMOVED,
+    CB_ERR_SERVICE_STOPPED,
     CB_ERR_TIMEOUT,
     CB_ERR_BUSY,
     CB_ERR_MODULE_ERROR,
@@ -331,6 +363,7 @@ static const int delete_reasons[] = {
     CB_ERR_TOKEN_NOT_PRESENT,
     CB_ERR_TOKEN_WRITE_PROTECTED,
     CB_ERR_CARD_REMOVED,
+    CB_ERR_SERVICE_STOPPED,
     CB_ERR_TIMEOUT,
     CB_ERR_BUSY,
     CB_ERR_MODULE_ERROR,
@@ -349,8 +382,29 @@ static const int origin_change_reasons[] = {
     0,
 };
 
+static const int card_removed_reasons[] = {
+    CB_ERR_INVALID_PARAMS,
+    0,
+};
+
 static const int cancel_reasons[] = {
     CB_ERR_INVALID_PARAMS,
+    0,
+};
+
+static const int keys_abandon_reasons[] = {
+    CB_ERR_INVALID_PARAMS,
+    CB_ERR_KEY_NOT_FOUND,
+    CB_ERR_USER_CANCELLED,
+    CB_ERR_PIN_INCORRECT,
+    CB_ERR_PIN_LOCKED,
+    CB_ERR_PIN_INVALID,
+    CB_ERR_TOKEN_NOT_PRESENT,
+    CB_ERR_CARD_REMOVED,
+    CB_ERR_SERVICE_STOPPED,
+    CB_ERR_TIMEOUT,
+    CB_ERR_BUSY,
+    CB_ERR_MODULE_ERROR,
     0,
 };
 
@@ -418,6 +472,11 @@ const struct proto_method proto_methods[] = {
 	cancel_reasons},
     {"origin.confirm", PROTO_M_HELPER | PROTO_M_DIALOG, PROTO_BUDGET_PROMPT, 30, no_params, NULL,
 	origin_confirm_reasons},
+    {"card.removed", PROTO_M_HELPER | PROTO_M_INLINE, PROTO_BUDGET_FIXED, 30, card_removed_params,
+	NULL, card_removed_reasons},
+    /* The daemon could not deliver a keys.generate result: remove that pair (a PIN dialog). */
+    {"keys.abandon", PROTO_M_HELPER | PROTO_M_CHANGES_TOKEN | PROTO_M_DIALOG, PROTO_BUDGET_PROMPT,
+	60, keys_abandon_params, NULL, keys_abandon_reasons},
     {NULL},
 };
 
@@ -431,6 +490,7 @@ static const struct proto_field event_params[] = {
     {.name = "reader", .type = PROTO_T_STRING},
     {.name = "atr", .type = PROTO_T_STRING},
     {.name = "tokens", .type = PROTO_T_ARRAY},
+    {.name = "waitingCards", .type = PROTO_T_ARRAY},
     {NULL},
 };
 

@@ -217,15 +217,19 @@ def error_reason(reply):
 
 
 class Daemon:
-    """A cardbridged on a free port with its own config and log file."""
+    """A cardbridged on a free port with its own config, log file and user state
+    (--state-dir in its directory; state=False: none at all, as
+    --no-default-config alone means)."""
 
     def __init__(self, origins=(ORIGIN,), args=(), config=None, env=None, modules=(),
-                 pinentry=None, log_level="debug"):
+                 pinentry=None, log_level="debug", state=True):
         self.dir = tempfile.mkdtemp(prefix="cbtest-")
         self.port = free_port()
         self.log_path = os.path.join(self.dir, "daemon.log")
         cmd = [DAEMON, "--no-default-config", "--listen", "127.0.0.1:%d" % self.port,
                "--helper", HELPER, "--log-level", log_level]
+        if state:
+            cmd += ["--state-dir", os.path.join(self.dir, "state")]
         if pinentry is None:
             pinentry = FAKE_PINENTRY
         cmd += ["--pinentry", pinentry]
@@ -242,6 +246,10 @@ class Daemon:
         self.env = dict(os.environ)
         self.env["XDG_CONFIG_HOME"] = os.path.join(self.dir, "xdg")
         self.env.update(env or {})
+        # The helper's journal of unfinished clean-ups (pkcs11/cleanup.c) goes
+        # here, never to the user's, unless the test chose a directory itself.
+        if self.env.get("XDG_STATE_HOME") == os.environ.get("XDG_STATE_HOME"):
+            self.env["XDG_STATE_HOME"] = os.path.join(self.dir, "state")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=self.env)
@@ -344,6 +352,56 @@ def wait_for(what, predicate, timeout=20, interval=0.01):
         if time.monotonic() >= deadline:
             raise AssertionError("timed out waiting for " + what)
         time.sleep(interval)
+
+
+# --- processes and requests, for the tiers that inject faults -----------------
+
+def children(parent, needle):
+    """PIDs of the processes whose parent is `parent` and whose command line has `needle`."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                cmd = f.read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and needle in cmd:
+            found.append(int(name))
+    return found
+
+
+def helper_of(daemon):
+    pids = wait_for("the helper", lambda: children(daemon.proc.pid, b"pkcs11-helper"))
+    assert len(pids) == 1, pids
+    return pids[0]
+
+
+def pinentry_of(helper):
+    return children(helper, b"fake-pinentry")
+
+
+def send(ws, id, method, params):
+    ws.send_frame(json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+
+
+def reply_to(ws, id, timeout=60):
+    """The answer to request id; notifications and other answers are skipped."""
+    ws.sock.settimeout(timeout)
+    while True:
+        msg = ws.recv()
+        if msg.get("id") == id:
+            return msg
+
+
+def pending(ws):
+    """A message already waiting on ws, or None; progress notifications skipped."""
+    msg = ws.answer_if_any(wait=0.0)
+    ws.sock.settimeout(60)
+    return msg
 
 
 def run_tests(namespace, setup, teardown, missing, programs=(HELPER,), order=None):

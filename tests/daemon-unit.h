@@ -1,9 +1,9 @@
 /*
  * daemon-unit.h - the runner of the C unit tests of daemon/ (TAP).
  *
- * Each test runs with HOME and XDG_CONFIG_HOME pointing into a private
- * temporary directory, so no test ever reads or writes the user's own
- * files; the directory is removed at the end (kept with CB_KEEP_TMP=1).
+ * Each test runs with HOME, XDG_CONFIG_HOME and XDG_STATE_HOME pointing
+ * into a private temporary directory, so no test ever reads or writes the
+ * user's own files; the directory is removed at the end (kept with CB_KEEP_TMP=1).
  * Log lines go to stderr, only errors, named after the test program.
  */
 #ifndef CB_DAEMON_UNIT_H
@@ -27,7 +27,7 @@ struct unit_test {
 #f, f                                                                              \
 	}
 
-static char unit_dir[128]; /* the temporary directory, also HOME and XDG_CONFIG_HOME */
+static char unit_dir[128]; /* the temporary directory, also HOME and the XDG directories */
 
 static inline int
 unit_remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -53,6 +53,7 @@ unit_run(const char *program, const struct unit_test *tests, size_t n)
 	}
 	setenv("HOME", unit_dir, 1);
 	setenv("XDG_CONFIG_HOME", unit_dir, 1);
+	setenv("XDG_STATE_HOME", unit_dir, 1);
 	log_init(program);
 	log_set_level(LOG_LVL_ERROR);
 	tap_plan((int)n);

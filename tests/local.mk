@@ -65,12 +65,17 @@ check_PROGRAMS += tests/test-atr
 tests_test_atr_SOURCES = tests/test-atr.c tests/tap.h
 tests_test_atr_LDADD = protocol/libcbproto.a
 TESTS += tests/test-atr
+check_PROGRAMS += tests/test-claim
+tests_test_claim_SOURCES = tests/test-claim.c tests/tap.h
+tests_test_claim_LDADD = protocol/libcbproto.a
+TESTS += tests/test-claim
 
 TESTS += tests/test-origin tests/test-daemon.py tests/test-tokens.py \
-	tests/test-card.py tests/test-consent.py
+	tests/test-card.py tests/test-card-faults.py tests/test-consent.py
 
 EXTRA_DIST += tests/tap.py tests/cbtest.py tests/pki.py tests/softhsm.py tests/fake-pinentry \
 	tests/pcscenv.py tests/test-daemon.py tests/test-tokens.py tests/test-card.py \
+	tests/test-card-faults.py tests/pcsc-stub.h tests/pcsc-stub.c \
 	tests/test-consent.py
 
 # PIN dialogs through the daemon (issue 4): SoftHSM2, tests/mock-p11 (PIN pad,
@@ -112,6 +117,12 @@ tests_test_url_LDADD = protocol/libcbproto.a
 TESTS += tests/test-url tests/test-desktop.py
 EXTRA_DIST += tests/test-desktop.py
 
+# Trust (issue 14, 14a): other local users, the port, user state, consent
+# spam and budgets, hello before consent, HTTP/1.1 only, notifications,
+# keys a page never received, raw sockets, the idle close.
+TESTS += tests/test-trust.py
+EXTRA_DIST += tests/test-trust.py
+
 # Hardening (issue 8): the bad-input catalogue, fault survival, load (1,000
 # connections, 100,000 requests, slowloris, churn, memory) and valgrind
 # memcheck over the black-box suites.
@@ -127,22 +138,27 @@ test_pkcs11_ldadd = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(O
 	$(P11KIT_LIBS) $(PTHREAD_LIBS)
 test_pkcs11_request = tests/tap.h pkcs11/request.h pkcs11/request_object.c pkcs11/log.h \
 	pkcs11/log.c pkcs11/field.h pkcs11/field.c pkcs11/progress.h pkcs11/progress.c
-test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h pkcs11/token.c \
+test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h \
+	pkcs11/token.c pkcs11/card.h pkcs11/card.c pkcs11/claim.h pkcs11/claim.c pkcs11/pcsc.h \
+	tests/pcsc-stub.h tests/pcsc-stub.c \
 	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
 	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
 	tests/p11-fake.h tests/p11-fake.c
 test_pkcs11_login = pkcs11/login.h pkcs11/login.c pkcs11/pin.h pkcs11/secret.h pkcs11/secret.c \
-	tests/pin-stub.h tests/pin-stub.c
+	tests/pin-stub.h tests/pin-stub.c pkcs11/cleanup.h pkcs11/cleanup.c \
+	pkcs11/cleanup_journal.h pkcs11/cleanup_journal.c
 
 check_PROGRAMS += tests/test-login
-tests_test_login_SOURCES = tests/test-login.c $(test_pkcs11_token) $(test_pkcs11_login)
+tests_test_login_SOURCES = tests/test-login.c $(test_pkcs11_token) $(test_pkcs11_login) \
+	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
 tests_test_login_CFLAGS = $(test_pkcs11_cflags)
 tests_test_login_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-login
 
 check_PROGRAMS += tests/test-certs
 tests_test_certs_SOURCES = tests/test-certs.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/certs.c pkcs11/x509.h pkcs11/x509.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/certs.c pkcs11/cert_check.h pkcs11/cert_check.c pkcs11/x509.h pkcs11/x509.c \
+	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
 	pkcs11/pem.c
 tests_test_certs_CFLAGS = $(test_pkcs11_cflags)
 tests_test_certs_LDADD = $(test_pkcs11_ldadd)
@@ -150,7 +166,8 @@ TESTS += tests/test-certs
 
 check_PROGRAMS += tests/test-keygen
 tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/keygen.c pkcs11/keyattrs.h pkcs11/keyattrs.c pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
+	pkcs11/keygen.c pkcs11/keyattrs.h pkcs11/keyattrs.c pkcs11/abandon.h pkcs11/abandon.c \
+	pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
 	pkcs11/pem.c
 tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
 tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
@@ -262,10 +279,17 @@ tests_test_token_cache_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
 TESTS += tests/test-token-cache
 check_PROGRAMS += tests/test-admission
 tests_test_admission_SOURCES = tests/test-admission.c tests/tap.h tests/daemon-unit.h \
-	daemon/admission.c daemon/origins_store.c daemon/conf.c daemon/log.c
-tests_test_admission_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-tests_test_admission_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+	daemon/admission.c daemon/origins_store.c daemon/denied_store.c daemon/peer.c \
+	daemon/site.c daemon/conf.c daemon/log.c
+tests_test_admission_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(PSL_CFLAGS)
+tests_test_admission_LDADD = protocol/libcbproto.a $(JSONC_LIBS) $(PSL_LIBS)
 TESTS += tests/test-admission
+check_PROGRAMS += tests/test-site
+tests_test_site_SOURCES = tests/test-site.c tests/tap.h tests/daemon-unit.h daemon/site.c \
+	daemon/log.c
+tests_test_site_CFLAGS = $(AM_CFLAGS) $(PSL_CFLAGS)
+tests_test_site_LDADD = protocol/libcbproto.a $(PSL_LIBS)
+TESTS += tests/test-site
 
 # Real cards, real minutes (issue 12): keyAttributes against a module that
 # misreports or hands out private keys (tests/mock-p11 over SoftHSM2), and

@@ -147,6 +147,8 @@ fake_destroy_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE h)
 	(void)session;
 	if (o == NULL)
 		return CKR_OBJECT_HANDLE_INVALID;
+	if (fake.destroy != CKR_OK)
+		return fake.destroy;
 	for (i = 0; i < o->nattrs; i++)
 		free(o->attrs[i].pValue);
 	EVP_PKEY_free(o->key);

@@ -54,6 +54,8 @@ struct fake_module {
 	bool leaks_secret;	      /* ... and the private key hands out CKA_VALUE */
 	CK_RV set_flags; /* C_SetAttributeValue of CKA_SENSITIVE/_EXTRACTABLE: CKR_OK sets them */
 	CK_MECHANISM_TYPE signed_with; /* the last C_SignInit's mechanism */
+	/* Not CKR_OK: what C_DestroyObject answers, destroying nothing (a pulled card). */
+	CK_RV destroy;
 };
 
 extern struct fake_module fake;

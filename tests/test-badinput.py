@@ -403,7 +403,8 @@ def consent_denied(origin):
     def check():
         pinentry()
         ws = G["daemon"].connect(origin=origin)
-        assert ws.result("system.hello")["protocol"] == 1
+        # Before the user answered, hello says only that cardbridge is here.
+        assert ws.result("system.hello") == {"name": "cardbridge", "protocol": 1}
         Error(-32001, "ORIGIN_NOT_ALLOWED", id=7).check_reply(ws.call("tokens.list", id=7))
         ws.close()
         assert origin in shown(), "the dialog did not name the origin:\n" + shown()
@@ -788,6 +789,26 @@ def keygen(subject=None, algorithm=P256, token="spare", **extra):
     return params
 
 
+def notification_row(title, method, params):
+    """A well-formed request of a method that changes a token, without an id:
+    nobody could receive its result, so it runs nothing: no answer, no dialog."""
+    def run():
+        pinentry("pin " + softhsm.PIN)
+        ws = G["daemon"].connect()
+        try:
+            p = params() if callable(params) else params
+            ws.send_frame(text({"jsonrpc": "2.0", "method": method, "params": p}))
+            Silence().check(ws)
+            assert shown() == "", "a notification showed a dialog:\n" + shown()
+        finally:
+            ws.sock.close()
+    add(M, title, run)
+
+
+notification_row("keys.generate as a notification runs nothing", "keys.generate", keygen())
+notification_row("certificates.install as a notification runs nothing", "certificates.install",
+                 lambda: {"certificate": G["cert"], "label": "again"})
+
 mrow("missing params of keys.generate", "keys.generate", None, BAD,
      'params.token: missing')
 mrow("missing algorithm", "keys.generate", {"token": "pkcs11:token=x"}, BAD,
@@ -1009,6 +1030,7 @@ for title, origin in (("null Origin", "null"), ("missing Origin", None), ("empty
                        "http://[::ffff:7f00:1]:8080"),
                       ("Origin of 300 bytes", "https://" + "a" * 300 + ".example")):
     handshake_row(O, title + " is 403", http(403), origin=origin)
+handshake_row(O, "Origin with a NUL inside is 403", http(403), origin=ORIGIN + "\0.evil.example")
 handshake_row(O, "second Origin header after the allowed one is 403", http(403),
               extra_headers=["Origin: https://evil.example"])
 for title, origin in (("lookalike suffix", "https://portal.example.evil"),
@@ -1055,9 +1077,52 @@ def no_host_header():
 
 add("host", "missing Host header is 403", no_host_header)
 handshake_row("host", "missing subprotocol is 403", http(403), protocol=None)
+handshake_row("host", "subprotocol with a NUL inside is 403", http(403),
+              protocol="cardbridge.v1\0x")
+host_row("Host with a NUL inside is 403", "127.0.0.1:{p}\0.evil.example", http(403))
 handshake_row("host", "other subprotocol is not upgraded", not_upgraded, protocol="chat")
 handshake_row("host", "subprotocol in other case is not upgraded", not_upgraded,
               protocol="CARDBRIDGE.V1")
+
+# Requests that are not HTTP/1.1 WebSocket upgrades ----------------------------
+
+H = "http"
+
+
+def raw_request(title, data, expect):
+    """Raw bytes on a fresh TCP connection, before any handshake."""
+    def run():
+        s = socket.create_connection(("127.0.0.1", G["daemon"].port), timeout=10)
+        try:
+            s.sendall(data(G["daemon"].port) if callable(data) else data)
+            expect(s)
+        finally:
+            s.close()
+    add(H, title, run)
+
+
+def status(code):
+    def check(s):
+        line = s.recv(4096).split(b"\r\n")[0]
+        assert line.startswith(b"HTTP/1.") and (b" %d " % code) in line + b" ", line
+    return check
+
+
+def closed(s):
+    s.settimeout(5)
+    assert s.recv(4096) == b"", "answered instead of closed"
+
+
+raw_request("h2c upgrade is 403 over HTTP/1.1, never 101",
+            lambda p: b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: Upgrade, "
+            b"HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAP__AAIAAAAA\r\n"
+            b"\r\n" % p, status(403))
+raw_request("HTTP/2 prior-knowledge preface is 403 over HTTP/1.1",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", status(403))
+raw_request("CONNECT request line (a raw socket for lws) is closed at once",
+            b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", closed)
+raw_request("plain HTTP GET is 403",
+            lambda p: b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % p, status(403))
 
 # cardbridge:// links (the URL handler) -----------------------------------
 
@@ -1147,7 +1212,7 @@ def test_the_catalogue_is_complete():
     print("# %d rows: %s" % (len(CASES), ", ".join("%s %d" % kv for kv in groups.items())),
           flush=True)
     assert len(CASES) >= 40
-    for g in ("frame", "json", "method", "certificate", "origin", "host", "url"):
+    for g in ("frame", "json", "method", "certificate", "origin", "host", "http", "url"):
         assert groups.get(g, 0) >= 3, g
 
 

@@ -28,7 +28,9 @@ class Env(cbtest.Dialogs):
         os.makedirs(self.runtime, mode=0o700)
 
     def daemon(self, config=None):
+        # --no-default-config keeps no user state: the test's own, in --state-dir.
         return cbtest.Daemon(modules=[softhsm.MODULE], config=config,
+                             args=["--state-dir", os.path.join(self.xdg, "cardbridge")],
                              env=dict(self.env(), SOFTHSM2_CONF=hsm.conf,
                                       XDG_CONFIG_HOME=self.xdg, XDG_RUNTIME_DIR=self.runtime))
 

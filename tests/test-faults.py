@@ -34,68 +34,23 @@ import cbtest
 import pcscenv
 import softhsm
 import tap
-from cbtest import error_reason, wait_for
+from cbtest import (error_reason, wait_for, children, helper_of, pinentry_of, send, reply_to,
+                    pending)
 
 BUDGET = 1.0
 UNKNOWN = "https://shop.example"
 # The errors doc/PROTOCOL.md lists for keys.generate.
 KEYGEN_REASONS = {"USER_CANCELLED", "PIN_INCORRECT", "PIN_LOCKED", "PIN_INVALID",
                   "TOKEN_NOT_PRESENT", "UNSUPPORTED_ALGORITHM", "SLOT_OCCUPIED",
-                  "TOKEN_WRITE_PROTECTED", "CARD_REMOVED", "TIMEOUT", "BUSY", "MODULE_ERROR",
+                  "TOKEN_WRITE_PROTECTED", "CARD_REMOVED", "SERVICE_STOPPED", "TIMEOUT", "BUSY",
+                  "MODULE_ERROR",
                   "INVALID_PARAMS"}
 S = {}      # the SoftHSM fixture
 K = {}      # the card fixture, made by the first card test that runs
 
 
-# --- processes ---------------------------------------------------------------
-
-def children(parent, needle):
-    """PIDs of the processes whose parent is `parent` and whose command line has `needle`."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open("/proc/%s/cmdline" % name, "rb") as f:
-                cmd = f.read()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == parent and needle in cmd:
-            found.append(int(name))
-    return found
-
-
-def helper_of(daemon):
-    pids = wait_for("the helper", lambda: children(daemon.proc.pid, b"pkcs11-helper"))
-    assert len(pids) == 1, pids
-    return pids[0]
-
-
-def pinentry_of(helper):
-    return children(helper, b"fake-pinentry")
-
-
-# --- dialogs and requests ------------------------------------------------------
-
-def send(ws, id, method, params):
-    ws.send_frame(json.dumps({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-
-
-def reply_to(ws, id, timeout=60):
-    ws.sock.settimeout(timeout)
-    while True:
-        msg = ws.recv()
-        if msg.get("id") == id:
-            return msg
-
-
-def pending(ws):
-    """A message already waiting on ws, or None; progress notifications skipped."""
-    msg = ws.answer_if_any(wait=0.0)
-    ws.sock.settimeout(60)
-    return msg
+# The processes (children, helper_of, pinentry_of) and the requests (send,
+# reply_to, pending) are cbtest's.
 
 
 def recovery(t0, daemon, token, what, origin=cbtest.ORIGIN):
@@ -350,7 +305,7 @@ def test_disk_full_when_remembering_an_origin_keeps_origins_json_and_allows_for_
     os.chmod(wrapper, stat.S_IRWXU)
     real, cbtest.DAEMON = cbtest.DAEMON, wrapper
     try:
-        daemon = cbtest.Daemon(modules=[softhsm.MODULE], env=dict(
+        daemon = cbtest.Daemon(modules=[softhsm.MODULE], args=["--state-dir", confdir], env=dict(
             dialogs.env(), SOFTHSM2_CONF=S["hsm"].conf, XDG_CONFIG_HOME=xdg,
             XDG_RUNTIME_DIR=runtime,
             CB_FULL_DIR=confdir, CB_FULL_SEED=seed, CB_REAL_DAEMON=real))

@@ -78,7 +78,7 @@ class Helper:
         argv += ["--pinentry", PINENTRY, "--prompt-timeout", str(timeout),
                  "--log-level", "debug"] + list(extra_args)
         environ = dict(token_env or hsm.env, CB_PINENTRY_SCRIPT=self.script,
-                       CB_PINENTRY_LOG=self.log)
+                       CB_PINENTRY_LOG=self.log, XDG_STATE_HOME=os.path.join(work, "state"))
         environ.update(env or {})
         self.proc = subprocess.Popen(argv, stdin=theirs, stdout=theirs, stderr=self.stderr,
                                      env=environ)

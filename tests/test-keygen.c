@@ -5,7 +5,9 @@
  * tests/pin-stub.c.
  *
  * What is checked is what the page gets (the key's ID, the public key, a
- * CSR that verifies) and what stays on the token when something fails.
+ * CSR that verifies) and what stays on the token when something fails,
+ * or when the page left before it could receive the key (issue 14, item
+ * 13: keygen.c's cancel check and abandon.c's keys.abandon).
  */
 #include "config.h"
 
@@ -20,6 +22,7 @@
 
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
+#include "pkcs11/abandon.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
 #include "pkcs11/request.h"
@@ -29,6 +32,9 @@
 
 static struct request *req;
 static struct json_object *result;
+static bool cancel_next; /* the daemon cancels the next request (its page left) */
+
+/* request_is_cancelled() (the flag cancel sets) is tests/pcsc-stub.c's. */
 
 /* A token that can make EC keys, with no key on it yet. */
 static void
@@ -54,6 +60,9 @@ generate(void)
 	request_free(req);
 	req = request_new();
 	req->root = req->params = json_tokener_parse(text);
+	req->origin = "https://portal.example";
+	req->cancelled = cancel_next;
+	cancel_next = false;
 	json_object_put(result);
 	result = NULL;
 	r = proto_method_check(
@@ -228,11 +237,73 @@ test_an_openpgp_card_keeps_a_failed_key_and_says_where(void)
 	helper_config.fault = NULL;
 }
 
+/*
+ * The page left after the PIN was typed (the stub answers the PIN even
+ * though the request is cancelled): the pair is made, then removed before
+ * the logout, and nobody is told of a CSR.
+ */
+static void
+test_a_key_made_after_the_page_left_is_removed(void)
+{
+	ec_token();
+	cancel_next = true;
+	TAP_CHECK(generate() == CB_ERR_USER_CANCELLED);
+	TAP_CHECK(strcmp(req->message, "the page left before receiving the new key pair") == 0);
+	TAP_CHECK(result == NULL && fake.destroyed == 2);
+	TAP_CHECK(fake_object_find(CKO_PRIVATE_KEY) == NULL);
+	TAP_CHECK(fake_object_find(CKO_PUBLIC_KEY) == NULL);
+}
+
+/* keys.abandon with these params; its answer. */
+static int
+abandon(const char *key_id, const char *public_pem)
+{
+	struct request *a = request_new();
+	struct json_object *out = NULL;
+	int r;
+
+	a->root = a->params = json_object_new_object();
+	json_object_object_add(a->params, "keyId", json_object_new_string(key_id));
+	json_object_object_add(a->params, "publicKey", json_object_new_string(public_pem));
+	r = handle_keys_abandon(a, &out);
+	json_object_put(out);
+	request_free(a);
+	return r;
+}
+
+/*
+ * The answer crossed the page's leaving: keys.abandon removes the pair,
+ * after a PIN, but only one the helper made itself, matched by key ID and
+ * public key both.
+ */
+static void
+test_keys_abandon_removes_only_a_pair_the_helper_made(void)
+{
+	char key_id[64], public_pem[512];
+
+	abandon_forget_all();
+	ec_token();
+	TAP_CHECK(generate() == 0);
+	snprintf(key_id, sizeof(key_id), "%s", result_string("keyId"));
+	snprintf(public_pem, sizeof(public_pem), "%s", result_string("publicKey"));
+	TAP_CHECK(abandon("00112233", public_pem) == CB_ERR_KEY_NOT_FOUND);
+	TAP_CHECK(abandon(key_id, "-----BEGIN PUBLIC KEY-----") == CB_ERR_KEY_NOT_FOUND);
+	TAP_CHECK(fake.destroyed == 0 && fake_object_find(CKO_PRIVATE_KEY) != NULL);
+	TAP_CHECK(abandon(key_id, public_pem) == 0);
+	TAP_CHECK(pin_stub.dialogs == 2 && fake.destroyed == 2);
+	TAP_CHECK(strcmp(pin_stub.operation[1], "remove the new EC P-256 key pair it never "
+						"received (the page closed first)") == 0);
+	TAP_CHECK(fake_object_find(CKO_PRIVATE_KEY) == NULL);
+	TAP_CHECK(fake_object_find(CKO_PUBLIC_KEY) == NULL);
+	/* Once only: the pair is forgotten with it. */
+	TAP_CHECK(abandon(key_id, public_pem) == CB_ERR_KEY_NOT_FOUND);
+}
+
 int
 main(void)
 {
 	helper_config.log_level = CB_LOG_ERROR;
-	tap_plan(9);
+	tap_plan(11);
 	tap_run("keygen answers with the key and a csr it signed",
 	    test_keygen_answers_with_the_key_and_a_csr_it_signed);
 	tap_run("keygen reports the key attributes the token reads back",
@@ -251,6 +322,11 @@ main(void)
 	    test_ec_on_a_token_that_signs_only_with_sha1_is_refused_before_any_dialog);
 	tap_run("an openpgp card keeps a failed key and says where",
 	    test_an_openpgp_card_keeps_a_failed_key_and_says_where);
+	tap_run("a key made after the page left is removed",
+	    test_a_key_made_after_the_page_left_is_removed);
+	tap_run("keys.abandon removes only a pair the helper made",
+	    test_keys_abandon_removes_only_a_pair_the_helper_made);
+	abandon_forget_all();
 	json_object_put(result);
 	request_free(req);
 	fake_reset();

@@ -45,7 +45,7 @@ FILES = [   # the Debian places (issue 16)
     "/usr/share/man/man1/cardbridge.1.gz", "/usr/share/man/man8/cardbridged.8.gz",
     "/usr/share/locale/pl/LC_MESSAGES/cardbridge.mo",
     DOC + "/copyright", DOC + "/changelog.gz", DOC + "/README.md.gz",
-    DOC + "/PROTOCOL.md.gz", DOC + "/BROWSERS.md.gz",
+    DOC + "/PROTOCOL.md.gz", DOC + "/BROWSERS.md.gz", DOC + "/SECURITY.md.gz",
     DOC + "/clients/js/cardbridge.js", DOC + "/clients/js/contract.js",
     DOC + "/clients/js/cardbridge.d.ts",
     DOC + "/examples/README.md", DOC + "/examples/chromium/cardbridge.json",

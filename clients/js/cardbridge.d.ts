@@ -41,7 +41,7 @@ export type ProtocolReason =
 	| 'INTERNAL_ERROR' | 'ORIGIN_NOT_ALLOWED' | 'BUSY' | 'TOO_LARGE' | 'USER_CANCELLED'
 	| 'PIN_INCORRECT' | 'PIN_LOCKED' | 'TOKEN_NOT_PRESENT' | 'CARD_REMOVED' | 'KEY_NOT_FOUND'
 	| 'SLOT_OCCUPIED' | 'UNSUPPORTED_ALGORITHM' | 'TOKEN_WRITE_PROTECTED' | 'MODULE_ERROR'
-	| 'TIMEOUT' | 'TOO_DEEP' | 'PIN_INVALID' | 'NOT_SUPPORTED';
+	| 'TIMEOUT' | 'TOO_DEEP' | 'PIN_INVALID' | 'NOT_SUPPORTED' | 'SERVICE_STOPPED';
 
 /** Reasons raised by the client library itself (code is null). */
 export type ClientReason =
@@ -84,6 +84,8 @@ export class CardbridgeError extends Error {
 	code: number | null;
 	/** For PIN_INCORRECT when the token tells: tries left before the PIN locks. */
 	retriesLeft: number | null;
+	/** certificates.install: the write failed but may have completed (data.maybeStored). */
+	maybeStored: boolean;
 	/** The protocol method that failed, if any. */
 	method: string | null;
 	/** For connection failures: how the reason was decided. */
@@ -91,10 +93,11 @@ export class CardbridgeError extends Error {
 	/** True when the error came from the helper (it has a protocol code). */
 	readonly fromHelper: boolean;
 	constructor(reason: Reason, message: string, extra?: {
-		code?: number | null; retriesLeft?: number | null; method?: string | null;
-		details?: object | null; cause?: unknown;
+		code?: number | null; retriesLeft?: number | null; maybeStored?: boolean;
+		method?: string | null; details?: object | null; cause?: unknown;
 	});
-	static fromRpc(error: { code: number; message: string; data?: { reason?: string; retriesLeft?: number } },
+	static fromRpc(error: { code: number; message: string;
+		data?: { reason?: string; retriesLeft?: number; maybeStored?: boolean } },
 		method: string | null): CardbridgeError;
 }
 
@@ -156,12 +159,13 @@ export interface ModuleInfo {
 	path: string; ok: boolean; error: string | null; description?: string; manufacturer?: string;
 }
 
+/** Before the user allowed the page (consent pending), only name and protocol. */
 export interface HelloResult {
 	name: 'cardbridge';
-	version: string;
+	version?: string;
 	protocol: 1;
-	methods: string[];
-	modules: ModuleInfo[];
+	methods?: string[];
+	modules?: ModuleInfo[];
 }
 
 export interface KeyType {
@@ -216,6 +220,19 @@ export interface ManageCapabilities {
 	why: Partial<Record<'canChangePin' | 'canChangeSoPin' | 'canUnblockPin' | 'canInitializePin' | 'canDeleteObjects', string>>;
 }
 
+/** A card whose PKCS#11 module (chosen by its ATR) cannot serve it. */
+export interface WaitingCard {
+	reader: string;
+	atr: string;
+	/** The module's path. */
+	module: string;
+	/** Why it cannot serve the card ("cannot load: ...", ...). */
+	error: string;
+}
+
+/** tokens.list's tokens, and the cards left waiting for their module. */
+export type TokenList = Token[] & { readonly waitingCards: WaitingCard[] };
+
 export type Algorithm = { type: 'RSA'; bits: 2048 | 3072 | 4096 } | { type: 'EC'; curve: 'P-256' | 'P-384' };
 
 export interface Subject {
@@ -231,12 +248,24 @@ export interface GenerateKeyPairParams {
 	overwrite?: boolean;
 }
 
+/** What the token's module reports about a new private key (doc/PROTOCOL.md, "Key attributes"). */
+export interface KeyAttributes {
+	sensitive: boolean;
+	extractable: boolean;
+	local: boolean;
+	alwaysSensitive: boolean;
+	neverExtractable: boolean;
+	/** cardbridge tried to read the secret parts and got them: always false in a result. */
+	secretReadable: false;
+}
+
 export interface GenerateKeyPairResult {
 	/** CKA_ID of the key pair, hex. */
 	keyId: string;
 	publicKey: string;
 	/** PKCS#10, PEM, signed on the token. */
 	csr: string;
+	keyAttributes: KeyAttributes;
 }
 
 export interface ListCertificatesParams {
@@ -361,8 +390,10 @@ export interface CardEvent {
 	/** Token URI (synthetic events). */
 	token?: string;
 	label?: string;
-	/** tokensChanged from polling: the new list. */
+	/** tokensChanged: the new list. */
 	tokens?: Token[];
+	/** tokensChanged from the helper: the cards waiting for their module, if any. */
+	waitingCards?: WaitingCard[];
 	/** True when made by the client from tokens.list (polling, or after a reconnection). */
 	synthetic?: boolean;
 	/** tokensChanged after the client reconnected and subscribed again. */
@@ -403,7 +434,7 @@ export class CardbridgeClient {
 	call<T = unknown, M extends MethodName = MethodName>(method: M, params?: MethodParams[M], options?: RequestOptions): Promise<T>;
 	call<T = unknown>(method: string, params?: object, options?: RequestOptions): Promise<T>;
 	hello(options?: RequestOptions): Promise<HelloResult>;
-	listTokens(options?: RequestOptions): Promise<Token[]>;
+	listTokens(options?: RequestOptions): Promise<TokenList>;
 	generateKeyPair(params: GenerateKeyPairParams, options?: RequestOptions): Promise<GenerateKeyPairResult>;
 	installCertificate(params: InstallCertificateParams, options?: RequestOptions): Promise<InstallCertificateResult>;
 	listCertificates(params?: ListCertificatesParams, options?: RequestOptions): Promise<CertificateInfo[]>;

@@ -75,7 +75,7 @@ export class CardbridgeError extends Error {
 	/**
 	 * @param {string} reason  stable reason (PROTOCOL_REASONS or CLIENT_REASONS)
 	 * @param {string} message English text for developers and logs
-	 * @param {object} [extra] {code, retriesLeft, method, details, cause}
+	 * @param {object} [extra] {code, retriesLeft, maybeStored, method, details, cause}
 	 */
 	constructor(reason, message, extra = {}) {
 		super(message, extra.cause !== undefined ? { cause: extra.cause } : undefined);
@@ -83,6 +83,8 @@ export class CardbridgeError extends Error {
 		this.reason = reason;
 		this.code = extra.code ?? null;
 		this.retriesLeft = extra.retriesLeft ?? null;
+		// certificates.install: the write failed, but the card may hold the certificate.
+		this.maybeStored = extra.maybeStored === true;
 		this.method = extra.method ?? null;
 		this.details = extra.details ?? null;
 	}
@@ -101,6 +103,7 @@ export class CardbridgeError extends Error {
 		return new CardbridgeError(reason, message, {
 			code,
 			retriesLeft: Number.isInteger(data.retriesLeft) ? data.retriesLeft : null,
+			maybeStored: data.maybeStored === true,
 			method,
 		});
 	}
@@ -831,9 +834,13 @@ export class CardbridgeClient extends Emitter {
 		return r;
 	}
 
-	/** tokens.list: the array of tokens. */
+	/**
+	 * tokens.list: the array of tokens; its waitingCards property lists the
+	 * cards whose PKCS#11 module cannot serve them (module by ATR), with why.
+	 */
 	async listTokens(opts) {
 		const r = await this.call('tokens.list', undefined, opts);
+		Object.defineProperty(r.tokens, 'waitingCards', { value: r.waitingCards || [], enumerable: false });
 		return r.tokens;
 	}
 

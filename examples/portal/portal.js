@@ -74,7 +74,8 @@ function onHelperStatus(s) {
 		state.connected = true;
 		state.lost = false;
 		setPill('connected', 'Card helper connected');
-		$('#helper-version').textContent = `cardbridge ${s.helper.version}`;
+		// Before the user allowed this page, hello names no version.
+		$('#helper-version').textContent = `cardbridge ${s.helper.version ?? ''}`.trim();
 		setBanner(null);
 		renderTokens();
 		renderCardState();
@@ -128,7 +129,7 @@ function ensureClient(onStatus) {
 		} });
 		const refresh = (ev) => {
 			if (Array.isArray(ev?.tokens))
-				setTokens(ev.tokens);
+				setTokens(ev.tokens, ev.waitingCards);
 			else
 				loadTokens().catch(() => {});
 		};
@@ -222,11 +223,14 @@ async function afterConnect() {
 // --- step 2: tokens ---------------------------------------------------------------------------
 
 async function loadTokens() {
-	setTokens(await state.client.listTokens());
+	const tokens = await state.client.listTokens();
+	setTokens(tokens, tokens.waitingCards);
 }
 
-function setTokens(tokens) {
+/* waiting: the cards whose PKCS#11 module cannot serve them (module by ATR). */
+function setTokens(tokens, waiting) {
 	state.tokens = tokens;
+	state.waitingCards = waiting || [];
 	const here = step();
 	if (state.token && !tokens.some((t) => t.uri === state.token) && !['connect', 'token', 'done'].includes(here)) {
 		// The chosen card went away in the middle of the wizard.
@@ -275,6 +279,10 @@ function renderTokens() {
 				el('div', { class: 'meta' }, [t.manufacturer, t.model].filter(Boolean).join(' · ') + (t.serial ? ` · serial ${t.serial}` : ''))),
 			el('span', { class: `badge ${st.cls}`, title: st.title }, st.text)));
 	}
+	for (const w of state.connected ? state.waitingCards || [] : [])
+		list.append(el('div', { class: 'empty waiting-card' },
+			el('strong', {}, `The card in ${w.reader} cannot be used`), el('br'),
+			`It needs the module ${w.module}: ${w.error}. Ask your IT department.`));
 	const chosen = currentToken();
 	$('#token-continue').disabled = !state.connected || !chosen || !pinBadge(chosen.flags).usable;
 }

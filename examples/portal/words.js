@@ -70,13 +70,15 @@ export function stageWords(method, progress, tokenLabel) {
 }
 
 /**
- * What Cancel does, before it is clicked.  Measured with cardbridge 0.1:
- * the helper is told at once (a PIN window closes); a key generation the
- * card has started runs to its end, and the helper keeps the new key pair
- * (it deletes a half-made key only when its own work fails).
+ * What Cancel does, before it is clicked: the helper is told at once (a PIN
+ * window closes); a key generation the card has started runs to its end,
+ * and the helper then removes the new key pair, whose CSR nobody can receive
+ * (a card that cannot delete keys keeps it).
  */
-export const CANCEL_HINT = 'Cancel tells cardbridge to stop: its PIN window closes at once. If your card is ' +
-	'already generating the key, that cannot be interrupted, and the new key pair stays on the card, unused.';
+export const CANCEL_HINT = 'Cancel tells cardbridge to stop: its PIN window closes at once. A key your card is ' +
+	'already generating cannot be interrupted: cardbridge removes it as soon as the card has made it.';
+
+const KEPT_IF_UNDELETABLE = ' (A card that cannot delete keys, such as an OpenPGP card, keeps it, unused.)';
 
 /** What a cancel left, from the last stage the helper reported. */
 export function cancelOutcome(method, lastStage) {
@@ -87,8 +89,8 @@ export function cancelOutcome(method, lastStage) {
 	if (at >= 0 && at < order.indexOf('pinAccepted'))
 		return 'Nothing was changed on your card.';
 	if (lastStage === undefined || lastStage === null)
-		return 'If your card had already started to generate the key, the new key pair stays on it, unused; otherwise nothing was changed.';
-	return 'Your card was already generating the key, which cannot be interrupted: the new key pair stays on it, unused.';
+		return 'If your card had already started to generate the key, cardbridge removes the new key pair once it is made; otherwise nothing was changed.' + KEPT_IF_UNDELETABLE;
+	return 'Your card was already generating the key: cardbridge removes the new key pair once the card has made it.' + KEPT_IF_UNDELETABLE;
 }
 
 /** The PIN's state from what the token reports (PKCS#11 flags), for a badge. */
@@ -168,7 +170,11 @@ export function explain(err, engine) {
 		return { kind: 'error', reason, title: 'This PIN cannot be right', text: 'It has the wrong length or characters for your card. Try again.' };
 	case 'TOKEN_NOT_PRESENT':
 	case 'CARD_REMOVED':
+		if (err?.maybeStored)
+			return { kind: 'warning', reason, title: 'Your card was removed while the certificate was written', text: 'It may be on the card already. Insert the card and try again: a certificate already stored is not written twice.' };
 		return { kind: 'error', reason, title: 'Your card is not in the reader', text: 'Insert your card and try again. Keep it in the reader until this step is finished.' };
+	case 'SERVICE_STOPPED':
+		return { kind: 'error', reason, title: 'The smart-card service stopped', text: 'Your card was not removed. Wait a moment for the service to start again, then retry.' };
 	case 'KEY_NOT_FOUND':
 		return { kind: 'error', reason, title: 'The key for this certificate is not on the card', text: 'Insert the card on which you generated the key pair and try again, or start again.' };
 	case 'SLOT_OCCUPIED':

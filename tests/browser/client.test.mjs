@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as H from './harness.mjs';
 
+// A hook that hangs (a browser that never answers) must fail the tier, not stall it.
+const HOOK_TIMEOUT = 180000;
+
 const why = H.missing();
 const skip = why ? { skip: why } : {};
 const ORIGIN = 'https://portal.example';
@@ -53,14 +56,14 @@ before(async () => {
 	// An administrator's strict allow-list: origins not on it are refused in the handshake.
 	daemon = await H.startDaemon({ origins: [ORIGIN], config: { unknownOrigins: 'refuse' },
 		env: { ...hsm.env, CB_PINENTRY_SCRIPT: script } });
-});
+}, { timeout: HOOK_TIMEOUT });
 
 after(async () => {
 	await daemon?.stop();
 	hsm?.cleanup();
 	if (dir)
 		fs.rmSync(dir, { recursive: true, force: true });
-});
+}, { timeout: HOOK_TIMEOUT });
 
 async function firstToken(client) {
 	const tokens = await client.listTokens();

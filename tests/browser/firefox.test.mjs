@@ -16,6 +16,9 @@ import path from 'node:path';
 import * as H from './harness.mjs';
 import * as F from './flows.mjs';
 
+// A hook that hangs (a browser that never answers) must fail the tier, not stall it.
+const HOOK_TIMEOUT = 180000;
+
 const why = H.missingFirefox();
 const skip = why ? { skip: why, timeout: 180000 } : { timeout: 180000 };
 const LABEL = F.LABEL;
@@ -43,7 +46,7 @@ before(async () => {
 		// What the LocalNetworkAccess policy's SkipDomains sets: for one host only.
 		prefs: { 'network.lna.skip-domains': 'skip.example' },
 	});
-});
+}, { timeout: HOOK_TIMEOUT });
 
 after(async () => {
 	await ff?.close();
@@ -52,7 +55,7 @@ after(async () => {
 	hsm?.cleanup();
 	if (dir)
 		fs.rmSync(dir, { recursive: true, force: true });
-});
+}, { timeout: HOOK_TIMEOUT });
 
 /** A fresh browser context (own session storage) and page. */
 async function open(url, browser = ff) {

@@ -16,6 +16,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as H from './harness.mjs';
 
+// A hook that hangs (a browser that never answers) must fail the tier, not stall it.
+const HOOK_TIMEOUT = 180000;
+
 const POLICY_DIR = process.env.CB_CHROMIUM_POLICY_DIR || '/etc/chromium/policies/managed';
 const EXAMPLE = path.join(H.SRCDIR, 'examples', 'policies', 'chromium', 'cardbridge.json');
 const CLI = path.join(H.BUILDDIR, 'cli', 'cardbridge');
@@ -85,7 +88,7 @@ before(async () => {
 	record = path.join(work, 'xdg-open.args');
 	fs.mkdirSync(bin);
 	fs.writeFileSync(path.join(bin, 'xdg-open'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${record}'\n`, { mode: 0o755 });
-});
+}, { timeout: HOOK_TIMEOUT });
 
 after(async () => {
 	removePolicy();
@@ -93,7 +96,7 @@ after(async () => {
 	hsm?.cleanup();
 	if (work)
 		fs.rmSync(work, { recursive: true, force: true });
-});
+}, { timeout: HOOK_TIMEOUT });
 
 /** A fresh profile (no site permission, no allowed link pair) and the portal page in it. */
 async function openPortal(name) {

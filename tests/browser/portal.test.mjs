@@ -14,6 +14,9 @@ import path from 'node:path';
 import * as H from './harness.mjs';
 import * as F from './flows.mjs';
 
+// A hook that hangs (a browser that never answers) must fail the tier, not stall it.
+const HOOK_TIMEOUT = 180000;
+
 const why = H.missing({ browser: true });
 const skip = why ? { skip: why, timeout: 180000 } : { timeout: 180000 };
 const LABEL = F.LABEL;
@@ -46,7 +49,7 @@ before(async () => {
 		args: H.chromiumArgs({ hosts: ['portal.example', 'other.example'],
 			publicPorts: [portalPort, otherPort, ...Object.values(ports)] }),
 	});
-});
+}, { timeout: HOOK_TIMEOUT });
 
 after(async () => {
 	await browser?.close();
@@ -56,7 +59,7 @@ after(async () => {
 	hsm?.cleanup();
 	if (dir)
 		fs.rmSync(dir, { recursive: true, force: true });
-});
+}, { timeout: HOOK_TIMEOUT });
 
 /** A fresh browser context (own permissions, own session storage) and page; collects page errors. */
 async function openPortal(origin, { grant }) {

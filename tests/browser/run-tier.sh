@@ -32,10 +32,14 @@ while [ $i -lt 180 ] && [ -f "$load.log" ] && [ ! -f "$load.trs" ] &&
 	sleep 1
 	i=$((i + 1))
 done
+# A tier that hangs (a browser that never answers) fails after 15 minutes
+# instead of stalling make check.
+cap="timeout --kill-after=10 900"
+command -v timeout >/dev/null 2>&1 || cap=
 lock=$build/test-artifacts/.browser-tier.lock
 if command -v flock >/dev/null 2>&1 && mkdir -p "$build/test-artifacts"; then
 	# shellcheck disable=SC2086 # the test paths hold no spaces
-	exec flock "$lock" node --test --test-concurrency=1 --test-reporter=tap $tests
+	exec flock "$lock" $cap node --test --test-concurrency=1 --test-reporter=tap $tests
 fi
 # shellcheck disable=SC2086
-exec node --test --test-concurrency=1 --test-reporter=tap $tests
+exec $cap node --test --test-concurrency=1 --test-reporter=tap $tests
