@@ -238,8 +238,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level(cfg.log_level);
-	if (cfg.norigins == 0)
-		log_warn("no origin is allowed: every page will be refused (use --allow-origin)");
+	/* The user's own allow-list is read later (admission.c) and logs its count. */
+	if (cfg.norigins == 0 && cfg.ask_unknown_origins)
+		log_info("no origin is allowed by the administrator: the user is asked about each "
+			 "site (unknownOrigins \"ask\")");
+	else if (cfg.norigins == 0)
+		log_warn("no origin is allowed by the administrator, and unknownOrigins is "
+			 "\"refuse\": only the user's allow-list admits pages");
 	if ((bad = dispatch_check_bindings()) != NULL || (bad = control_check_bindings()) != NULL) {
 		log_error("not started: method %s has no handler, or a handler has no method", bad);
 		config_free(&cfg);

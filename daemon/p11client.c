@@ -96,6 +96,9 @@ client_thread(void *arg)
 			continue;
 		}
 		if (r == 0 && expiring != 0 && p11calls_next_deadline(c, &expiring) == 0) {
+			/* Waiting is not hanging: only a call the helper runs restarts it. */
+			if (p11calls_expire_waiting(c, expiring))
+				continue;
 			p11proc_drop(c, CB_ERR_MODULE_ERROR,
 			    "the token helper was restarted "
 			    "because another request hung",

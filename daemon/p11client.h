@@ -22,6 +22,8 @@ struct p11client;
 
 /* Session 0 is the daemon itself (hello, token-cache refreshes). */
 #define P11_SESSION_DAEMON 0
+/* No session: a result nobody may receive (a call answered TIMEOUT already). */
+#define P11_SESSION_GONE UINT64_MAX
 
 struct p11_reply {
 	struct p11_reply *next;

@@ -254,35 +254,45 @@ p11client_cancel_session(struct p11client *c, uint64_t session)
 
 /* ---- client thread from here on ---- */
 
-/* {lock} held.  Ask the helper to abandon the dialogs of cancelled sessions. */
+static void
+queue_cancel(struct p11client *c, struct call *call)
+{
+	struct json_object *p;
+	char *json;
+
+	p = json_object_new_object();
+	json_object_object_add(p, "id", json_object_new_int64(call->helper_id));
+	/* The helper answers the cancel itself too; nobody waits for it. */
+	if ((json = build_request(0, "cancel", "", p)) != NULL && p11link_append(c, json) != 0)
+		log_warn("p11client: cannot queue a cancel");
+	free(json);
+	json_object_put(p);
+}
+
+/* {lock} held.  Ask the helper to abandon cancelled sessions' calls and expired ones. */
 static void
 queue_cancels(struct p11client *c)
 {
-	struct json_object *p;
 	struct call *call;
-	char *json;
 	size_t i;
 
 	for (i = 0; i < c->ncancelled; i++)
-		for (call = c->sent; call; call = call->next) {
-			if (call->session != c->cancelled[i] || strcmp(call->method, "cancel") == 0)
-				continue;
-			p = json_object_new_object();
-			json_object_object_add(p, "id", json_object_new_int64(call->helper_id));
-			/* The helper answers the cancel itself too; nobody waits for it. */
-			if ((json = build_request(0, "cancel", "", p)) != NULL &&
-			    p11link_append(c, json) != 0)
-				log_warn("p11client: cannot queue a cancel");
-			free(json);
-			json_object_put(p);
-		}
+		for (call = c->sent; call; call = call->next)
+			if (call->session == c->cancelled[i] && strcmp(call->method, "cancel") != 0)
+				queue_cancel(c, call);
 	c->ncancelled = 0;
+	for (call = c->sent; call; call = call->next)
+		if (call->cancel_due) {
+			queue_cancel(c, call);
+			call->cancel_due = false;
+		}
 }
 
 /* Move queued calls to the helper's output buffer. */
 void
 p11calls_flush(struct p11client *c)
 {
+	const struct proto_method *m;
 	struct call *call, **tail;
 
 	pthread_mutex_lock(&c->lock);
@@ -297,6 +307,9 @@ p11calls_flush(struct p11client *c)
 		}
 		free(call->frame_json);
 		call->frame_json = NULL;
+		/* The helper answers these on its reading thread: they run at once. */
+		m = proto_method_find(call->method, PROTO_M_HELPER);
+		call->running = m == NULL || (m->flags & PROTO_M_INLINE) != 0;
 		p11_clock(&call->deadline);
 		call->deadline.tv_sec += call->timeout_s;
 		for (tail = &c->sent; *tail; tail = &(*tail)->next)
@@ -379,6 +392,37 @@ progress_from_helper(struct p11client *c, int64_t id, struct json_object *report
 	return ret;
 }
 
+/*
+ * {"id": N, "state": "running" | "waiting"}: the helper started call N, or
+ * it waits for a token or the screen.  Only a running call that passes its
+ * deadline means a hung helper (p11client.c).
+ */
+static int
+state_from_helper(struct p11client *c, int64_t id, struct json_object *report)
+{
+	const char *s =
+	    json_object_is_type(report, json_type_string) ? json_object_get_string(report) : "";
+	struct call *call;
+	int ret = 0;
+
+	if (strcmp(s, "running") != 0 && strcmp(s, "waiting") != 0) {
+		log_error("PKCS#11 helper: request %lld: unknown state", (long long)id);
+		return CB_ERR_IPC;
+	}
+	pthread_mutex_lock(&c->lock);
+	for (call = c->sent; call && call->helper_id != id; call = call->next)
+		;
+	if (call == NULL)
+		ret = CB_ERR_IPC;
+	else
+		call->running = strcmp(s, "running") == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (ret != 0)
+		log_error(
+		    "PKCS#11 helper: state of request %lld, which it does not have", (long long)id);
+	return ret;
+}
+
 /* One frame from the helper: an answer to a call, a stage reached, or a notification. */
 int
 p11calls_answer(struct p11client *c, const char *text, size_t len)
@@ -416,6 +460,10 @@ p11calls_answer(struct p11client *c, const char *text, size_t len)
 		ret = progress_from_helper(c, id, v);
 		goto out;
 	}
+	if (json_object_object_get_ex(msg, "state", &v)) {
+		ret = state_from_helper(c, id, v);
+		goto out;
+	}
 	pthread_mutex_lock(&c->lock);
 	for (pp = &c->sent; *pp; pp = &(*pp)->next)
 		if ((*pp)->helper_id == id) {
@@ -437,6 +485,9 @@ p11calls_answer(struct p11client *c, const char *text, size_t len)
 	r->method = call->method;
 	call->method = NULL;
 	pthread_mutex_lock(&c->lock);
+	/* Its page was told TIMEOUT already: no second answer, but the clean-up. */
+	if (call->expired)
+		r->session = P11_SESSION_GONE;
 	/* A key pair made for a page that left must be removed (dispatch.c). */
 	if (!call->orphaned || (r->err == 0 && strcmp(r->method, "keys.generate") == 0)) {
 		push_reply(c, r);
@@ -481,6 +532,8 @@ p11calls_next_deadline(struct p11client *c, uint32_t *which)
 	*which = 0;
 	pthread_mutex_lock(&c->lock);
 	for (call = c->sent; call; call = call->next) {
+		if (call->expired)
+			continue;
 		ms = p11_ms_until(&call->deadline);
 		if (best < 0 || ms < best) {
 			best = ms < 0 ? 0 : ms;
@@ -489,6 +542,59 @@ p11calls_next_deadline(struct p11client *c, uint32_t *which)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return best > 86400000 ? 86400000 : (int)best;
+}
+
+/*
+ * {lock} held.  Answer call TIMEOUT now, keeping what its late answer is
+ * matched with; that answer goes nowhere (a key pair to the clean-up).
+ */
+static void
+expire_call(struct p11client *c, struct call *call)
+{
+	struct p11_reply *r;
+
+	call->expired = call->cancel_due = true;
+	if (call->orphaned || (r = calloc(1, sizeof(*r))) == NULL) {
+		call->orphaned = true;
+		return;
+	}
+	call->orphaned = true;
+	r->session = call->session;
+	r->method = strdup(call->method);
+	r->err = CB_ERR_TIMEOUT;
+	r->retries_left = -1;
+	r->message = strdup("the request waited too long for its turn at the token");
+	if (r->method == NULL || proto_id_copy(&r->rpc_id, &call->rpc_id) != 0) {
+		p11_reply_free(r);
+		return;
+	}
+	push_reply(c, r);
+}
+
+/*
+ * Call which passed its deadline.  If the helper never started it, or it
+ * waits for a token or the screen, it is no hang: answer it TIMEOUT, ask
+ * the helper to drop it, and drop its late answer; true.  False when it
+ * was running (the caller restarts the helper) or is gone.
+ */
+bool
+p11calls_expire_waiting(struct p11client *c, uint32_t which)
+{
+	struct call *call;
+	bool done = false;
+
+	pthread_mutex_lock(&c->lock);
+	for (call = c->sent; call && call->helper_id != which; call = call->next)
+		;
+	if (call != NULL && !call->running) {
+		expire_call(c, call);
+		done = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (done)
+		log_warn(
+		    "p11client: request %u to the helper timed out before it ran", (unsigned)which);
+	return done;
 }
 
 bool

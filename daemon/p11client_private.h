@@ -36,6 +36,9 @@ struct call {
 	struct timespec deadline;
 	int64_t received_ms; /* when the daemon received the page's request (p11_now_ms) */
 	bool orphaned;	     /* the session left: drop the answer */
+	bool running;	     /* the helper works on it (its "state"); else queued or waiting */
+	bool expired;	     /* answered TIMEOUT while it waited; cancelled, no deadline */
+	bool cancel_due;     /* a cancel for it is still to be sent */
 };
 
 struct p11client {
@@ -82,6 +85,7 @@ void p11calls_flush(struct p11client *c);	/* queued calls and cancels to the lin
 int p11calls_answer(struct p11client *c, const char *text, size_t len);
 void p11calls_fail_sent(struct p11client *c, int err, const char *message, uint32_t timed_out);
 int p11calls_next_deadline(struct p11client *c, uint32_t *which);
+bool p11calls_expire_waiting(struct p11client *c, uint32_t which);
 bool p11calls_have_work(struct p11client *c);
 void p11calls_free(struct p11client *c); /* after the thread ended */
 

@@ -7,6 +7,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${XDG_STATE_HOME:-$HOME/.local/state}/cardbridge-demo
 PORT=${CARDBRIDGE_DEMO_PORT:-8080}
+HELPER_PORT=${CARDBRIDGE_DEMO_HELPER_PORT:-48801}
 SOFTHSM_MODULE=/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so
 mkdir -p "$STATE/tokens"
 chmod 700 "$STATE"
@@ -18,10 +19,32 @@ if ! softhsm2-util --show-slots 2>/dev/null | grep -q "cardbridge demo"; then
 		--so-pin 12345678 --pin 123456 >/dev/null
 fi
 
+# Another cardbridged on the helper port (an installed one, started by a
+# cardbridge:// link or its socket unit) would make ours fail: say which and
+# what to do, before anything starts.
+holder=$(ss -Hltnp "sport = :$HELPER_PORT" 2>/dev/null | head -n1 || true)
+if [ -n "$holder" ]; then
+	pid=$(printf '%s\n' "$holder" | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+	exe=$( [ -n "$pid" ] && readlink "/proc/$pid/exe" 2>/dev/null || true)
+	cat >&2 <<TXT
+cannot start the demo: 127.0.0.1:$HELPER_PORT is already held by ${exe:-another program}${pid:+ (pid $pid)}.
+TXT
+	if [ "${exe##*/}" = cardbridged ]; then
+		cat >&2 <<'TXT'
+That is an installed cardbridged (started by a cardbridge:// link or by its
+socket unit); the demo needs its own, with the demo token. Stop it with
+  systemctl --user stop cardbridge.socket cardbridge.service
+(or kill the pid above) and run ./dev demo again, or give the demo another
+port: CARDBRIDGE_DEMO_HELPER_PORT=48802 ./dev demo
+TXT
+	fi
+	exit 1
+fi
+
 # The demo portal, the client library and the DEMO CA, all from one loopback
 # server (examples/demo-ca.py); the CA's key is kept in $STATE/ca.
 /usr/bin/python3 "$TOP/examples/demo-ca.py" --port "$PORT" --bind 127.0.0.1 \
-	--helper-port 48801 --state "$STATE/ca" --quiet &
+	--helper-port "$HELPER_PORT" --state "$STATE/ca" --quiet &
 web=$!
 trap 'kill $web 2>/dev/null' EXIT
 
@@ -34,7 +57,7 @@ cat <<TXT
 
   cardbridge demo
   ---------------
-  Portal:      http://127.0.0.1:$PORT/
+  Portal:      http://127.0.0.1:$PORT/ (cardbridged on 127.0.0.1:$HELPER_PORT)
   Demo CA:     examples/demo-ca.py (DEMO ONLY: signs any request; key in $STATE/ca)
   Demo token:  "cardbridge demo" (SoftHSM2), user PIN 123456, SO PIN 12345678
   PIN dialogs: $pinentry
@@ -42,7 +65,7 @@ cat <<TXT
 
 TXT
 "$TOP/daemon/cardbridged" --foreground --no-default-config \
-	--listen 127.0.0.1:48801 --allow-origin "http://127.0.0.1:$PORT" \
+	--listen "127.0.0.1:$HELPER_PORT" --allow-origin "http://127.0.0.1:$PORT" \
 	--allow-origin "http://localhost:$PORT" \
 	--module "$SOFTHSM_MODULE" --helper "$TOP/pkcs11/cardbridge-pkcs11-helper" \
 	--pinentry "$pinentry"

@@ -12,7 +12,7 @@
 # aborts if anything tries).
 
 FUZZ_TARGETS = fuzz/fuzz-jsonrpc fuzz/fuzz-ipc fuzz/fuzz-url fuzz/fuzz-certificate \
-	fuzz/fuzz-subject fuzz/fuzz-display
+	fuzz/fuzz-subject fuzz/fuzz-display fuzz/fuzz-chain
 check_PROGRAMS += $(FUZZ_TARGETS)
 
 if ENABLE_FUZZING
@@ -86,3 +86,9 @@ fuzz_fuzz_display_SOURCES = fuzz/fuzz-display.c fuzz/fuzz.h $(fuzz_driver) \
 	protocol/display.h protocol/display.c protocol/invisible.h protocol/utf8.h protocol/utf8.c
 fuzz_fuzz_display_CFLAGS = $(fuzz_cflags)
 fuzz_fuzz_display_LDFLAGS = $(fuzz_ldflags)
+
+fuzz_fuzz_chain_SOURCES = fuzz/fuzz-chain.c fuzz/fuzz.h $(fuzz_driver) pkcs11/chain.h \
+	pkcs11/chain.c
+fuzz_fuzz_chain_CFLAGS = $(fuzz_cflags) $(OPENSSL_CFLAGS)
+fuzz_fuzz_chain_LDFLAGS = $(fuzz_ldflags)
+fuzz_fuzz_chain_LDADD = $(OPENSSL_LIBS)

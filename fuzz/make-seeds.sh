@@ -3,7 +3,8 @@
 #
 # Usage: fuzz/make-seeds.sh [DIR]     (default: fuzz/corpus next to this script)
 #
-# Writes DIR/jsonrpc, DIR/ipc, DIR/url, DIR/certificate, DIR/subject and DIR/display
+# Writes DIR/jsonrpc, DIR/ipc, DIR/url, DIR/certificate, DIR/subject, DIR/display and
+# DIR/chain
 # afresh; certificates and keys are made with the openssl CLI, so every run
 # gives new bytes with the same meaning.  The output is committed (it is
 # small) so that `make check` replays it without openssl; never edit a seed
@@ -18,7 +19,7 @@ out=${1:-$here/corpus}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-for t in jsonrpc ipc url certificate subject display; do
+for t in jsonrpc ipc url certificate subject display chain; do
 	rm -rf "${out:?}/$t"
 	mkdir -p "$out/$t"
 done
@@ -357,3 +358,60 @@ printf '\010\342\200\256eod eoJ\342\200\254 key' >"$d/bidi"
 printf '\020ev\342\200\213il\357\273\277.example\302\255' >"$d/zero-width"
 printf '\005\345\261\261\345\261\261\345\261\261\345\261\261\345\261\261\345\261\261' >"$d/cut-cjk"
 printf '\003a\377b\345\261' >"$d/invalid"
+
+# --- chain: certificates as 2-byte lengths and DER; the first one's path ---
+# A root, an intermediate it signed and a leaf the intermediate signed; an
+# unrelated CA; a look-alike named like the intermediate with its own key;
+# and two CAs that signed each other (a loop).
+(
+	cd "$tmp"
+	printf 'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n' >ca.ext
+	printf 'basicConstraints=critical,CA:false\n' >leaf.ext
+	for k in root sub unrelated lookalike loop-a loop-b leaf; do
+		ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $k.key
+	done
+	ossl req -x509 -new -key root.key -subj "/CN=Demo Root CA" -days 365 -out root.pem
+	ossl req -x509 -new -key unrelated.key -subj "/CN=Unrelated CA" -days 365 \
+		-out unrelated.pem
+	ossl req -x509 -new -key lookalike.key -subj "/CN=Demo Sub CA" -days 365 \
+		-out lookalike.pem
+	# issue KEY SUBJECT SIGNER-CERT SIGNER-KEY EXT OUT
+	serial=7000
+	issue() {
+		serial=$((serial + 1))
+		ossl req -new -key "$1" -subj "$2" -out issue.csr
+		ossl x509 -req -in issue.csr -CA "$3" -CAkey "$4" -set_serial "$serial" \
+			-days 365 -extfile "$5" -out "$6"
+	}
+	issue sub.key "/CN=Demo Sub CA" root.pem root.key ca.ext sub.pem
+	issue leaf.key "/CN=Anna Example" sub.pem sub.key leaf.ext leaf.pem
+	ossl req -x509 -new -key loop-b.key -subj "/CN=Loop B" -days 365 -out loop-b-self.pem
+	issue loop-a.key "/CN=Loop A" loop-b-self.pem loop-b.key ca.ext loop-a.pem
+	issue loop-b.key "/CN=Loop B" loop-a.pem loop-a.key ca.ext loop-b.pem
+	issue leaf.key "/CN=Anna Looped" loop-a.pem loop-a.key leaf.ext leaf-loop.pem
+	for c in root sub leaf unrelated lookalike loop-a loop-b leaf-loop; do
+		ossl x509 -in $c.pem -outform DER -out $c.der
+	done
+)
+# part FILE: its 2-byte big-endian length, then its bytes
+part() {
+	n=$(wc -c <"$1")
+	printf "\\$(printf %03o $((n / 256)))\\$(printf %03o $((n % 256)))"
+	cat "$1"
+}
+chain() {
+	name=$1
+	shift
+	for c in "$@"; do
+		if [ "$c" = garbage ]; then printf '\000\003abc'; else part "$tmp/$c.der"; fi
+	done >"$out/chain/$name"
+}
+chain in-order leaf sub root
+chain reversed leaf root sub
+chain with-strangers leaf unrelated lookalike root sub
+chain lookalike-only leaf lookalike
+chain leaf-alone leaf
+chain root-alone root root
+chain leaf-twice leaf leaf sub
+chain garbage-between leaf garbage sub root
+chain loop leaf-loop loop-b loop-a

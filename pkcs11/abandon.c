@@ -42,6 +42,7 @@ struct made {
 	time_t when;
 	char *uri, *public_pem;
 	char origin[ORIGIN_MAX];
+	char site[ORIGIN_MAX];
 	char words[32];
 	uint8_t id[ID_MAX];
 	size_t id_len;
@@ -77,7 +78,7 @@ prune(time_t now)
 }
 
 void
-abandon_remember(const char *uri, const char *origin, const uint8_t *id, size_t id_len,
+abandon_remember(const char *uri, const struct request *made_for, const uint8_t *id, size_t id_len,
     const char *public_pem, const char *words)
 {
 	struct made *m;
@@ -89,7 +90,8 @@ abandon_remember(const char *uri, const char *origin, const uint8_t *id, size_t 
 		return;
 	}
 	m->when = time(NULL);
-	snprintf(m->origin, sizeof(m->origin), "%s", origin);
+	snprintf(m->origin, sizeof(m->origin), "%s", made_for->origin);
+	snprintf(m->site, sizeof(m->site), "%s", made_for->site);
 	snprintf(m->words, sizeof(m->words), "%s", words);
 	memcpy(m->id, id, id_len);
 	m->id_len = id_len;
@@ -195,7 +197,7 @@ abandon_on_token(struct request *req, const struct made *m)
 int
 handle_keys_abandon(struct request *req, struct json_object **result)
 {
-	const char *key_id, *public_pem, *own_origin = req->origin;
+	const char *key_id, *public_pem, *own_origin = req->origin, *own_site = req->site;
 	struct json_object *obj;
 	struct made *m;
 	int r;
@@ -210,8 +212,10 @@ handle_keys_abandon(struct request *req, struct json_object **result)
 		    ABANDON_REMEMBER_S / 60);
 	/* The dialog names the page the pair was made for. */
 	req->origin = m->origin;
+	req->site = m->site;
 	r = abandon_on_token(req, m);
 	req->origin = own_origin;
+	req->site = own_site;
 	helper_log(r == 0 ? CB_LOG_INFO : CB_LOG_WARN,
 	    "request %llu: the unused key pair %s made for %s: %s", (unsigned long long)req->id,
 	    key_id, m->origin, r == 0 ? "removed" : "left on the token");

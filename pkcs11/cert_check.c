@@ -1,7 +1,8 @@
 /*
  * cert_check.c - certificates on a token, compared by their DER value
- * (cert_check.h): what certificates.install finds before it writes, and
- * what it finds after a write failed.
+ * (cert_check.h): what certificates.install finds before it writes (the
+ * very certificate, or another one for the same key), and what it finds
+ * after a write failed.
  *
  * A card pulled during C_CreateObject may have taken the whole certificate
  * before it left: OpenSC writes the certificate's file, then the PKCS#15
@@ -17,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
 #include "protocol/cberr.h"
 #include "protocol/methods.h"
 #include "pkcs11/cert_check.h"
@@ -25,12 +29,10 @@
 #include "pkcs11/token.h"
 #include "pkcs11/token_session.h"
 
-#define OBJECTS_MAX 256
-
 int
 cert_present(struct token_session *s, X509 *x, bool *present)
 {
-	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_OBJECT_HANDLE *objects = NULL;
 	uint8_t *der = NULL, *value;
 	size_t len;
 	CK_ULONG count, i;
@@ -39,8 +41,7 @@ cert_present(struct token_session *s, X509 *x, bool *present)
 	*present = false;
 	if ((der_len = i2d_X509(x, &der)) <= 0)
 		return CB_ERR_ALLOC;
-	if ((r = token_session_find_class(
-		 s, CKO_CERTIFICATE, NULL, 0, objects, OBJECTS_MAX, &count)) != 0)
+	if ((r = token_session_find_class_all(s, CKO_CERTIFICATE, NULL, 0, &objects, &count)) != 0)
 		goto out;
 	for (i = 0; i < count && !*present; i++) {
 		if ((r = token_session_get_attr(s, objects[i], CKA_VALUE, &value, &len)) != 0)
@@ -49,6 +50,68 @@ cert_present(struct token_session *s, X509 *x, bool *present)
 		free(value);
 	}
 out:
+	free(objects);
+	OPENSSL_free(der);
+	return r;
+}
+
+/* Is the certificate in der (len bytes) one for x's public key? */
+static bool
+same_key(const uint8_t *der, size_t len, X509 *x)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *a, *b = X509_get0_pubkey(x);
+	X509 *other;
+	bool same;
+
+	if ((other = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		ERR_clear_error();
+		return false;
+	}
+	a = X509_get0_pubkey(other);
+	same = a != NULL && b != NULL && EVP_PKEY_eq(a, b) == 1;
+	X509_free(other);
+	ERR_clear_error();
+	return same;
+}
+
+/* Is this certificate object another one than der for the key (by CKA_ID or public key)? */
+static int
+other_for_key(struct token_session *s, CK_OBJECT_HANDLE obj, const uint8_t *der, size_t der_len,
+    X509 *x, const uint8_t *key_id, size_t key_id_len, bool *other)
+{
+	uint8_t *value = NULL, *id = NULL;
+	size_t len, id_len;
+	int r;
+
+	*other = false;
+	if ((r = token_session_get_attr(s, obj, CKA_VALUE, &value, &len)) == 0 &&
+	    (r = token_session_get_attr(s, obj, CKA_ID, &id, &id_len)) == 0 && value != NULL &&
+	    !(len == der_len && memcmp(value, der, len) == 0))
+		*other = (id_len == key_id_len && memcmp(id, key_id, id_len) == 0) ||
+			 same_key(value, len, x);
+	free(value);
+	free(id);
+	return r;
+}
+
+int
+cert_key_has_other(
+    struct token_session *s, X509 *x, const uint8_t *key_id, size_t key_id_len, bool *has)
+{
+	CK_OBJECT_HANDLE *objects = NULL;
+	uint8_t *der = NULL;
+	CK_ULONG count, i;
+	int der_len, r;
+
+	*has = false;
+	if ((der_len = i2d_X509(x, &der)) <= 0)
+		return CB_ERR_ALLOC;
+	if ((r = token_session_find_class_all(s, CKO_CERTIFICATE, NULL, 0, &objects, &count)) == 0)
+		for (i = 0; i < count && !*has && r == 0; i++)
+			r = other_for_key(
+			    s, objects[i], der, (size_t)der_len, x, key_id, key_id_len, has);
+	free(objects);
 	OPENSSL_free(der);
 	return r;
 }

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/x509.h>
 
@@ -17,6 +18,13 @@ struct token_session;
 
 /* Is this exact certificate (its DER) on the token s is open on? */
 int cert_present(struct token_session *s, X509 *x, bool *present);
+
+/*
+ * Does the token hold a certificate other than x for x's key: one under
+ * the key's CKA_ID (key_id), or one for the same public key?
+ */
+int cert_key_has_other(
+    struct token_session *s, X509 *x, const uint8_t *key_id, size_t key_id_len, bool *has);
 
 /*
  * A write of certs to t failed with err: which of them are on t now.  When

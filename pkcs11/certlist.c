@@ -2,8 +2,10 @@
  * certlist.c - certificates.list: the X.509 certificates on one token or on
  * every present token, without asking for a PIN.
  *
- * Listing is read-only and takes no token lock, so it is not held up by a
- * PIN dialog of another request.
+ * Listing is read-only and does not own the token, so it is not held up by
+ * a PIN dialog of another request; it takes its turn at the module, and
+ * shows what a session that is not logged in shows, even while another
+ * request is logged in (token_session.c).
  * Must never: log in, or fail a whole listing because one object or one
  * token of many is unreadable (those are skipped and logged).
  */
@@ -26,8 +28,6 @@
 #include "pkcs11/token.h"
 #include "pkcs11/x509.h"
 
-#define OBJECTS_MAX 256
-
 /*
  * Without a login most tokens hide private key objects (CKA_PRIVATE), and
  * we do not ask for a PIN just to list.  So: true when a private key with
@@ -39,24 +39,25 @@
 static int
 has_private_key(struct token_session *s, const uint8_t *id, size_t id_len, X509 *x, bool *has)
 {
-	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_OBJECT_HANDLE *objects = NULL, found;
 	CK_ULONG count, i;
 	int r;
 
 	*has = false;
 	if (id_len == 0)
 		return 0;
-	if ((r = token_session_find_class(s, CKO_PRIVATE_KEY, id, id_len, objects, 1, &count)) != 0)
+	if ((r = token_session_find_class(s, CKO_PRIVATE_KEY, id, id_len, &found, 1, &count)) != 0)
 		return r;
 	if (count > 0) {
 		*has = true;
 		return 0;
 	}
-	if ((r = token_session_find_class(
-		 s, CKO_PUBLIC_KEY, id, id_len, objects, OBJECTS_MAX, &count)) != 0)
+	if ((r = token_session_find_class_all(s, CKO_PUBLIC_KEY, id, id_len, &objects, &count)) !=
+	    0)
 		return r;
 	for (i = 0; i < count && !*has && r == 0; i++)
 		r = pubkey_object_matches(s, objects[i], X509_get0_pubkey(x), has);
+	free(objects);
 	return r;
 }
 
@@ -134,7 +135,7 @@ list_token(struct request *req, struct token *t, struct json_object *array)
 	    {CKA_CLASS, &cls, sizeof(cls)},
 	    {CKA_CERTIFICATE_TYPE, &type, sizeof(type)},
 	};
-	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_OBJECT_HANDLE *objects = NULL;
 	struct json_object *entry;
 	struct token_session s;
 	CK_ULONG count, i;
@@ -142,7 +143,7 @@ list_token(struct request *req, struct token *t, struct json_object *array)
 
 	if ((r = token_session_open(req, t, false, &s)) != 0)
 		return r;
-	if ((r = token_session_find(&s, tmpl, 2, objects, OBJECTS_MAX, &count)) != 0)
+	if ((r = token_session_find_all(&s, tmpl, 2, &objects, &count)) != 0)
 		goto out;
 	for (i = 0; i < count; i++) {
 		if ((r = list_entry(&s, objects[i], &entry)) != 0)
@@ -152,6 +153,7 @@ list_token(struct request *req, struct token *t, struct json_object *array)
 	}
 out:
 	token_session_close(&s);
+	free(objects);
 	return r;
 }
 

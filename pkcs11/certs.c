@@ -6,18 +6,24 @@
  * public keys (public key objects need no login), writes nothing when the
  * certificate is already there (and then asks for no PIN), and otherwise
  * logs in, checks that the private key with that CKA_ID really exists and
- * writes a CKO_CERTIFICATE carrying the key's CKA_ID.  CA certificates from
- * the chain go in as authority certificates where the token takes them.
- * A write that failed may have completed (a card pulled after it took the
- * certificate): the card is read again once it is back (cert_check.c).
- * Must never: write anything when no key matches the certificate, or tell
- * a page nothing was stored when that is not known.
+ * writes a CKO_CERTIFICATE carrying the key's CKA_ID.  A key that has a
+ * certificate already gets no second one unless the page says "add" (and
+ * the dialog says so too).  CA certificates from the chain go in as
+ * authority certificates where the token takes them, and only those that
+ * are issuers on the certificate's path (chain.c): the PIN dialog names
+ * every certificate it will write.  A write that failed may have completed
+ * (a card pulled after it took the certificate): the card is read again
+ * once it is back (cert_check.c).
+ * Must never: write anything when no key matches the certificate, or a
+ * certificate the dialog did not name, or tell a page nothing was stored
+ * when that is not known.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "protocol/params.h"
@@ -26,6 +32,8 @@
 #include "common/i18n.h"
 #include "pkcs11/card.h"
 #include "pkcs11/cert_check.h"
+#include "pkcs11/chain.h"
+#include "pkcs11/cert_words.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -39,7 +47,6 @@
 #include "pkcs11/token_capabilities.h"
 #include "pkcs11/x509.h"
 
-#define OBJECTS_MAX 256
 #define CATEGORY_AUTHORITY 2
 /* How long a write whose card was pulled waits for the card to be back. */
 #define CARD_BACK_MS 30000
@@ -49,11 +56,14 @@ struct install {
 	const char *uri;
 	const char *label;
 	bool allow_expired;
+	bool add; /* next to a certificate the key has already */
 	X509 *cert;
 	X509 *chain[PROTO_CHAIN_MAX];
 	size_t nchain;
-	struct token token;  /* where the key is */
-	char operation[200]; /* for the PIN dialog */
+	bool on_path[PROTO_CHAIN_MAX]; /* chain[i] issued cert, or one of its issuers */
+	bool has_other;		       /* the key has another certificate already */
+	struct token token;	       /* where the key is */
+	char operation[768];	       /* for the PIN dialog */
 	uint8_t *key_id;
 	size_t key_id_len;
 	char *key_id_hex;
@@ -74,25 +84,26 @@ static int
 find_key(struct token_session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, char **label)
 {
 	static const CK_OBJECT_CLASS classes[] = {CKO_PUBLIC_KEY, CKO_PRIVATE_KEY};
-	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_OBJECT_HANDLE *objects = NULL;
 	CK_ULONG count, i;
 	size_t c, len;
 	bool match;
-	int r;
+	int r = 0;
 
 	*id = NULL;
-	for (c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
-		if ((r = token_session_find_class(
-			 s, classes[c], NULL, 0, objects, OBJECTS_MAX, &count)) != 0)
-			return r;
+	for (c = 0; c < sizeof(classes) / sizeof(classes[0]) && *id == NULL && r == 0; c++) {
+		free(objects);
+		if ((r = token_session_find_class_all(s, classes[c], NULL, 0, &objects, &count)) !=
+		    0)
+			break;
 		for (i = 0; i < count; i++) {
 			if ((r = pubkey_object_matches(s, objects[i], key, &match)) != 0)
-				return r;
+				break;
 			if (!match)
 				continue;
 			/* The key is there: failing to read its ID is no "no key matches". */
 			if ((r = token_session_get_attr(s, objects[i], CKA_ID, id, id_len)) != 0)
-				return r;
+				break;
 			if (*id_len == 0) { /* a key without an ID cannot be paired */
 				free(*id);
 				*id = NULL;
@@ -109,13 +120,46 @@ find_key(struct token_session *s, EVP_PKEY *key, uint8_t **id, size_t *id_len, c
 				    s->req->message);
 				s->req->message[0] = '\0';
 			}
-			return 0;
+			break;
 		}
 	}
-	return 0;
+	free(objects);
+	return r;
+}
+
+/*
+ * By default a key gets no second certificate (a page could add one for a
+ * key that other tools made, under another name): KEY_HAS_CERTIFICATE,
+ * unless the page asked to add one and the dialog says so.
+ */
+static int
+install_check_other(struct install *in, struct token_session *s)
+{
+	bool has;
+	int r;
+
+	if ((r = cert_key_has_other(s, in->cert, in->key_id, in->key_id_len, &has)) != 0)
+		return r;
+	in->has_other = in->has_other || has;
+	if (!has || in->add)
+		return 0;
+	return request_fail(in->req, CB_ERR_KEY_HAS_CERTIFICATE,
+	    "the key already has another certificate on this token; set add to store this one "
+	    "next to it");
 }
 
 /* --- certificates.install --- */
+
+/* Which chain certificates are issuers on the certificate's path (chain.c). */
+static void
+install_path(struct install *in)
+{
+	size_t order[PROTO_CHAIN_MAX], k, i;
+
+	k = chain_path(in->cert, in->chain, in->nchain, order);
+	for (i = 0; i < k; i++)
+		in->on_path[order[i]] = true;
+}
 
 /* params passed protocol/methods.c in the helper's dispatch. */
 static int
@@ -130,6 +174,8 @@ install_params(struct install *in)
 	in->label = proto_param_string(params, "label");
 	if (json_object_object_get_ex(params, "allowExpired", &allow))
 		in->allow_expired = json_object_get_boolean(allow);
+	if (json_object_object_get_ex(params, "add", &allow))
+		in->add = json_object_get_boolean(allow);
 	if ((r = x509_parse(in->req, "certificate", proto_param_string(params, "certificate"),
 		 &in->cert)) != 0)
 		return r;
@@ -142,6 +188,7 @@ install_params(struct install *in)
 			return r;
 		in->nchain++;
 	}
+	install_path(in);
 	return 0;
 }
 
@@ -329,6 +376,9 @@ install_sort_chain(struct install *in, struct token_session *s, bool *write)
 			r = add_not_stored(in, in->chain[i], "not a CA certificate");
 		else if (!in->allow_expired && x509_expired(in->chain[i]))
 			r = add_not_stored(in, in->chain[i], "expired");
+		else if (!in->on_path[i])
+			r = add_not_stored(
+			    in, in->chain[i], "not an issuer on the certificate's path");
 		else if ((r = cert_present(s, in->chain[i], &present)) == 0 && present)
 			r = add_entry(in->present, in->chain[i], NULL);
 		else
@@ -376,19 +426,20 @@ install_authority(struct install *in, struct token_session *s, X509 *x)
 
 /* After login: the private key must be there before anything is written. */
 static int
-install_check_private_key(struct install *in, struct token_session *s)
+install_check_private_key(struct install *in, struct token_session *s, bool leaf_present)
 {
-	CK_OBJECT_HANDLE objects[OBJECTS_MAX];
+	CK_OBJECT_HANDLE found;
 	CK_ULONG count;
 	int r;
 
-	if ((r = token_session_find_class(s, CKO_PRIVATE_KEY, in->key_id, in->key_id_len, objects,
-		 OBJECTS_MAX, &count)) != 0)
+	if ((r = token_session_find_class(
+		 s, CKO_PRIVATE_KEY, in->key_id, in->key_id_len, &found, 1, &count)) != 0)
 		return r;
 	if (count == 0)
 		return request_fail(in->req, CB_ERR_KEY_NOT_FOUND,
 		    "the token has no private key for the certificate");
-	return 0;
+	/* What only the login shows: a certificate marked private. */
+	return leaf_present ? 0 : install_check_other(in, s);
 }
 
 static int
@@ -408,26 +459,18 @@ install_leaf(struct install *in, struct token_session *s)
 	return r;
 }
 
-/* "store the certificate for Joe Doe issued by Demo CA", for the PIN dialog. */
+/* The PIN dialog's words (cert_words.c): every certificate it will write. */
 static void
-install_words(struct install *in)
+install_words(struct install *in, bool leaf_present, const bool *write)
 {
-	char *subject = x509_common_name(X509_get_subject_name(in->cert));
-	char *issuer = x509_common_name(X509_get_issuer_name(in->cert));
+	X509 *chain[PROTO_CHAIN_MAX];
+	size_t i, n = 0;
 
-	if (subject == NULL)
-		subject = x509_name_text(X509_get_subject_name(in->cert));
-	if (issuer == NULL)
-		issuer = x509_name_text(X509_get_issuer_name(in->cert));
-	if (subject != NULL && issuer != NULL && proto_text_ok(subject, strlen(subject)) &&
-	    proto_text_ok(issuer, strlen(issuer)))
-		snprintf(in->operation, sizeof(in->operation),
-		    /* TRANSLATORS: the subject's and the issuer's names ("Joe Doe", "Demo CA"). */
-		    _("store the certificate for %.64s issued by %.64s"), subject, issuer);
-	else
-		snprintf(in->operation, sizeof(in->operation), "%s", _("store a certificate"));
-	free(subject);
-	free(issuer);
+	for (i = 0; i < in->nchain; i++)
+		if (write[i])
+			chain[n++] = in->chain[i];
+	cert_install_words(
+	    in->cert, leaf_present, in->has_other, chain, n, in->operation, sizeof(in->operation));
 }
 
 /* OpenPGP cards: one certificate per key slot, and OpenSC cannot replace it. */
@@ -468,7 +511,8 @@ install_write(struct install *in)
 	in->leaf_present = leaf_present;
 	for (i = 0; i < in->nchain; i++)
 		any = any || write[i];
-	if ((r = install_check_slot(in, &s, leaf_present)) != 0)
+	if ((r = install_check_slot(in, &s, leaf_present)) != 0 ||
+	    (!leaf_present && (r = install_check_other(in, &s)) != 0))
 		goto out;
 	if (leaf_present && (r = add_entry(in->present, in->cert, in->key_id_hex)) != 0)
 		goto out;
@@ -479,9 +523,9 @@ install_write(struct install *in)
 		    in->req, CB_ERR_TOKEN_WRITE_PROTECTED, "this token is write-protected");
 		goto out;
 	}
-	install_words(in);
+	install_words(in, leaf_present, write);
 	if ((r = login_to_write(&s, in->operation)) != 0 ||
-	    (r = install_check_private_key(in, &s)) != 0)
+	    (r = install_check_private_key(in, &s, leaf_present)) != 0)
 		goto out;
 	if (!leaf_present && (r = install_leaf(in, &s)) != 0)
 		goto out;

@@ -5,8 +5,8 @@
  *
  * Each dialog starts its own pinentry (assuan_pipe_connect), passes on the
  * terminal (GPG_TTY, TERM) and locale for text-mode pinentries, sets the
- * texts (a title and a description naming the page's origin, which the
- * callers write: pin.c, origin_confirm.c), reads the PIN with GETPIN
+ * texts (a title naming the page's site, dialog_words.c, and a description
+ * the callers write: pin.c, origin_confirm.c, objects_delete.c), reads the PIN with GETPIN
  * straight into a struct secret (or asks with CONFIRM, or shows MESSAGE)
  * and ends the pinentry.  The pid is registered with the request so that
  * `cancel` and the watchdog (request.c) can kill it, and a guard process
@@ -36,15 +36,16 @@
 #include "common/i18n.h"
 #include "pkcs11/dialog.h"
 #include "pkcs11/dialog_guard.h"
+#include "pkcs11/dialog_words.h"
 #include "pkcs11/log.h"
 #include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
+#include "pkcs11/token_session.h"
+#include "pkcs11/worker.h"
 
 /* Room for an Assuan line: 1000 bytes, less the command word. */
 #define LINE_MAX_BYTES (ASSUAN_LINELENGTH - 2)
-/* Longest wait for another dialog to close before BUSY, seconds. */
-#define DIALOG_WAIT_MAX 30
 /* How often a waiting request looks whether it was cancelled, ms. */
 #define DIALOG_WAIT_SLICE_MS 200
 /* GPG_ERR_NOT_CONFIRMED: pinentry's answer for the SETNOTOK button. */
@@ -166,10 +167,7 @@ dialog_interruption(int why)
 static int
 dialog_acquire(struct dialog *d)
 {
-	unsigned int wait_s = helper_config.prompt_timeout < DIALOG_WAIT_MAX
-				  ? helper_config.prompt_timeout
-				  : DIALOG_WAIT_MAX;
-	uint64_t deadline = monotonic_ms() + wait_s * 1000ULL, until;
+	uint64_t deadline = monotonic_ms() + helper_wait_limit_ms(), until;
 	struct timespec ts;
 	bool got = false, waited = false;
 	int r;
@@ -196,14 +194,19 @@ dialog_acquire(struct dialog *d)
 			helper_log(CB_LOG_DEBUG, "request %llu: waiting for another dialog",
 			    (unsigned long long)d->req->id);
 			progress_report(d->req, PROGRESS_WAITING_FOR_DIALOG, PROGRESS_PIN_NONE);
+			worker_waiting(d->req, true);
 		}
 		waited = true;
-		if ((r = request_interrupted(d->req)) != 0)
-			return request_fail(d->req, r, "%s", dialog_interruption(r));
-		if (monotonic_ms() >= deadline)
-			return request_fail(d->req, CB_ERR_BUSY,
-			    "another cardbridge dialog is open; try again when it is closed");
+		if (request_interrupted(d->req) != 0 || monotonic_ms() >= deadline)
+			break;
 	}
+	if (waited)
+		worker_waiting(d->req, false);
+	if (!got && (r = request_interrupted(d->req)) != 0)
+		return request_fail(d->req, r, "%s", dialog_interruption(r));
+	if (!got)
+		return request_fail(d->req, CB_ERR_BUSY,
+		    "another cardbridge dialog is open; try again when it is closed");
 	d->locked = true;
 	return 0;
 }
@@ -234,6 +237,8 @@ dialog_start(struct dialog *d)
 	gpg_error_t err;
 	int r;
 
+	/* Others may use our token while the user reads: listings, not logins. */
+	token_session_yield(d->req);
 	if ((r = dialog_acquire(d)) != 0)
 		return r;
 	if ((program = program_path(helper_config.pinentry)) == NULL)
@@ -266,44 +271,6 @@ dialog_start(struct dialog *d)
 	if (d->pid == ASSUAN_INVALID_PID)
 		d->pid = 0;
 	return request_dialog_begin(d->req, d->pid);
-}
-
-/* Cut s to at most max bytes without splitting a UTF-8 sequence. */
-static void
-utf8_cut(char *s, size_t max)
-{
-	size_t len = strlen(s);
-
-	if (len <= max)
-		return;
-	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	s[max] = '\0';
-}
-
-void
-dialog_origin(char *buf, size_t size, const struct request *req)
-{
-	/* The cardbridge tool asks in the user's own name: the program is who asks. */
-	snprintf(buf, size, "%s",
-	    req->local	     ? "cardbridge"
-	    : req->origin[0] ? req->origin
-			     : _("A web page"));
-	utf8_cut(buf, size - 1 < DIALOG_ORIGIN_MAX ? size - 1 : DIALOG_ORIGIN_MAX);
-}
-
-/* "cardbridge: <origin>": the window title names who is asking, too. */
-static void
-title(char *buf, size_t size, const struct request *req)
-{
-	char origin[DIALOG_ORIGIN_MAX + 1];
-
-	if (req->origin[0] == '\0') {
-		snprintf(buf, size, "cardbridge");
-		return;
-	}
-	dialog_origin(origin, sizeof(origin), req);
-	snprintf(buf, size, "cardbridge: %s", origin);
 }
 
 /*
@@ -340,11 +307,11 @@ dialog_terminal(struct dialog *d)
 int
 dialog_texts(struct dialog *d, const char *desc, const char *prompt, const char *error)
 {
-	char timeout[16], head[DIALOG_ORIGIN_MAX + 32], button[64];
+	char timeout[16], head[DIALOG_NAME_SIZE + 32], button[64];
 	int r;
 
 	snprintf(timeout, sizeof(timeout), "%u", helper_config.prompt_timeout);
-	title(head, sizeof(head), d->req);
+	dialog_title(head, sizeof(head), d->req);
 	dialog_terminal(d);
 	/* Older pinentries do not know every option: those may fail. */
 	/* TRANSLATORS: pinentry's default buttons, where a dialog sets no others. */
@@ -426,7 +393,7 @@ dialog_getpin(struct dialog *d)
 int
 dialog_end(struct dialog *d, int r)
 {
-	int killed;
+	int killed, back;
 
 	if (d->pid > 0) {
 		killed = request_dialog_end(d->req);
@@ -442,6 +409,9 @@ dialog_end(struct dialog *d, int r)
 	assuan_release(d->ctx); /* waits for the pinentry */
 	d->ctx = NULL;
 	dialog_release(d);
+	/* Back to the token: a PIN typed must not wait unbounded for C_Login. */
+	if ((back = token_session_resume(d->req)) != 0 && r == 0)
+		r = back;
 	return r;
 }
 

@@ -21,8 +21,6 @@
 struct request;
 struct secret;
 
-/* Longest origin a dialog shows; a longer one is cut (on a UTF-8 boundary). */
-#define DIALOG_ORIGIN_MAX 200
 /* Room for a description: one Assuan line. */
 #define DIALOG_TEXT_MAX ASSUAN_LINELENGTH
 
@@ -45,7 +43,8 @@ struct dialog {
  */
 int dialog_start(struct dialog *d);
 
-/* The title (naming the page's origin), desc, and the optional prompt and error line. */
+/* The title (naming the page's site, dialog_words.h), desc, and the optional prompt and error line.
+ */
 int dialog_texts(struct dialog *d, const char *desc, const char *prompt, const char *error);
 
 /* One Assuan command with text; when !must_succeed a refusal is no error. */
@@ -69,9 +68,6 @@ int dialog_end(struct dialog *d, int r);
 
 /* Take down a dialog left up by dialog_show(), and give up the screen. */
 void dialog_dismiss(struct dialog *d);
-
-/* The page's origin as dialogs show it ("A web page" without one), cut to DIALOG_ORIGIN_MAX. */
-void dialog_origin(char *buf, size_t size, const struct request *req);
 
 enum dialog_answer {
 	DIALOG_ANSWER_OK,     /* the OK button */

@@ -41,6 +41,7 @@
 #include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
+#include "pkcs11/token_lock.h"
 #include "pkcs11/worker.h"
 
 #ifndef DEFAULT_MODULE
@@ -182,7 +183,7 @@ dispatch(struct request *req)
 		request_free(req);
 		return;
 	}
-	if ((r = worker_submit(req, binding_of(m))) != 0)
+	if ((r = worker_submit(req, binding_of(m), m)) != 0)
 		request_finish(req, r, NULL);
 }
 
@@ -377,6 +378,8 @@ main(int argc, char **argv)
 	opensc_conf_setup();
 	module_load_all(modules, nmodules);
 	progress_sink = helper_send;
+	token_lock_interrupted = request_interrupted;
+	token_lock_waiting = worker_waiting;
 	if (request_watchdog_start() != 0) {
 		helper_log(CB_LOG_ERROR, "cannot start threads");
 		return 1;

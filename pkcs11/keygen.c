@@ -32,6 +32,7 @@
 #include "pkcs11/abandon.h"
 #include "pkcs11/cleanup.h"
 #include "pkcs11/csr.h"
+#include "pkcs11/dialog_words.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/keyattrs.h"
@@ -61,9 +62,10 @@ struct keygen {
 	unsigned long bits;	   /* RSA modulus or EC field size */
 	const struct curve *curve; /* EC only */
 	X509_NAME *subject;
+	const char *cn;		  /* the subject's CN, from the params; NULL if none */
 	char algorithm_words[32]; /* "RSA 2048", "EC P-256" */
-	char operation[128];	  /* for the PIN dialogs; room for translations */
-	char sign_operation[160];
+	char operation[512];	  /* for the PIN dialogs; room for translations */
+	char sign_operation[512];
 	struct token token;
 	struct token_session session;
 	bool fixed_slot; /* the token chooses the place by CKA_ID (in id) */
@@ -121,7 +123,8 @@ keygen_params(struct keygen *k)
 	if ((r = keygen_algorithm(k, alg)) != 0 ||
 	    (r = csr_subject(k->req, subject, &k->subject)) != 0)
 		return r;
-	if (k->label == NULL && (cn = proto_param_string(subject, "CN")) != NULL) {
+	k->cn = cn = proto_param_string(subject, "CN");
+	if (k->label == NULL && cn != NULL) {
 		n = proto_utf8_cut(cn, strlen(cn), sizeof(k->default_label) - 1);
 		memcpy(k->default_label, cn, n);
 		k->default_label[n] = '\0';
@@ -133,26 +136,46 @@ keygen_params(struct keygen *k)
 }
 
 /*
- * The dialogs' words, translated: "generate an RSA 2048 key pair [in key
- * slot 01]"; they follow "<origin> asks to" in the PIN dialog.
+ * The dialogs' words, translated: "generate an RSA 2048 key pair "Joe's
+ * key" for Joe Doe [in key slot 01]"; they follow "<origin> asks to" in
+ * the PIN dialog.  The label and the subject's CN tell two requests of one
+ * page apart (the CN is left out when it is the label); both went through
+ * protocol/display.c, being the page's.
  */
 static void
 keygen_words(struct keygen *k)
 {
-	if (k->fixed_slot) {
+	char label[DIALOG_FIELD_SIZE], cn[DIALOG_FIELD_SIZE];
+	bool for_cn = k->cn != NULL && strcmp(k->cn, k->label) != 0;
+
+	dialog_shown(k->label, DIALOG_FIELD_CHARS, label, sizeof(label));
+	dialog_shown(k->cn, DIALOG_FIELD_CHARS, cn, sizeof(cn));
+	if (k->fixed_slot && for_cn)
 		snprintf(k->operation, sizeof(k->operation),
-		    /* TRANSLATORS: the algorithm and the card's key slot (01 or 03). */
-		    _("generate an %s key pair in key slot %02x"), k->algorithm_words, k->id[0]);
+		    /* TRANSLATORS: the algorithm, the key's label, the subject's name, the card's
+		       key slot (01 or 03). */
+		    _("generate an %s key pair \"%s\" for %s in key slot %02x"), k->algorithm_words,
+		    label, cn, k->id[0]);
+	else if (k->fixed_slot)
+		snprintf(k->operation, sizeof(k->operation),
+		    _("generate an %s key pair \"%s\" in key slot %02x"), k->algorithm_words, label,
+		    k->id[0]);
+	else if (for_cn)
+		snprintf(k->operation, sizeof(k->operation),
+		    /* TRANSLATORS: the algorithm ("RSA 2048", "EC P-256"), the key's label, the
+		       subject's name. */
+		    _("generate an %s key pair \"%s\" for %s"), k->algorithm_words, label, cn);
+	else
+		snprintf(k->operation, sizeof(k->operation), _("generate an %s key pair \"%s\""),
+		    k->algorithm_words, label);
+	if (k->fixed_slot)
 		snprintf(k->sign_operation, sizeof(k->sign_operation),
-		    _("sign the certificate request for the new %s key in key slot %02x"),
-		    k->algorithm_words, k->id[0]);
-		return;
-	}
-	snprintf(k->operation, sizeof(k->operation),
-	    /* TRANSLATORS: %s is the algorithm, "RSA 2048" or "EC P-256". */
-	    _("generate an %s key pair"), k->algorithm_words);
-	snprintf(k->sign_operation, sizeof(k->sign_operation),
-	    _("sign the certificate request for the new %s key"), k->algorithm_words);
+		    _("sign the certificate request for the new %s key \"%s\" in key slot %02x"),
+		    k->algorithm_words, label, k->id[0]);
+	else
+		snprintf(k->sign_operation, sizeof(k->sign_operation),
+		    _("sign the certificate request for the new %s key \"%s\""), k->algorithm_words,
+		    label);
 }
 
 /* The token must do what was asked, and its PINs work, before we ask for one. */
@@ -486,8 +509,7 @@ handle_keys_generate(struct request *req, struct json_object **result)
 		goto out;
 	/* Should the answer not reach the page after all, keys.abandon may remove it. */
 	if (!k.openpgp)
-		abandon_remember(
-		    k.uri, req->origin, k.id, k.id_len, k.public_pem, k.algorithm_words);
+		abandon_remember(k.uri, req, k.id, k.id_len, k.public_pem, k.algorithm_words);
 out:
 	if (r != 0 && k.token.module != NULL)
 		r = token_check_removed(req, &k.token, r);

@@ -18,9 +18,11 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
 	pkcs11/tokenlist.c \
 	pkcs11/token_session.h pkcs11/token_session.c \
+	pkcs11/token_lock.h pkcs11/token_lock.c \
 	pkcs11/login.h pkcs11/login.c \
 	pkcs11/cleanup.h pkcs11/cleanup.c pkcs11/cleanup_journal.h pkcs11/cleanup_journal.c \
 	pkcs11/dialog.h pkcs11/dialog.c \
+	pkcs11/dialog_words.h pkcs11/dialog_words.c \
 	pkcs11/dialog_guard.h pkcs11/dialog_guard.c \
 	pkcs11/pin.h pkcs11/pin.c \
 	pkcs11/origin_confirm.c \
@@ -31,6 +33,8 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/keygen.c \
 	pkcs11/abandon.h pkcs11/abandon.c \
 	pkcs11/x509.h pkcs11/x509.c \
+	pkcs11/chain.h pkcs11/chain.c \
+	pkcs11/cert_words.h pkcs11/cert_words.c \
 	pkcs11/certs.c pkcs11/cert_check.h pkcs11/cert_check.c \
 	pkcs11/certlist.c \
 	pkcs11/opensc_conf.h pkcs11/opensc_conf.c \

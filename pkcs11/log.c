@@ -19,6 +19,9 @@
 #include "protocol/methods.h"
 #include "pkcs11/log.h"
 
+/* The longest wait for the screen or a token, seconds (doc/HELPER-IPC.md). */
+#define WAIT_LIMIT_S 30
+
 struct helper_config helper_config = {
     .pinentry = "pinentry",
     .prompt_timeout = PROTO_DEFAULT_PROMPT_TIMEOUT,
@@ -67,4 +70,12 @@ helper_fault_pause(const char *point)
 	if (helper_fault(point))
 		while (nanosleep(&t, &t) != 0)
 			;
+}
+
+unsigned long
+helper_wait_limit_ms(void)
+{
+	unsigned int s = helper_config.prompt_timeout;
+
+	return (s < WAIT_LIMIT_S ? s : WAIT_LIMIT_S) * 1000UL;
 }

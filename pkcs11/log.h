@@ -45,4 +45,11 @@ bool helper_fault(const char *point);
 /* When the fault hook named point is armed: sleep 1.5 s (a slow token, a late answer). */
 void helper_fault_pause(const char *point);
 
+/*
+ * How long a request waits for its turn, at the screen (dialog.c) or at a
+ * token another request is using (token_lock.c), before it gives up with
+ * BUSY: 30 s, or the prompt timeout if that is shorter.  Milliseconds.
+ */
+unsigned long helper_wait_limit_ms(void);
+
 #endif /* CB_PKCS11_LOG_H */

@@ -20,6 +20,7 @@
 #include "protocol/display.h"
 #include "protocol/params.h"
 #include "common/i18n.h"
+#include "pkcs11/cert_words.h"
 #include "pkcs11/field.h"
 #include "pkcs11/objects.h"
 #include "pkcs11/pubkey.h"
@@ -27,7 +28,6 @@
 #include "pkcs11/token_session.h"
 #include "pkcs11/x509.h"
 
-#define OBJECTS_MAX 256
 #define SHOWN_CHARS 64	  /* of a label or a name, in a dialog */
 #define SHOWN_ID_CHARS 17 /* 16 hex digits of an ID and "…", in a dialog */
 
@@ -162,16 +162,17 @@ static int
 find_class(struct token_session *s, const struct object_query *q, CK_OBJECT_CLASS cls,
     struct object_list *out)
 {
-	CK_OBJECT_HANDLE found[OBJECTS_MAX];
+	CK_OBJECT_HANDLE *found = NULL;
 	struct object_info *items, *o;
 	CK_ULONG count, i;
 	int r;
 
-	if ((r = token_session_find_class(s, cls, q->id, q->id_len, found, OBJECTS_MAX, &count)) !=
-	    0)
+	if ((r = token_session_find_class_all(s, cls, q->id, q->id_len, &found, &count)) != 0)
 		return r;
-	if ((items = realloc(out->items, (out->n + count + 1) * sizeof(*items))) == NULL)
+	if ((items = realloc(out->items, (out->n + count + 1) * sizeof(*items))) == NULL) {
+		free(found);
 		return CB_ERR_ALLOC;
+	}
 	out->items = items;
 	for (i = 0; i < count; i++) {
 		o = &out->items[out->n];
@@ -180,13 +181,14 @@ find_class(struct token_session *s, const struct object_query *q, CK_OBJECT_CLAS
 		o->handle = found[i];
 		out->n++; /* objects_clear() frees what object_read() got, even on failure */
 		if ((r = object_read(s, o)) != 0)
-			return r;
+			break;
 		if (cls == CKO_CERTIFICATE && !cert_matches(o, q)) {
 			info_clear(o);
 			out->n--;
 		}
 	}
-	return 0;
+	free(found);
+	return r;
 }
 
 int
@@ -241,18 +243,6 @@ shown(const char *text, size_t max, char *out, size_t size)
 		display_text(text, strlen(text), max, out, size);
 }
 
-/* A certificate's subject or issuer: its common name, else the whole name. */
-static void
-name_words(const X509_NAME *name, char *out, size_t size)
-{
-	char *text = x509_common_name(name);
-
-	if (text == NULL)
-		text = x509_name_text(name);
-	shown(text, SHOWN_CHARS, out, size);
-	free(text);
-}
-
 static void
 cert_words(const struct object_info *o, char *buf, size_t size)
 {
@@ -264,8 +254,8 @@ cert_words(const struct object_info *o, char *buf, size_t size)
 		    o->id_hex != NULL ? o->id_hex : "-");
 		return;
 	}
-	name_words(X509_get_subject_name(o->cert), subject, sizeof(subject));
-	name_words(X509_get_issuer_name(o->cert), issuer, sizeof(issuer));
+	cert_name_shown(X509_get_subject_name(o->cert), SHOWN_CHARS, subject, sizeof(subject));
+	cert_name_shown(X509_get_issuer_name(o->cert), SHOWN_CHARS, issuer, sizeof(issuer));
 	summary = x509_summary(o->cert, NULL);
 	shown(summary != NULL ? json_object_get_string(json_object_object_get(summary, "serial"))
 			      : NULL,

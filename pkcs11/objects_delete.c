@@ -26,6 +26,7 @@
 #include "protocol/methods.h"
 #include "common/i18n.h"
 #include "pkcs11/dialog.h"
+#include "pkcs11/dialog_words.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -154,8 +155,8 @@ deletion_lines(const struct deletion *del, char *buf, size_t size, char *first, 
 static int
 deletion_confirm(struct deletion *del)
 {
-	char desc[DIALOG_TEXT_MAX], lines[DIALOG_TEXT_MAX], first[512],
-	    origin[DIALOG_ORIGIN_MAX + 1];
+	char desc[DIALOG_TEXT_MAX], lines[DIALOG_TEXT_MAX], first[512], origin[DIALOG_NAME_SIZE],
+	    site[DIALOG_NAME_SIZE + 32], label[TOKEN_TEXT_SIZE], serial[TOKEN_TEXT_SIZE];
 	enum dialog_answer answer;
 	unsigned long more;
 	size_t len;
@@ -163,12 +164,15 @@ deletion_confirm(struct deletion *del)
 
 	more = (unsigned long)deletion_lines(del, lines, sizeof(lines), first, sizeof(first)) - 1;
 	dialog_origin(origin, sizeof(origin), del->req);
-	snprintf(desc, sizeof(desc),
+	dialog_site_line(site, sizeof(site), del->req);
+	dialog_shown(del->token.label, TOKEN_TEXT_CHARS, label, sizeof(label));
+	dialog_shown(del->token.serial, TOKEN_TEXT_CHARS, serial, sizeof(serial));
+	len = (size_t)snprintf(desc, sizeof(desc), "%s", site);
+	snprintf(desc + len, sizeof(desc) - len,
 	    /* TRANSLATORS: the origin, the token's label and serial number, then the list. */
 	    _("%s asks to delete from the token \"%s\" (serial number %s):\n\n%s\n\nThis cannot be "
 	      "undone."),
-	    origin, del->token.label, del->token.serial[0] ? del->token.serial : _("unknown"),
-	    lines);
+	    origin, label, serial[0] ? serial : _("unknown"), lines);
 	/* TRANSLATORS: "_" marks the access key (Alt+letter). */
 	if ((r = dialog_question(del->req, desc, _("_Delete"), NULL, _("_Cancel"), &answer)) != 0)
 		return r;

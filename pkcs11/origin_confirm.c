@@ -3,9 +3,9 @@
  * origin nobody allowed may use the smart cards (the daemon's consent,
  * doc/PROTOCOL.md), and answers "always", "once" or "deny".
  *
- * The question names the origin the daemon admitted, never a text the page
- * chose.  Must never: answer for the user (a dialog that could not be shown
- * is an error, not a "deny" and not an "allow"), or touch a token.
+ * The question names the site and the origin the daemon admitted
+ * (dialog_words.c), never a text the page chose.  Must never: answer for the user (a dialog that
+ * could not be shown is an error, not a "deny" and not an "allow"), or touch a token.
  */
 #include "config.h"
 
@@ -16,6 +16,7 @@
 #include "protocol/params.h"
 #include "common/i18n.h"
 #include "pkcs11/dialog.h"
+#include "pkcs11/dialog_words.h"
 #include "pkcs11/field.h"
 #include "pkcs11/helper.h"
 #include "pkcs11/log.h"
@@ -27,9 +28,10 @@ handle_origin_confirm(struct request *req, struct json_object **result)
 	static const char *const decisions[] = {[DIALOG_ANSWER_OK] = "always",
 	    [DIALOG_ANSWER_NOT_OK] = "once",
 	    [DIALOG_ANSWER_CANCEL] = "deny"};
-	char desc[DIALOG_TEXT_MAX], origin[DIALOG_ORIGIN_MAX + 1];
+	char desc[DIALOG_TEXT_MAX], origin[DIALOG_NAME_SIZE], site[DIALOG_NAME_SIZE + 32];
 	enum dialog_answer answer;
 	struct json_object *obj;
+	size_t len;
 	int r;
 
 	if (json_object_object_length(req->params) != 0)
@@ -39,7 +41,9 @@ handle_origin_confirm(struct request *req, struct json_object **result)
 		return request_fail(
 		    req, CB_ERR_INVALID_PARAMS, "origin: a printable origin is required");
 	dialog_origin(origin, sizeof(origin), req);
-	snprintf(desc, sizeof(desc),
+	dialog_site_line(site, sizeof(site), req);
+	len = (size_t)snprintf(desc, sizeof(desc), "%s", site);
+	snprintf(desc + len, sizeof(desc) - len,
 	    /* TRANSLATORS: the consent question; %s is the origin (https://shop.example). */
 	    _("Allow %s to use your smart cards?\n\n"
 	      "The page will see your cards and tokens and may ask to generate keys and to "

@@ -7,8 +7,7 @@
  * The PIN goes from GETPIN straight into a struct secret on the secure heap
  * and is handed to the caller, who wipes it right after C_Login.
  * Must never: log, cache or copy the PIN, or show a text a page or a card
- * controls without it having been made safe first (origins are checked by
- * the daemon, token labels by field_trim_copy()).
+ * controls without protocol/display.c (dialog_words.c).
  */
 #include "config.h"
 
@@ -18,27 +17,35 @@
 #include "protocol/cberr.h"
 #include "common/i18n.h"
 #include "pkcs11/dialog.h"
+#include "pkcs11/dialog_words.h"
 #include "pkcs11/log.h"
 #include "pkcs11/pin.h"
 #include "pkcs11/progress.h"
 #include "pkcs11/request.h"
 #include "pkcs11/secret.h"
+#include "pkcs11/token_session.h"
 
 void
 pin_describe(char *buf, size_t size, const struct request *req, const struct pin_prompt *p,
     const char *closing)
 {
-	char origin[DIALOG_ORIGIN_MAX + 1];
+	char origin[DIALOG_NAME_SIZE], site[DIALOG_NAME_SIZE + 32], label[TOKEN_TEXT_SIZE],
+	    serial[TOKEN_TEXT_SIZE], first[DIALOG_TEXT_MAX], note[256];
 
 	dialog_origin(origin, sizeof(origin), req);
+	dialog_site_line(site, sizeof(site), req);
+	dialog_shown(p->token_label, TOKEN_TEXT_CHARS, label, sizeof(label));
+	dialog_shown(p->token_serial, TOKEN_TEXT_CHARS, serial, sizeof(serial));
 	/*
 	 * TRANSLATORS: the origin (https://portal.example), what it asks to do
 	 * ("generate an EC P-256 key pair"), the token's label and serial
-	 * number, then an empty line and the sentence saying which PIN to enter.
+	 * number.  An empty line and the sentence saying which PIN to enter
+	 * follow.
 	 */
-	snprintf(buf, size, _("%s asks to %s on the token \"%s\" (serial number %s).\n\n%s"),
-	    origin, p->operation, p->token_label,
-	    p->token_serial[0] ? p->token_serial : _("unknown"), closing);
+	snprintf(first, sizeof(first), _("%s asks to %s on the token \"%s\" (serial number %s)."),
+	    origin, p->operation, label, serial[0] ? serial : _("unknown"));
+	dialog_repeat_note(req, first, note, sizeof(note));
+	snprintf(buf, size, "%s%s%s\n\n%s", site, first, note, closing);
 }
 
 int
@@ -66,7 +73,7 @@ pin_ask(struct request *req, const struct pin_prompt *prompt, struct secret **pi
 								    : _("User PIN:"),
 						prompt->error)) == 0) {
 		progress_report(req, PROGRESS_WAITING_FOR_PIN,
-		    prompt->puk	      ? PROGRESS_PIN_PUK
+		    prompt->puk		? PROGRESS_PIN_PUK
 		    : prompt->admin_pin ? PROGRESS_PIN_ADMIN
 					: PROGRESS_PIN_USER);
 		r = dialog_getpin(&d);
@@ -104,11 +111,19 @@ pin_pad_begin(struct request *req, const struct pin_prompt *prompt, struct dialo
 	    prompt->closing != NULL ? prompt->closing
 	    : prompt->admin_pin	    ? _("Enter the admin PIN on the reader's keypad.")
 				    : _("Enter the user PIN on the reader's keypad."));
-	/* The notice stays up while C_Login waits for the keypad; pin_pad_end() takes it down. */
+	/*
+	 * The notice stays up while C_Login waits for the keypad; pin_pad_end()
+	 * takes it down.  The login talks to the token: take our turn back first.
+	 */
 	if ((r = dialog_start(d)) == 0 && (r = dialog_texts(d, desc, NULL, prompt->error)) == 0 &&
 	    (r = dialog_show(d)) == 0) {
-		*out = d;
-		return 0;
+		if ((r = token_session_resume(req)) == 0) {
+			*out = d;
+			return 0;
+		}
+		dialog_dismiss(d);
+		free(d);
+		return r;
 	}
 	/* dialog_end() may find that the request was cancelled meanwhile. */
 	r = dialog_end(d, r);

@@ -19,6 +19,8 @@
 
 #define REQUEST_MESSAGE_MAX 256
 
+struct token_session;
+
 struct request {
 	uint64_t id;
 	const char *method;		   /* points into root */
@@ -31,6 +33,7 @@ struct request {
 	int retries_left;		   /* -1 when unknown */
 	uint32_t progress_sent;		   /* stages reported (progress.c), bit stage * 4 + pin */
 	int progress_last;		   /* the latest stage reported, when progress_sent */
+	struct token_session *session;	   /* open on a token (token_session.c), or NULL */
 
 	/* A PKCS#11 call failed (p11_fail): the card may have gone (card.c asks PC/SC). */
 	bool module_failed;

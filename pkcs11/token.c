@@ -1,21 +1,20 @@
 /*
  * token.c - enumerate tokens, name them with RFC 7512 URIs (p11-kit formats
- * and parses them), find one by URI, and lock it.  Which module may serve a
- * card (module by ATR) is claim.c's, applied here to every list; what a
+ * and parses them), find one by URI.  Which module may serve a card
+ * (module by ATR) is claim.c's, applied here to every list; what a
  * token can do is in token_capabilities.c, the tokens.list method in
  * tokenlist.c, whether its card is still there in card.c, the CK_RV
- * mapping in p11_error.c.
+ * mapping in p11_error.c, taking turns at a token in token_lock.c.
  *
  * Reading slot and token information takes no lock: p11-kit initialises
  * modules with CKF_OS_LOCKING_OK, and a tokens.list must not wait behind a
- * PIN dialog on another request.  Logins and writes take token_lock().
+ * PIN dialog on another request.  Sessions take the token's gates.
  * Must never: list a token that is not initialised (it has no PIN and no
  * label a page could show), or one whose card another module claims, or
  * write to a token.
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -308,57 +307,4 @@ token_refresh(struct request *req, struct token *t)
 		return p11_fail(req, rv, "reading the token information");
 	t->info_fresh = true;
 	return 0;
-}
-
-/* --- per-slot locks --- */
-
-struct slot_lock {
-	CK_FUNCTION_LIST *funcs;
-	CK_SLOT_ID slot;
-	pthread_mutex_t lock;
-	struct slot_lock *next;
-};
-
-static pthread_mutex_t slot_locks_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slot_lock *slot_locks; /* {slot_locks_lock}; entries live for ever */
-
-static pthread_mutex_t *
-slot_mutex(const struct token *t)
-{
-	struct slot_lock *l;
-
-	pthread_mutex_lock(&slot_locks_lock);
-	for (l = slot_locks; l != NULL; l = l->next)
-		if (l->funcs == t->module->funcs && l->slot == t->slot)
-			break;
-	if (l == NULL && (l = calloc(1, sizeof(*l))) != NULL) {
-		l->funcs = t->module->funcs;
-		l->slot = t->slot;
-		pthread_mutex_init(&l->lock, NULL);
-		l->next = slot_locks;
-		slot_locks = l;
-	}
-	pthread_mutex_unlock(&slot_locks_lock);
-	if (l == NULL) {
-		helper_log(CB_LOG_ERROR, "out of memory for a slot lock");
-		abort();
-	}
-	return &l->lock;
-}
-
-bool
-token_lock(const struct token *t)
-{
-	pthread_mutex_t *m = slot_mutex(t);
-
-	if (pthread_mutex_trylock(m) == 0)
-		return false;
-	pthread_mutex_lock(m);
-	return true;
-}
-
-void
-token_unlock(const struct token *t)
-{
-	pthread_mutex_unlock(slot_mutex(t));
 }

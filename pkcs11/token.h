@@ -1,7 +1,7 @@
 /*
  * token.h - tokens (a present, initialised token in a slot of a loaded
- * module), their RFC 7512 URIs and per-slot locks.  What a token can do is
- * in token_capabilities.h.
+ * module) and their RFC 7512 URIs.  What a token can do is in
+ * token_capabilities.h; taking turns at one is token_lock.h's.
  */
 #ifndef CB_PKCS11_TOKEN_H
 #define CB_PKCS11_TOKEN_H
@@ -23,8 +23,8 @@ struct token {
 	CK_TOKEN_INFO info; /* as last read; token_refresh() updates it */
 	/*
 	 * info was read in this request, and no login nor wait for the token's
-	 * lock came since: its PIN flags still hold, login_check_pin() need not
-	 * ask again (on an OpenPGP card each C_GetTokenInfo is an APDU).
+	 * owner gate came since: its PIN flags still hold, login_check_pin()
+	 * need not ask again (on an OpenPGP card each C_GetTokenInfo is an APDU).
 	 */
 	bool info_fresh;
 	char *uri;	 /* owned: pkcs11: URI of the token */
@@ -65,10 +65,5 @@ int token_refresh(struct request *req, struct token *t);
  * message), otherwise err.  PC/SC is asked, not the card (card.c says why).
  */
 int token_check_removed(struct request *req, const struct token *t, int err);
-
-/* Serialise work on one token: taken around every login and write.  True if
- * another request held it (it may have used a PIN in the meantime). */
-bool token_lock(const struct token *t);
-void token_unlock(const struct token *t);
 
 #endif /* CB_PKCS11_TOKEN_H */

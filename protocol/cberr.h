@@ -39,6 +39,7 @@ enum cb_err {
 	CB_ERR_PIN_INVALID = -25,
 	CB_ERR_NOT_SUPPORTED = -26,
 	CB_ERR_SERVICE_STOPPED = -27,
+	CB_ERR_KEY_HAS_CERTIFICATE = -28,
 	/* internal-only conditions: reach a page as INTERNAL_ERROR */
 	CB_ERR_ALLOC = -40,
 	CB_ERR_SYSTEM = -41, /* errno is meaningful */

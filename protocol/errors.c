@@ -84,6 +84,10 @@ static const struct err_row err_table[] = {
 	"the smart-card service stopped during the operation",
 	"the smart-card service (pcscd) stopped during the operation, or while the PIN dialog "
 	"was open; the card was not removed; retrying may work once the service runs again"},
+    {CB_ERR_KEY_HAS_CERTIFICATE, -32019, "KEY_HAS_CERTIFICATE", "the key already has a certificate",
+	"the key of the certificate already has another certificate on the token; nothing was "
+	"written (`certificates.install` with `add`: store it next to the other, after a dialog "
+	"that says so)"},
     {CB_ERR_ALLOC, -32603, "INTERNAL_ERROR", "out of memory", NULL},
     {CB_ERR_SYSTEM, -32603, "INTERNAL_ERROR", "system error", NULL},
     {CB_ERR_CONFIG, -32603, "INTERNAL_ERROR", "configuration error", NULL},

@@ -108,6 +108,7 @@ static const struct proto_field certificates_install_params[] = {
 	.max_items = PROTO_CHAIN_MAX},
     LABEL_FIELD,
     {.name = "allowExpired", .type = PROTO_T_BOOL},
+    {.name = "add", .type = PROTO_T_BOOL},
     {NULL},
 };
 
@@ -305,6 +306,7 @@ static const int certificates_install_reasons[] = {
     CB_ERR_INVALID_PARAMS,
     CB_ERR_ORIGIN_NOT_ALLOWED,
     CB_ERR_KEY_NOT_FOUND,
+    CB_ERR_KEY_HAS_CERTIFICATE,
     CB_ERR_SLOT_OCCUPIED,
     CB_ERR_USER_CANCELLED,
     CB_ERR_PIN_INCORRECT,

@@ -123,6 +123,12 @@ EXTRA_DIST += tests/test-desktop.py
 TESTS += tests/test-trust.py
 EXTRA_DIST += tests/test-trust.py
 
+# Trust (issue 14, 14b): dialogs that tell the truth, certificates only where
+# they belong (test-dialogs.py); no page starving another, locking, searches
+# past 256 objects (test-fairness.py).
+TESTS += tests/test-dialogs.py tests/test-fairness.py
+EXTRA_DIST += tests/test-dialogs.py tests/test-fairness.py
+
 # Hardening (issue 8): the bad-input catalogue, fault survival, load (1,000
 # connections, 100,000 requests, slowloris, churn, memory) and valgrind
 # memcheck over the black-box suites.
@@ -143,7 +149,7 @@ test_pkcs11_token = $(test_pkcs11_request) pkcs11/module.h pkcs11/token.h \
 	tests/pcsc-stub.h tests/pcsc-stub.c \
 	pkcs11/token_capabilities.h pkcs11/token_capabilities.c \
 	pkcs11/p11_error.h pkcs11/p11_error.c pkcs11/token_session.h pkcs11/token_session.c \
-	tests/p11-fake.h tests/p11-fake.c
+	pkcs11/token_lock.h pkcs11/token_lock.c tests/p11-fake.h tests/p11-fake.c
 test_pkcs11_login = pkcs11/login.h pkcs11/login.c pkcs11/pin.h pkcs11/secret.h pkcs11/secret.c \
 	tests/pin-stub.h tests/pin-stub.c pkcs11/cleanup.h pkcs11/cleanup.c \
 	pkcs11/cleanup_journal.h pkcs11/cleanup_journal.c
@@ -157,7 +163,9 @@ TESTS += tests/test-login
 
 check_PROGRAMS += tests/test-certs
 tests_test_certs_SOURCES = tests/test-certs.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/certs.c pkcs11/cert_check.h pkcs11/cert_check.c pkcs11/x509.h pkcs11/x509.c \
+	pkcs11/certs.c pkcs11/cert_check.h pkcs11/cert_check.c pkcs11/chain.h pkcs11/chain.c \
+	pkcs11/cert_words.h pkcs11/cert_words.c \
+	pkcs11/dialog_words.h pkcs11/dialog_words.c pkcs11/x509.h pkcs11/x509.c \
 	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
 	pkcs11/pem.c
 tests_test_certs_CFLAGS = $(test_pkcs11_cflags)
@@ -166,7 +174,7 @@ TESTS += tests/test-certs
 
 check_PROGRAMS += tests/test-keygen
 tests_test_keygen_SOURCES = tests/test-keygen.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/keygen.c pkcs11/keyattrs.h pkcs11/keyattrs.c pkcs11/abandon.h pkcs11/abandon.c \
+	pkcs11/keygen.c pkcs11/dialog_words.h pkcs11/dialog_words.c pkcs11/keyattrs.h pkcs11/keyattrs.c pkcs11/abandon.h pkcs11/abandon.c \
 	pkcs11/csr.h pkcs11/csr.c pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
 	pkcs11/pem.c
 tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)

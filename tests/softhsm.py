@@ -126,3 +126,47 @@ def parse_objects(text):
         obj["usage"] = [u.strip() for u in obj.get("usage", "").split(",") if u.strip()]
         obj["access"] = [a.strip() for a in obj.get("access", "").split(",") if a.strip()]
     return objects
+
+
+def create_object(hsm, label, attributes):
+    """C_CreateObject on the token with this label, logged in as the user, with
+    attributes a list of (CKA_ type, bytes); for objects pkcs11-tool cannot
+    write (e.g. a certificate with CKA_PRIVATE true).  Straight through ctypes
+    into the SoftHSM2 module, in this process (SOFTHSM2_CONF set for it)."""
+    import ctypes
+    os.environ["SOFTHSM2_CONF"] = hsm.conf
+    lib = ctypes.CDLL(hsm.module)
+    ulong = ctypes.c_ulong
+
+    class Attribute(ctypes.Structure):
+        _fields_ = [("type", ulong), ("value", ctypes.c_void_p), ("length", ulong)]
+
+    def check(rv, what):
+        if rv != 0:
+            raise RuntimeError("%s: CKR 0x%x" % (what, rv))
+
+    check(lib.C_Initialize(None), "C_Initialize")
+    try:
+        count = ulong(16)
+        slots = (ulong * 16)()
+        check(lib.C_GetSlotList(1, slots, ctypes.byref(count)), "C_GetSlotList")
+        info = ctypes.create_string_buffer(512)
+        slot = next(s for s in slots[:count.value]
+                    if lib.C_GetTokenInfo(ulong(s), info) == 0 and
+                    info.raw[:32].decode().rstrip() == label)
+        session = ulong()
+        check(lib.C_OpenSession(ulong(slot), ulong(0x6), None, None, ctypes.byref(session)),
+              "C_OpenSession")
+        pin = hsm.pin.encode()
+        check(lib.C_Login(session, ulong(1), pin, ulong(len(pin))), "C_Login")
+        buffers = [ctypes.create_string_buffer(v, len(v)) for _, v in attributes]
+        template = (Attribute * len(attributes))(
+            *[Attribute(t, ctypes.cast(b, ctypes.c_void_p), len(b))
+              for (t, _), b in zip(attributes, buffers)])
+        handle = ulong()
+        check(lib.C_CreateObject(session, template, ulong(len(attributes)),
+                                 ctypes.byref(handle)), "C_CreateObject")
+        lib.C_Logout(session)
+        lib.C_CloseSession(session)
+    finally:
+        lib.C_Finalize(None)

@@ -123,6 +123,23 @@ def build_certificates(ca, csr_pem):
                         now - day, now + 30 * day, False)
     G["expired_ca"] = build(old_ca_name, old_ca_name, old_ca_key.public_key(), old_ca_key,
                             0x2003, now - 60 * day, now - day, True)
+    # Issue 14 (14b): a renewal for the fixture key, a forgery for it (named like the
+    # CA, signed by another key), CAs that did not issue it, a subject that would
+    # rewrite a dialog.
+    forger = ec.generate_private_key(ec.SECP256R1())
+    unrelated = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Unrelated CA")])
+    G["renewal"] = build(csr.subject, ca_cert.subject, csr.public_key(), ca_key, 0x2004,
+                         now - day, now + 30 * day, None)
+    G["forged"] = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Mallory")]),
+                        ca_cert.subject, csr.public_key(), forger, 0x2005,
+                        now - day, now + 30 * day, None)
+    G["unrelated_ca"] = build(unrelated, unrelated, forger.public_key(), forger, 0x2006,
+                              now - day, now + 30 * day, True)
+    G["lookalike_ca"] = build(ca_cert.subject, ca_cert.subject, forger.public_key(), forger,
+                              0x2007, now - day, now + 30 * day, True)
+    G["hostile"] = build(x509.Name([x509.NameAttribute(
+        NameOID.COMMON_NAME, "Eve\u2028\u2714 Verified\u2029Press OK\u202e")]),
+        ca_cert.subject, csr.public_key(), ca_key, 0x2008, now - day, now + 30 * day, None)
     G["expired"] = ca.issue_expired(csr_pem)
     G["foreign"] = pki.foreign_certificate()
     G["ca_pem"] = ca.pem()
@@ -1005,6 +1022,40 @@ call_row(C, "chain with an expired CA stores nothing", "certificates.install",
 call_row(C, "chain holding the certificate itself stores nothing", "certificates.install",
          install(lambda: G["cert"], chain=lambda: [G["cert"]]),
          Result(check=not_stored(("CN=Fixture Holder,C=PL", "same as the certificate"))))
+
+
+# Issue 14 (14b): certificates only where they belong, dialogs that cannot lie.
+HAS_CERTIFICATE = (-32019, "KEY_HAS_CERTIFICATE")
+OFF_PATH = "not an issuer on the certificate's path"
+
+
+class CleanDialog(Error):
+    """An error answer, after a dialog whose texts hold nothing that adds lines,
+    reverses a sentence or hides itself."""
+
+    def check(self, ws):
+        super().check(ws)
+        text = shown()
+        assert "SETDESC" in text, text
+        assert not any(c in text for c in "\u2028\u2029\u202e\u200b"), text
+
+
+crow("add that is not a boolean", install(lambda: G["cert"], add="yes"), BAD,
+     'params.add: must be a boolean')
+crow("a second certificate for a key that has one is KEY_HAS_CERTIFICATE",
+     install(lambda: G["renewal"]), HAS_CERTIFICATE, "the key already has another certificate")
+crow("a forged certificate named like the CA is KEY_HAS_CERTIFICATE",
+     install(lambda: G["forged"], label="fixture"), HAS_CERTIFICATE,
+     "the key already has another certificate")
+call_row(C, "chain with a CA that did not issue the certificate stores nothing",
+         "certificates.install", install(lambda: G["cert"], chain=lambda: [G["unrelated_ca"]]),
+         Result(check=not_stored(("CN=Unrelated CA", OFF_PATH))))
+call_row(C, "chain with a CA named like the issuer but another key stores nothing",
+         "certificates.install", install(lambda: G["cert"], chain=lambda: [G["lookalike_ca"]]),
+         Result(check=not_stored(("CN=cardbridge Test CA", OFF_PATH))))
+call_row(C, "subject with line separators and bidi controls reaches the dialog made safe",
+         "certificates.install", install(lambda: G["hostile"], add=True),
+         CleanDialog(-32004, "USER_CANCELLED"), answers=("cancel",))
 
 # Origins and Host headers (admission in the handshake) ----------------------
 

@@ -88,7 +88,8 @@ class Helper:
         self.answers = {}
         self.events = []
         self.progress = {}   # request id -> its progress reports, in order
-        self.late = []       # progress that came after its request's answer
+        self.states = {}     # request id -> "running" / "waiting", in order
+        self.late = []       # progress or state that came after its request's answer
         self.answered = set()
         self.next_id = 100
 
@@ -133,6 +134,10 @@ class Helper:
                 if msg["id"] in self.answered:
                     self.late.append(msg)
                 self.progress.setdefault(msg["id"], []).append(msg["progress"])
+            elif "state" in msg:
+                if msg["id"] in self.answered:
+                    self.late.append(msg)
+                self.states.setdefault(msg["id"], []).append(msg["state"])
             else:
                 self.answers[msg["id"]] = msg
                 self.answered.add(msg["id"])
@@ -851,7 +856,11 @@ def test_install_refuses_garbage_truncated_and_expired_input_naming_the_problem(
     res = result(h.call("certificates.install", {"certificate": base64.b64encode(der).decode()}))
     assert len(res["installed"]) == 1
     open(h.script, "w").write("pin %s\n" % PIN)
-    res = result(h.call("certificates.install", {"certificate": expired, "allowExpired": True}))
+    # The key has the certificate just installed: a second one only with "add".
+    error(h.call("certificates.install", {"certificate": expired, "allowExpired": True}),
+          "KEY_HAS_CERTIFICATE")
+    res = result(h.call("certificates.install", {"certificate": expired, "allowExpired": True,
+                                                 "add": True}))
     assert len(res["installed"]) == 1
     assert h.close() == 0
 

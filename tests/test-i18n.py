@@ -221,11 +221,12 @@ def test_a_polish_user_gets_the_pin_dialog_in_polish():
         desc = dialogs.lines("SETDESC")
         assert len(desc) == 1, dialogs.shown()
         assert re.fullmatch(
-            re.escape(cbtest.ORIGIN) + r" chce wygenerować parę kluczy EC P-256 na tokenie "
-            r"„karta” \(numer seryjny [0-9a-f]+\)\.\\n\\n"
+            r"Witryna: portal\.example\\n" +
+            re.escape(cbtest.ORIGIN) + r" chce wygenerować parę kluczy EC P-256 „Jan Kowalski” "
+            r"na tokenie „karta” \(numer seryjny [0-9a-f]+\)\.\\n\\n"
             r"Wprowadź PIN użytkownika tego tokena, aby na to zezwolić\.", desc[0]), desc[0]
         assert dialogs.lines("SETPROMPT") == ["PIN użytkownika:"], dialogs.shown()
-        assert dialogs.lines("SETTITLE") == ["cardbridge: " + cbtest.ORIGIN], dialogs.shown()
+        assert dialogs.lines("SETTITLE") == ["cardbridge: portal.example"], dialogs.shown()
         assert "OPTION default-cancel=Anuluj" in dialogs.shown(), dialogs.shown()
         assert softhsm.PIN not in dialogs.shown()
     finally:
@@ -240,8 +241,8 @@ def test_with_lang_c_the_same_dialog_is_in_english():
         assert error_reason(r) == "USER_CANCELLED", r
         desc = dialogs.lines("SETDESC")
         assert len(desc) == 1 and desc[0].startswith(
-            cbtest.ORIGIN + " asks to generate an EC P-256 key pair on the token \"karta\" "
-            "(serial number "), dialogs.shown()
+            "Site: portal.example\\n" + cbtest.ORIGIN + " asks to generate an EC P-256 key pair "
+            "\"Jan Kowalski\" on the token \"karta\" (serial number "), dialogs.shown()
         assert desc[0].endswith("\\n\\nEnter the user PIN of this token to allow it."), desc
         assert dialogs.lines("SETPROMPT") == ["User PIN:"], dialogs.shown()
         assert "OPTION default-cancel=Cancel" in dialogs.shown(), dialogs.shown()
@@ -311,6 +312,7 @@ def test_the_consent_question_is_in_polish():
         ws.close()
         assert error_reason(r) == "ORIGIN_NOT_ALLOWED", r
         assert dialogs.lines("SETDESC") == [
+            "Witryna: shop.example\\n"
             "Zezwolić %s na korzystanie z Twoich kart inteligentnych?\\n\\n"
             "Strona zobaczy Twoje karty i tokeny oraz będzie mogła prosić o wygenerowanie "
             "na nich kluczy i zapisanie certyfikatów. PIN nadal będzie wymagany za każdym "

@@ -164,8 +164,8 @@ def test_change_pin_asks_the_old_pin_then_the_new_one_twice():
     assert dialogs.lines("SETREPEAT") == ["Repeat the new PIN:"]
     assert dialogs.lines("SETREPEATERROR") == ["The PINs do not match. Try again."]
     desc = dialogs.lines("SETDESC")
-    assert desc[0].startswith("https://portal.example asks to change the user PIN on the token "
-                              "\"alpha\" (serial number "), desc
+    assert desc[0].startswith("Site: portal.example\\nhttps://portal.example asks to change "
+                              "the user PIN on the token \"alpha\" (serial number "), desc
     assert desc[1].endswith("\\n\\nEnter the new user PIN twice. It must have from 4 to 255 "
                             "characters."), desc
 
@@ -293,8 +293,8 @@ def test_delete_key_names_it_and_removes_exactly_its_two_objects():
     r = call("keys.delete", {"token": uri("desk"), "keyId": kid})
     assert sorted(d["kind"] for d in r["result"]["deleted"]) == ["privateKey", "publicKey"], r
     confirm = dialogs.lines("SETDESC")[0]
-    assert confirm.startswith("https://portal.example asks to delete from the token \"desk\""), \
-        confirm
+    assert confirm.startswith("Site: portal.example\\nhttps://portal.example asks to delete "
+                              "from the token \"desk\""), confirm
     assert "\u2022 the EC P-256 key pair \"Key B\" (ID %s\u2026)" % kid[:16] in confirm, confirm
     assert confirm.endswith("\\n\\nThis cannot be undone.")
     assert dialogs.lines("SETOK") == ["_Delete"]

@@ -41,7 +41,8 @@ export type ProtocolReason =
 	| 'INTERNAL_ERROR' | 'ORIGIN_NOT_ALLOWED' | 'BUSY' | 'TOO_LARGE' | 'USER_CANCELLED'
 	| 'PIN_INCORRECT' | 'PIN_LOCKED' | 'TOKEN_NOT_PRESENT' | 'CARD_REMOVED' | 'KEY_NOT_FOUND'
 	| 'SLOT_OCCUPIED' | 'UNSUPPORTED_ALGORITHM' | 'TOKEN_WRITE_PROTECTED' | 'MODULE_ERROR'
-	| 'TIMEOUT' | 'TOO_DEEP' | 'PIN_INVALID' | 'NOT_SUPPORTED' | 'SERVICE_STOPPED';
+	| 'TIMEOUT' | 'TOO_DEEP' | 'PIN_INVALID' | 'NOT_SUPPORTED' | 'SERVICE_STOPPED'
+	| 'KEY_HAS_CERTIFICATE';
 
 /** Reasons raised by the client library itself (code is null). */
 export type ClientReason =
@@ -357,6 +358,8 @@ export interface InstallCertificateParams {
 	chain?: string[];
 	label?: string;
 	allowExpired?: boolean;
+	/** Store it next to a certificate the key already has (else KEY_HAS_CERTIFICATE). */
+	add?: boolean;
 }
 
 export interface CertificateSummary {
