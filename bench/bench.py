@@ -7,9 +7,10 @@ the same invocation (issue 8, section 5).
 A program, not a test: it prints the machine, then one table row per
 figure with the median over N runs, the spread, the baseline and the
 ratio, then the details behind the figures that miss their target.
-Everything runs on loopback against throw-away daemons, SoftHSM tokens and
-scripted pinentries; every wait is bounded and the whole run stops by
-itself (about 3 minutes; --quick for a rough pass in under a minute).
+Everything runs on loopback against throw-away daemons, SoftHSM tokens,
+scripted pinentries and virtual cards in a private pcscd; every wait is
+bounded and the whole run stops by itself (about 6 minutes; --quick for a
+rough pass in about a minute).
 
 Programs (built by `make bench`): bench/cb-load (load client, baseline
 WebSocket server, cold-start and spawn timers) and bench/p11-baseline
@@ -40,7 +41,9 @@ os.environ.setdefault("CB_DAEMON", os.path.join(BUILDDIR, "daemon", "cardbridged
 os.environ.setdefault("CB_HELPER", os.path.join(BUILDDIR, "pkcs11", "cardbridge-pkcs11-helper"))
 sys.path.insert(0, os.path.join(SRCDIR, "tests"))
 import cbtest    # noqa: E402  (tests/ fixtures: daemon on a free port, raw WebSocket client)
+import pcscenv   # noqa: E402  (tests/ fixtures: private pcscd + virtual card)
 import softhsm   # noqa: E402
+import apdus     # noqa: E402  (bench/apdus.py: APDUs counted by the virtual card)
 
 CBLOAD = os.path.join(BUILDDIR, "bench", "cb-load")
 P11BASE = os.path.join(BUILDDIR, "bench", "p11-baseline")
@@ -186,17 +189,38 @@ def wait_modules(daemon, timeout=10):
     raise RuntimeError("modules not loaded: %r" % mods)
 
 
-def private_env(extra=None):
-    """Per-daemon XDG directories: each daemon gets its own control socket."""
+def unit_environment():
+    """The Environment= of systemd/cardbridge.service(.in): the daemons here run as it
+    runs them (cardbridge open sets the same)."""
+    env = {}
+    for name in ("cardbridge.service.in", "cardbridge.service"):
+        path = os.path.join(SRCDIR, "systemd", name)
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    m = re.match(r"^\s*Environment\s*=\s*([A-Za-z_][A-Za-z0-9_]*)=(\S*)\s*$", line)
+                    if m:
+                        env[m.group(1)] = m.group(2)
+            break
+    return env
+
+
+UNIT_ENV = unit_environment()
+
+
+def private_env(extra=None, unit=True):
+    """Per-daemon XDG directories (each daemon gets its own control socket), and the
+    service unit's environment."""
     env = {k: tempfile.mkdtemp(prefix=k.lower() + "-", dir=WORK)
            for k in ("XDG_RUNTIME_DIR", "XDG_STATE_HOME", "XDG_CONFIG_HOME")}
+    env.update(UNIT_ENV if unit else {})
     env.update(extra or {})
     return env
 
 
-def start_daemon(modules, env=None, config=None, pinentry=None, log_level="info"):
-    d = cbtest.Daemon(modules=modules, env=private_env(env), config=config, pinentry=pinentry,
-                      log_level=log_level)
+def start_daemon(modules, env=None, config=None, pinentry=None, log_level="info", unit=True):
+    d = cbtest.Daemon(modules=modules, env=private_env(env, unit), config=config,
+                      pinentry=pinentry, log_level=log_level)
     DAEMONS.append(d)
     return d
 
@@ -429,6 +453,10 @@ def machine():
         ("contention at start", contention()),
         ("pcscd running", "yes" if pcscd else "no (no reader: the card watcher waits on inotify)"),
         ("cardbridge", "%s (tree %s)" % (first_line([os.environ["CB_DAEMON"], "--version"]), rev)),
+        ("daemon environment", " ".join("%s=%s" % kv for kv in sorted(UNIT_ENV.items())) +
+         " (Environment= of systemd/cardbridge.service.in)" if UNIT_ENV else "none"),
+        ("libuv", dpkg_version("libuv1") + ", lws plugin " +
+         dpkg_version("libwebsockets-evlib-uv")),
         ("compiler", first_line(["gcc", "--version"])),
         ("libwebsockets", dpkg_version("libwebsockets17")),
         ("json-c", dpkg_version("libjson-c5")),
@@ -721,19 +749,24 @@ def bench_hello(args):
                              str(reply_bytes)], stdout=subprocess.PIPE)
     PROCS.append(echo)
     echo.stdout.readline()
+    # The same daemon on lws's own poll() loop (daemon/evloop.c), paced only.
+    dpoll = start_daemon([OPENSC], env={"OPENSC_CONF": conf, "CB_EVENT_LOOP": "poll"},
+                         config=cfg)
+    wait_modules(dpoll)
     rss_before = rss_kib(d.proc.pid)
     res = {}
     note("system.hello round trips: %s clients x %d runs (paced %d req/s, then closed loop)"
          % ("/".join(map(str, args.clients)), args.load_runs, args.rate))
     for run in range(args.load_runs):
         for n in args.clients:
-            order = [("cb", d.port), ("echo", eport)]
+            order = [("cb", d.port), ("echo", eport), ("poll", dpoll.port)]
             if run % 2:
                 order.reverse()
             for who, port in order:
+                closed = "0" if who == "poll" else str(args.closed_ms)
                 out = run_json([CBLOAD, "client", "--port", str(port), "--clients", str(n),
                                 "--rate", str(args.rate), "--paced-ms", str(args.paced_ms),
-                                "--closed-ms", str(args.closed_ms), "--warmup-ms", "200"], 120)
+                                "--closed-ms", closed, "--warmup-ms", "200"], 120)
                 for r in out:
                     res.setdefault((who, n, r["phase"]), []).append(r)
     rss_after = rss_kib(d.proc.pid)
@@ -753,6 +786,11 @@ def bench_hello(args):
                     target = "(saturated)"
                 row("hello %s, %d client%s, %s" % (q, n, "" if n == 1 else "s", tag), v, "ms",
                     "minimal WS server", b, target, ok)
+            if phase == "paced":
+                v = [r["p50_us"] / 1000 for r in res.get(("poll", n, phase), []) if r["samples"]]
+                b = [r["p50_us"] / 1000 for r in ec if r["samples"]]
+                row("hello p50, %d client%s, %s, lws poll() loop" % (
+                    n, "" if n == 1 else "s", tag), v, "ms", "minimal WS server", b)
             if phase == "closed":
                 row("hello throughput, %d client%s, closed loop" % (n, "" if n == 1 else "s"),
                     [r["throughput"] for r in cb], "req/s", "minimal WS server",
@@ -776,8 +814,18 @@ def bench_hello(args):
                        median([r["throughput"] for r in quiet])))
     DETAILS.append("cardbridged VmRSS before the load runs %d KiB, after %d KiB; reply %d bytes"
                    % (rss_before, rss_after, reply_bytes))
+    growth = []
+    for who, name in (("cb", "libuv"), ("poll", "lws poll()"), ("echo", "minimal server")):
+        p50 = {n: median([r["p50_us"] for r in res.get((who, n, "paced"), []) if r["samples"]])
+               for n in (min(args.clients), max(args.clients))}
+        if all(p50.values()):
+            growth.append("%s %.0f -> %.0f us (%.1fx)" % (
+                name, p50[min(args.clients)], p50[max(args.clients)],
+                p50[max(args.clients)] / p50[min(args.clients)]))
+    DETAILS.append("hello p50, paced, %d -> %d clients: %s" % (
+        min(args.clients), max(args.clients), "; ".join(growth)))
     RAW["hello_runs"] = {"%s/%d/%s" % k: v for k, v in res.items()}
-    for dd in (d, d2):
+    for dd in (d, d2, dpoll):
         stop_daemon(dd)
     echo.terminate()
     echo.wait()
@@ -979,8 +1027,106 @@ def check_csr(pem):
         raise RuntimeError("CSR does not verify: %s" % p.stdout.decode(errors="replace"))
 
 
+# --- 6. memory after serving -----------------------------------------------------
+
+def memory_kib(pid):
+    """(Pss, private) KiB of a process, from /proc/PID/smaps_rollup."""
+    got = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if parts[0] in ("Pss:", "Private_Clean:", "Private_Dirty:"):
+                got[parts[0]] = int(parts[1])
+    return got["Pss:"], got["Private_Clean:"] + got["Private_Dirty:"]
+
+
+def serve_and_measure(args, unit):
+    """Daemons alive together; for each: idle, after tokens.list + N hellos on one
+    connection, after a burst of many clients.  {stage: [(pss, private)]}"""
+    conf = os.path.join(WORK, "opensc.conf")
+    cfg = {"limits": {"maxConnections": args.burst_clients + 100}}
+    ds = [start_daemon([OPENSC], env={"OPENSC_CONF": conf}, config=cfg, unit=unit)
+          for _ in range(args.serving_daemons)]
+    for d in ds:
+        wait_modules(d)
+    time.sleep(1)       # the trim after start-up (daemon/heap.c)
+    out = {"idle": [memory_kib(d.proc.pid) for d in ds], "hello": [], "burst": []}
+    for d in ds:
+        ws = d.connect()
+        ws.result("tokens.list")
+        for _ in range(args.serving_hellos):
+            ws.result("system.hello")
+        ws.close()
+        time.sleep(1)   # the trim 100 ms after the last page left, with margin
+        out["hello"].append(memory_kib(d.proc.pid))
+        run_json([CBLOAD, "client", "--port", str(d.port), "--clients", str(args.burst_clients),
+                  "--closed-ms", "1000", "--warmup-ms", "200"], 120)
+        time.sleep(1)
+        out["burst"].append(memory_kib(d.proc.pid))
+    for d in ds:
+        stop_daemon(d)
+    return out
+
+
+def bench_serving(args):
+    """The front process's memory once pages have come and gone (issue 12, item 6)."""
+    note("memory after serving: %d daemons, tokens.list + %d system.hello, then %d clients" % (
+        args.serving_daemons, args.serving_hellos, args.burst_clients))
+    got = serve_and_measure(args, True)
+    idle = got["idle"]
+    for stage, what in (("hello", "tokens.list + %d system.hello" % args.serving_hellos),
+                        ("burst", "%d clients came and went" % args.burst_clients)):
+        for i, name, limit in ((0, "PSS", 1.5), (1, "private", 1.0)):
+            v = [x[i] / MiB for x in got[stage]]
+            row("%s cardbridged after %s" % (name, what), v, "MiB", "the same daemons idle",
+                [x[i] / MiB for x in idle], "<= %g MiB" % limit, median(v) <= limit)
+    RAW["serving"] = got
+    if UNIT_ENV:
+        plain = serve_and_measure(args, False)
+        DETAILS.append("memory after serving without the unit's environment (%s), median of %d:"
+                       " idle Pss/private %d/%d KiB, after tokens.list + hellos %d/%d KiB, after "
+                       "the burst %d/%d KiB" % (
+                           " ".join("%s=%s" % kv for kv in UNIT_ENV.items()),
+                           args.serving_daemons,
+                           *[median([x[i] for x in plain[k]]) for k in ("idle", "hello", "burst")
+                             for i in (0, 1)]))
+        RAW["serving_without_unit_env"] = plain
+
+
+# --- 7. APDUs per operation on the virtual cards -----------------------------------
+
+def bench_apdus(args):
+    """What each operation costs in card round trips (issue 12, item 5)."""
+    missing = pcscenv.missing()
+    if missing:
+        ROWS.append(("APDUs per operation (virtual cards)", "n/a (%s)" % missing, "", "0", "",
+                     "", "", "", ""))
+        return
+    note("APDUs: %s, %d run(s) each" % (" and ".join(pcscenv.PERSONALITIES), args.apdu_runs))
+    got = apdus.measure(pcscenv.PERSONALITIES, args.apdu_idle_seconds, args.apdu_runs,
+                        (lambda modules, env: start_daemon(modules, env=env), stop_daemon), note)
+    for p, g in got.items():
+        row("APDUs: tokens.list from the cache, %s" % p, g["list"], "n", target="0",
+            ok=max(g["list"]) == 0)
+        row("APDUs: %g s idle, card inserted, %s" % (args.apdu_idle_seconds, p), g["idle"], "n",
+            target="0", ok=max(g["idle"]) == 0)
+        failed = [e for e in g["errors"] if e]
+        row("APDUs: keys.generate RSA 2048 + CSR, %s" % p, g["keygen"], "n",
+            "pkcs11-tool --keypairgen, --sign", g["tool"], "<= pkcs11-tool",
+            None if failed else median(g["keygen"]) <= median(g["tool"]))
+        if failed:
+            ROWS[-1] = ROWS[-1][:-1] + ("failed: %s" % failed[0],)
+        DETAILS.append(
+            "APDUs %s: cardbridged start until the card is listed %g; keys.generate %s; "
+            "pkcs11-tool --keypairgen %g + --sign %g, of which each process spends %g on "
+            "binding the card (pkcs11-tool -L)" % (
+                p, median(g["start"]), "/".join("%d" % n for n in g["keygen"]),
+                median(g["tool_gen"]), median(g["tool_sign"]), median(g["tool_list"])))
+    RAW["apdus"] = got
+
+
 def on_alarm(signum, frame):
-    raise TimeoutError("bench: still running after 10 minutes, giving up")
+    raise TimeoutError("bench: still running after 15 minutes, giving up")
 
 
 def on_term(signum, frame):
@@ -1000,10 +1146,14 @@ def main():
     args.paced_ms, args.closed_ms = 1500, 1000
     args.token_runs = 5
     args.ec_rounds, args.rsa_rounds = 41, 41
+    args.serving_daemons, args.serving_hellos, args.burst_clients = 3, 3000, 1000
+    args.apdu_runs, args.apdu_idle_seconds = 2, 60
     if args.quick:
         args.idle_daemons, args.idle_seconds, args.idle_windows, args.cold_runs = 2, 3, 1, 5
         args.load_runs, args.paced_ms, args.closed_ms = 1, 500, 400
         args.token_runs, args.ec_rounds, args.rsa_rounds = 2, 4, 4
+        args.serving_daemons, args.serving_hellos = 1, 1000
+        args.apdu_runs, args.apdu_idle_seconds = 1, 10
 
     for path in (os.environ["CB_DAEMON"], os.environ["CB_HELPER"], CBLOAD, P11BASE, PEERCOST):
         if not os.access(path, os.X_OK):
@@ -1029,15 +1179,17 @@ def main():
     signal.signal(signal.SIGALRM, on_alarm)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
-    signal.alarm(600)   # a hard stop, whatever hangs
+    signal.alarm(900)   # a hard stop, whatever hangs
     t0 = time.time()
     info = machine()
     try:
         bench_idle(args)
         bench_cold(args)
         bench_hello(args)
+        bench_serving(args)
         bench_peer(args)
         bench_tokens(args)
+        bench_apdus(args)
     finally:
         signal.alarm(0)
         cleanup()

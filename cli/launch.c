@@ -230,6 +230,8 @@ exec_daemon(const char *exe, const char *control, int logfd, int lock)
 	dup2(logfd, 2);
 	if (lock >= 0 && dup2(lock, 3) == 3)
 		setenv("CARDBRIDGE_START_LOCK_FD", "3", 1);
+	/* As cardbridge.service: no per-thread malloc cache (daemon/heap.c). */
+	setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", 0);
 	closefrom(lock >= 0 ? 4 : 3);
 	if (control != NULL)
 		execl(

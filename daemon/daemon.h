@@ -54,7 +54,8 @@ struct session {
 	int in_flight;
 	bool subscribed;
 	bool registered;
-	time_t idle_armed;		 /* when the idle timeout was last armed; 0: not */
+	time_t last_active;		 /* last request or answer (session_touch()) */
+	bool idle_timer;		 /* its idle timer (LWS_CALLBACK_TIMER) is armed */
 	bool consent_pending;		 /* origin not allow-listed: ask first (consent.c) */
 	struct parked *parked;		 /* requests waiting for the user's answer */
 	struct page_waiter *token_waits; /* tokens.list calls waiting for the cache */
@@ -63,6 +64,7 @@ struct session {
 	bool rx_too_large;
 	int close_code; /* nonzero: close after the queue drains */
 	char close_reason[64];
+	bool close_ready; /* the queue has drained: session.c's closer closes it */
 };
 
 struct daemon {
@@ -89,7 +91,7 @@ struct session *session_find(struct daemon *d, uint64_t id);
 void session_register(struct daemon *d, struct session *s);
 void session_unregister(struct daemon *d, struct session *s);
 void session_touch(struct daemon *d, struct session *s);
-/* The idle timer of s fired (LWS_CALLBACK_TIMER): close 1001 "idle" unless busy. */
+/* The idle timer of s is due (LWS_CALLBACK_TIMER): close 1001 "idle", or look again later. */
 void session_idle(struct daemon *d, struct session *s);
 /* A complete, well-formed message sets *req (the caller takes it); errors are answered here. */
 int session_receive(struct daemon *d, struct session *s, const void *in, size_t len, bool first,

@@ -5,6 +5,7 @@ daemon_cardbridged_SOURCES = \
 	daemon/conf.c daemon/conf.h \
 	daemon/log.c daemon/log.h \
 	daemon/server.c daemon/session.c daemon/dispatch.c \
+	daemon/evloop.c daemon/evloop.h daemon/heap.c daemon/heap.h \
 	daemon/msgqueue.c daemon/msgqueue.h \
 	daemon/token_cache.c daemon/token_cache.h \
 	daemon/p11client.c daemon/p11client.h daemon/p11client_private.h \
@@ -21,7 +22,7 @@ daemon_cardbridged_SOURCES = \
 	daemon/denied_store.c daemon/denied_store.h \
 	daemon/peer.c daemon/peer.h \
 	daemon/site.c daemon/site.h
-daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JSONC_CFLAGS) \
+daemon_cardbridged_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(UV_CFLAGS) $(JSONC_CFLAGS) \
 	$(PCSC_CFLAGS) $(PSL_CFLAGS)
-daemon_cardbridged_LDADD = protocol/libcbproto.a common/libcbcommon.a $(LWS_LIBS) $(JSONC_LIBS) \
-	$(PCSC_LIBS) $(PSL_LIBS) $(PTHREAD_LIBS)
+daemon_cardbridged_LDADD = protocol/libcbproto.a common/libcbcommon.a $(LWS_LIBS) $(UV_LIBS) \
+	$(JSONC_LIBS) $(PCSC_LIBS) $(PSL_LIBS) $(PTHREAD_LIBS)

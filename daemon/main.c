@@ -18,6 +18,7 @@
 #include "daemon/conf.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/heap.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
 
@@ -220,6 +221,7 @@ main(int argc, char **argv)
 	int r;
 
 	log_init("cardbridged");
+	heap_tune();
 	/* Started by a browser's link handler, we may lack XDG_RUNTIME_DIR. */
 	runtime_dir_export();
 	activation_take_start_lock();

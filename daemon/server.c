@@ -19,10 +19,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <libwebsockets.h>
@@ -32,6 +34,8 @@
 #include "daemon/cardwatch.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/evloop.h"
+#include "daemon/heap.h"
 #include "daemon/sdnotify.h"
 #include "daemon/signals.h"
 #include "daemon/site.h"
@@ -269,10 +273,34 @@ close_all_sessions(struct daemon *d)
 		session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "cardbridged is stopping");
 }
 
+/*
+ * lws sizes its descriptor tables to RLIMIT_NOFILE.  Given a smaller
+ * fd_limit_per_thread, lws 4.1.6 finds the connection of each ready
+ * descriptor by a linear search (wsi_from_fd()): O(connections) per event.
+ * So the process limit itself is made what we serve (connections, and 64
+ * for listeners, the control socket, the helper, pcscd, wake-ups), within
+ * the hard limit, and lws takes it from there.
+ */
+static void
+fit_descriptor_limit(struct daemon *d)
+{
+	/* Pages not allowed yet have their own budget (admission.h) beyond maxConnections. */
+	rlim_t want = (rlim_t)d->cfg->max_connections + ADMISSION_UNCONSENTED_MAX + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn("cannot set the descriptor limit to %llu: %s",
+		    (unsigned long long)rl.rlim_cur, strerror(errno));
+}
+
 int
 server_run(struct daemon *d)
 {
 	struct lws_context_creation_info info;
+	struct evloop *loop = NULL;
 	struct timespec until, t;
 	int r = 0;
 
@@ -284,10 +312,8 @@ server_run(struct daemon *d)
 	info.timeout_secs = (unsigned int)d->cfg->handshake_timeout;
 	/* lws cuts a connection that sends no complete header after this long. */
 	info.timeout_secs_ah_idle = (unsigned int)d->cfg->handshake_timeout;
-	/* Pages not allowed yet have their own budget (admission.h) beyond maxConnections. */
-	info.fd_limit_per_thread =
-	    (unsigned int)(d->cfg->max_connections + ADMISSION_UNCONSENTED_MAX) + 64;
-	if ((d->context = lws_create_context(&info)) == NULL) {
+	fit_descriptor_limit(d);
+	if (evloop_context_new(&info, &loop, &d->context) != 0) {
 		log_error("cannot create the WebSocket context");
 		return CB_ERR_SYSTEM;
 	}
@@ -306,8 +332,9 @@ server_run(struct daemon *d)
 		goto out;
 	sdn_notify("READY=1");
 	activation_release_start_lock();
+	heap_trim_soon(d->context); /* what starting up allocated and freed */
 	while (!d->stopping)
-		if (lws_service(d->context, 0) < 0)
+		if (evloop_run_once(loop, d->context) != 0)
 			break;
 	log_info("stopping: closing %d connection(s)", d->nsessions);
 	sdn_notify("STOPPING=1");
@@ -315,10 +342,10 @@ server_run(struct daemon *d)
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	t = until;
 	until.tv_sec += 2;
-	/* Not even one lws_service() without sessions: it may sleep ~25 s. */
+	/* Only while sessions remain, and each turn waits 50 ms at most. */
 	while (d->nsessions > 0 && (t.tv_sec < until.tv_sec ||
 				       (t.tv_sec == until.tv_sec && t.tv_nsec < until.tv_nsec))) {
-		lws_service(d->context, 50);
+		evloop_run_at_most(loop, d->context, 50);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	}
 out:
@@ -327,7 +354,7 @@ out:
 	p11client_stop(d->p11);
 	d->p11 = NULL;
 	signals_stop();
-	lws_context_destroy(d->context);
+	evloop_context_free(loop, d->context);
 	d->context = NULL;
 	control_stop(d);
 	dispatch_free(d);

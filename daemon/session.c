@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +19,7 @@
 #include <libwebsockets.h>
 
 #include "daemon/daemon.h"
+#include "daemon/heap.h"
 #include "daemon/log.h"
 #include "protocol/cberr.h"
 
@@ -27,6 +27,38 @@
 #define SESSION_MAX_BACKLOG (4u * 1024 * 1024)
 /* Seconds a page closed as idle has to read its close frame. */
 #define SESSION_CLOSE_GRACE_S 5
+
+/*
+ * A close with a code starts from a timer, not from the WRITEABLE callback
+ * returning -1: lws closes politely (close frame, wait for the answer) a
+ * connection it is not serving at the moment (LWS_TO_KILL_SYNC).  Debian's
+ * lws 4.1.6 is built with _DEBUG, and on libuv (evloop.c) a -1 from a
+ * callback then closes the connection a second time at once ("uv repeat
+ * test" in lws_service_fd_tsi): the close frame would never be sent.
+ * Service thread only.
+ */
+static struct {
+	struct daemon *d;
+	lws_sorted_usec_list_t sul;
+} closer;
+
+static void
+closer_run(lws_sorted_usec_list_t *sul)
+{
+	struct session *s;
+
+	(void)sul;
+	for (;;) { /* a close may end a session: look again from the start each time */
+		for (s = closer.d->sessions; s && !s->close_ready; s = s->next)
+			;
+		if (s == NULL)
+			return;
+		s->close_ready = false;
+		lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
+		    (unsigned char *)s->close_reason, strlen(s->close_reason));
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+	}
+}
 
 void
 session_register(struct daemon *d, struct session *s)
@@ -58,7 +90,7 @@ session_unregister(struct daemon *d, struct session *s)
 	rxbuf_free(&s->rx);
 	/* After a burst of connections, give glibc's freed heap back to the system. */
 	if (d->nsessions == 0)
-		malloc_trim(0);
+		heap_trim_soon(lws_get_context(s->wsi));
 }
 
 struct session *
@@ -73,37 +105,47 @@ session_find(struct daemon *d, uint64_t id)
 }
 
 /*
- * Idle timeout: only while nothing is in flight and no events are wanted.
- * Re-arming costs a sorted insert in lws, so a busy connection re-arms at
- * most once a second (the timeout is in seconds anyway).  A timer, not an
- * lws timeout: when it fires, the page gets a close frame saying why
- * (session_idle), where an lws timeout would only drop the TCP connection.
+ * Idle timeout: a session with nothing in flight and no events wanted is
+ * closed after idle_timeout seconds without a request, with a close frame
+ * saying why (session_idle; an lws timeout would only drop the TCP
+ * connection).  Arming an lws timer is a sorted insert among every
+ * connection's timers, O(connections): done per request it was most of the
+ * daemon's CPU with 1,000 pages connected.  So the timer is armed once, and
+ * when it is due session_idle() looks at last_active and arms it again for
+ * what is left.  (lws 4.1.6 cannot cancel one: LWS_SET_TIMER_USEC_CANCEL
+ * makes it fire at once.)
  */
+static void
+idle_timer_arm(struct session *s, time_t seconds)
+{
+	lws_set_timer_usecs(s->wsi, (lws_usec_t)seconds * LWS_US_PER_SEC);
+	s->idle_timer = true;
+}
+
 void
 session_touch(struct daemon *d, struct session *s)
 {
-	time_t now;
-
-	if (s->in_flight > 0 || s->subscribed) {
-		if (s->idle_armed) {
-			lws_set_timer_usecs(s->wsi, LWS_SET_TIMER_USEC_CANCEL);
-			s->idle_armed = 0;
-		}
-		return;
-	}
-	now = time(NULL);
-	if (s->idle_armed == now)
-		return;
-	lws_set_timer_usecs(s->wsi, (lws_usec_t)d->cfg->idle_timeout * LWS_US_PER_SEC);
-	s->idle_armed = now;
+	s->last_active = time(NULL);
+	if (!s->idle_timer)
+		idle_timer_arm(s, d->cfg->idle_timeout);
 }
 
 void
 session_idle(struct daemon *d, struct session *s)
 {
-	s->idle_armed = 0;
-	if (s->in_flight > 0 || s->subscribed || s->close_code)
+	time_t idle = time(NULL) - s->last_active;
+
+	s->idle_timer = false;
+	if (s->close_code)
 		return;
+	if (s->in_flight > 0 || s->subscribed) {
+		idle_timer_arm(s, d->cfg->idle_timeout); /* busy: look again later */
+		return;
+	}
+	if (idle < d->cfg->idle_timeout) {
+		idle_timer_arm(s, d->cfg->idle_timeout - idle);
+		return;
+	}
 	log_info("session %llu: idle for %d s, closing", (unsigned long long)s->id,
 	    d->cfg->idle_timeout);
 	session_close(s, LWS_CLOSE_STATUS_GOINGAWAY, "idle");
@@ -143,12 +185,11 @@ session_writeable(struct daemon *d, struct session *s)
 
 	if (r != 0)
 		return r < 0 ? -1 : 0;
-	if (s->close_code) {
-		lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
-		    (unsigned char *)s->close_reason, strlen(s->close_reason));
-		return -1;
+	if (s->close_code && !s->close_ready) {
+		s->close_ready = true;
+		closer.d = d;
+		lws_sul_schedule(lws_get_context(s->wsi), 0, &closer.sul, closer_run, 1);
 	}
-	(void)d;
 	return 0;
 }
 

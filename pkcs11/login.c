@@ -92,7 +92,7 @@ login_check_pin(struct request *req, struct token *t, CK_USER_TYPE user)
 {
 	int r;
 
-	if ((r = token_refresh(req, t)) != 0)
+	if (!t->info_fresh && (r = token_refresh(req, t)) != 0)
 		return r;
 	if (!(t->info.flags & pin_flags(user).locked))
 		return 0;
@@ -215,6 +215,7 @@ login_once(struct token_session *s, CK_USER_TYPE user, const char *operation, co
 		else
 			secret_free(pin);
 	}
+	s->token->info_fresh = false; /* a login, right or wrong, changes the PIN state */
 	/* Already logged in can only be a login of ours whose C_Logout failed. */
 	if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
 		s->logged_in = true;

@@ -35,7 +35,8 @@ int login_as_keeping(
 /* login_as() with the PIN that writes on this token (token_user_for_writing). */
 int login_to_write(struct token_session *s, const char *operation);
 
-/* PIN_LOCKED (with retries_left 0) when t says the PIN of user is locked; re-reads t's flags. */
+/* PIN_LOCKED (with retries_left 0) when t says the PIN of user is locked; re-reads t's
+ * flags unless they are fresh (t->info_fresh). */
 int login_check_pin(struct request *req, struct token *t, CK_USER_TYPE user);
 
 #endif /* CB_PKCS11_LOGIN_H */

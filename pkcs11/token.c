@@ -73,6 +73,7 @@ token_load(struct request *req, struct p11_module *m, CK_SLOT_ID slot, struct to
 	if ((rv = m->funcs->C_GetSlotInfo(slot, &t->slot_info)) != CKR_OK ||
 	    (rv = m->funcs->C_GetTokenInfo(slot, &t->info)) != CKR_OK)
 		return p11_fail(req, rv, "reading the token information");
+	t->info_fresh = true;
 	/* A blank token has no PIN and no label a page could show: not listed. */
 	if (!(t->info.flags & CKF_TOKEN_INITIALIZED))
 		return CB_ERR_TOKEN_NOT_PRESENT;
@@ -304,5 +305,6 @@ token_refresh(struct request *req, struct token *t)
 
 	if ((rv = t->module->funcs->C_GetTokenInfo(t->slot, &t->info)) != CKR_OK)
 		return p11_fail(req, rv, "reading the token information");
+	t->info_fresh = true;
 	return 0;
 }

@@ -21,8 +21,14 @@ struct token {
 	CK_SLOT_ID slot;
 	CK_SLOT_INFO slot_info;
 	CK_TOKEN_INFO info; /* as last read; token_refresh() updates it */
-	char *uri;	    /* owned: pkcs11: URI of the token */
-	char reader[65];    /* slot description, trimmed */
+	/*
+	 * info was read in this request, and no login nor wait for the token's
+	 * owner gate came since: its PIN flags still hold, login_check_pin()
+	 * need not ask again (on an OpenPGP card each C_GetTokenInfo is an APDU).
+	 */
+	bool info_fresh;
+	char *uri;	 /* owned: pkcs11: URI of the token */
+	char reader[65]; /* slot description, trimmed */
 	char label[33];
 	char manufacturer[33];
 	char model[17];

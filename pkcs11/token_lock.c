@@ -164,7 +164,7 @@ gate_wait(struct request *req, struct gate *g)
 }
 
 int
-token_gate_enter(struct request *req, const struct token *t, enum token_gate which)
+token_gate_enter(struct request *req, const struct token *t, enum token_gate which, bool *waited)
 {
 	struct gate *g;
 	int r = 0;
@@ -172,6 +172,8 @@ token_gate_enter(struct request *req, const struct token *t, enum token_gate whi
 	pthread_once(&gates_once, gates_init);
 	pthread_mutex_lock(&gates_lock);
 	g = gate_of(t, which);
+	if (waited != NULL)
+		*waited = g->held || g->head != NULL;
 	if (!g->held && g->head == NULL) {
 		g->held = true;
 		pthread_mutex_unlock(&gates_lock);

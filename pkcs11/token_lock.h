@@ -30,9 +30,11 @@ enum token_gate { TOKEN_GATE_OWNER, TOKEN_GATE_IO, TOKEN_GATES };
  * SERVICE_STOPPED when req is cancelled or its card leaves meanwhile; each
  * with a message.  A wait is reported through
  * token_lock_waiting (worker.c: the thread does not count against the
- * pool, and the daemon hears that the request waits).
+ * pool, and the daemon hears that the request waits), and in *waited
+ * (may be NULL): another request had the gate first.
  */
-int token_gate_enter(struct request *req, const struct token *t, enum token_gate gate);
+int token_gate_enter(
+    struct request *req, const struct token *t, enum token_gate gate, bool *waited);
 void token_gate_leave(const struct token *t, enum token_gate gate);
 
 /*

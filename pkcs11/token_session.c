@@ -37,14 +37,18 @@
 static int
 session_gates(struct token_session *s, bool exclusive)
 {
+	bool waited;
 	int r;
 
 	if (exclusive) {
-		if ((r = token_gate_enter(s->req, s->token, TOKEN_GATE_OWNER)) != 0)
+		if ((r = token_gate_enter(s->req, s->token, TOKEN_GATE_OWNER, &waited)) != 0)
 			return r;
 		s->owner = true;
+		/* Another owner may have used a PIN meanwhile: read the PIN flags again. */
+		if (waited)
+			s->token->info_fresh = false;
 	}
-	if ((r = token_gate_enter(s->req, s->token, TOKEN_GATE_IO)) != 0)
+	if ((r = token_gate_enter(s->req, s->token, TOKEN_GATE_IO, NULL)) != 0)
 		return r;
 	s->io = true;
 	return 0;
@@ -83,7 +87,7 @@ void
 token_session_close(struct token_session *s)
 {
 	/* Closing talks to the module: with the I/O gate, if we can get it back. */
-	if (s->open && s->yielded && token_gate_enter(s->req, s->token, TOKEN_GATE_IO) == 0) {
+	if (s->open && s->yielded && token_gate_enter(s->req, s->token, TOKEN_GATE_IO, NULL) == 0) {
 		s->io = true;
 		s->yielded = false;
 	}
@@ -119,7 +123,7 @@ token_session_resume(struct request *req)
 
 	if (s == NULL || !s->yielded)
 		return 0;
-	if ((r = token_gate_enter(req, s->token, TOKEN_GATE_IO)) != 0)
+	if ((r = token_gate_enter(req, s->token, TOKEN_GATE_IO, NULL)) != 0)
 		return r;
 	s->io = true;
 	s->yielded = false;

@@ -60,6 +60,7 @@ static CK_RV
 fake_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 {
 	(void)slot;
+	fake.token_infos++;
 	*info = fake.info;
 	return CKR_OK;
 }

@@ -49,6 +49,7 @@ struct fake_module {
 	struct fake_object objects[FAKE_OBJECTS_MAX];
 	int logins, logouts, created; /* C_Login, C_Logout, C_CreateObject calls */
 	int destroyed, reloads;	      /* C_DestroyObject and module_reload() calls */
+	int token_infos;	      /* C_GetTokenInfo calls (an APDU on some cards) */
 	bool not_sensitive;	      /* C_GenerateKeyPair makes CKA_SENSITIVE false */
 	bool leaks_secret;	      /* ... and the private key hands out CKA_VALUE */
 	CK_RV set_flags; /* C_SetAttributeValue of CKA_SENSITIVE/_EXTRACTABLE: CKR_OK sets them */

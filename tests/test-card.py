@@ -11,12 +11,14 @@ tests of what only this card does: fixed key slots, and the module chosen
 by the card's ATR.
 """
 import os
+import re
 import time
 
 import cbtest
 import pcscenv
 import tap
-from cardtier import OpenPGP, card_public_key, card_objects, card_tokens, card_uri, run, tier
+from cardtier import (OpenPGP, card_public_key, card_objects, card_tokens, card_uri, generate,
+                      main_state, pin_answers, run, swap_card, tier)
 from cbtest import error_reason
 
 SIG = OpenPGP.rsa_token
@@ -44,6 +46,37 @@ def test_full_slots_are_slot_occupied_before_any_dialog_and_nothing_changes():
     assert before == {(label, key_id): card_public_key(label, key_id) for label, key_id in before}
     certs = [o for o in card_objects(SIG) if o["kind"] == "Certificate"]
     assert len(certs) == 1
+
+
+def test_keygen_reads_each_slots_pin_state_once_per_token_lookup():
+    """On this card every C_GetTokenInfo is an APDU (VERIFY without data: the
+    PIN's state).  keys.generate looks the token up twice (before, and after
+    OpenSC is reloaded), two slots each; the PIN checks that follow a lookup
+    must not ask the card again."""
+    count = os.path.join(tier.env.dir, "apdus")
+    swap_card(os.path.join(tier.env.dir, "apdus.state"), "--apdu-count", count, "--verbose")
+    log = os.path.join(tier.env.dir, "vcard.log")
+    try:
+        ws = tier.daemon.connect(timeout=120)
+        card_uri(ws, SIG)
+        at = os.path.getsize(log)
+        with open(count) as f:
+            before = int(f.read())
+        _, r = generate(ws, SIG, {"type": "RSA", "bits": 2048},
+                        *pin_answers(pcscenv.ADMIN_PIN, pcscenv.USER_PIN))
+        ws.close()
+        assert "result" in r, r
+        time.sleep(0.5)     # the card counts an APDU after answering it
+        with open(count) as f:
+            sent = int(f.read()) - before
+        with open(log, errors="replace") as f:
+            f.seek(at)
+            status = re.findall(r"C: 0020008[123] \(4 bytes\)", f.read())
+        print("# keys.generate RSA 2048 + CSR: %d APDUs, %d PIN state reads" % (
+            sent, len(status)))
+        assert len(status) == 4, status
+    finally:
+        swap_card(main_state())
 
 
 MOCK = os.path.join(cbtest.BUILDDIR, "tests", "mock-p11", "mock-p11.so")

@@ -336,20 +336,43 @@ def test_connection_limit_gives_503_then_recovers():
         d.stop()
 
 
+def assert_closed_within(ws, seconds):
+    """The daemon closes ws, without a message first, within seconds."""
+    ws.sock.settimeout(seconds + 1)
+    t0 = time.time()
+    try:
+        ws.recv()
+        raise AssertionError("idle connection got a message")
+    except (Closed, ConnectionError, OSError):
+        pass
+    assert time.time() - t0 < seconds, time.time() - t0
+
+
 def test_idle_connection_is_closed_after_the_timeout():
     d = cbtest.Daemon(config={"limits": {"idleTimeoutSeconds": 1}},
                       args=["--helper", SILENT_HELPER])
     try:
         ws = d.connect()
         ws.result("system.hello")
-        ws.sock.settimeout(5)
-        t0 = time.time()
-        try:
-            ws.recv()
-            raise AssertionError("idle connection got a message")
-        except (Closed, ConnectionError, OSError):
-            pass
-        assert time.time() - t0 < 4.5
+        assert_closed_within(ws, 4.5)
+    finally:
+        d.stop()
+
+
+def test_requests_keep_a_connection_open_and_a_subscribed_one_is_never_idle():
+    """The idle timer is armed once and looks at the last request when due
+    (daemon/session.c): requests must still push the timeout back."""
+    d = cbtest.Daemon(config={"limits": {"idleTimeoutSeconds": 2}},
+                      args=["--helper", SILENT_HELPER])
+    try:
+        busy, listening = d.connect(), d.connect()
+        listening.result("events.subscribe")
+        for _ in range(6):      # 3.6 s, a request every 0.6 s
+            assert busy.result("system.hello")["name"] == "cardbridge"
+            time.sleep(0.6)
+        assert_closed_within(busy, 5)
+        assert listening.result("system.hello")["name"] == "cardbridge"
+        listening.close()
     finally:
         d.stop()
 
@@ -413,18 +436,49 @@ def test_config_file_origins_and_flags_combine():
         d.stop()
 
 
-def test_sigterm_closes_connections_with_1001_and_exits_0():
-    d = cbtest.Daemon(args=["--helper", SILENT_HELPER])
-    ws = d.connect()
-    ws.result("system.hello")
-    d.proc.send_signal(signal.SIGTERM)
+def expect_close(ws, code):
     try:
         ws.recv()
         raise AssertionError("no close frame")
     except Closed as e:
-        assert e.code == 1001, e.code
+        assert e.code == code, e.code
+
+
+def sigterm_closes_with_1001_and_exits_0(d, ws):
+    d.proc.send_signal(signal.SIGTERM)
+    expect_close(ws, 1001)
     assert d.proc.wait(10) == 0
     d.stop()
+
+
+def test_sigterm_closes_connections_with_1001_and_exits_0():
+    d = cbtest.Daemon(args=["--helper", SILENT_HELPER])
+    ws = d.connect()
+    ws.result("system.hello")
+    sigterm_closes_with_1001_and_exits_0(d, ws)
+
+
+def test_lws_runs_on_libuv():
+    """With lws's own loop every message would cost a poll() over all connections
+    (daemon/evloop.c); a missing libwebsockets-evlib-uv must not go unnoticed."""
+    d = cbtest.Daemon(args=["--helper", SILENT_HELPER])
+    d.connect().close()
+    d.stop()
+    assert "event loop: libuv" in d.read_log(), d.read_log()[-2000:]
+
+
+def test_lws_own_loop_still_serves_closes_and_stops_cleanly():
+    """CB_EVENT_LOOP=poll, also what runs when the libuv plugin cannot be loaded."""
+    d = cbtest.Daemon(args=["--helper", SILENT_HELPER], env={"CB_EVENT_LOOP": "poll"})
+    ws = d.connect()
+    assert ws.result("system.hello")["name"] == "cardbridge"
+    ws.send_frame("x", opcode=2)
+    expect_close(ws, 1003)
+    ws.close()
+    ws = d.connect()
+    ws.result("system.hello")
+    sigterm_closes_with_1001_and_exits_0(d, ws)
+    assert "event loop: poll" in d.read_log(), d.read_log()[-2000:]
 
 
 def test_daemon_survived_everything():

@@ -51,13 +51,12 @@ TICK = 0.002                # the paced load sends its requests in 2 ms steps
 SATURATED = "100,000 requests, saturating"
 PACED = "100,000 requests at 10,000/s"
 # The p99 figures are printed, not asserted (make check runs other tiers
-# beside this one, on any machine).  Why they are high here: lws 4.1.6 serves with
-# poll(), whose cost grows with the number of connections: with 1,000 idle
-# connections open, an otherwise idle daemon answers system.hello in
-# ~0.2 ms at p50 instead of ~0.05 ms (test 1 prints both), so at 10,000
-# requests/s it is close to saturation on this 2-core machine, and the
-# probe's p99 is ~4-5 ms (~0.3 ms with no idle connections).  Under the
-# saturating load the probe queues behind up to 256 requests in flight.
+# beside this one, on any machine).  At 10,000 requests/s the daemon is
+# close to saturation on a 2-core machine; under the saturating load the
+# probe queues behind up to 256 requests in flight.  (With lws's own poll()
+# loop, CB_EVENT_LOOP=poll, each request also costs a poll() over every
+# connection: with 1,000 idle ones system.hello took ~0.2 ms at p50 instead
+# of ~0.05 ms; on libuv, daemon/evloop.c, the two are close.)
 STARVED_MS = 5000.0          # a probe request waiting this long was starved
 L = {"samples": {}}
 

@@ -8,8 +8,10 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "protocol/cberr.h"
 #include "pkcs11/log.h"
@@ -152,11 +154,92 @@ test_a_pin_pad_reader_takes_the_pin_on_its_keypad(void)
 	token_session_close(&session);
 }
 
+/* On an OpenPGP card through OpenSC each C_GetTokenInfo costs an APDU. */
+static void
+test_a_pin_check_right_after_the_token_was_found_reads_nothing_again(void)
+{
+	int before;
+
+	fake_reset();
+	request_free(req);
+	req = request_new();
+	TAP_CHECK(token_find(req, FAKE_TOKEN_URI, &token) == 0 && token.info_fresh);
+	before = fake.token_infos;
+	TAP_CHECK(login_check_pin(req, &token, CKU_SO) == 0);
+	TAP_CHECK(login_check_pin(req, &token, CKU_USER) == 0);
+	TAP_CHECK(fake.token_infos == before);
+	token_clear(&token);
+}
+
+static void
+test_after_a_login_the_pin_flags_are_read_again(void)
+{
+	int before;
+
+	fake_reset();
+	fake.flags_after[0] = fake.info.flags | CKF_SO_PIN_LOCKED;
+	request_free(req);
+	req = request_new();
+	pin_stub_reset("123456", NULL, NULL);
+	TAP_CHECK(token_find(req, FAKE_TOKEN_URI, &token) == 0);
+	TAP_CHECK(token_session_open(req, &token, true, &session) == 0);
+	before = fake.token_infos;
+	TAP_CHECK(login_as(&session, CKU_USER, "sign") == 0 && fake.token_infos == before);
+	TAP_CHECK(login_check_pin(req, &token, CKU_SO) == CB_ERR_PIN_LOCKED);
+	TAP_CHECK(fake.token_infos == before + 1);
+	token_session_close(&session);
+	token_clear(&token);
+}
+
+struct holder {
+	struct token token;
+	struct token_session session;
+	struct request *req;
+};
+
+/* Another request's turn at the token: it owns it for 100 ms. */
+static void *
+hold_the_token(void *arg)
+{
+	struct holder *h = arg;
+	struct timespec pause = {0, 100 * 1000 * 1000};
+
+	nanosleep(&pause, NULL);
+	token_session_close(&h->session);
+	return NULL;
+}
+
+static void
+test_after_waiting_for_another_owner_the_pin_flags_are_read_again(void)
+{
+	struct holder other;
+	pthread_t thread;
+	int before;
+
+	fake_reset();
+	helper_config.prompt_timeout = 10; /* how long a turn may be waited for */
+	request_free(req);
+	req = request_new();
+	other.req = request_new();
+	fake_token(&other.token);
+	TAP_CHECK(token_session_open(other.req, &other.token, true, &other.session) == 0);
+	TAP_CHECK(token_find(req, FAKE_TOKEN_URI, &token) == 0 && token.info_fresh);
+	TAP_CHECK(pthread_create(&thread, NULL, hold_the_token, &other) == 0);
+	TAP_CHECK(token_session_open(req, &token, true, &session) == 0 && !token.info_fresh);
+	pthread_join(thread, NULL);
+	before = fake.token_infos;
+	TAP_CHECK(login_check_pin(req, &token, CKU_USER) == 0 && fake.token_infos == before + 1);
+	token_session_close(&session);
+	token_clear(&token);
+	request_free(other.req);
+	helper_config.prompt_timeout = 0;
+}
+
 int
 main(void)
 {
 	helper_config.log_level = CB_LOG_ERROR;
-	tap_plan(9);
+	tap_plan(12);
 	tap_run("a login that succeeds after a wrong pin leaves no stale message",
 	    test_a_login_that_succeeds_after_a_wrong_pin_leaves_no_stale_message);
 	tap_run("three wrong pins fail with pin incorrect",
@@ -174,6 +257,12 @@ main(void)
 	    "a token without login asks for no pin", test_a_token_without_login_asks_for_no_pin);
 	tap_run("a pin pad reader takes the pin on its keypad",
 	    test_a_pin_pad_reader_takes_the_pin_on_its_keypad);
+	tap_run("a pin check right after the token was found reads nothing again",
+	    test_a_pin_check_right_after_the_token_was_found_reads_nothing_again);
+	tap_run("after a login the pin flags are read again",
+	    test_after_a_login_the_pin_flags_are_read_again);
+	tap_run("after waiting for another owner the pin flags are read again",
+	    test_after_waiting_for_another_owner_the_pin_flags_are_read_again);
 	request_free(req);
 	fake_reset();
 	return tap_done();
