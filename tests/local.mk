@@ -24,6 +24,14 @@ PROTO_TESTS = tests/test-jsonrpc tests/test-jsonrpc-limits tests/test-json-stric
 check_PROGRAMS += $(PROTO_TESTS)
 TESTS += $(PROTO_TESTS)
 PROTO_TEST_SOURCES = tests/proto-test.h tests/tap.h
+
+# The unit tests of protocol/ alone: they need no token, card, daemon or
+# browser, so a package build runs them (debian/rules: make check-protocol).
+PROTOCOL_UNIT_TESTS = $(PROTO_TESTS) tests/test-params tests/test-display tests/test-atr \
+	tests/test-origin tests/test-url tests/test-claim
+check-protocol:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(PROTOCOL_UNIT_TESTS)'
+.PHONY: check-protocol
 PROTO_TEST_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 PROTO_TEST_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
 tests_test_jsonrpc_SOURCES = tests/test-jsonrpc.c $(PROTO_TEST_SOURCES)

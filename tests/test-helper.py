@@ -472,7 +472,8 @@ def test_bad_keygen_params_are_refused_before_any_pin_dialog():
         ({"token": "pkcs11:token=nope", "algorithm": rsa_alg(2048)}, "TOKEN_NOT_PRESENT", "token"),
         ({"token": "file:///etc/passwd", "algorithm": rsa_alg(2048)}, "INVALID_PARAMS", "params.token"),
         ({"token": uri + ";id=%01", "algorithm": rsa_alg(2048)}, "INVALID_PARAMS", "params.token"),
-        ({"token": "pkcs11:model=SoftHSM%20v2", "algorithm": rsa_alg(2048)}, "INVALID_PARAMS", "3 tokens"),
+        ({"token": "pkcs11:model=SoftHSM%20v2", "algorithm": rsa_alg(2048)}, "INVALID_PARAMS",
+         "tokens; name one"),
     ]
     before = object_count(TOKEN_A)
     for params, reason, named in cases:
