@@ -41,4 +41,5 @@ EXTRA_DIST += \
 	tests/vcard/test-vcard.sh \
 	tests/vcard/test-vcard-isoapplet.sh \
 	tests/vcard/pcsc-env.sh \
+	tests/vcard/tier.sh \
 	tests/vcard/README.md

@@ -18,25 +18,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-module=${PKCS11_MODULE:-}
-if [ -z "$module" ]; then
-	for module in /usr/lib/*/opensc-pkcs11.so /usr/lib64/opensc-pkcs11.so \
-		/usr/lib/opensc-pkcs11.so; do
-		[ -e "$module" ] && break
-	done
-fi
-
-skip() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
-for tool in pcscd pkcs11-tool pkcs15-init pkcs15-tool opensc-tool openssl; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
-done
-[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || skip "vsmartcard-vpcd not installed"
-[ -e "$module" ] || skip "OpenSC PKCS#11 module $module not found"
-
+. "$here/tier.sh"
+tier_need pcscd pkcs11-tool pkcs15-init pkcs15-tool opensc-tool openssl
 . "$here/pcsc-env.sh"
 probe=${VCARD_PROBE_BIN:-$(_pcsc_env_find cardbridge-p11-probe)} ||
 	skip "cardbridge-p11-probe not built (run make check)"
@@ -44,53 +27,8 @@ probe=${VCARD_PROBE_BIN:-$(_pcsc_env_find cardbridge-p11-probe)} ||
 pin=$VCARD_USER_PIN
 puk=$VCARD_PUK
 aid=F276A288BCFBA69D34F31001
-work=$(mktemp -d "${TMPDIR:-/tmp}/test-vcard-isoapplet.XXXXXX")
-failures=0
-count=0
 t_start=$(date +%s%N)
-
-cleanup() {
-	echo "1..$count"
-	pcsc_env_stop
-	if [ "${VCARD_TEST_KEEP:-0}" = 1 ] || [ $failures -ne 0 ]; then
-		echo "# work directory kept: $work"
-	else
-		rm -rf "$work"
-	fi
-}
-trap cleanup EXIT
-
-ok() {
-	count=$((count + 1))
-	echo "ok $count - $*"
-}
-
-not_ok() {
-	count=$((count + 1))
-	failures=$((failures + 1))
-	echo "not ok $count - $*"
-}
-
-# check DESCRIPTION COMMAND...: one ok/not ok line from a command's status;
-# its output goes to $work/last.out and is shown on failure.
-check() {
-	local what=$1
-	shift
-	if "$@" >"$work/last.out" 2>&1; then
-		ok "$what"
-	else
-		not_ok "$what"
-		sed 's/^/#   /' "$work/last.out"
-	fi
-}
-
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
-p11() {
-	timeout 30 pkcs11-tool --module "$module" "$@"
-}
+tier_start test-vcard-isoapplet
 
 # p11probe [OPENSC_CONF] ARGS...: cardbridge-p11-probe, output in
 # $work/probe.out (and on stdout); its status is the probe's.

@@ -13,77 +13,13 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-module=${PKCS11_MODULE:-}
-if [ -z "$module" ]; then
-	for module in /usr/lib/*/opensc-pkcs11.so /usr/lib64/opensc-pkcs11.so \
-		/usr/lib/opensc-pkcs11.so; do
-		[ -e "$module" ] && break
-	done
-fi
+. "$here/tier.sh"
+tier_need pcscd pkcs11-tool opensc-tool opensc-explorer openssl
+. "$here/pcsc-env.sh"
 so_pin=12345678
 user_pin=123456
-
-skip() {
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
-for tool in pcscd pkcs11-tool opensc-tool opensc-explorer openssl; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool not installed"
-done
-[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || skip "vsmartcard-vpcd not installed"
-[ -e "$module" ] || skip "OpenSC PKCS#11 module $module not found"
-
-. "$here/pcsc-env.sh"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/test-vcard.XXXXXX")
-failures=0
-count=0
 t_list='' t_rsa='' t_sign=''	# set by timed()
-
-cleanup() {
-	echo "1..$count"
-	pcsc_env_stop
-	if [ "${VCARD_TEST_KEEP:-0}" = 1 ] || [ $failures -ne 0 ]; then
-		echo "# work directory kept: $work"
-	else
-		rm -rf "$work"
-	fi
-}
-trap cleanup EXIT
-
-ok() {
-	count=$((count + 1))
-	echo "ok $count - $*"
-}
-
-not_ok() {
-	count=$((count + 1))
-	failures=$((failures + 1))
-	echo "not ok $count - $*"
-}
-
-# check DESCRIPTION COMMAND...: one ok/not ok line from a command's status;
-# its output goes to $work/last.out and is shown on failure.
-check() {
-	local what=$1
-	shift
-	if "$@" >"$work/last.out" 2>&1; then
-		ok "$what"
-	else
-		not_ok "$what"
-		sed 's/^/#   /' "$work/last.out"
-	fi
-}
-
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
-# p11 ARGS...: pkcs11-tool on the OpenSC module, bounded so a hang fails.
-p11() {
-	timeout 30 pkcs11-tool --module "$module" "$@"
-}
+tier_start test-vcard
 
 # OpenSC 0.23 gives an OpenPGP card one slot per user PIN: index 0 is
 # "User PIN" (PW1 mode 82: decipher, authenticate, keys 2 and 3), index 1 is
