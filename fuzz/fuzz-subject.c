@@ -41,7 +41,10 @@
 #include "pkcs11/request.h"
 #include "pkcs11/x509.h"
 
-/* The keys csr.c knows and the attribute each one becomes. */
+/*
+ * The oracle: each subject key and the attribute it must become, written
+ * here on purpose rather than read from csr.c, so a wrong row there shows.
+ */
 static const struct {
 	const char *key;
 	int nid;
