@@ -35,7 +35,7 @@ pkcs11_cardbridge_pkcs11_helper_SOURCES = \
 	pkcs11/x509.h pkcs11/x509.c \
 	pkcs11/chain.h pkcs11/chain.c \
 	pkcs11/cert_words.h pkcs11/cert_words.c \
-	pkcs11/certs.c pkcs11/cert_check.h pkcs11/cert_check.c \
+	pkcs11/certs.c pkcs11/cert_check.h pkcs11/cert_check.c pkcs11/cert_object.h pkcs11/cert_object.c \
 	pkcs11/certlist.c \
 	pkcs11/opensc_conf.h pkcs11/opensc_conf.c \
 	pkcs11/token_manage.h pkcs11/token_manage.c \

@@ -171,7 +171,7 @@ TESTS += tests/test-login
 
 check_PROGRAMS += tests/test-certs
 tests_test_certs_SOURCES = tests/test-certs.c $(test_pkcs11_token) $(test_pkcs11_login) \
-	pkcs11/certs.c pkcs11/cert_check.h pkcs11/cert_check.c pkcs11/chain.h pkcs11/chain.c \
+	pkcs11/certs.c pkcs11/cert_check.h pkcs11/cert_check.c pkcs11/cert_object.h pkcs11/cert_object.c pkcs11/chain.h pkcs11/chain.c \
 	pkcs11/cert_words.h pkcs11/cert_words.c \
 	pkcs11/dialog_words.h pkcs11/dialog_words.c pkcs11/x509.h pkcs11/x509.c \
 	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h \
