@@ -189,6 +189,13 @@ tests_test_keygen_CFLAGS = $(test_pkcs11_cflags)
 tests_test_keygen_LDADD = $(test_pkcs11_ldadd)
 TESTS += tests/test-keygen
 
+check_PROGRAMS += tests/test-cleanup
+tests_test_cleanup_SOURCES = tests/test-cleanup.c $(test_pkcs11_token) $(test_pkcs11_login) \
+	pkcs11/pubkey.h pkcs11/pubkey.c pkcs11/pem.h pkcs11/pem.c
+tests_test_cleanup_CFLAGS = $(test_pkcs11_cflags)
+tests_test_cleanup_LDADD = $(test_pkcs11_ldadd)
+TESTS += tests/test-cleanup
+
 check_PROGRAMS += tests/test-progress
 tests_test_progress_SOURCES = tests/test-progress.c $(test_pkcs11_request)
 tests_test_progress_CFLAGS = $(test_pkcs11_cflags)
