@@ -234,6 +234,19 @@ def test_the_typescript_params_of_each_method_are_the_schema():
                 "%s.%s: required in one, optional in the other" % (t, p["name"])
 
 
+def test_the_typescript_notification_params_are_the_tables():
+    for note, name in ((EVENT, "CardEventParams"), (PROGRESS, "Progress")):
+        members = interface(name)
+        differ("members of %s" % name, [p["name"] for p in note["params"]], members)
+        for p in note["params"]:
+            assert (members[p["name"]] == "") == p["required"], \
+                "%s.%s: required in one, optional in the other" % (name, p["name"])
+    pin = next(p for p in PROGRESS["params"] if p["name"] == "pin")
+    m = re.search(r"^\tpin\?: ([^;]*);", re.search(
+        r"export interface Progress \{(.*?)^\}", dts(), flags=re.M | re.S).group(1), flags=re.M)
+    differ("Progress.pin's values", pin["choices"], re.findall(r"'([^']+)'", m.group(1)))
+
+
 def test_the_typescript_subject_and_algorithm_are_the_schema():
     keygen = next(m for m in PAGE if m["name"] == "keys.generate")
     fields = {p["name"]: p for p in keygen["params"]}

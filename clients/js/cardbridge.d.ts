@@ -387,16 +387,24 @@ export interface CertificateInfo extends CertificateSummary {
 
 export type CardEventType = 'readerAdded' | 'readerRemoved' | 'cardInserted' | 'cardRemoved' | 'tokensChanged';
 
-export interface CardEvent {
-	type: CardEventType | string;
+/** An "event" notification's params, as cardbridged sends them. */
+export interface CardEventParams {
+	type: CardEventType;
 	reader?: string;
-	/** Token URI (synthetic events). */
-	token?: string;
-	label?: string;
+	/** The card's ATR (hex), where a card is in the reader. */
+	atr?: string;
 	/** tokensChanged: the new list. */
 	tokens?: Token[];
 	/** tokensChanged from the helper: the cards waiting for their module, if any. */
 	waitingCards?: WaitingCard[];
+}
+
+/** What the 'cardEvent' listeners get: the params, or an event the client made. */
+export interface CardEvent extends Omit<CardEventParams, 'type'> {
+	type: CardEventType | string;
+	/** Token URI (synthetic events). */
+	token?: string;
+	label?: string;
 	/** True when made by the client from tokens.list (polling, or after a reconnection). */
 	synthetic?: boolean;
 	/** tokensChanged after the client reconnected and subscribed again. */
