@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as H from './harness.mjs';
+import { PROGRESS_STAGES } from '../../clients/js/contract.js';
 
 export const LABEL = 'cardbridge demo';
 const FLOW_KEY = 'cardbridge-demo:activation';
@@ -260,7 +261,12 @@ export async function progressStages(p, { script }) {
 	});
 	await startKeygen(p, 'RSA-2048');
 	await p.waitFor('#generate-result:not([hidden])', { timeout: 120000 });
-	return p.evaluate(() => window.__stages);
+	const stages = await p.evaluate(() => window.__stages);
+	// Shown as they came: in the protocol's order (a stage may show twice in a row).
+	const order = stages.map((s) => PROGRESS_STAGES.indexOf(s.stage));
+	assert.ok(order.length > 0, 'the page showed no progress stage');
+	assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i >= order[k - 1])), JSON.stringify(stages));
+	return stages;
 }
 
 /** Wrong PINs: the badge follows the token's flags (SoftHSM2 raises count-low at the first). */
