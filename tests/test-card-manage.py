@@ -272,11 +272,21 @@ def test_isoapplet_key_pair_and_certificate_are_deleted():
     assert iso.objects("56785678") == [o for o in before if o[1] != "42"]
 
 
-def test_isoapplet_unblock_from_the_desktop():
+def test_isoapplet_locked_pin_unblocked_from_the_desktop_then_makes_a_key():
+    for _ in range(3):
+        assert not iso.login_works("0000")
+    assert not iso.login_works("56785678"), "three wrong PINs did not lock the PIN"
     iso.dialogs.answers("pin " + pcscenv.PUK, "pin 2468", "pin 2468")
     rc, out, err = iso.cli("card", "unblock")
-    assert rc == 0 and "unblocked" in out, err
+    assert rc == 0, err
+    assert out == "The user PIN was unblocked on the token \"%s\"\n" % ISO, out
+    assert iso.dialogs.lines("SETPROMPT") == ["PUK:", "New user PIN:"], iso.dialogs.shown()
     assert iso.login_works("2468")
+    r = iso.call("keys.generate", {"token": iso.uri(ISO), "algorithm": {"type": "RSA",
+                                                                          "bits": 2048},
+                                   "subject": {"CN": "after a desktop unblock"}}, "pin 2468")
+    assert "result" in r, r
+    assert ("Private Key", r["result"]["keyId"]) in iso.objects("2468"), r
 
 
 if __name__ == "__main__":
