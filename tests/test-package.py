@@ -15,7 +15,6 @@ installed).  It never runs in `make check`.  Without root, a .deb or
 lintian it skips, unless CB_PACKAGE_REQUIRED=1 (make check-package, CI):
 then that is a failure.  The daemons it starts are its own, stopped by pid.
 """
-import glob
 import json
 import os
 import re
@@ -210,8 +209,8 @@ def cli(*args, env=None):
 # --- the built package ------------------------------------------------------
 
 def test_lintian_reports_no_tag_at_all():
-    p = run(["lintian", "--display-info", "--display-experimental", "--pedantic", "--show-overrides",
-             T["changes"], T["deb"]], timeout=600)
+    p = run(["lintian", "--display-info", "--display-experimental", "--pedantic",
+             "--show-overrides", T["changes"], T["deb"]], timeout=600)
     for line in (p.stdout + p.stderr).splitlines():
         print("# " + line, flush=True)
     # None at all: errors, warnings, and the informational, pedantic and
