@@ -20,13 +20,11 @@ the tests' own opensc.conf has no pkcs11 block, as a system one has none.
 import os
 import re
 import subprocess
-import time
 
 import cbtest
 import pcscenv
 import pki
-import tap
-from cbtest import error_reason, wait_for
+from cbtest import error_reason
 
 CLI = os.path.join(cbtest.BUILDDIR, "cli", "cardbridge")
 USER = "OpenPGP card (User PIN)"

@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 import cbtest
 import softhsm
-from cbtest import ORIGIN, error_reason
+from cbtest import error_reason
 
 hsm = daemon = dialogs = None
 EC = {"type": "EC", "curve": "P-256"}

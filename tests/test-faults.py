@@ -26,7 +26,6 @@ import socket
 import stat
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -34,7 +33,7 @@ import cbtest
 import pcscenv
 import softhsm
 import tap
-from cbtest import (error_reason, wait_for, children, helper_of, pinentry_of, send, reply_to,
+from cbtest import (error_reason, wait_for, helper_of, pinentry_of, send, reply_to,
                     pending)
 
 BUDGET = 1.0

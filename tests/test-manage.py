@@ -20,7 +20,6 @@ import subprocess
 import cbtest
 import pki
 import softhsm
-import tap
 from cbtest import error_reason
 
 CLI = os.path.join(cbtest.BUILDDIR, "cli", "cardbridge")

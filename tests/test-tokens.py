@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import threading
 import time
 
 from cryptography.hazmat.primitives import serialization
