@@ -20,19 +20,10 @@
 #include "cli/cli.h"
 #include "common/i18n.h"
 
-static struct json_object *
-member(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 static const char *
 text_of(struct json_object *o, const char *key)
 {
-	struct json_object *v = member(o, key);
+	struct json_object *v = cli_member(o, key);
 
 	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
@@ -62,19 +53,19 @@ state_words(const char *state)
 static void
 print_pin(FILE *out, const char *label, struct json_object *pin, struct json_object *pins)
 {
-	struct json_object *lo = member(pins, "minLength"), *hi = member(pins, "maxLength");
+	struct json_object *lo = cli_member(pins, "minLength"), *hi = cli_member(pins, "maxLength");
 
 	fprintf(out, "  %s ", label);
 	if (pin == NULL) {
 		fprintf(out, "%s\n", _("not reported by the token"));
 		return;
 	}
-	if (!json_object_get_boolean(member(pin, "initialized"))) {
+	if (!json_object_get_boolean(cli_member(pin, "initialized"))) {
 		fprintf(out, "%s\n", _("not set"));
 		return;
 	}
 	fprintf(out, "%s", state_words(text_of(pin, "state")));
-	if (json_object_get_boolean(member(pin, "toBeChanged")))
+	if (json_object_get_boolean(cli_member(pin, "toBeChanged")))
 		fprintf(out, ", %s", _("to be changed"));
 	if (lo != NULL && hi != NULL && pins != NULL)
 		/* TRANSLATORS: the length limits of the user PIN. */
@@ -89,10 +80,10 @@ print_pin(FILE *out, const char *label, struct json_object *pin, struct json_obj
 static void
 print_can(FILE *out, struct json_object *manage, const char *label, const char *key)
 {
-	const char *why = text_of(member(manage, "why"), key), *with;
+	const char *why = text_of(cli_member(manage, "why"), key), *with;
 
 	fprintf(out, "  %s ", label);
-	if (!json_object_get_boolean(member(manage, key))) {
+	if (!json_object_get_boolean(cli_member(manage, key))) {
 		fprintf(out, "%s", _("no"));
 		if (why != NULL) {
 			fputs(": ", out);
@@ -114,7 +105,7 @@ print_can(FILE *out, struct json_object *manage, const char *label, const char *
 void
 cli_print_card_status(FILE *out, struct json_object *t)
 {
-	struct json_object *pins = member(t, "pins"), *manage = member(t, "manage");
+	struct json_object *pins = cli_member(t, "pins"), *manage = cli_member(t, "manage");
 
 	cli_print_safe(out, text_of(t, "label"));
 	fputs(" (", out);
@@ -125,8 +116,8 @@ cli_print_card_status(FILE *out, struct json_object *t)
 	cli_print_safe(out, text_of(t, "serial"));
 	fputs(")\n", out);
 	/* TRANSLATORS: the lines of "cardbridge card status" (colons included). */
-	print_pin(out, _("user PIN:"), member(pins, "user"), pins);
-	print_pin(out, _("admin (SO) PIN:"), member(pins, "so"), NULL);
+	print_pin(out, _("user PIN:"), cli_member(pins, "user"), pins);
+	print_pin(out, _("admin (SO) PIN:"), cli_member(pins, "so"), NULL);
 	print_can(out, manage, _("change the user PIN:"), "canChangePin");
 	print_can(out, manage, _("change the admin PIN:"), "canChangeSoPin");
 	print_can(out, manage, _("unblock the user PIN:"), "canUnblockPin");
@@ -143,7 +134,7 @@ items_in(struct json_object *a)
 static void
 print_key(FILE *out, struct json_object *k)
 {
-	int certs = json_object_get_int(member(k, "certificates"));
+	int certs = json_object_get_int(cli_member(k, "certificates"));
 
 	fputs("  ", out);
 	cli_print_safe(out, text_of(k, "keyId") ? text_of(k, "keyId") : "-");

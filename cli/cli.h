@@ -38,6 +38,9 @@ void cli_output_init(void);
 /* s with control and non-ASCII bytes as '?': what a card or a file says is not trusted. */
 void cli_print_safe(FILE *out, const char *s);
 
+/* o's member key, NULL when o is no object or has none (a borrowed reference). */
+struct json_object *cli_member(struct json_object *o, const char *key);
+
 /* "cardbridge: " and the message on stderr, for the user to read. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -84,8 +84,8 @@ str_of(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static struct json_object *
-member(struct json_object *o, const char *key)
+struct json_object *
+cli_member(struct json_object *o, const char *key)
 {
 	struct json_object *v = NULL;
 
@@ -250,21 +250,21 @@ cli_print_waiting(FILE *out, struct json_object *waiting, const char *indent)
 void
 cli_print_status(FILE *out, struct json_object *r)
 {
-	struct json_object *mods = member(r, "modules"), *m, *tokens = member(r, "tokens");
+	struct json_object *mods = cli_member(r, "modules"), *m, *tokens = cli_member(r, "tokens");
 	size_t i, n, width = status_width();
 
 	fprintf(out,
-	    json_object_get_boolean(member(r, "socketActivated"))
+	    json_object_get_boolean(cli_member(r, "socketActivated"))
 		? _("cardbridged %s is running (pid %d), socket-activated")
 		: _("cardbridged %s is running (pid %d)"),
-	    str_of(r, "version"), json_object_get_int(member(r, "pid")));
+	    str_of(r, "version"), json_object_get_int(cli_member(r, "pid")));
 	fputc('\n', out);
-	print_list(out, LABEL_LISTENING, width, member(r, "listen"));
+	print_list(out, LABEL_LISTENING, width, cli_member(r, "listen"));
 	print_status_label(out, LABEL_CONTROL_SOCKET, width);
 	print_safe(out, str_of(r, "controlSocket"));
 	fputc('\n', out);
 	print_status_label(out, LABEL_CONNECTIONS, width);
-	fprintf(out, "%d\n", json_object_get_int(member(r, "sessions")));
+	fprintf(out, "%d\n", json_object_get_int(cli_member(r, "sessions")));
 	n = json_object_is_type(mods, json_type_array) ? json_object_array_length(mods) : 0;
 	if (n == 0) {
 		print_status_label(out, LABEL_MODULES, width);
@@ -275,7 +275,7 @@ cli_print_status(FILE *out, struct json_object *r)
 		m = json_object_array_get_idx(mods, i);
 		fprintf(out, "    ");
 		print_safe(out, str_of(m, "path"));
-		if (json_object_get_boolean(member(m, "ok")))
+		if (json_object_get_boolean(cli_member(m, "ok")))
 			/* TRANSLATORS: after a PKCS#11 module's path: it is loaded. */
 			fprintf(out, " (%s)\n", _("ok"));
 		else {
@@ -285,7 +285,7 @@ cli_print_status(FILE *out, struct json_object *r)
 			fprintf(out, ")\n");
 		}
 	}
-	print_list(out, LABEL_READERS, width, member(r, "readers"));
+	print_list(out, LABEL_READERS, width, cli_member(r, "readers"));
 	if (tokens == NULL) {
 		print_status_label(out, LABEL_TOKENS, width);
 		fprintf(
@@ -294,9 +294,10 @@ cli_print_status(FILE *out, struct json_object *r)
 		fprintf(out, "  %s\n", _(status_labels[LABEL_TOKENS]));
 		cli_print_tokens(out, tokens, "    ");
 	}
-	cli_print_waiting(out, member(r, "waitingCards"), "  ");
-	print_list(out, LABEL_ORIGINS_ADMIN, width, member(member(r, "origins"), "administrator"));
-	print_list(out, LABEL_ORIGINS_USER, width, member(member(r, "origins"), "user"));
+	cli_print_waiting(out, cli_member(r, "waitingCards"), "  ");
+	print_list(
+	    out, LABEL_ORIGINS_ADMIN, width, cli_member(cli_member(r, "origins"), "administrator"));
+	print_list(out, LABEL_ORIGINS_USER, width, cli_member(cli_member(r, "origins"), "user"));
 }
 
 void
@@ -307,7 +308,7 @@ cli_print_origins(FILE *out, struct json_object *r)
 	size_t k, i;
 
 	for (k = 0; k < 2; k++) {
-		a = member(r, kinds[k]);
+		a = cli_member(r, kinds[k]);
 		for (i = 0; a && i < json_object_array_length(a); i++) {
 			print_safe(out, json_object_get_string(json_object_array_get_idx(a, i)));
 			fprintf(out, "\t%s\n", kinds[k]);
@@ -319,14 +320,14 @@ void
 cli_print_change(FILE *out, const char *verb, struct json_object *r)
 {
 	const char *source = str_of(r, "source");
-	int closed = json_object_get_int(member(r, "closedConnections"));
+	int closed = json_object_get_int(cli_member(r, "closedConnections"));
 
 	print_safe(out, str_of(r, "origin"));
 	fputs(": ", out);
-	if (json_object_get_boolean(member(r, "changed")) && strcmp(verb, "allow") == 0)
+	if (json_object_get_boolean(cli_member(r, "changed")) && strcmp(verb, "allow") == 0)
 		/* TRANSLATORS: after an origin, "https://portal.example: allowed". */
 		fputs(_("allowed"), out);
-	else if (json_object_get_boolean(member(r, "changed")))
+	else if (json_object_get_boolean(cli_member(r, "changed")))
 		/* TRANSLATORS: after an origin; the English text is the same for every count. */
 		fprintf(out,
 		    P_("revoked (%d open connection(s) closed)",
