@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "common/clock.h"
 #include "cli/cli.h"
 #include "common/i18n.h"
 
@@ -82,15 +83,6 @@ cli_control_answers(const char *path)
 	return true;
 }
 
-static long
-ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
-}
-
 static int
 send_line(int fd, const char *text)
 {
@@ -128,7 +120,7 @@ read_line(int fd, int timeout_ms, const char **why)
 	}
 	*why = _("the daemon closed the connection (refused, or it is stopping)");
 	for (;;) {
-		if ((left = ms_left(&deadline)) <= 0) {
+		if ((left = cb_ms_until(&deadline)) <= 0) {
 			*why = _("the daemon did not answer in time");
 			break;
 		}

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "cli/cli.h"
 #include "common/i18n.h"
 #include "protocol/methods.h"
@@ -43,16 +44,6 @@ struct launch {
 	const char *control; /* the control socket path */
 	char dir[PATH_MAX];  /* its directory, where the lock lives */
 };
-
-static long
-ms_left(const struct launch *l)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (l->deadline.tv_sec - now.tv_sec) * 1000 +
-	       (l->deadline.tv_nsec - now.tv_nsec) / 1000000;
-}
 
 static void
 nap(void)
@@ -98,7 +89,7 @@ take_lock(struct launch *l)
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		busy = errno == EWOULDBLOCK || errno == EINTR;
-		if (!busy || ms_left(l) <= 0) {
+		if (!busy || cb_ms_until(&l->deadline) <= 0) {
 			close(fd);
 			return busy ? -2 : -1;
 		}
@@ -145,7 +136,7 @@ start_with_systemd(struct launch *l)
 		    "cardbridge.service", (char *)NULL);
 		_exit(127);
 	}
-	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && ms_left(l) > 0)
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && cb_ms_until(&l->deadline) > 0)
 		nap();
 	if (w == 0) {
 		kill(pid, SIGKILL);
@@ -296,7 +287,7 @@ wait_ready(struct launch *l, pid_t pid, const char *how, const char *log)
 			report_stopped(l, status, log);
 			return CLI_FAILED;
 		}
-		if (ms_left(l) <= 0)
+		if (cb_ms_until(&l->deadline) <= 0)
 			break;
 		nap();
 	}
@@ -385,7 +376,7 @@ start_without_runtime_dir(struct launch *l)
 	}
 	if ((pid = spawn_daemon(l, NULL, -1, log, sizeof(log))) < 0)
 		return CLI_FAILED;
-	while (!port_answers() && ms_left(l) > 0) {
+	while (!port_answers() && cb_ms_until(&l->deadline) > 0) {
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			report_stopped(l, status, log);
 			return CLI_FAILED;

@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "common/fdio.h"
 #include "daemon/log.h"
 #include "daemon/origins_store.h"
 #include "protocol/cberr.h"
@@ -239,23 +240,6 @@ make_dirs(const char *path, char *dir, size_t dirlen)
 	}
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return CB_ERR_SYSTEM;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Replace path with text and a newline. */
 static int
 write_text(const char *path, const char *text)
@@ -271,8 +255,8 @@ write_text(const char *path, const char *text)
 		tmp[0] = '\0';
 		goto out;
 	}
-	if (fchmod(fd, 0600) != 0 || write_all(fd, text, strlen(text)) != 0 ||
-	    write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
+	if (fchmod(fd, 0600) != 0 || cb_write_all(fd, text, strlen(text)) != 0 ||
+	    cb_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
 		goto out;
 	saved = close(fd);
 	fd = -1;

@@ -24,6 +24,7 @@
 
 #include <json-c/json.h>
 
+#include "common/fdio.h"
 #include "protocol/cberr.h"
 #include "protocol/jsonrpc.h"
 #include "pkcs11/cleanup_journal.h"
@@ -107,22 +108,6 @@ journal_load(void)
 	return list;
 }
 
-static int
-write_all(int fd, const char *text, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, text, len)) < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return CB_ERR_SYSTEM;
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 journal_save(struct json_object *list)
 {
@@ -146,7 +131,7 @@ journal_save(struct json_object *list)
 	json_object_object_add(root, "cleanups", json_object_get(list));
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
-		r = write_all(fd, text, strlen(text));
+		r = cb_write_all(fd, text, strlen(text)) == 0 ? 0 : CB_ERR_SYSTEM;
 		if (r == 0 && (fsync(fd) != 0 || rename(tmp, path) != 0))
 			r = CB_ERR_SYSTEM;
 		close(fd);

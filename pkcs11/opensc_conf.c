@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/fdio.h"
 #include "pkcs11/log.h"
 #include "pkcs11/opensc_conf.h"
 
@@ -137,22 +138,6 @@ scan(const char *text, struct conf_scan *sc)
 	}
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* base + our block in a memfd; its fd, or -1 with errno. */
 static int
 write_memfd(const char *base)
@@ -161,8 +146,8 @@ write_memfd(const char *base)
 
 	if ((fd = memfd_create("cardbridge-opensc.conf", MFD_CLOEXEC)) < 0)
 		return -1;
-	if (write_all(fd, base, strlen(base)) != 0 ||
-	    write_all(fd, our_block, sizeof(our_block) - 1) != 0) {
+	if (cb_write_all(fd, base, strlen(base)) != 0 ||
+	    cb_write_all(fd, our_block, sizeof(our_block) - 1) != 0) {
 		saved = errno;
 		close(fd);
 		errno = saved;

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/fdio.h"
 #include "protocol/cberr.h"
 #include "protocol/claim.h"
 #include "protocol/ipc.h"
@@ -37,15 +39,6 @@ static pthread_cond_t watchdog_cond; /* {registry_lock}, CLOCK_MONOTONIC */
 
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool write_failed; /* {write_lock} */
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int
 request_register(struct request *req)
@@ -189,7 +182,8 @@ request_dialog_begin(struct request *req, pid_t pid)
 
 	pthread_mutex_lock(&registry_lock);
 	req->dialog_pid = pid;
-	req->dialog_deadline = now_ms() + helper_config.prompt_timeout * 1000ULL + DIALOG_GRACE_MS;
+	req->dialog_deadline =
+	    cb_now_ms() + helper_config.prompt_timeout * 1000ULL + DIALOG_GRACE_MS;
 	pthread_cond_signal(&watchdog_cond);
 	if ((r = interrupted_locked(req)) != 0)
 		kill(pid, SIGTERM);
@@ -229,7 +223,7 @@ watchdog_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&registry_lock);
 	for (;;) {
-		now = now_ms();
+		now = cb_now_ms();
 		next = 0;
 		for (r = registry; r != NULL; r = r->next) {
 			if (r->dialog_pid <= 0 || r->timed_out)
@@ -255,20 +249,10 @@ watchdog_main(void *arg)
 static void
 write_all(const uint8_t *buf, size_t len)
 {
-	ssize_t n;
-
-	while (len > 0 && !write_failed) {
-		n = write(STDOUT_FILENO, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			helper_log(CB_LOG_ERROR, "cannot write to the daemon: %s", strerror(errno));
-			write_failed = true;
-			break;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
+	if (write_failed || cb_write_all(STDOUT_FILENO, buf, len) == 0)
+		return;
+	helper_log(CB_LOG_ERROR, "cannot write to the daemon: %s", strerror(errno));
+	write_failed = true;
 }
 
 void

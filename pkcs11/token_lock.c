@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "protocol/cberr.h"
 #include "pkcs11/log.h"
 #include "pkcs11/request.h"
@@ -62,15 +63,6 @@ gates_init(void)
 	pthread_condattr_destroy(&attr);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* {gates_lock} held.  The gate of t, made on first use. */
 static struct gate *
 gate_of(const struct token *t, enum token_gate which)
@@ -111,7 +103,7 @@ gate_dequeue(struct gate *g, struct waiter *w)
 static bool
 gate_turn(struct gate *g, struct waiter *w)
 {
-	uint64_t until = now_ms() + WAIT_SLICE_MS;
+	uint64_t until = cb_now_ms() + WAIT_SLICE_MS;
 	struct timespec ts = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
 
 	if (g->head == w && !g->held)
@@ -124,7 +116,7 @@ gate_turn(struct gate *g, struct waiter *w)
 static int
 gate_wait(struct request *req, struct gate *g)
 {
-	uint64_t deadline = now_ms() + helper_wait_limit_ms();
+	uint64_t deadline = cb_now_ms() + helper_wait_limit_ms();
 	struct waiter w = {NULL};
 	bool ours = false;
 	int why = 0;
@@ -135,7 +127,7 @@ gate_wait(struct request *req, struct gate *g)
 		g->head = &w;
 	g->tail = &w;
 	for (;;) {
-		if ((ours = gate_turn(g, &w)) || now_ms() >= deadline)
+		if ((ours = gate_turn(g, &w)) || cb_now_ms() >= deadline)
 			break;
 		pthread_mutex_unlock(&gates_lock);
 		/* The registry's lock is never taken under ours. */

@@ -292,7 +292,7 @@ check_PROGRAMS += tests/test-origins-store
 tests_test_origins_store_SOURCES = tests/test-origins-store.c tests/tap.h tests/daemon-unit.h \
 	daemon/origins_store.c daemon/log.c
 tests_test_origins_store_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-tests_test_origins_store_LDADD = protocol/libcbproto.a $(JSONC_LIBS)
+tests_test_origins_store_LDADD = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS)
 TESTS += tests/test-origins-store
 check_PROGRAMS += tests/test-token-cache
 tests_test_token_cache_SOURCES = tests/test-token-cache.c tests/tap.h tests/daemon-unit.h \
@@ -305,7 +305,7 @@ tests_test_admission_SOURCES = tests/test-admission.c tests/tap.h tests/daemon-u
 	daemon/admission.c daemon/origins_store.c daemon/denied_store.c daemon/peer.c \
 	daemon/site.c daemon/conf.c daemon/log.c
 tests_test_admission_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(PSL_CFLAGS)
-tests_test_admission_LDADD = protocol/libcbproto.a $(JSONC_LIBS) $(PSL_LIBS)
+tests_test_admission_LDADD = common/libcbcommon.a protocol/libcbproto.a $(JSONC_LIBS) $(PSL_LIBS)
 TESTS += tests/test-admission
 check_PROGRAMS += tests/test-site
 tests_test_site_SOURCES = tests/test-site.c tests/tap.h tests/daemon-unit.h daemon/site.c \
