@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 #include <libwebsockets.h>
 
+#include "common/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/heap.h"
 #include "daemon/log.h"
@@ -212,8 +213,6 @@ parse_message(
 	struct proto_limits lim = {d->cfg->max_message, d->cfg->max_depth};
 	struct proto_failure fail;
 
-	struct timespec now;
-
 	if (proto_parse_request(text, len, &lim, req, &fail) != 0) {
 		log_debug("session %llu: refused a message: %s: %s", (unsigned long long)s->id,
 		    cb_err_reason(fail.err), fail.detail);
@@ -224,8 +223,7 @@ parse_message(
 		return;
 	}
 	/* Progress says how long ago this was, consent dialog included (p11client.h). */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	(*req)->received_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	(*req)->received_ms = (int64_t)cb_now_ms();
 }
 
 /* Collect fragments; parse once the message is complete. */

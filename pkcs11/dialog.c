@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "protocol/cberr.h"
 #include "common/i18n.h"
 #include "pkcs11/dialog.h"
@@ -133,15 +134,6 @@ screen_free_init(void)
 	pthread_condattr_destroy(&attr);
 }
 
-static uint64_t
-monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Why a dialog was taken down, or not shown, for the page. */
 static const char *
 dialog_interruption(int why)
@@ -167,7 +159,7 @@ dialog_interruption(int why)
 static int
 dialog_acquire(struct dialog *d)
 {
-	uint64_t deadline = monotonic_ms() + helper_wait_limit_ms(), until;
+	uint64_t deadline = cb_now_ms() + helper_wait_limit_ms(), until;
 	struct timespec ts;
 	bool got = false, waited = false;
 	int r;
@@ -180,7 +172,7 @@ dialog_acquire(struct dialog *d)
 		if (!screen_taken) {
 			screen_taken = got = true;
 		} else {
-			until = monotonic_ms() + DIALOG_WAIT_SLICE_MS;
+			until = cb_now_ms() + DIALOG_WAIT_SLICE_MS;
 			ts.tv_sec = (time_t)(until / 1000);
 			ts.tv_nsec = (long)(until % 1000) * 1000000L;
 			pthread_cond_timedwait(&screen_free, &screen_lock, &ts);
@@ -197,7 +189,7 @@ dialog_acquire(struct dialog *d)
 			worker_waiting(d->req, true);
 		}
 		waited = true;
-		if (request_interrupted(d->req) != 0 || monotonic_ms() >= deadline)
+		if (request_interrupted(d->req) != 0 || cb_now_ms() >= deadline)
 			break;
 	}
 	if (waited)
