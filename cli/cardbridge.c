@@ -50,9 +50,10 @@ usage(FILE *f)
 		"  origins list           list the allowed origins (administrator's and yours)\n"
 		"  origins allow ORIGIN   allow a portal, e.g. https://portal.example\n"
 		"  origins revoke ORIGIN  take back an origin you allowed\n"
-		"  browser-policy --origin ORIGIN [--origin ORIGIN]...\n"
-		"                         print a Chromium/Chrome managed policy that lets\n"
-		"                         these portals reach cardbridge without prompts\n"),
+		"  browser-policy [--firefox] --origin ORIGIN [--origin ORIGIN]...\n"
+		"                         print a Chromium/Chrome managed policy (--firefox:\n"
+		"                         a Firefox policies.json) that lets these portals\n"
+		"                         reach cardbridge without prompts\n"),
 	    f);
 	/*
 	 * TRANSLATORS: keep the commands, options and KEYID, HEX, NAME and

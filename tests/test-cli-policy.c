@@ -1,6 +1,7 @@
 /*
- * test-cli-policy.c - unit tests of cli/policy.c (TAP): the browser policy
- * the cardbridge tool prints, and the origins it refuses to put in one.
+ * test-cli-policy.c - unit tests of cli/policy.c (TAP): the browser policies
+ * (Chromium, Firefox) the cardbridge tool prints, and the origins it
+ * refuses to put in one.
  */
 #include "config.h"
 
@@ -73,6 +74,26 @@ test_the_policy_names_each_portal_for_loopback_and_the_launch(void)
 }
 
 static void
+test_the_firefox_policy_names_each_portal_for_the_launch_and_its_host_once(void)
+{
+	const char *argv[] = {"--origin", "https://portal.example", "--firefox", "--origin",
+	    "https://portal.example:8443", "--origin", "https://b.example"};
+	struct json_object *file, *p;
+
+	TAP_CHECK(policy(7, argv) == CLI_OK);
+	TAP_CHECK((file = json_tokener_parse(text)) != NULL);
+	TAP_CHECK(json_object_object_length(file) == 1);
+	p = json_object_object_get(file, "policies");
+	TAP_CHECK(json_object_object_length(p) == 2);
+	TAP_CHECK(strcmp(listed(p, "AutoLaunchProtocolsFromOrigins", "allowed_origins"),
+		      "https://portal.example,https://portal.example:8443,https://b.example") == 0);
+	TAP_CHECK(
+	    strcmp(listed(json_object_object_get(p, "LocalNetworkAccess"), "SkipDomains", NULL),
+		"portal.example,b.example") == 0);
+	json_object_put(file);
+}
+
+static void
 test_an_origin_the_daemon_would_refuse_gives_no_policy(void)
 {
 	static const char *const refused[] = {"http://portal.example", "https://portal.example/",
@@ -91,18 +112,24 @@ static void
 test_a_wrong_command_line_gives_no_policy(void)
 {
 	const char *odd[] = {"--origin"}, *other[] = {"--url", "https://portal.example"};
+	const char *only[] = {"--firefox"},
+		   *twice[] = {"--firefox", "--firefox", "--origin", "https://portal.example"};
 
 	TAP_CHECK(policy(0, odd) == CLI_USAGE && text[0] == '\0');
 	TAP_CHECK(policy(1, odd) == CLI_USAGE && text[0] == '\0');
 	TAP_CHECK(policy(2, other) == CLI_USAGE && text[0] == '\0');
+	TAP_CHECK(policy(1, only) == CLI_USAGE && text[0] == '\0');
+	TAP_CHECK(policy(4, twice) == CLI_USAGE && text[0] == '\0');
 }
 
 int
 main(void)
 {
-	tap_plan(3);
+	tap_plan(4);
 	tap_run("the policy names each portal for loopback and the launch",
 	    test_the_policy_names_each_portal_for_loopback_and_the_launch);
+	tap_run("the firefox policy names each portal for the launch and its host once",
+	    test_the_firefox_policy_names_each_portal_for_the_launch_and_its_host_once);
 	tap_run("an origin the daemon would refuse gives no policy",
 	    test_an_origin_the_daemon_would_refuse_gives_no_policy);
 	tap_run("a wrong command line gives no policy", test_a_wrong_command_line_gives_no_policy);

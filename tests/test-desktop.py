@@ -490,6 +490,15 @@ def test_browser_policy_names_the_portal_for_loopback_and_the_launch():
         assert p.returncode != 0 and p.stdout == "", (bad, p.stdout)
 
 
+
+def test_the_shipped_policy_examples_are_what_browser_policy_prints():
+    examples = os.path.join(cbtest.SRCDIR, "examples", "policies")
+    for flags, name in (([], "chromium/cardbridge.json"), (["--firefox"], "firefox/policies.json")):
+        p = cli("browser-policy", *flags, "--origin", "https://portal.example")
+        assert p.returncode == 0, p.stderr
+        with open(os.path.join(examples, name)) as f:
+            assert json.loads(p.stdout) == json.load(f), (name, p.stdout)
+
 def expect_refused(origin):
     try:
         ws = WS(T["port"], origin=origin)
