@@ -286,10 +286,17 @@ def test_the_helper_link_methods_are_in_helper_ipc_md():
         assert "`%s`" % m["name"] in text, "HELPER-IPC.md does not mention " + m["name"]
 
 
-def test_the_control_methods_are_in_cardbridged_8():
+def test_the_control_methods_and_their_own_params_are_in_cardbridged_8():
     text = read("doc", "cardbridged.8").replace("\\&", "").replace("\\-", "-")
     for m in CONTROL:
         assert m["name"] in text, "cardbridged.8 does not mention " + m["name"]
+    # The page's methods take the params PROTOCOL.md lists ("the same
+    # params"); the control socket's own are spelled out in the page.
+    for m in CONTROL:
+        if "page" not in m["flags"]:
+            for p in m["params"]:
+                assert '"%s"' % p["name"] in text, \
+                    "cardbridged.8 does not give %s's param %s" % (m["name"], p["name"])
 
 
 tap.run(globals())
